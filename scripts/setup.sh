@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything ts-ipsec needs on a fresh Debian 12 machine (run as root): the Debian packages the
+# namespace and interop tests use, then the npm dependencies. Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  iproute2 iputils-ping nftables iperf3 tcpdump tshark bc
+  strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  wireguard-go wireguard-tools
+)
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}; run this script as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund

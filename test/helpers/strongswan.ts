@@ -1,0 +1,89 @@
+/**
+ * strongSwan's charon as a test peer inside a lab namespace, with its user-space data plane (kernel-libipsec,
+ * a TUN device), its own /run (tmpfs in the namespace's mount namespace), vici socket and log in the lab folder.
+ * kernel-libipsec in strongSwan 5.9.8 does ESP in UDP only, so its swanctl.conf connections set `encap = yes`.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Lab, LabHost } from './lab.js';
+import { waitFor } from './lab.js';
+
+const run = promisify(execFile);
+
+export const CHARON = '/usr/lib/ipsec/charon';
+
+export function haveStrongSwan(): boolean {
+  return fs.existsSync(CHARON) && fs.existsSync('/usr/sbin/swanctl');
+}
+
+export class StrongSwan {
+  readonly vici: string;
+  readonly logFile: string;
+  private readonly lab: Lab;
+
+  private constructor(lab: Lab, vici: string, logFile: string) {
+    this.lab = lab;
+    this.vici = vici;
+    this.logFile = logFile;
+  }
+
+  /** Starts charon in `host` and loads `swanctlConf` (text). */
+  static async start(lab: Lab, host: LabHost, swanctlConf: string): Promise<StrongSwan> {
+    const base = path.join(lab.dir, `charon-${host.ns}`);
+    const vici = `${base}.vici`;
+    const logFile = `${base}.log`;
+    const conf = `${base}-strongswan.conf`;
+    const swanctl = `${base}-swanctl.conf`;
+    fs.writeFileSync(
+      conf,
+      `charon {
+  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp x509 pem pkcs1 pubkey kdf socket-default kernel-libipsec kernel-netlink vici
+  port = 500
+  port_nat_t = 4500
+  install_routes = yes
+  retransmit_tries = 2
+  retransmit_timeout = 1
+  plugins {
+    vici { socket = unix://${vici} }
+    kernel-libipsec { allow_peer_ts = yes }
+  }
+  filelog { test { path = ${logFile}
+    default = 1
+    ike = 2
+    cfg = 2
+    time_format = %T } }
+}
+`,
+    );
+    fs.writeFileSync(swanctl, swanctlConf, { mode: 0o600 });
+    lab.spawn(host, 'sh', ['-c', `mount -t tmpfs tmpfs /run && STRONGSWAN_CONF=${conf} exec ${CHARON}`], {
+      stdio: 'ignore',
+    });
+    const peer = new StrongSwan(lab, vici, logFile);
+    await waitFor(`charon's vici socket in ${host.ns}`, () => fs.existsSync(vici), 10_000);
+    await peer.swanctl('--load-all', '--file', swanctl);
+    return peer;
+  }
+
+  /** Runs swanctl against this charon; returns stdout. */
+  async swanctl(...args: string[]): Promise<string> {
+    try {
+      const { stdout } = await run('swanctl', [...args, '--uri', `unix://${this.vici}`], { timeout: 30_000 });
+      return stdout;
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`swanctl ${args.join(' ')} failed: ${(err.stdout ?? '') + (err.stderr ?? err.message)}`);
+    }
+  }
+
+  /** `swanctl --list-sas --raw` parsed loosely: the text, for assertions on names and states. */
+  listSas(): Promise<string> {
+    return this.swanctl('--list-sas');
+  }
+
+  log(): string {
+    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8') : '';
+  }
+}

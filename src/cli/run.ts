@@ -1,24 +1,38 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { Command, CommandContext } from './command.js';
+import type { CliStreams } from './streams.js';
+import { UsageError } from './args.js';
+import { DEFAULT_CONTROL_SOCKET } from '../control/protocol.js';
+import { up } from './commands/up.js';
+import { down } from './commands/down.js';
+import { sas } from './commands/sas.js';
+import { conns } from './commands/conns.js';
+import { load } from './commands/load.js';
+import { stats } from './commands/stats.js';
 
-/** Where a command writes; tests pass buffers. */
-export interface CliStreams {
-  stdout: { write(s: string): unknown };
-  stderr: { write(s: string): unknown };
-}
+export type { CliStreams } from './streams.js';
 
-export const USAGE = `Usage: tsipsec [--control SOCK] COMMAND [ARGS]
+/** Every command, in the order `--help` lists them. Later commands register here too. */
+export const COMMANDS: Command[] = [up, down, sas, conns, load, stats];
 
-IPsec (IKEv2, ESP, AH) with a user-space data plane.
+export function usage(commands: readonly Command[] = COMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length), 7);
+  return `Usage: tsipsec [--control SOCK] COMMAND [ARGS]
+
+IPsec (IKEv2, ESP, AH) with a user-space data plane, configured with strongSwan's swanctl.conf.
 
 Commands:
-  help                 show this text
-  version              print the version
+${commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+  ${'help'.padEnd(width)}  show this text, or 'tsipsec help COMMAND' for one command
+  ${'version'.padEnd(width)}  print the version
 
 Options:
-  -h, --help           show this text
-  -V, --version        print the version
+  --control SOCK   the daemon's control socket (default ${DEFAULT_CONTROL_SOCKET})
+  -h, --help       show this text
+  -V, --version    print the version
 `;
+}
 
 function version(): string {
   const pkgUrl = new URL('../../../package.json', import.meta.url);
@@ -27,16 +41,54 @@ function version(): string {
 }
 
 /** Runs one CLI invocation and returns its exit code. */
-export async function run(argv: readonly string[], io: CliStreams): Promise<number> {
-  const [cmd] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '-h' || cmd === '--help') {
-    io.stdout.write(USAGE);
+export async function run(
+  argv: readonly string[],
+  io: CliStreams,
+  commands: readonly Command[] = COMMANDS,
+): Promise<number> {
+  let control = DEFAULT_CONTROL_SOCKET;
+  let i = 0;
+  while (i < argv.length && (argv[i] ?? '').startsWith('--control')) {
+    const a = argv[i] as string;
+    const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+    if (v === undefined || v === '') {
+      io.stderr.write("tsipsec: option '--control' needs a socket path\n");
+      return 2;
+    }
+    control = v;
+    i++;
+  }
+  const [cmd, ...rest] = argv.slice(i);
+  if (cmd === undefined || cmd === '-h' || cmd === '--help') {
+    io.stdout.write(usage(commands));
     return 0;
   }
   if (cmd === 'version' || cmd === '-V' || cmd === '--version') {
     io.stdout.write(`tsipsec ${version()}\n`);
     return 0;
   }
-  io.stderr.write(`tsipsec: unknown command '${cmd}'. Run 'tsipsec --help' for the list of commands.\n`);
-  return 2;
+  if (cmd === 'help') {
+    const target = commands.find((c) => c.name === rest[0]);
+    io.stdout.write(target ? target.usage : usage(commands));
+    return 0;
+  }
+  const command = commands.find((c) => c.name === cmd);
+  if (command === undefined) {
+    io.stderr.write(`tsipsec: unknown command '${cmd}'. Run 'tsipsec --help' for the list of commands.\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(command.usage);
+    return 0;
+  }
+  const ctx: CommandContext = { ...io, control };
+  try {
+    return await command.run(rest, ctx);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`tsipsec ${command.name}: ${e.message}\n\n${command.usage}`);
+      return 2;
+    }
+    throw e;
+  }
 }

@@ -1,0 +1,86 @@
+import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+
+/** 3725 -> "1h2m5s"; null -> "-". */
+export function duration(sec: number | null): string {
+  if (sec === null) return '-';
+  let s = Math.max(0, Math.round(sec));
+  const parts: string[] = [];
+  for (const [unit, n] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+  ] as const) {
+    if (s >= n) {
+      parts.push(`${Math.floor(s / n)}${unit}`);
+      s %= n;
+    }
+  }
+  if (s > 0 || parts.length === 0) parts.push(`${s}s`);
+  return parts.join('');
+}
+
+function childLines(c: ChildSaInfo): string[] {
+  const kind = `${c.mode.toUpperCase()}${c.encap ? '-in-UDP' : ''}`;
+  const alg = `${c.protocol.toUpperCase()}:${c.encryption}${c.integrity ? '/' + c.integrity : ''}${c.esn ? '/ESN' : ''}`;
+  const lines = [
+    `  ${c.name}: #${c.uniqueId}, reqid ${c.reqid}, ${c.state}, ${kind}, ${alg}`,
+    `    installed ${duration(c.installedSecAgo)} ago, rekeying in ${duration(c.rekeyInSec)}, expires in ${duration(c.expiresInSec)}`,
+    `    in  ${c.spiIn}, ${String(c.in.bytes).padStart(10)} bytes, ${String(c.in.packets).padStart(8)} packets`,
+    `    out ${c.spiOut}, ${String(c.out.bytes).padStart(10)} bytes, ${String(c.out.packets).padStart(8)} packets`,
+    `    local  ${c.localTs.join(' ')}`,
+    `    remote ${c.remoteTs.join(' ')}`,
+  ];
+  const drops = Object.entries(c.drops).filter(([, n]) => n > 0);
+  if (drops.length > 0) lines.push(`    drops: ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}`);
+  return lines;
+}
+
+/** The SAs in plain words, close to `swanctl --list-sas`. */
+export function formatSas(sas: readonly IkeSaInfo[]): string {
+  if (sas.length === 0) return 'no IKE_SAs\n';
+  const out: string[] = [];
+  for (const s of sas) {
+    out.push(
+      `${s.name}: #${s.uniqueId}, ${s.state}, IKEv2, ${s.spiI}_i${s.initiator ? '*' : ''} ${s.spiR}_r${s.initiator ? '' : '*'}`,
+    );
+    out.push(`  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]${s.natLocal ? ' (behind NAT)' : ''}`);
+    out.push(`  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]${s.natRemote ? ' (behind NAT)' : ''}`);
+    out.push(`  ${s.proposal}`);
+    out.push(`  established ${duration(s.establishedSecAgo)} ago, rekeying in ${duration(s.rekeyInSec)}`);
+    for (const c of s.children) out.push(...childLines(c));
+  }
+  return out.join('\n') + '\n';
+}
+
+export function formatConns(conns: readonly ConnectionInfo[]): string {
+  if (conns.length === 0) return 'no connections loaded\n';
+  const out: string[] = [];
+  for (const c of conns) {
+    out.push(
+      `${c.name}: IKEv${c.version === 0 ? '1/2' : c.version}, ${c.localAddrs.join(',')} === ${c.remoteAddrs.join(',')}`,
+    );
+    out.push(`  proposals: ${c.proposals.join(', ')}`);
+    out.push(`  local:  ${c.localAuth} '${c.localId}'`);
+    out.push(`  remote: ${c.remoteAuth} '${c.remoteId}'`);
+    for (const ch of c.children) {
+      out.push(`  ${ch.name}: ${ch.mode.toUpperCase()}, start_action ${ch.startAction}`);
+      if (ch.espProposals.length > 0) out.push(`    esp_proposals: ${ch.espProposals.join(', ')}`);
+      if (ch.ahProposals.length > 0) out.push(`    ah_proposals: ${ch.ahProposals.join(', ')}`);
+      out.push(`    local:  ${ch.localTs.join(' ')}`);
+      out.push(`    remote: ${ch.remoteTs.join(' ')}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+export function formatStats(s: DaemonStats): string {
+  const drops = Object.entries(s.drops).filter(([, n]) => n > 0);
+  return (
+    [
+      `uptime ${duration(s.uptimeSec)}, ${s.ikeSas} IKE_SA(s), ${s.childSas} CHILD_SA(s), rss ${(s.memoryRssBytes / 1048576).toFixed(1)} MiB`,
+      `packets in ${s.packetsIn} (${s.bytesIn} bytes), out ${s.packetsOut} (${s.bytesOut} bytes)`,
+      `IKE messages in ${s.ikeIn}, out ${s.ikeOut}, retransmits ${s.ikeRetransmits}`,
+      `drops: ${drops.length === 0 ? 'none' : drops.map(([r, n]) => `${r} ${n}`).join(', ')}`,
+    ].join('\n') + '\n'
+  );
+}

@@ -1,0 +1,5 @@
+/** Where a command writes; tests pass buffers. */
+export interface CliStreams {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+}

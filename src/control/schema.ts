@@ -1,0 +1,103 @@
+/**
+ * The shapes the daemon returns on the control channel, which `--json` prints unchanged. These are a
+ * user-facing surface: fields are only ever added, never renamed or removed.
+ */
+
+/** Traffic counters of one direction of a CHILD_SA. */
+export interface TrafficCounters {
+  bytes: number;
+  packets: number;
+}
+
+export interface ChildSaInfo {
+  /** Child config name (swanctl.conf `children.<name>`). */
+  name: string;
+  /** Daemon-wide unique id, shown as `name{id}` in logs. */
+  uniqueId: number;
+  reqid: number;
+  /** INSTALLING, INSTALLED, REKEYING, REKEYED, DELETING. */
+  state: string;
+  mode: 'tunnel' | 'transport';
+  protocol: 'esp' | 'ah';
+  /** ESP in UDP (RFC 3948). */
+  encap: boolean;
+  /** Our inbound SPI and the peer's (our outbound), 8 hex digits. */
+  spiIn: string;
+  spiOut: string;
+  /** Algorithms in strongSwan's notation, e.g. AES_GCM_16_128 / NO_EXT_SEQ. */
+  encryption: string;
+  integrity: string | null;
+  esn: boolean;
+  localTs: string[];
+  remoteTs: string[];
+  in: TrafficCounters;
+  out: TrafficCounters;
+  /** Inbound and outbound drops by reason ('replay', 'icv', 'policy', ...). */
+  drops: Record<string, number>;
+  installedSecAgo: number;
+  rekeyInSec: number | null;
+  expiresInSec: number | null;
+}
+
+export interface IkeSaInfo {
+  /** Connection name (swanctl.conf `connections.<name>`). */
+  name: string;
+  uniqueId: number;
+  /** CREATED, CONNECTING, ESTABLISHED, REKEYING, REKEYED, DELETING. */
+  state: string;
+  initiator: boolean;
+  localAddr: string;
+  localPort: number;
+  remoteAddr: string;
+  remotePort: number;
+  localId: string;
+  remoteId: string;
+  spiI: string;
+  spiR: string;
+  /** e.g. AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519. */
+  proposal: string;
+  natLocal: boolean;
+  natRemote: boolean;
+  establishedSecAgo: number | null;
+  rekeyInSec: number | null;
+  children: ChildSaInfo[];
+}
+
+export interface ConnectionInfo {
+  name: string;
+  localAddrs: string[];
+  remoteAddrs: string[];
+  version: number;
+  proposals: string[];
+  localAuth: string;
+  localId: string;
+  remoteAuth: string;
+  remoteId: string;
+  children: {
+    name: string;
+    mode: string;
+    localTs: string[];
+    remoteTs: string[];
+    espProposals: string[];
+    ahProposals: string[];
+    startAction: string;
+  }[];
+}
+
+export interface DaemonStats {
+  uptimeSec: number;
+  ikeSas: number;
+  childSas: number;
+  /** Data-plane totals. */
+  packetsIn: number;
+  packetsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Drops by reason across every SA and the policy lookups. */
+  drops: Record<string, number>;
+  /** IKE messages. */
+  ikeIn: number;
+  ikeOut: number;
+  ikeRetransmits: number;
+  memoryRssBytes: number;
+}

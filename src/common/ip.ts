@@ -140,6 +140,8 @@ export interface Ipv6Walk {
   upperProtocol: number;
   /** Offset of the upper-layer header. */
   upperOffset: number;
+  /** Offset of the byte holding the next header value that names the upper layer (to patch on receive). */
+  upperNextHeaderFieldOffset: number;
   /** True if a fragment header was seen (the packet is a fragment). */
   fragment: boolean;
 }
@@ -210,6 +212,7 @@ export function walkIpv6Headers(buf: Uint8Array, off: number, end: number, out: 
   out.nextHeader = insertNh;
   out.upperProtocol = nh;
   out.upperOffset = p;
+  out.upperNextHeaderFieldOffset = nhField;
   out.fragment = fragment;
   return true;
 }
@@ -345,4 +348,26 @@ export function formatIpAddress(buf: Uint8Array, off: number, len: number): stri
   const hexw = (a: number[]): string => a.map((w) => w.toString(16)).join(':');
   if (bestStart < 0) return hexw(words);
   return `${hexw(words.slice(0, bestStart))}::${hexw(words.slice(bestStart + bestLen))}`;
+}
+
+/**
+ * RFC 768 / RFC 8200 8.1 checksum of a UDP or TCP segment at buf[l4Off, l4Off + l4Len) with the pseudo-header
+ * built from the addresses at srcOff/dstOff (4 or 16 bytes each). The segment's checksum field must be 0
+ * when this is called. A computed 0 is returned as 0xffff (RFC 768).
+ */
+export function transportChecksum(
+  buf: Uint8Array,
+  srcOff: number,
+  dstOff: number,
+  addressLength: number,
+  protocol: number,
+  l4Off: number,
+  l4Len: number,
+): number {
+  let sum = onesComplementSum(buf, srcOff, addressLength);
+  sum = onesComplementSum(buf, dstOff, addressLength, sum);
+  sum += protocol + (l4Len >>> 16) + (l4Len & 0xffff);
+  sum = onesComplementSum(buf, l4Off, l4Len, sum);
+  const c = ~sum & 0xffff;
+  return c === 0 ? 0xffff : c;
 }

@@ -62,6 +62,10 @@ export const KeGroup = {
   ECP_256: 19,
   ECP_384: 20,
   ECP_521: 21,
+  /** RFC 5114 MODP groups with prime-order subgroups; RFC 8247 says SHOULD NOT, so they are off by default. */
+  MODP_1024_160: 22,
+  MODP_2048_224: 23,
+  MODP_2048_256: 24,
   ECP_192: 25,
   ECP_224: 26,
   BRAINPOOL_P224: 27,

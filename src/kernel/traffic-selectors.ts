@@ -1,0 +1,78 @@
+/**
+ * From negotiated IKEv2 traffic selectors (RFC 7296 3.13.1: type, IP protocol, start/end port, start/end
+ * address) to the kernel boundary's selector pairs. RFC 7296 2.9: the SA carries every combination of one
+ * TSi and one TSr, so a CHILD_SA with n local and m remote selectors gives n * m pairs.
+ */
+
+import type { PortSelectorInput, SelectorInput } from '../spd/selector.js';
+
+/** ICMP, ICMPv6 and MH carry type/code instead of ports (RFC 4301 4.4.1.1). */
+const TYPE_CODE_PROTOCOLS: ReadonlySet<number> = new Set([1, 58, 135]);
+const ANY_START = 0;
+const ANY_END = 0xffff;
+
+/** The fields of an IKEv2 traffic selector this module needs (structurally compatible with the codec's). */
+export interface TsLike {
+  readonly ipProtocol: number;
+  readonly startPort: number;
+  readonly endPort: number;
+  readonly startAddr: Uint8Array;
+  readonly endAddr: Uint8Array;
+}
+
+function addrText(a: Uint8Array): string {
+  if (a.length === 4) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
+  const g: string[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((((a[i] ?? 0) << 8) | (a[i + 1] ?? 0)).toString(16));
+  return g.join(':');
+}
+
+function portOf(ts: TsLike): PortSelectorInput {
+  return { start: ts.startPort, end: ts.endPort };
+}
+
+function isAnyPort(ts: TsLike): boolean {
+  return ts.startPort === ANY_START && ts.endPort === ANY_END;
+}
+
+/**
+ * One selector pair from a local and a remote TS. The protocol is the one both name (0 = any on either
+ * side defers to the other). Returns undefined when the two name different protocols or families, which
+ * no narrowing should produce.
+ */
+export function selectorFromTs(local: TsLike, remote: TsLike): SelectorInput | undefined {
+  if (local.startAddr.length !== remote.startAddr.length) return undefined;
+  const lp = local.ipProtocol;
+  const rp = remote.ipProtocol;
+  if (lp !== 0 && rp !== 0 && lp !== rp) return undefined;
+  const protocol = lp !== 0 ? lp : rp;
+  const base = {
+    local: `${addrText(local.startAddr)}-${addrText(local.endAddr)}`,
+    remote: `${addrText(remote.startAddr)}-${addrText(remote.endAddr)}`,
+  };
+  if (protocol === 0) return base;
+  if (TYPE_CODE_PROTOCOLS.has(protocol)) {
+    // The 16-bit type/code selector is matched as the local port (src/spd/selector.ts). Peers differ in
+    // which TS carries it; take the local one unless it is ANY, then the remote one.
+    const typeCode = !isAnyPort(local) || rp === 0 ? portOf(local) : portOf(remote);
+    return { ...base, protocol, localPort: typeCode, remotePort: 'any' };
+  }
+  return {
+    ...base,
+    protocol,
+    localPort: lp === 0 ? 'any' : portOf(local),
+    remotePort: rp === 0 ? 'any' : portOf(remote),
+  };
+}
+
+/** Every (local, remote) combination (RFC 7296 2.9); pairs that cannot exist are left out. */
+export function selectorsFromTs(locals: readonly TsLike[], remotes: readonly TsLike[]): SelectorInput[] {
+  const out: SelectorInput[] = [];
+  for (const l of locals) {
+    for (const r of remotes) {
+      const s = selectorFromTs(l, r);
+      if (s !== undefined) out.push(s);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,258 @@
+/**
+ * The shared engine of the Linux raw IP sockets and UDP endpoints: a non-blocking socket watched by the
+ * event loop's epoll (`fd-poller.ts`), drained with recvmmsg(2) into a pooled batch, written with
+ * sendmmsg(2) straight from the caller's buffers.
+ */
+import { createDatagramBatch } from '../batch.js';
+import { writeAddress } from '../ip-address.js';
+import type { DatagramKind } from '../types.js';
+import { ADDRESS_SLOT_BYTES, IoError, newIoStats, type DatagramBatch, type IpFamily, type IoStats } from '../types.js';
+import { pollReadable, type FdPoller } from './fd-poller.js';
+import {
+  AF_INET,
+  AF_INET6,
+  EAGAIN,
+  EINTR,
+  errno,
+  IP_PKTINFO,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_RECVPKTINFO,
+  IPV6_V6ONLY,
+  MMSGHDR_BYTES,
+  MSG_CTRUNC,
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  setIntOption,
+  SO_MARK,
+  SO_RCVBUF,
+  SO_REUSEADDR,
+  SO_SNDBUF,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SOCKADDR_FAMILY_OFFSET,
+  SOCKADDR_IN6_ADDR_OFFSET,
+  SOCKADDR_IN6_BYTES,
+  SOCKADDR_IN_ADDR_OFFSET,
+  SOCKADDR_IN_BYTES,
+  SOCKADDR_PORT_OFFSET,
+  SOL_SOCKET,
+  sys,
+} from './libc.js';
+import { MmsgTable } from './mmsg-table.js';
+import { withNetns } from './netns.js';
+
+/** IPv4 header fields used to strip the header a raw IPv4 socket delivers (RFC 791 3.1). */
+export const IPV4_VERSION = 4;
+export const IPV4_MIN_HEADER_BYTES = 20;
+export const IPV4_DST_OFFSET = 16;
+
+/** recvmmsg rounds per readable event before yielding to the event loop (fairness with IKE and timers). */
+export const MAX_RECEIVE_ROUNDS = 4;
+
+export interface DatagramSocketOptions {
+  readonly family: IpFamily;
+  /** SOCK_RAW or SOCK_DGRAM. */
+  readonly type: number;
+  readonly protocol: number;
+  /** Local address to bind to; the wildcard when absent. */
+  readonly bindAddress?: string;
+  readonly port?: number;
+  readonly reuseAddr?: boolean;
+  /** SO_MARK on every packet sent (needs CAP_NET_ADMIN); see the routing-loop note in `udp-endpoint.ts`. */
+  readonly mark?: number;
+  readonly receiveBufferBytes?: number;
+  readonly sendBufferBytes?: number;
+  readonly batchSize: number;
+  readonly bufferBytes: number;
+  /** Kind stamped on each received slot. */
+  readonly kind: DatagramKind;
+  /** Named network namespace (/run/netns/NAME) to create the socket in. */
+  readonly netns?: string;
+}
+
+export class DatagramSocketCore {
+  readonly family: IpFamily;
+  readonly stats: IoStats = newIoStats();
+  readonly batch: DatagramBatch;
+  /** Bound port (host order), 0 on raw sockets. */
+  readonly port: number;
+  #fd: number;
+  #poller: FdPoller | undefined;
+  readonly #recvTable: MmsgTable;
+  readonly #sendTable: MmsgTable;
+  readonly #stripIpv4Header: boolean;
+  readonly #kind: DatagramKind;
+  readonly #sendSlotOf: Int32Array;
+
+  constructor(o: DatagramSocketOptions) {
+    this.family = o.family;
+    this.#kind = o.kind;
+    this.#stripIpv4Header = o.family === 4 && o.type !== 2;
+    this.batch = createDatagramBatch({ size: o.batchSize, bufferBytes: o.bufferBytes }, o.family);
+    this.#recvTable = new MmsgTable(o.batchSize, o.family);
+    this.#sendTable = new MmsgTable(o.batchSize, o.family);
+    this.#sendSlotOf = new Int32Array(o.batchSize);
+    const domain = o.family === 4 ? AF_INET : AF_INET6;
+    this.#fd = withNetns(o.netns, () => {
+      const fd = sys.socket(domain, o.type | SOCK_NONBLOCK | SOCK_CLOEXEC, o.protocol);
+      if (fd < 0) throw new IoError(`socket(${o.family === 4 ? 'AF_INET' : 'AF_INET6'}, ${o.protocol})`, errno());
+      return fd;
+    });
+    try {
+      const opt = (level: number, name: number, value: number, what: string): void => {
+        if (setIntOption(this.#fd, level, name, value) !== 0) throw new IoError(`setsockopt ${what}`, errno());
+      };
+      if (o.reuseAddr === true) opt(SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
+      if (o.mark !== undefined) opt(SOL_SOCKET, SO_MARK, o.mark, 'SO_MARK');
+      if (o.receiveBufferBytes !== undefined) opt(SOL_SOCKET, SO_RCVBUF, o.receiveBufferBytes, 'SO_RCVBUF');
+      if (o.sendBufferBytes !== undefined) opt(SOL_SOCKET, SO_SNDBUF, o.sendBufferBytes, 'SO_SNDBUF');
+      if (o.family === 6) {
+        opt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO');
+        if (o.type === 2) opt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
+      } else if (o.type === 2) {
+        opt(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
+      }
+      if (o.bindAddress !== undefined || (o.port ?? 0) !== 0) this.#bind(o.bindAddress, o.port ?? 0);
+      this.port = o.type === 2 ? this.#boundPort() : 0;
+    } catch (e) {
+      sys.close(this.#fd);
+      this.#fd = -1;
+      throw e;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#fd < 0;
+  }
+
+  /** Start watching the socket; `deliver` gets each non-empty batch. */
+  start(deliver: (batch: DatagramBatch) => void): void {
+    if (this.#poller !== undefined || this.#fd < 0) throw new IoError('start() on a started or closed socket', 0);
+    this.#poller = pollReadable(this.#fd, () => this.#drain(deliver));
+  }
+
+  /** sendmmsg slots `0 .. batch.count-1`; a failing slot is counted and skipped. Returns the number sent. */
+  send(batch: DatagramBatch): number {
+    if (this.#fd < 0) return 0;
+    if (batch.family !== this.family) {
+      this.stats.txErrors += batch.count;
+      return 0;
+    }
+    const t = this.#sendTable;
+    const slotOf = this.#sendSlotOf;
+    let sent = 0;
+    let j = 0;
+    while (j < batch.count) {
+      let n = 0;
+      while (j < batch.count && n < t.size) {
+        if (t.prepareSendSlot(n, batch, j)) slotOf[n++] = j;
+        else this.stats.txErrors++;
+        j++;
+      }
+      let done = 0;
+      while (done < n) {
+        const r = sys.sendmmsg(this.#fd, t.address + done * MMSGHDR_BYTES, n - done, MSG_DONTWAIT);
+        const ok = r > 0 ? r : 0;
+        for (let x = done; x < done + ok; x++) this.stats.txBytes += batch.lengths[slotOf[x] ?? 0] ?? 0;
+        sent += ok;
+        done += ok;
+        if (r <= 0) {
+          // The slot at `done` failed (EAGAIN: send buffer full; EMSGSIZE; no route): drop it, go on.
+          this.stats.txErrors++;
+          done++;
+        }
+      }
+    }
+    this.stats.txPackets += sent;
+    return sent;
+  }
+
+  close(): void {
+    this.#poller?.close();
+    this.#poller = undefined;
+    if (this.#fd >= 0) sys.close(this.#fd);
+    this.#fd = -1;
+  }
+
+  #drain(deliver: (batch: DatagramBatch) => void): void {
+    const b = this.batch;
+    const t = this.#recvTable;
+    this.stats.rxWakeups++;
+    for (let round = 0; round < MAX_RECEIVE_ROUNDS && this.#fd >= 0; round++) {
+      t.prepareReceive(b, t.size, 0);
+      const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
+      if (n <= 0) {
+        const e = n < 0 ? errno() : 0;
+        if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;
+        return;
+      }
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        if (this.#accept(i, k)) k++;
+        else this.stats.rxDrops++;
+      }
+      b.count = k;
+      if (k > 0) deliver(b);
+      if (n < t.size) return;
+    }
+  }
+
+  /** Validate table slot `i`; if good, make it batch slot `k` (swapping buffers to compact). */
+  #accept(i: number, k: number): boolean {
+    const t = this.#recvTable;
+    const b = this.batch;
+    const flags = t.receivedFlags(i);
+    if ((flags & MSG_TRUNC) !== 0) return false;
+    let len = t.receivedLength(i);
+    let off = 0;
+    if (k !== i) {
+      const tmp = b.bufs[k];
+      const bi = b.bufs[i];
+      if (tmp === undefined || bi === undefined) return false;
+      b.bufs[k] = bi;
+      b.bufs[i] = tmp;
+    }
+    const buf = b.bufs[k];
+    if (buf === undefined || !t.readSource(i, b, k)) return false;
+    if (this.#stripIpv4Header) {
+      // Raw IPv4 sockets receive the IP header (raw(7)); the payload starts after IHL * 4 bytes.
+      const vihl = buf[0] ?? 0;
+      const ihl = (vihl & 0x0f) * 4;
+      if (vihl >> 4 !== IPV4_VERSION || ihl < IPV4_MIN_HEADER_BYTES || len < ihl) return false;
+      const a = k * ADDRESS_SLOT_BYTES;
+      b.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
+      for (let x = 0; x < 4; x++) b.localAddrs[a + x] = buf[IPV4_DST_OFFSET + x] ?? 0;
+      off = ihl;
+      len -= ihl;
+    } else if ((flags & MSG_CTRUNC) !== 0 || !t.readDestination(i, b, k)) {
+      return false;
+    }
+    b.offsets[k] = off;
+    b.lengths[k] = len;
+    b.kinds[k] = this.#kind;
+    b.localPorts[k] = this.port;
+    this.stats.rxPackets++;
+    this.stats.rxBytes += len;
+    return true;
+  }
+
+  #bind(address: string | undefined, port: number): void {
+    const sa = Buffer.alloc(SOCKADDR_IN6_BYTES);
+    sa.writeUInt16LE(this.family === 4 ? AF_INET : AF_INET6, SOCKADDR_FAMILY_OFFSET);
+    sa.writeUInt16BE(port, SOCKADDR_PORT_OFFSET);
+    const addrOff = this.family === 4 ? SOCKADDR_IN_ADDR_OFFSET : SOCKADDR_IN6_ADDR_OFFSET;
+    if (address !== undefined && !writeAddress(address, this.family, sa, addrOff)) {
+      throw new IoError(`bind: ${address} is not an IPv${this.family} address`, 0);
+    }
+    const len = this.family === 4 ? SOCKADDR_IN_BYTES : SOCKADDR_IN6_BYTES;
+    if (sys.bind(this.#fd, sa, len) !== 0) throw new IoError(`bind ${address ?? '*'} port ${port}`, errno());
+  }
+
+  #boundPort(): number {
+    const sa = Buffer.alloc(SOCKADDR_IN6_BYTES);
+    const len = new Uint32Array([SOCKADDR_IN6_BYTES]);
+    if (sys.getsockname(this.#fd, sa, len) !== 0) throw new IoError('getsockname', errno());
+    return sa.readUInt16BE(SOCKADDR_PORT_OFFSET);
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * A native array of `struct mmsghdr` for recvmmsg(2)/sendmmsg(2), with one iovec, one socket address and one
+ * control area per slot, allocated once. Receiving points each slot's iovec into the batch's pooled buffer;
+ * sending points it at the caller's buffer and fills the destination address. Nothing is allocated per call.
+ */
+import { ADDRESS_SLOT_BYTES, type DatagramBatch, type IpFamily, type PacketBatch } from '../types.js';
+import {
+  addressOf,
+  AF_INET,
+  AF_INET6,
+  CMSG_HEADER_BYTES,
+  CMSG_LEN_OFFSET,
+  CMSG_LEVEL_OFFSET,
+  CMSG_TYPE_OFFSET,
+  IN6_PKTINFO_ADDR_OFFSET,
+  IN_PKTINFO_ADDR_OFFSET,
+  IOV_BASE_OFFSET,
+  IOV_LEN_OFFSET,
+  IOVEC_BYTES,
+  IP_PKTINFO,
+  IPPROTO_IP,
+  IPPROTO_IPV6,
+  IPV6_PKTINFO,
+  MMSGHDR_BYTES,
+  MSG_CONTROL_OFFSET,
+  MSG_CONTROLLEN_OFFSET,
+  MSG_FLAGS_OFFSET,
+  MSG_IOV_OFFSET,
+  MSG_IOVLEN_OFFSET,
+  MSG_LEN_OFFSET,
+  MSG_NAME_OFFSET,
+  MSG_NAMELEN_OFFSET,
+  SOCKADDR_FAMILY_OFFSET,
+  SOCKADDR_IN6_ADDR_OFFSET,
+  SOCKADDR_IN6_BYTES,
+  SOCKADDR_IN_ADDR_OFFSET,
+  SOCKADDR_IN_BYTES,
+  SOCKADDR_PORT_OFFSET,
+  writeU64,
+} from './libc.js';
+
+/** Room per slot for a sockaddr_in6, rounded to 8. */
+const NAME_SLOT_BYTES = 32;
+/** Room per slot for one IP_PKTINFO or IPV6_PKTINFO control message (and a spare). */
+const CONTROL_SLOT_BYTES = 64;
+
+export class MmsgTable {
+  readonly size: number;
+  readonly family: IpFamily;
+  readonly mem: Buffer;
+  /** Native address of the first mmsghdr. */
+  readonly address: number;
+  readonly #iovOff: number;
+  readonly #nameOff: number;
+  readonly #controlOff: number;
+  readonly #nameLen: number;
+
+  constructor(size: number, family: IpFamily) {
+    this.size = size;
+    this.family = family;
+    this.#iovOff = size * MMSGHDR_BYTES;
+    this.#nameOff = this.#iovOff + size * IOVEC_BYTES;
+    this.#controlOff = this.#nameOff + size * NAME_SLOT_BYTES;
+    this.#nameLen = family === 4 ? SOCKADDR_IN_BYTES : SOCKADDR_IN6_BYTES;
+    this.mem = Buffer.alloc(this.#controlOff + size * CONTROL_SLOT_BYTES);
+    this.address = addressOf(this.mem);
+    for (let i = 0; i < size; i++) {
+      const h = i * MMSGHDR_BYTES;
+      writeU64(this.mem, h + MSG_NAME_OFFSET, this.address + this.#nameOff + i * NAME_SLOT_BYTES);
+      writeU64(this.mem, h + MSG_IOV_OFFSET, this.address + this.#iovOff + i * IOVEC_BYTES);
+      writeU64(this.mem, h + MSG_IOVLEN_OFFSET, 1);
+      writeU64(this.mem, h + MSG_CONTROL_OFFSET, this.address + this.#controlOff + i * CONTROL_SLOT_BYTES);
+    }
+  }
+
+  /** Point slots `0 .. n-1` at `batch.bufs[i]` from `start` to the end of the buffer, ready for recvmmsg. */
+  prepareReceive(batch: PacketBatch, n: number, start: number): void {
+    const m = this.mem;
+    for (let i = 0; i < n; i++) {
+      const buf = batch.bufs[i];
+      if (buf === undefined) break;
+      const h = i * MMSGHDR_BYTES;
+      const v = this.#iovOff + i * IOVEC_BYTES;
+      writeU64(m, v + IOV_BASE_OFFSET, addressOf(buf) + start);
+      writeU64(m, v + IOV_LEN_OFFSET, buf.length - start);
+      m.writeUInt32LE(NAME_SLOT_BYTES, h + MSG_NAMELEN_OFFSET);
+      writeU64(m, h + MSG_CONTROLLEN_OFFSET, CONTROL_SLOT_BYTES);
+      m.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
+    }
+  }
+
+  /** Bytes received into slot `i`. */
+  receivedLength(i: number): number {
+    return this.mem.readUInt32LE(i * MMSGHDR_BYTES + MSG_LEN_OFFSET);
+  }
+
+  /** msg_flags the kernel returned for slot `i` (MSG_TRUNC, MSG_CTRUNC). */
+  receivedFlags(i: number): number {
+    return this.mem.readInt32LE(i * MMSGHDR_BYTES + MSG_FLAGS_OFFSET);
+  }
+
+  /** Copy table slot `i`'s source address and port into batch slot `k`. False for a foreign family. */
+  readSource(i: number, batch: DatagramBatch, k: number): boolean {
+    const m = this.mem;
+    const n = this.#nameOff + i * NAME_SLOT_BYTES;
+    const family = m.readUInt16LE(n + SOCKADDR_FAMILY_OFFSET);
+    const a = k * ADDRESS_SLOT_BYTES;
+    if (family === AF_INET && this.family === 4) {
+      batch.remoteAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
+      m.copy(batch.remoteAddrs, a, n + SOCKADDR_IN_ADDR_OFFSET, n + SOCKADDR_IN_ADDR_OFFSET + 4);
+    } else if (family === AF_INET6 && this.family === 6) {
+      m.copy(batch.remoteAddrs, a, n + SOCKADDR_IN6_ADDR_OFFSET, n + SOCKADDR_IN6_ADDR_OFFSET + 16);
+    } else {
+      return false;
+    }
+    batch.remotePorts[k] = m.readUInt16BE(n + SOCKADDR_PORT_OFFSET);
+    return true;
+  }
+
+  /** Copy the destination from table slot `i`'s IP_PKTINFO / IPV6_PKTINFO into batch slot `k`'s local address. */
+  readDestination(i: number, batch: DatagramBatch, k: number): boolean {
+    const m = this.mem;
+    const h = i * MMSGHDR_BYTES;
+    // Lengths here are far below 2^32: the low word of each size_t is enough.
+    const controlLen = m.readUInt32LE(h + MSG_CONTROLLEN_OFFSET);
+    const base = this.#controlOff + i * CONTROL_SLOT_BYTES;
+    const end = base + Math.min(controlLen, CONTROL_SLOT_BYTES);
+    const a = k * ADDRESS_SLOT_BYTES;
+    let c = base;
+    while (c + CMSG_HEADER_BYTES <= end) {
+      const len = m.readUInt32LE(c + CMSG_LEN_OFFSET);
+      if (len < CMSG_HEADER_BYTES || c + len > end) break;
+      const level = m.readInt32LE(c + CMSG_LEVEL_OFFSET);
+      const type = m.readInt32LE(c + CMSG_TYPE_OFFSET);
+      const data = c + CMSG_HEADER_BYTES;
+      if (this.family === 4 && level === IPPROTO_IP && type === IP_PKTINFO) {
+        batch.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
+        m.copy(batch.localAddrs, a, data + IN_PKTINFO_ADDR_OFFSET, data + IN_PKTINFO_ADDR_OFFSET + 4);
+        return true;
+      }
+      if (this.family === 6 && level === IPPROTO_IPV6 && type === IPV6_PKTINFO) {
+        m.copy(batch.localAddrs, a, data + IN6_PKTINFO_ADDR_OFFSET, data + IN6_PKTINFO_ADDR_OFFSET + 16);
+        return true;
+      }
+      c += (len + 7) & ~7;
+    }
+    return false;
+  }
+
+  /**
+   * Point slot `i` at `batch` slot `j`'s bytes and its remote address and port, for sendmmsg. Returns false
+   * (and leaves the slot unusable) when the packet does not fit its buffer.
+   */
+  prepareSendSlot(i: number, batch: DatagramBatch, j: number): boolean {
+    const buf = batch.bufs[j];
+    const off = batch.offsets[j] ?? 0;
+    const len = batch.lengths[j] ?? 0;
+    if (buf === undefined || off < 0 || len <= 0 || off + len > buf.length) return false;
+    const m = this.mem;
+    const h = i * MMSGHDR_BYTES;
+    const v = this.#iovOff + i * IOVEC_BYTES;
+    const n = this.#nameOff + i * NAME_SLOT_BYTES;
+    writeU64(m, v + IOV_BASE_OFFSET, addressOf(buf) + off);
+    writeU64(m, v + IOV_LEN_OFFSET, len);
+    m.fill(0, n, n + NAME_SLOT_BYTES);
+    const a = j * ADDRESS_SLOT_BYTES;
+    const addrs = batch.remoteAddrs;
+    if (this.family === 4) {
+      m.writeUInt16LE(AF_INET, n + SOCKADDR_FAMILY_OFFSET);
+      for (let b = 0; b < 4; b++) m[n + SOCKADDR_IN_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
+    } else {
+      m.writeUInt16LE(AF_INET6, n + SOCKADDR_FAMILY_OFFSET);
+      for (let b = 0; b < 16; b++) m[n + SOCKADDR_IN6_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
+    }
+    m.writeUInt16BE(batch.remotePorts[j] ?? 0, n + SOCKADDR_PORT_OFFSET);
+    m.writeUInt32LE(this.#nameLen, h + MSG_NAMELEN_OFFSET);
+    writeU64(m, h + MSG_CONTROLLEN_OFFSET, 0);
+    m.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
+    return true;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * UDP endpoints for IKE on Linux: port 500, and the NAT-T port 4500 carrying IKE behind the non-ESP marker,
+ * ESP-in-UDP and NAT-keepalives (RFC 3948 2). Built on the same recvmmsg/sendmmsg engine as the raw sockets
+ * rather than node:dgram, for three things dgram cannot do: the destination address of each datagram
+ * (IP_PKTINFO / IPV6_PKTINFO, needed for NAT detection, RFC 7296 2.23, on a wildcard bind), SO_MARK, and
+ * batched ESP-in-UDP.
+ *
+ * Routing loops: when a peer's address is inside the remote traffic selector (transport mode, or a tunnel
+ * covering the peer), the route that sends that selector into the TUN would also capture our own IKE and ESP
+ * packets. The plan, as strongSwan's kernel-libipsec documentation describes: every socket of the daemon
+ * carries a mark (`mark` here and in `raw-socket.ts`), selector routes go into a separate table, and one rule
+ * sends unmarked traffic to that table (`ip rule add not fwmark M table T`), so marked daemon packets use the
+ * main table and reach the wire. `iproute.ts` has the commands; the data plane installs them.
+ */
+import { DEFAULT_BATCH_SIZE, createDatagramBatch } from '../batch.js';
+import { writeAddressSlot } from '../ip-address.js';
+import { NAT_KEEPALIVE_BYTE, NAT_KEEPALIVE_BYTES, NON_ESP_MARKER_BYTES } from '../non-esp-marker.js';
+import { dispatchUdpBatch } from '../udp-demux.js';
+import {
+  DatagramKind,
+  type DatagramBatch,
+  type IoStats,
+  type IpFamily,
+  type UdpAddress,
+  type UdpEndpoint,
+  type UdpReceivers,
+} from '../types.js';
+import { DatagramSocketCore } from './datagram-socket.js';
+import { SOCK_DGRAM } from './libc.js';
+
+export const IKE_PORT = 500;
+export const NAT_T_PORT = 4500;
+/** Receive buffer per slot: the largest UDP payload. */
+export const UDP_BUFFER_BYTES = 65535;
+const IPPROTO_UDP = 17;
+
+export interface UdpEndpointOptions {
+  readonly family: IpFamily;
+  readonly port: number;
+  /** Local address; the wildcard when absent (destinations still come from PKTINFO). */
+  readonly bindAddress?: string;
+  /** Demultiplex with the non-ESP marker; defaults to `port === 4500`. */
+  readonly natT?: boolean;
+  /** SO_REUSEADDR, default true (a restarted daemon rebinds at once). */
+  readonly reuseAddr?: boolean;
+  readonly mark?: number;
+  readonly batchSize?: number;
+  readonly receiveBufferBytes?: number;
+  readonly sendBufferBytes?: number;
+  readonly netns?: string;
+}
+
+export class LinuxUdpEndpoint implements UdpEndpoint {
+  readonly family: IpFamily;
+  readonly port: number;
+  readonly natT: boolean;
+  readonly #core: DatagramSocketCore;
+  readonly #counters: { stats: IoStats; keepalives: number };
+  /** One-slot batch for IKE messages and keepalives (low rate; copied behind the marker). */
+  readonly #control: DatagramBatch;
+
+  constructor(options: UdpEndpointOptions) {
+    this.family = options.family;
+    this.natT = options.natT ?? options.port === NAT_T_PORT;
+    this.#core = new DatagramSocketCore({
+      family: options.family,
+      type: SOCK_DGRAM,
+      protocol: IPPROTO_UDP,
+      port: options.port,
+      reuseAddr: options.reuseAddr ?? true,
+      batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
+      bufferBytes: UDP_BUFFER_BYTES,
+      kind: DatagramKind.INVALID,
+      ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
+      ...(options.mark !== undefined ? { mark: options.mark } : {}),
+      ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
+      ...(options.sendBufferBytes !== undefined ? { sendBufferBytes: options.sendBufferBytes } : {}),
+      ...(options.netns !== undefined ? { netns: options.netns } : {}),
+    });
+    this.port = this.#core.port;
+    this.#counters = { stats: this.#core.stats, keepalives: 0 };
+    this.#control = createDatagramBatch({ size: 1, bufferBytes: UDP_BUFFER_BYTES }, options.family);
+  }
+
+  get stats(): IoStats {
+    return this.#core.stats;
+  }
+
+  get keepalivesReceived(): number {
+    return this.#counters.keepalives;
+  }
+
+  start(receivers: UdpReceivers): void {
+    const natT = this.natT;
+    const counters = this.#counters;
+    this.#core.start((batch) => dispatchUdpBatch(batch, natT, receivers, counters));
+  }
+
+  sendIke(message: Uint8Array, remote: UdpAddress): boolean {
+    const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
+    const c = this.#control;
+    const buf = c.bufs[0];
+    if (buf === undefined || prefix + message.length > buf.length) {
+      this.#core.stats.txErrors++;
+      return false;
+    }
+    buf.fill(0, 0, prefix);
+    buf.set(message, prefix);
+    return this.#sendControl(prefix + message.length, remote);
+  }
+
+  sendKeepalive(remote: UdpAddress): boolean {
+    const buf = this.#control.bufs[0];
+    if (buf === undefined) return false;
+    buf[0] = NAT_KEEPALIVE_BYTE;
+    return this.#sendControl(NAT_KEEPALIVE_BYTES, remote);
+  }
+
+  sendEsp(batch: DatagramBatch): number {
+    if (!this.natT) {
+      this.#core.stats.txErrors += batch.count;
+      return 0;
+    }
+    return this.#core.send(batch);
+  }
+
+  close(): Promise<void> {
+    this.#core.close();
+    return Promise.resolve();
+  }
+
+  #sendControl(length: number, remote: UdpAddress): boolean {
+    const c = this.#control;
+    if (!writeAddressSlot(remote.address, this.family, c.remoteAddrs, 0)) {
+      this.#core.stats.txErrors++;
+      return false;
+    }
+    c.offsets[0] = 0;
+    c.lengths[0] = length;
+    c.remotePorts[0] = remote.port;
+    c.count = 1;
+    return this.#core.send(c) === 1;
+  }
+}

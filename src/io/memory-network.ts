@@ -1,0 +1,337 @@
+/**
+ * In-memory twins of the raw IP sockets and UDP endpoints: sockets attached to one `MemoryNetwork` reach
+ * each other by address, with copies of the bytes (as a wire would), in send order, delivered in batches on a
+ * later event-loop turn. No root, no kernel. Model: the bind test double of wireguard-go's conn package.
+ */
+import { createDatagramBatch, DEFAULT_BATCH_SIZE } from './batch.js';
+import { canonicalAddress, readAddressSlot, writeAddressSlot } from './ip-address.js';
+import { NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_BYTES } from './non-esp-marker.js';
+import { dispatchUdpBatch } from './udp-demux.js';
+import {
+  DatagramKind,
+  IoError,
+  newIoStats,
+  type DatagramBatch,
+  type IpFamily,
+  type IoStats,
+  type PacketSocket,
+  type UdpAddress,
+  type UdpEndpoint,
+  type UdpReceivers,
+} from './types.js';
+
+/** Largest datagram a memory socket accepts (an IPv4 total length minus the smallest header). */
+const MAX_DATAGRAM_BYTES = 65535;
+/** Datagrams a socket queues before it drops, like a full receive buffer. */
+const RECEIVE_QUEUE_LIMIT = 4096;
+/** Protocol key used for UDP in the network's binding table. */
+const UDP_PROTOCOL = 17;
+const NAT_T_PORT = 4500;
+
+interface WirePacket {
+  bytes: Buffer;
+  family: IpFamily;
+  srcAddr: string;
+  srcPort: number;
+  dstAddr: string;
+  dstPort: number;
+}
+
+/** The shared medium. `drop` may be set by a test to lose selected packets. */
+export class MemoryNetwork {
+  readonly #bindings = new Map<string, MemoryPort>();
+  /** Return true to lose a packet in transit. */
+  drop: ((packet: Readonly<WirePacket>, protocol: number) => boolean) | undefined;
+  /** Packets that found no socket at their destination. */
+  undeliverable = 0;
+
+  /** A raw socket for `protocol` (50 or 51) on `address`. */
+  raw(family: IpFamily, address: string, protocol: number, batchSize = DEFAULT_BATCH_SIZE): MemoryPacketSocket {
+    return new MemoryPacketSocket(this, family, address, protocol, batchSize);
+  }
+
+  /** A UDP endpoint on `address:port`; NAT-T demultiplexing on port 4500 unless `natT` says otherwise. */
+  udp(
+    family: IpFamily,
+    address: string,
+    port: number,
+    options: { natT?: boolean; batchSize?: number } = {},
+  ): MemoryUdpEndpoint {
+    return new MemoryUdpEndpoint(this, family, address, port, options.natT ?? port === NAT_T_PORT, options.batchSize);
+  }
+
+  /** @internal */
+  bind(protocol: number, address: string, port: number, target: MemoryPort): void {
+    const key = bindingKey(protocol, address, port);
+    if (this.#bindings.has(key)) throw new IoError(`memory network: ${address} port ${port} already bound`, 98);
+    this.#bindings.set(key, target);
+  }
+
+  /** @internal */
+  unbind(protocol: number, address: string, port: number, target: MemoryPort): void {
+    const key = bindingKey(protocol, address, port);
+    if (this.#bindings.get(key) === target) this.#bindings.delete(key);
+  }
+
+  /** @internal */
+  transmit(protocol: number, packet: WirePacket): boolean {
+    if (this.drop?.(packet, protocol) === true) return true;
+    const target = this.#bindings.get(bindingKey(protocol, packet.dstAddr, packet.dstPort));
+    if (target === undefined) {
+      this.undeliverable++;
+      return true;
+    }
+    target.enqueue(packet);
+    return true;
+  }
+}
+
+function mustCanonical(address: string, family: IpFamily): string {
+  const text = canonicalAddress(address, family);
+  if (text === undefined) throw new IoError(`memory network: ${address} is not an IPv${family} address`, 22);
+  return text;
+}
+
+function bindingKey(protocol: number, address: string, port: number): string {
+  return `${protocol}|${address}|${port}`;
+}
+
+/** Receive queue and batch delivery shared by both memory socket kinds. */
+abstract class MemoryPort {
+  readonly stats: IoStats = newIoStats();
+  protected readonly network: MemoryNetwork;
+  protected readonly batch: DatagramBatch;
+  protected closed = false;
+  readonly #queue: WirePacket[] = [];
+  #scheduled = false;
+  #started = false;
+
+  constructor(network: MemoryNetwork, family: IpFamily, batchSize: number) {
+    this.network = network;
+    this.batch = createDatagramBatch({ size: batchSize, bufferBytes: MAX_DATAGRAM_BYTES }, family);
+  }
+
+  enqueue(packet: WirePacket): void {
+    if (this.closed) return;
+    if (this.#queue.length >= RECEIVE_QUEUE_LIMIT) {
+      this.stats.rxDrops++;
+      return;
+    }
+    this.#queue.push(packet);
+    this.#schedule();
+  }
+
+  protected markStarted(): void {
+    if (this.#started) throw new IoError('start() called twice', 0);
+    this.#started = true;
+    this.#schedule();
+  }
+
+  protected abstract deliver(batch: DatagramBatch): void;
+  protected abstract kindOf(): DatagramKind;
+
+  #schedule(): void {
+    if (this.#scheduled || !this.#started || this.closed || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#drain();
+    });
+  }
+
+  #drain(): void {
+    const b = this.batch;
+    while (!this.closed && this.#queue.length > 0) {
+      this.stats.rxWakeups++;
+      let n = 0;
+      while (n < b.bufs.length && this.#queue.length > 0) {
+        const p = this.#queue.shift();
+        const buf = b.bufs[n];
+        if (p === undefined || buf === undefined) break;
+        p.bytes.copy(buf, 0);
+        b.offsets[n] = 0;
+        b.lengths[n] = p.bytes.length;
+        b.kinds[n] = this.kindOf();
+        writeAddressSlot(p.srcAddr, b.family, b.remoteAddrs, n);
+        writeAddressSlot(p.dstAddr, b.family, b.localAddrs, n);
+        b.remotePorts[n] = p.srcPort;
+        b.localPorts[n] = p.dstPort;
+        this.stats.rxPackets++;
+        this.stats.rxBytes += p.bytes.length;
+        n++;
+      }
+      b.count = n;
+      this.deliver(b);
+    }
+  }
+
+  protected closePort(): void {
+    this.closed = true;
+    this.#queue.length = 0;
+  }
+}
+
+export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
+  readonly family: IpFamily;
+  readonly protocol: number;
+  readonly address: string;
+  #receiver: ((batch: DatagramBatch) => void) | undefined;
+
+  constructor(network: MemoryNetwork, family: IpFamily, address: string, protocol: number, batchSize: number) {
+    super(network, family, batchSize);
+    this.family = family;
+    this.protocol = protocol;
+    this.address = mustCanonical(address, family);
+    network.bind(protocol, this.address, 0, this);
+  }
+
+  start(receiver: (batch: DatagramBatch) => void): void {
+    this.#receiver = receiver;
+    this.markStarted();
+  }
+
+  send(batch: DatagramBatch): number {
+    if (this.closed) return 0;
+    let sent = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const buf = batch.bufs[i];
+      const off = batch.offsets[i] ?? 0;
+      const len = batch.lengths[i] ?? 0;
+      if (buf === undefined || len <= 0 || len > MAX_DATAGRAM_BYTES || batch.family !== this.family) {
+        this.stats.txErrors++;
+        continue;
+      }
+      this.network.transmit(this.protocol, {
+        bytes: Buffer.from(buf.subarray(off, off + len)),
+        family: this.family,
+        srcAddr: this.address,
+        srcPort: 0,
+        dstAddr: readAddressSlot(batch.remoteAddrs, i, batch.family),
+        dstPort: 0,
+      });
+      this.stats.txPackets++;
+      this.stats.txBytes += len;
+      sent++;
+    }
+    return sent;
+  }
+
+  protected deliver(batch: DatagramBatch): void {
+    this.#receiver?.(batch);
+  }
+
+  protected kindOf(): DatagramKind {
+    return this.protocol === 51 ? DatagramKind.AH : DatagramKind.ESP;
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closePort();
+      this.network.unbind(this.protocol, this.address, 0, this);
+    }
+    return Promise.resolve();
+  }
+}
+
+export class MemoryUdpEndpoint extends MemoryPort implements UdpEndpoint {
+  readonly family: IpFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly natT: boolean;
+  readonly #counters: { stats: IoStats; keepalives: number };
+  #receivers: UdpReceivers | undefined;
+
+  constructor(
+    network: MemoryNetwork,
+    family: IpFamily,
+    address: string,
+    port: number,
+    natT: boolean,
+    batchSize = DEFAULT_BATCH_SIZE,
+  ) {
+    super(network, family, batchSize);
+    this.family = family;
+    this.address = mustCanonical(address, family);
+    this.port = port;
+    this.natT = natT;
+    this.#counters = { stats: this.stats, keepalives: 0 };
+    network.bind(UDP_PROTOCOL, this.address, port, this);
+  }
+
+  get keepalivesReceived(): number {
+    return this.#counters.keepalives;
+  }
+
+  start(receivers: UdpReceivers): void {
+    this.#receivers = receivers;
+    this.markStarted();
+  }
+
+  sendIke(message: Uint8Array, remote: UdpAddress): boolean {
+    const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
+    const bytes = Buffer.alloc(prefix + message.length);
+    bytes.set(message, prefix);
+    return this.#transmit(bytes, remote);
+  }
+
+  sendKeepalive(remote: UdpAddress): boolean {
+    return this.#transmit(Buffer.from([NAT_KEEPALIVE_BYTE]), remote);
+  }
+
+  sendEsp(batch: DatagramBatch): number {
+    if (!this.natT) {
+      this.stats.txErrors += batch.count;
+      return 0;
+    }
+    let sent = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const buf = batch.bufs[i];
+      const off = batch.offsets[i] ?? 0;
+      const len = batch.lengths[i] ?? 0;
+      if (buf === undefined || len <= 0) {
+        this.stats.txErrors++;
+        continue;
+      }
+      const remote = {
+        address: readAddressSlot(batch.remoteAddrs, i, batch.family),
+        port: batch.remotePorts[i] ?? 0,
+      };
+      if (this.#transmit(Buffer.from(buf.subarray(off, off + len)), remote)) sent++;
+    }
+    return sent;
+  }
+
+  #transmit(bytes: Buffer, remote: UdpAddress): boolean {
+    if (this.closed || bytes.length > MAX_DATAGRAM_BYTES) {
+      this.stats.txErrors++;
+      return false;
+    }
+    this.network.transmit(UDP_PROTOCOL, {
+      bytes,
+      family: this.family,
+      srcAddr: this.address,
+      srcPort: this.port,
+      dstAddr: remote.address,
+      dstPort: remote.port,
+    });
+    this.stats.txPackets++;
+    this.stats.txBytes += bytes.length;
+    return true;
+  }
+
+  protected deliver(batch: DatagramBatch): void {
+    if (this.#receivers !== undefined) dispatchUdpBatch(batch, this.natT, this.#receivers, this.#counters);
+  }
+
+  protected kindOf(): DatagramKind {
+    return DatagramKind.INVALID;
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closePort();
+      this.network.unbind(UDP_PROTOCOL, this.address, this.port, this);
+    }
+    return Promise.resolve();
+  }
+}

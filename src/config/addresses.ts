@@ -120,7 +120,7 @@ export const SERVICES: Readonly<Record<string, number>> = {
 function parsePort(s: string, whole: string): number {
   const svc = SERVICES[s];
   if (svc !== undefined) return svc;
-  const { value, rest } = readCUnsigned(s);
+  const { value, rest } = /^[0-9]/.test(s) ? readCUnsigned(s) : { value: 0, rest: s };
   if (rest !== '' || value > 0xffff) {
     throw new ValueError(
       `bad port '${s}' in '${whole}'`,
@@ -155,7 +155,7 @@ export function parseTrafficSelector(s: string): TrafficSelector {
       const named = IP_PROTOCOLS[protoText];
       if (named !== undefined) protocol = named;
       else {
-        const { value, rest } = readCUnsigned(protoText);
+        const { value, rest } = /^[0-9]/.test(protoText) ? readCUnsigned(protoText) : { value: 0, rest: protoText };
         if (rest !== '' || value > 0xff) {
           throw new ValueError(
             `unknown protocol '${protoText}' in '${s}'`,

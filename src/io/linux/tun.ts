@@ -6,6 +6,7 @@
  * size, hands the batch over, and repeats for at most `MAX_READ_ROUNDS` batches before yielding to the loop.
  * MTU and the up flag are set with ioctls on creation; addresses and routes are the caller's (`iproute.ts`).
  */
+import { PACKET_HEADROOM, PACKET_TAILROOM } from '../../common/packet-buffer.js';
 import { createPacketBatch, DEFAULT_BATCH_SIZE } from '../batch.js';
 import { IoError, newIoStats, type IoStats, type PacketBatch, type TunDevice } from '../types.js';
 import { pollReadable, type FdPoller } from './fd-poller.js';
@@ -35,10 +36,10 @@ import {
 import { withNetns } from './netns.js';
 
 export const TUN_CLONE_DEVICE = '/dev/net/tun';
-/** Room in front of each read packet: outer IPv6 (40) + UDP (8) + ESP header (8) + IV (16), rounded up. */
-export const DEFAULT_TUN_HEADROOM = 128;
-/** Room behind it: ESP padding (up to 255), pad length, next header and a 32-byte ICV, rounded up. */
-export const DEFAULT_TUN_TAILROOM = 320;
+/** Room in front of each read packet for the outer headers: the data plane's packet headroom. */
+export const DEFAULT_TUN_HEADROOM = PACKET_HEADROOM;
+/** Room behind it for the ESP trailer and ICV: the data plane's packet tailroom. */
+export const DEFAULT_TUN_TAILROOM = PACKET_TAILROOM;
 export const DEFAULT_TUN_MTU = 1400;
 /** Read batches per readable event before yielding to the event loop. */
 export const MAX_READ_ROUNDS = 4;

@@ -1,0 +1,41 @@
+/**
+ * ESP packet layout (RFC 4303 2, figure 1) and ESP-in-UDP constants (RFC 3948):
+ *
+ *   SPI (4) | Sequence Number (4) | IV (0/8/16) | Payload Data ... | TFC padding | Padding (0..255)
+ *   | Pad Length (1) | Next Header (1) | ICV (0..32)
+ *
+ * Offsets are relative to the first byte of the ESP header.
+ */
+
+export const ESP_SPI_OFFSET = 0;
+export const ESP_SEQ_OFFSET = 4;
+/** SPI + sequence number. */
+export const ESP_HEADER_LENGTH = 8;
+/** Where the IV (and then the payload) starts. */
+export const ESP_IV_OFFSET = ESP_HEADER_LENGTH;
+/** Pad Length + Next Header (RFC 4303 2.5, 2.6). */
+export const ESP_TRAILER_LENGTH = 2;
+/** RFC 4303 2.4: the Pad Length and Next Header fields must end on a 4-byte boundary. */
+export const ESP_MIN_ALIGN = 4;
+/** RFC 4303 2.4: at most 255 bytes of padding. */
+export const ESP_MAX_PAD = 255;
+/** SPI values 1..255 are reserved by IANA (RFC 4303 2.1); 0 is never used on the wire. */
+export const ESP_SPI_RESERVED_MAX = 255;
+
+/** RFC 4303 2.6: next header 59 ("no next header") marks a dummy packet. */
+export const ESP_NEXT_HEADER_DUMMY = 59;
+
+/** RFC 3948 2: UDP port for ESP-in-UDP and IKE with NAT traversal. */
+export const NAT_T_PORT = 4500;
+export const UDP_HEADER_LENGTH = 8;
+export const UDP_SRC_PORT_OFFSET = 0;
+export const UDP_DST_PORT_OFFSET = 2;
+export const UDP_LENGTH_OFFSET = 4;
+export const UDP_CHECKSUM_OFFSET = 6;
+/** RFC 3948 2.2: IKE messages on port 4500 are prefixed by four zero bytes (the non-ESP marker). */
+export const NON_ESP_MARKER_LENGTH = 4;
+/** RFC 3948 2.3: a NAT-keepalive is a single 0xFF byte. */
+export const NAT_KEEPALIVE_BYTE = 0xff;
+
+/** 2^32, the modulus of the on-the-wire sequence number. */
+export const SEQ_MODULUS = 0x1_0000_0000;

@@ -305,7 +305,7 @@ test('MemoryClock fires the single deadline when time reaches it, and callbacks 
 });
 
 test('SystemClock fires once at the deadline and cancel() prevents firing', async () => {
-  const clock = new SystemClock({ keepAlive: false });
+  const clock = new SystemClock();
   const start = clock.nowMs();
   const fired = await new Promise<number>((resolve) => clock.setDeadline(start + 20, resolve));
   assert.ok(fired >= start + 20, `fired at +${fired - start} ms`);

@@ -14,7 +14,11 @@
  *
  * The ICV field holds, in order: the per-packet IV when the algorithm has one (AES-GMAC, RFC 4543: 8 bytes
  * right after the Sequence Number), the truncated ICV, and padding up to a multiple of 4 bytes (IPv4) or 8
- * bytes (IPv6) of the whole AH (RFC 4302 2.6, 3.3.3.2.1). For the ICV computation the whole field is zero.
+ * bytes (IPv6) of the whole AH (RFC 4302 2.6, 3.3.3.2.1). For the ICV computation the IV and the ICV are
+ * zero while the padding is included as sent ("these padding bytes are included in the ICV calculation").
+ *
+ * Placing the AES-GMAC IV at the start of the ICV field and zeroing it for the computation (it enters GMAC as
+ * part of the nonce) follows RFC 4543 as implemented by illumos; Linux has no AH-GMAC to compare with.
  */
 
 import { ParseError } from '../common/errors.js';
@@ -65,7 +69,8 @@ export function ahLengthFromPayloadLength(payloadLength: number): number {
 
 /**
  * Write an AH of `length` bytes at `off`: the fixed part, the IV (if any) at the start of the ICV field,
- * and zeros for the rest of the ICV field (the ICV is computed over them, then written in place).
+ * and zeros for the rest of the ICV field (the ICV is then computed and written in place; the padding
+ * stays zero).
  */
 export function writeAhHeader(
   buf: Uint8Array,

@@ -1,6 +1,7 @@
 /**
  * The AH ICV input and its computation (RFC 4302 3.3.3): the IP header (and IPv6 extension headers in front
- * of AH) with mutable fields zeroed or predicted, the AH with its whole ICV field zeroed, the payload, and,
+ * of AH) with mutable fields zeroed or predicted, the AH with its IV and ICV zeroed (any padding after them
+ * is included as sent, RFC 4302 3.3.3.2.1; we send zeros), the payload, and,
  * with extended sequence numbers, the high-order 32 bits of the sequence number appended after the payload
  * (RFC 4302 2.5.1, 3.3.3.5: included in the computation, never sent).
  *
@@ -66,7 +67,9 @@ export class AhIcv {
     const ipHdrLen = ahOff - ipOff;
     const ok = ipVersion === 4 ? zeroIpv4MutableFields(s, 0, ipHdrLen) : zeroIpv6MutableFields(s, 0, ipHdrLen);
     if (!ok) return null;
-    s.fill(0, ipHdrLen + AH_ICV_FIELD_OFFSET, hdrLen);
+    // The IV and the ICV are zero; padding after them is included as sent (RFC 4302 3.3.3.2.1).
+    const icvField = ipHdrLen + AH_ICV_FIELD_OFFSET;
+    s.fill(0, icvField, icvField + this.ivLength + this.icvLength);
     const head = s.subarray(0, hdrLen);
     const payload = buf.subarray(ahOff + ahLen, end);
     if (this.esn) {

@@ -57,3 +57,17 @@ export function openCopy(inb: AhInboundSa, packet: Buffer): { r: string; p: Pack
   const r = inb.open(p);
   return { r, p, bytes: Buffer.from(packetBytes(p)) };
 }
+
+/** An inbound SA alone (its key is the same testKey as saPair's). */
+export function inboundSa(
+  algo: RefAlgo,
+  o: { mode: AhMode; esn: boolean; replayWindow?: number; spi?: number },
+): AhInboundSa {
+  return new AhInboundSa({
+    spi: o.spi ?? SPI,
+    mode: o.mode,
+    integrity: createIntegrity(algo.id, testKey(algo)),
+    esn: o.esn,
+    replayWindow: o.replayWindow ?? 64,
+  });
+}

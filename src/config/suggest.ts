@@ -25,13 +25,13 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate closest to `name`, if it is close enough to be a plausible typo: at most a third of the name's
- * length in edits (at least 1, at most 3), or the same letters in another case.
+ * The candidate closest to `name`, if it is close enough to be a plausible typo: at most half of the name's
+ * length in edits, rounded up (at least 1, at most 3), or the same letters in another case.
  */
 export function nearest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
-  const limit = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
+  const limit = Math.min(3, Math.max(1, Math.ceil(name.length / 2)));
   for (const c of candidates) {
     if (c.toLowerCase() === name.toLowerCase()) return c;
     const dist = editDistance(name, c);

@@ -83,7 +83,7 @@ export function parseSwanctlConf(text: string, options: SwanctlParseOptions): Sw
   b.warnings.push(...parsed.warnings);
   const config = b.build(root, parsed.files);
   if (b.errors.length > 0) throw new ConfigError(sortByPlace(b.errors, parsed.files));
-  return { config: deepFreeze(config), warnings: Object.freeze(b.warnings) };
+  return { config: deepFreeze(config), warnings: Object.freeze(sortByPlace(b.warnings, parsed.files)) };
 }
 
 class Builder {

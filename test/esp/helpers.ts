@@ -112,10 +112,10 @@ export function bytesOf(p: PacketBuffer): Buffer {
 
 export { packetFrom };
 
-/** Copy of `data` with byte `index` changed (xor 0x01). */
+/** Copy of `data` with byte `index` changed (xor 0x81: also changes DES keys, whose low bits are parity). */
 export function flipByte(data: Buffer, index: number): Buffer {
   const c = Buffer.from(data);
-  c[index] = (c[index] ?? 0) ^ 0x01;
+  c[index] = (c[index] ?? 0) ^ 0x81;
   return c;
 }
 

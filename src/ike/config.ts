@@ -1,0 +1,161 @@
+/**
+ * The IKE engine's configuration: plain typed objects. The swanctl.conf parser maps onto these types;
+ * every field documents the swanctl.conf setting it corresponds to.
+ */
+import type { Logger } from '../common/log.js';
+import type { Rng } from '../crypto/types.js';
+
+/** An identity (RFC 7296 3.5). `any` on the remote side accepts every identity (swanctl `%any`). */
+export type IkeIdentity =
+  | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'rfc822'; readonly value: string }
+  | { readonly type: 'keyId'; readonly value: Uint8Array }
+  | { readonly type: 'any' };
+
+/** Where a CHILD_SA's traffic selectors come from: text like `192.0.2.0/24[tcp/80]`, or `dynamic` (the IKE address). */
+export type TsSpec = string;
+
+/** Lifetimes of a CHILD_SA (swanctl `rekey_time`, `life_time`, `rand_time`, `rekey_bytes`, ...). 0 = off. */
+export interface ChildLifetimes {
+  /** swanctl `rekey_time` (default 3600 s). */
+  readonly rekeyTimeSec: number;
+  /** swanctl `life_time` (default rekey_time * 1.1): hard expiry. */
+  readonly lifeTimeSec: number;
+  /** swanctl `rand_time` (default life_time - rekey_time): rekey starts up to this much earlier. */
+  readonly randTimeSec: number;
+  readonly rekeyBytes: number;
+  readonly lifeBytes: number;
+  readonly randBytes: number;
+  readonly rekeyPackets: number;
+  readonly lifePackets: number;
+  readonly randPackets: number;
+}
+
+/** One CHILD_SA configuration (swanctl `connections.<conn>.children.<child>`). */
+export interface ChildConfig {
+  /** The child's name (the section name). */
+  readonly name: string;
+  /** `esp` unless `ah_proposals` is set in swanctl. */
+  readonly protocol: 'esp' | 'ah';
+  /**
+   * swanctl `esp_proposals` / `ah_proposals`: strongSwan proposal strings. A KE keyword (`-modp3072`,
+   * `-x25519`) enables PFS for CREATE_CHILD_SA; the first CHILD_SA in IKE_AUTH never carries KE.
+   */
+  readonly proposals: readonly string[];
+  /** swanctl `mode`: `tunnel` (default) or `transport` (USE_TRANSPORT_MODE, RFC 7296 1.3.1). */
+  readonly mode: 'tunnel' | 'transport';
+  /** swanctl `local_ts` (default `dynamic`). */
+  readonly localTs: readonly TsSpec[];
+  /** swanctl `remote_ts` (default `dynamic`). */
+  readonly remoteTs: readonly TsSpec[];
+  readonly lifetimes: ChildLifetimes;
+}
+
+/** Retransmission (strongSwan `charon.retransmit_*`): timeout * base^n, n = 0 .. tries. */
+export interface RetransmitConfig {
+  /** `retransmit_timeout`, seconds (default 4). */
+  readonly timeoutSec: number;
+  /** `retransmit_base` (default 1.8). */
+  readonly base: number;
+  /** `retransmit_tries` (default 5): retransmissions before giving up. */
+  readonly tries: number;
+  /** `retransmit_limit`, seconds; 0 = no cap. */
+  readonly limitSec: number;
+}
+
+/** One IKE connection (swanctl `connections.<conn>`). */
+export interface ConnectionConfig {
+  readonly name: string;
+  /** swanctl `local.id`. */
+  readonly localId: IkeIdentity;
+  /** swanctl `remote.id` (default `%any`). */
+  readonly remoteId: IkeIdentity;
+  /** swanctl `proposals` (IKE). */
+  readonly proposals: readonly string[];
+  /** swanctl `rekey_time` for the IKE_SA in seconds (default 14400); 0 = never. */
+  readonly rekeyTimeSec: number;
+  /** swanctl `over_time` (default 10% of rekey_time): hard expiry after rekey_time. */
+  readonly overTimeSec: number;
+  /** swanctl `rand_time` (default over_time). */
+  readonly randTimeSec: number;
+  /** swanctl `dpd_delay` in seconds; 0 = no liveness checks. */
+  readonly dpdDelaySec: number;
+  /** swanctl `fragmentation`: announce IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383). */
+  readonly fragmentation: boolean;
+  /** swanctl `childless`: `allow` (default), `force` (initiate without a CHILD_SA), `never`. */
+  readonly childless: 'allow' | 'force' | 'never';
+  /** Send INITIAL_CONTACT in IKE_AUTH (swanctl `unique` != never). */
+  readonly sendInitialContact: boolean;
+  /** swanctl `encap`: force UDP encapsulation (pretend NAT). */
+  readonly forceEncap: boolean;
+  readonly children: readonly ChildConfig[];
+}
+
+/** The engine as a whole: one local endpoint (charon's `charon.*` settings plus loaded connections). */
+export interface EngineConfig {
+  readonly connections: readonly ConnectionConfig[];
+  /**
+   * PSK lookup (swanctl `secrets.ike<suffix>`): the shared secret for this pair of identities, or
+   * undefined. `remote` is the peer's identity as received.
+   */
+  readonly psk: (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined;
+  readonly rng: Rng;
+  readonly log?: Logger;
+  readonly retransmit?: RetransmitConfig;
+  /** `charon.cookie_threshold` (default 10): half-open IKE_SAs above which COOKIE is required. */
+  readonly cookieThreshold?: number;
+  /** Seconds between rotations of the COOKIE secret (default 120). */
+  readonly cookieSecretLifetimeSec?: number;
+  /** `charon.half_open_timeout` seconds (default 30). */
+  readonly halfOpenTimeoutSec?: number;
+  /** `charon.prefer_configured_proposals` (default true): as responder, our proposal order wins. */
+  readonly preferConfiguredProposals?: boolean;
+  /** Nonce length in bytes (default 32, RFC 7296 2.10: at least half the PRF key size, 16..256). */
+  readonly nonceLength?: number;
+}
+
+export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutSec: 4, base: 1.8, tries: 5, limitSec: 0 };
+
+export const DEFAULT_CHILD_LIFETIMES: ChildLifetimes = {
+  rekeyTimeSec: 3600,
+  lifeTimeSec: 3960,
+  randTimeSec: 360,
+  rekeyBytes: 0,
+  lifeBytes: 0,
+  randBytes: 0,
+  rekeyPackets: 0,
+  lifePackets: 0,
+  randPackets: 0,
+};
+
+/** A child configuration with strongSwan's defaults for everything not given. */
+export function childConfig(c: Partial<ChildConfig> & { name: string }): ChildConfig {
+  return {
+    protocol: 'esp',
+    proposals: ['default'],
+    mode: 'tunnel',
+    localTs: ['dynamic'],
+    remoteTs: ['dynamic'],
+    lifetimes: DEFAULT_CHILD_LIFETIMES,
+    ...c,
+  };
+}
+
+/** A connection configuration with strongSwan's defaults for everything not given. */
+export function connectionConfig(
+  c: Partial<ConnectionConfig> & { name: string; localId: IkeIdentity },
+): ConnectionConfig {
+  return {
+    remoteId: { type: 'any' },
+    proposals: ['default'],
+    rekeyTimeSec: 14400,
+    overTimeSec: 1440,
+    randTimeSec: 1440,
+    dpdDelaySec: 0,
+    fragmentation: true,
+    childless: 'allow',
+    sendInitialContact: true,
+    forceEncap: false,
+    children: [],
+    ...c,
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * What the engine hands out: datagrams to send and events for the daemon and the data plane.
+ */
+import type { TrafficSelector } from './codec/types.js';
+
+/** A UDP endpoint. On port 4500 IKE datagrams carry the 4-byte non-ESP marker (RFC 3948 2.2) both ways. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A datagram to send from `from` to `to`. `bytes` include the non-ESP marker when either port is 4500. */
+export interface OutgoingDatagram {
+  readonly from: Endpoint;
+  readonly to: Endpoint;
+  readonly bytes: Buffer;
+}
+
+/** Keys of one CHILD_SA direction: encryption keymat (key || salt, RFC 4106 8.1 etc.) and integrity key. */
+export interface DirectionKeys {
+  readonly encr: Buffer;
+  readonly integ: Buffer;
+}
+
+/** Everything the data plane needs to install a CHILD_SA (both directions). */
+export interface ChildSaInfo {
+  /** Engine-wide unique id of the CHILD_SA. */
+  readonly id: number;
+  readonly ikeSaId: number;
+  /** The child configuration's name. */
+  readonly name: string;
+  readonly protocol: 'esp' | 'ah';
+  readonly mode: 'tunnel' | 'transport';
+  /** Our inbound SPI (the peer sends with it). */
+  readonly spiIn: number;
+  /** The peer's inbound SPI (we send with it). */
+  readonly spiOut: number;
+  /** EncrId (ESP; 0 for AH). */
+  readonly encrId: number;
+  /** Key length in bits for variable-length ciphers (0 otherwise). */
+  readonly encrKeyBits: number;
+  /** IntegId (0 for AEADs). */
+  readonly integId: number;
+  /** Extended sequence numbers (RFC 4303 2.2.1). */
+  readonly esn: boolean;
+  /** Keys for inbound packets (sent by the peer). */
+  readonly keysIn: DirectionKeys;
+  /** Keys for outbound packets. */
+  readonly keysOut: DirectionKeys;
+  readonly tsLocal: readonly TrafficSelector[];
+  readonly tsRemote: readonly TrafficSelector[];
+  /** Outer addresses. */
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  /** ESP in UDP (RFC 3948): true when a NAT was detected or encapsulation was forced. */
+  readonly encap: boolean;
+  /** Soft/hard limits the data plane may enforce too (0 = none). */
+  readonly lifeBytes: number;
+  readonly lifePackets: number;
+}
+
+/** Events, drained with `Engine.nextEvent()`. */
+export type IkeEvent =
+  | {
+      readonly type: 'ikeSaEstablished';
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly initiator: boolean;
+      readonly spiI: Buffer;
+      readonly spiR: Buffer;
+      readonly local: Endpoint;
+      readonly remote: Endpoint;
+      readonly localId: string;
+      readonly remoteId: string;
+      readonly proposal: string;
+      /** NAT between us and the peer (RFC 7296 2.23): our side / their side. */
+      readonly natLocal: boolean;
+      readonly natRemote: boolean;
+      /** Set when this IKE_SA replaces another by rekeying (RFC 7296 1.3.2). */
+      readonly rekeyOf?: number;
+    }
+  | { readonly type: 'ikeSaDeleted'; readonly ikeSaId: number; readonly name: string; readonly reason: string }
+  | { readonly type: 'childSaInstalled'; readonly child: ChildSaInfo; readonly rekeyOf?: number }
+  | {
+      readonly type: 'childSaDeleted';
+      readonly childSaId: number;
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly protocol: 'esp' | 'ah';
+      readonly spiIn: number;
+      readonly spiOut: number;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'childSaFailed';
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly notifyType: number;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'authFailed';
+      readonly ikeSaId: number;
+      readonly name: string;
+      /** True when we rejected the peer, false when the peer rejected us. */
+      readonly byUs: boolean;
+      readonly reason: string;
+    }
+  | {
+      readonly type: 'ikeSaFailed';
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly notifyType: number;
+      readonly reason: string;
+    };
+
+export type IkeEventType = IkeEvent['type'];

@@ -1,0 +1,69 @@
+/**
+ * Responder side of INFORMATIONAL (RFC 7296 1.4, 1.5): Delete payloads for the IKE_SA or CHILD_SAs
+ * (1.4.1), empty requests (liveness, 2.4) and notifies (logged).
+ *
+ *   HDR, SK { [D(...)...] [N(...)...] } -->
+ *                                   <-- HDR, SK { [D(ESP, our SPIs)] }
+ */
+import { ExchangeType, PayloadType, ProtocolId } from '../codec/constants.js';
+import type { Payload } from '../codec/types.js';
+import { all } from '../payload-util.js';
+import type { ChildSa } from '../sa.js';
+import { ChildSaState, IkeSaState, transitionIke } from '../sa-state.js';
+import type { Task, TaskContext, TaskResult } from '../task.js';
+import { deletePayloads } from './child-delete.js';
+import { LogLevel } from '../../common/log.js';
+
+export class InformationalTask implements Task {
+  readonly kind = 'informational';
+  readonly exchangeType = ExchangeType.INFORMATIONAL;
+  private deleteIke = false;
+  private children: ChildSa[] = [];
+  /** CHILD_SAs we were deleting ourselves: removed, but not named again in the response (1.4.1). */
+  private alreadyDeleting: ChildSa[] = [];
+
+  buildI(): Payload[] {
+    throw new Error('InformationalTask is responder-only');
+  }
+  processI(): TaskResult {
+    throw new Error('InformationalTask is responder-only');
+  }
+
+  processR(ctx: TaskContext, payloads: readonly Payload[]): void {
+    const { sa, core } = ctx;
+    for (const d of all(payloads, PayloadType.DELETE)) {
+      if (d.protocolId === ProtocolId.IKE) {
+        this.deleteIke = true;
+        continue;
+      }
+      const protocol = d.protocolId === ProtocolId.ESP ? 'esp' : d.protocolId === ProtocolId.AH ? 'ah' : undefined;
+      if (protocol === undefined) continue;
+      for (const spi of d.spis) {
+        const c = core.childByPeerSpi(sa, protocol, spi);
+        if (c === undefined) continue;
+        if (c.state === ChildSaState.DELETING) this.alreadyDeleting.push(c);
+        else this.children.push(c);
+      }
+    }
+    for (const n of all(payloads, PayloadType.NOTIFY))
+      core.log.log('ike', LogLevel.CONTROL, `received notify ${n.notifyType} in INFORMATIONAL`, sa.label);
+  }
+
+  buildR(): Payload[] {
+    if (this.deleteIke) return [];
+    return deletePayloads(this.children);
+  }
+
+  completed(ctx: TaskContext): void {
+    const { sa, core } = ctx;
+    if (this.deleteIke) {
+      if (sa.state !== IkeSaState.DELETING) transitionIke(sa, IkeSaState.DELETING, 'deleted by peer', core.log);
+      core.destroyIke(sa, 'deleted by peer');
+      return;
+    }
+    for (const c of [...this.children, ...this.alreadyDeleting])
+      if (sa.children.includes(c)) core.removeChild(sa, c, 'deleted by peer');
+  }
+}
+
+export const INFORMATIONAL = ExchangeType.INFORMATIONAL;

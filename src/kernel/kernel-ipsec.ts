@@ -38,7 +38,10 @@ export interface SaId {
   readonly dst: string;
 }
 
-/** ESP-in-UDP (RFC 3948): our source port and the peer's destination port (4500 unless a NAT moved it). */
+/**
+ * ESP-in-UDP (RFC 3948) ports of the SA's own packets, as XFRM's encap template holds them: outbound, sport
+ * is ours (4500) and dport the peer's (4500 unless a NAT moved it); inbound, sport is the peer's and dport ours.
+ */
 export interface EncapPorts {
   readonly sport: number;
   readonly dport: number;

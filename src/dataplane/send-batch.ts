@@ -1,0 +1,50 @@
+/**
+ * A datagram batch for sending whose slots point at buffers owned by someone else (the TUN's read batch,
+ * the trap queue's pool): sealing happened in place, so sending needs no copy. Filled during one batch of
+ * processing and flushed before those buffers are reused.
+ */
+
+import { ADDRESS_SLOT_BYTES, DatagramKind } from '../io/types.js';
+import type { DatagramBatch, IpFamily } from '../io/types.js';
+
+const EMPTY = Buffer.alloc(0);
+
+export class SendBatch {
+  readonly batch: DatagramBatch;
+  readonly size: number;
+
+  constructor(family: IpFamily, size: number) {
+    this.size = size;
+    this.batch = {
+      bufs: new Array<Buffer>(size).fill(EMPTY),
+      offsets: new Int32Array(size),
+      lengths: new Int32Array(size),
+      count: 0,
+      family,
+      kinds: new Uint8Array(size).fill(DatagramKind.ESP),
+      remoteAddrs: new Uint8Array(size * ADDRESS_SLOT_BYTES),
+      remotePorts: new Uint16Array(size),
+      localAddrs: new Uint8Array(size * ADDRESS_SLOT_BYTES),
+      localPorts: new Uint16Array(size),
+    };
+  }
+
+  /** Add a slot; returns true when the batch is full and must be flushed. */
+  push(buf: Buffer, off: number, len: number, remoteSlot: Uint8Array, remotePort: number): boolean {
+    const b = this.batch;
+    const i = b.count++;
+    b.bufs[i] = buf;
+    b.offsets[i] = off;
+    b.lengths[i] = len;
+    b.remoteAddrs.set(remoteSlot, i * ADDRESS_SLOT_BYTES);
+    b.remotePorts[i] = remotePort;
+    return b.count === this.size;
+  }
+
+  /** Forget the slots (and the buffers they pointed at). */
+  clear(): void {
+    const b = this.batch;
+    for (let i = 0; i < b.count; i++) b.bufs[i] = EMPTY;
+    b.count = 0;
+  }
+}

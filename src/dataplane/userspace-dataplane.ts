@@ -1,0 +1,528 @@
+/**
+ * The user-space data plane: one implementation of the kernel boundary (src/kernel/kernel-ipsec.ts) that
+ * does the packet work itself, between a TUN device and raw ESP sockets / UDP 4500 endpoints (src/io/).
+ *
+ * Outbound (TUN -> network), per batch read from the TUN, each packet sitting at the device's headroom:
+ *   selector fields (src/spd/flow.ts) -> SPD "out" lookup ->
+ *     PROTECT: SA by reqid -> hard lifetime check -> ESP seal in place (header into the headroom, trailer
+ *              and ICV into the tailroom) -> lifetime accounting -> slot of the raw or UDP send batch, which
+ *              points at the same buffer (no copy) -> one send per batch.
+ *              No SA yet: the trap path (trap-queue.ts): one acquire upcall, the packet waits, bounded.
+ *     BYPASS:  dropped and counted 'bypassInTun' (see dataplane-stats.ts for why).
+ *     DISCARD / no policy: dropped and counted (RFC 4301 5.1).
+ * Inbound (network -> TUN), per received batch of ESP packets (raw protocol 50 or ESP-in-UDP):
+ *   SPI -> SAD -> hard lifetime check -> ESP open in place (replay check, ICV, decrypt, replay commit) ->
+ *   inner packet must match one of the SA's selectors, else drop 'policy' (RFC 4301 5.2 step 4) ->
+ *   accounting -> NAT mapping check (only after the ICV verified) -> slot of the TUN write batch -> one write.
+ * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
+ * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
+ *
+ * Upcalls (acquire, expire, mapping) raised while a batch is processed are delivered after it, so the IKE
+ * side may call back into addSa/delSa from them. Nothing on the packet path throws or allocates, apart from
+ * the rare slow paths (trap queueing, upcall events).
+ */
+
+import { IPV4_MIN_HEADER_LENGTH, IPV6_HEADER_LENGTH, readU32, writeOuterIp } from '../common/ip.js';
+import type { OuterIpParams } from '../common/ip.js';
+import type { PacketBuffer } from '../common/packet-buffer.js';
+import { nullLogger } from '../common/log.js';
+import type { Logger } from '../common/log.js';
+import type { Rng } from '../crypto/types.js';
+import { ESP_HEADER_LENGTH, ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
+import { formatAddress } from '../io/ip-address.js';
+import { ADDRESS_SLOT_BYTES, DatagramKind } from '../io/types.js';
+import type { DatagramBatch, IpFamily, PacketBatch, PacketSocket, TunDevice, UdpEndpoint } from '../io/types.js';
+import { KernelError } from '../kernel/kernel-ipsec.js';
+import type {
+  AddPolicyArgs,
+  AddSaArgs,
+  AllocSpiArgs,
+  KernelIpsec,
+  KernelListener,
+  SaId,
+  SaUsage,
+  UpdateSaArgs,
+} from '../kernel/kernel-ipsec.js';
+import { SecurityAssociationDatabase } from '../sad/sad.js';
+import type { SaExpireEvent } from '../sad/sad.js';
+import { SaLifeState } from '../sad/security-association.js';
+import type { SecurityAssociation } from '../sad/security-association.js';
+import { SelectorError } from '../spd/address.js';
+import { FlowKey, PortKind, extractFlow } from '../spd/flow.js';
+import { anySelectorMatches, compileSelector } from '../spd/selector.js';
+import { SecurityPolicyDatabase } from '../spd/spd.js';
+import type { Policy } from '../spd/spd.js';
+import { newDataplaneStats } from './dataplane-stats.js';
+import type { DataplaneDropReason, DataplaneStats } from './dataplane-stats.js';
+import { createEspState, setSlot } from './sa-state.js';
+import type { InboundSaState, SaState } from './sa-state.js';
+import { SendBatch } from './send-batch.js';
+import { TrapQueue } from './trap-queue.js';
+import type { TrapQueueOptions } from './trap-queue.js';
+
+export interface UserspaceDataplaneOptions {
+  /** Where opened inner packets are written. */
+  readonly tun: TunDevice;
+  /** Raw protocol-50 sockets per family, for plain ESP. */
+  readonly espSockets?: Partial<Record<IpFamily, PacketSocket>>;
+  /** UDP 4500 endpoints per family, for ESP-in-UDP (RFC 3948). Their receivers are started by the daemon. */
+  readonly natTEndpoints?: Partial<Record<IpFamily, UdpEndpoint>>;
+  /** For SPI allocation and CBC IVs. */
+  readonly rng: Rng;
+  /** Monotonic milliseconds (lifetime bookkeeping, acquire retry). Default performance.now(). */
+  readonly nowMs?: () => number;
+  readonly logger?: Logger;
+  readonly trap?: TrapQueueOptions;
+  /** Slots per send / TUN write batch (default 64). */
+  readonly batchSize?: number;
+}
+
+const noListener: KernelListener = { acquire: () => undefined, expire: () => undefined, mapping: () => undefined };
+const SPI_BYTES = 4;
+const SPI_ALLOC_ATTEMPTS = 64;
+
+/** A mutable PacketBuffer pointed at each packet in turn (one object for the whole data plane). */
+interface PacketView {
+  buf: Buffer;
+  off: number;
+  len: number;
+}
+
+export class UserspaceDataplane implements KernelIpsec {
+  readonly spd = new SecurityPolicyDatabase();
+  readonly sad: SecurityAssociationDatabase<SaState>;
+  readonly stats: DataplaneStats = newDataplaneStats();
+  private readonly tun: TunDevice;
+  private readonly espSockets: Partial<Record<IpFamily, PacketSocket>>;
+  private readonly natT: Partial<Record<IpFamily, UdpEndpoint>>;
+  private readonly rng: Rng;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly trap: TrapQueue;
+  private listener: KernelListener = noListener;
+  private readonly upcalls: (() => void)[] = [];
+  private readonly allocatedSpis = new Set<string>();
+  // Packet-path scratch, allocated once.
+  private readonly view: PacketView = { buf: Buffer.alloc(0), off: 0, len: 0 };
+  private readonly outKey = new FlowKey();
+  private readonly inKey = new FlowKey();
+  private readonly rawOut: Record<IpFamily, SendBatch>;
+  private readonly udpOut: Record<IpFamily, SendBatch>;
+  private readonly tunOut: PacketBatch;
+  private readonly tunOutSize: number;
+  private readonly outer4: OuterIpParams = { src: new Uint8Array(4), dst: new Uint8Array(4), protocol: 0 };
+  private readonly outer6: OuterIpParams = { src: new Uint8Array(16), dst: new Uint8Array(16), protocol: 0 };
+
+  constructor(options: UserspaceDataplaneOptions) {
+    this.tun = options.tun;
+    this.espSockets = options.espSockets ?? {};
+    this.natT = options.natTEndpoints ?? {};
+    this.rng = options.rng;
+    this.now = options.nowMs ?? (() => performance.now());
+    this.log = options.logger ?? nullLogger;
+    this.trap = new TrapQueue(options.trap);
+    const n = options.batchSize ?? 64;
+    this.rawOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
+    this.udpOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
+    this.tunOutSize = n;
+    this.tunOut = {
+      bufs: new Array<Buffer>(n).fill(Buffer.alloc(0)),
+      offsets: new Int32Array(n),
+      lengths: new Int32Array(n),
+      count: 0,
+    };
+    this.sad = new SecurityAssociationDatabase<SaState>((e) => this.onExpire(e));
+  }
+
+  /** Start reading the TUN and the raw ESP sockets. UDP 4500 endpoints are started by their owner with `espReceiver`. */
+  start(): void {
+    this.tun.start((b) => this.handleTunBatch(b));
+    for (const f of [4, 6] as const) this.espSockets[f]?.start((b) => this.handleEspBatch(b));
+  }
+
+  /** The `esp` receiver to give a UDP 4500 endpoint's `start` (RFC 3948 ESP-in-UDP). */
+  readonly espReceiver = (batch: DatagramBatch): void => this.handleEspBatch(batch);
+
+  // ---------------------------------------------------------------- kernel boundary
+
+  setListener(listener: KernelListener): void {
+    this.listener = listener;
+  }
+
+  async allocSpi(args: AllocSpiArgs): Promise<number> {
+    const b = new Uint8Array(SPI_BYTES);
+    for (let i = 0; i < SPI_ALLOC_ATTEMPTS; i++) {
+      this.rng.fill(b);
+      const spi = readU32(b, 0);
+      const k = `${args.protocol}/${spi}`;
+      if (spi <= ESP_SPI_RESERVED_MAX || this.sad.inboundSpiInUse(args.protocol, spi) || this.allocatedSpis.has(k)) {
+        continue;
+      }
+      this.allocatedSpis.add(k);
+      return spi;
+    }
+    throw new KernelError('no free SPI found');
+  }
+
+  async addSa(args: AddSaArgs): Promise<void> {
+    if (args.protocol !== 'esp') {
+      throw new KernelError(
+        'AH is not carried by the user-space data plane (its raw sockets strip the IP header AH covers)',
+      );
+    }
+    if (!Number.isInteger(args.spi) || args.spi <= ESP_SPI_RESERVED_MAX || args.spi > 0xffff_ffff) {
+      throw new KernelError(`SPI ${args.spi} out of range 256..2^32-1 (RFC 4303 2.1)`);
+    }
+    if (!Number.isInteger(args.reqid) || args.reqid <= 0) throw new KernelError('reqid must be a positive integer');
+    let selectors;
+    try {
+      selectors = args.selectors.map((s) => compileSelector(s));
+    } catch (e) {
+      if (e instanceof SelectorError) throw new KernelError(`bad SA selector: ${e.message}`);
+      throw e;
+    }
+    const state = createEspState(args, this.rng);
+    let sa: SecurityAssociation<SaState>;
+    try {
+      sa = this.sad.add({
+        protocol: args.protocol,
+        spi: args.spi,
+        direction: args.inbound ? 'in' : 'out',
+        mode: args.mode,
+        src: args.src,
+        dst: args.dst,
+        reqid: args.reqid,
+        selectors,
+        engine: state,
+        ...(args.lifetime !== undefined ? { lifetime: args.lifetime } : {}),
+        ...(args.encap !== undefined ? { encap: args.encap } : {}),
+      });
+    } catch (e) {
+      throw new KernelError((e as Error).message);
+    }
+    this.allocatedSpis.delete(`${args.protocol}/${args.spi >>> 0}`);
+    this.log.log('knl', 1, `added ${sa.label} ${args.mode} ${args.src} -> ${args.dst} reqid ${args.reqid}`);
+    if (!args.inbound) this.releaseTrapped(sa);
+  }
+
+  async updateSa(args: UpdateSaArgs): Promise<void> {
+    const sa = this.sad.get(args.id);
+    if (sa === undefined) throw new KernelError(`no SA ${describe(args.id)}`);
+    const st = sa.engine;
+    const src = args.src ?? sa.src;
+    const dst = args.dst ?? sa.dst;
+    if (st.kind === 'out') {
+      setSlot(st.peerSlot, dst, st.family);
+      if (args.encap !== undefined) st.peerPort = args.encap.dport;
+    } else {
+      setSlot(st.peerSlot, src, st.family);
+      if (args.encap !== undefined) st.peerPort = args.encap.sport;
+      st.reportedPort = -1;
+    }
+    sa.src = src;
+    if (dst !== sa.dst) this.sad.moveDestination(sa, dst);
+    if (args.encap !== undefined) sa.encap = args.encap;
+    this.log.log(
+      'knl',
+      1,
+      `updated ${sa.label}: ${sa.src} -> ${sa.dst}${sa.encap ? ` udp ${sa.encap.sport}/${sa.encap.dport}` : ''}`,
+    );
+  }
+
+  async delSa(id: SaId): Promise<void> {
+    const sa = this.sad.remove(id);
+    if (sa === undefined) throw new KernelError(`no SA ${describe(id)}`);
+    this.log.log('knl', 1, `deleted ${sa.label}`);
+  }
+
+  async querySa(id: SaId): Promise<SaUsage> {
+    const sa = this.sad.get(id);
+    if (sa === undefined) throw new KernelError(`no SA ${describe(id)}`);
+    return {
+      packets: sa.packets,
+      bytes: sa.bytes,
+      drops: { ...sa.drops },
+      lastUseMs: sa.lastUseMs,
+      state:
+        sa.lifeState === SaLifeState.ACTIVE
+          ? 'active'
+          : sa.lifeState === SaLifeState.SOFT_EXPIRED
+            ? 'soft-expired'
+            : 'hard-expired',
+    };
+  }
+
+  async addPolicy(args: AddPolicyArgs): Promise<number> {
+    try {
+      const p = this.spd.add(args);
+      this.log.log('knl', 2, `added policy ${p.id} ${p.direction} ${p.action} ${p.selector.toString()}`);
+      return p.id;
+    } catch (e) {
+      throw new KernelError(`bad policy: ${(e as Error).message}`);
+    }
+  }
+
+  async delPolicy(policyId: number): Promise<void> {
+    const p = this.spd.get(policyId);
+    if (p === undefined || !this.spd.remove(policyId)) throw new KernelError(`no policy ${policyId}`);
+    if (p.action === 'protect' && !this.spd.all().some((q) => q.action === 'protect' && q.reqid === p.reqid)) {
+      this.stats.drops.trapQueueFull += this.trap.discard(p.reqid);
+    }
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /** Process one batch read from the TUN (the device's receiver). */
+  handleTunBatch(batch: PacketBatch): void {
+    const now = this.now();
+    for (let i = 0; i < batch.count; i++) {
+      const buf = batch.bufs[i];
+      if (buf !== undefined) this.outboundPacket(buf, batch.offsets[i] ?? 0, batch.lengths[i] ?? 0, now);
+    }
+    this.flushSends();
+    this.deliverUpcalls();
+  }
+
+  private outboundPacket(buf: Buffer, off: number, len: number, now: number): void {
+    this.stats.tunRxPackets++;
+    const key = this.outKey;
+    if (extractFlow(buf, off, len, key) !== undefined) return this.drop('malformed');
+    const policy = this.spd.lookup('out', key);
+    if (policy === undefined) return this.drop('noPolicy');
+    policy.packets++;
+    policy.bytes += len;
+    if (policy.action === 'discard') return this.drop('discard');
+    if (policy.action === 'bypass') return this.drop('bypassInTun');
+    const sa = this.sad.outboundFor(policy.reqid);
+    if (sa === undefined) return this.trapPacket(policy, buf, off, len, now);
+    this.sealAndQueue(sa, buf, off, len, now);
+  }
+
+  private sealAndQueue(sa: SecurityAssociation<SaState>, buf: Buffer, off: number, len: number, now: number): void {
+    const st = sa.engine;
+    if (st.kind !== 'out' || !this.sad.admit(sa)) return;
+    const out = st.encap ? this.udpOut[st.family] : this.rawOut[st.family];
+    if ((st.encap ? this.natT[st.family] : this.espSockets[st.family]) === undefined) return this.drop('noSocket');
+    const v = this.view;
+    v.buf = buf;
+    v.off = off;
+    v.len = len;
+    const r = st.esp.seal(v as PacketBuffer);
+    if (r !== 'ok') return this.sad.countDrop(sa, r);
+    this.sad.account(sa, len, now);
+    if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.flushSend(out, st.encap);
+  }
+
+  private trapPacket(policy: Policy, buf: Buffer, off: number, len: number, now: number): void {
+    const { kept, acquire } = this.trap.enqueue(policy.reqid, buf, off, len, now);
+    this.drop(kept ? 'trapQueued' : 'trapQueueFull');
+    if (!acquire) return;
+    this.stats.acquires++;
+    const k = this.outKey;
+    const event = {
+      reqid: policy.reqid,
+      policyId: policy.id,
+      packet: {
+        src: formatAddressWords(k.family, k.src),
+        dst: formatAddressWords(k.family, k.dst),
+        protocol: k.protocol,
+        srcPort: k.portKind === PortKind.PORTS ? k.srcPort : 0,
+        dstPort: k.portKind === PortKind.PORTS ? k.dstPort : 0,
+      },
+    };
+    this.log.log('knl', 1, `acquire for reqid ${policy.reqid}: ${event.packet.src} -> ${event.packet.dst}`);
+    this.upcalls.push(() => this.listener.acquire(event));
+  }
+
+  /** An outbound SA arrived: send what waited for its reqid. */
+  private releaseTrapped(sa: SecurityAssociation<SaState>): void {
+    const now = this.now();
+    const st = sa.engine;
+    this.trap.flush(sa.reqid, (pkt) => {
+      this.sealAndQueue(sa, pkt.buf, pkt.off, pkt.len, now);
+      // The pooled buffer goes back when this returns: send now, not at the end of a batch.
+      if (st.kind === 'out') this.flushSend(st.encap ? this.udpOut[st.family] : this.rawOut[st.family], st.encap);
+    });
+    this.deliverUpcalls();
+  }
+
+  private flushSends(): void {
+    for (const f of [4, 6] as const) {
+      this.flushSend(this.rawOut[f], false);
+      this.flushSend(this.udpOut[f], true);
+    }
+  }
+
+  private flushSend(out: SendBatch, encap: boolean): void {
+    const n = out.batch.count;
+    if (n === 0) return;
+    const f = out.batch.family;
+    const sent = encap ? (this.natT[f]?.sendEsp(out.batch) ?? 0) : (this.espSockets[f]?.send(out.batch) ?? 0);
+    this.stats.netTxPackets += sent;
+    if (sent < n) this.stats.drops.sendFailed += n - sent;
+    out.clear();
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /** Process a batch of received datagrams; only ESP slots are looked at (raw protocol 50 or ESP-in-UDP). */
+  handleEspBatch(batch: DatagramBatch): void {
+    const now = this.now();
+    for (let i = 0; i < batch.count; i++) {
+      if (batch.kinds[i] === DatagramKind.ESP) this.inboundPacket(batch, i, now);
+    }
+    this.flushTun();
+    this.deliverUpcalls();
+  }
+
+  private inboundPacket(batch: DatagramBatch, i: number, now: number): void {
+    this.stats.netRxPackets++;
+    const buf = batch.bufs[i];
+    const off = batch.offsets[i] ?? 0;
+    const len = batch.lengths[i] ?? 0;
+    if (buf === undefined || len < ESP_HEADER_LENGTH) return this.drop('malformed');
+    const sa = this.sad.inbound('esp', readU32(buf, off));
+    if (sa === undefined) return this.drop('noSa');
+    const st = sa.engine;
+    if (st.kind !== 'in') return this.drop('noSa');
+    if (!this.sad.admit(sa)) return;
+    const v = this.view;
+    v.buf = buf;
+    v.off = off;
+    v.len = len;
+    const r = st.esp.open(v as PacketBuffer);
+    if (r !== 'ok') return this.sad.countDrop(sa, r);
+    if (sa.mode === 'transport' && !this.rebuildTransportHeader(st, batch, i)) return this.sad.countDrop(sa, 'tooBig');
+    const key = this.inKey;
+    if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return this.sad.countDrop(sa, 'malformed');
+    // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.
+    if (!anySelectorMatches(sa.selectors, key, true)) return this.sad.countDrop(sa, 'policy');
+    this.sad.account(sa, v.len, now);
+    if (st.encap) this.checkMapping(sa, st, batch, i);
+    const t = this.tunOut;
+    const j = t.count++;
+    t.bufs[j] = v.buf;
+    t.offsets[j] = v.off;
+    t.lengths[j] = v.len;
+    if (t.count === this.tunOutSize) this.flushTun();
+  }
+
+  /**
+   * Transport mode from a bare ESP packet: `open` left the upper-layer payload; put an IP header from the
+   * datagram's addresses in front (moving the payload back if the freed ESP header is too small for it).
+   */
+  private rebuildTransportHeader(st: InboundSaState, batch: DatagramBatch, i: number): boolean {
+    const v = this.view;
+    const f = batch.family;
+    const hl = f === 4 ? IPV4_MIN_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    if (v.off < hl) {
+      const shift = hl - v.off;
+      if (v.off + v.len + shift > v.buf.length) return false;
+      v.buf.copyWithin(v.off + shift, v.off, v.off + v.len);
+      v.off += shift;
+    }
+    const p = f === 4 ? this.outer4 : this.outer6;
+    const n = f === 4 ? 4 : 16;
+    const slot = i * ADDRESS_SLOT_BYTES;
+    for (let b = 0; b < n; b++) {
+      p.src[b] = batch.remoteAddrs[slot + b] ?? 0;
+      p.dst[b] = batch.localAddrs[slot + b] ?? 0;
+    }
+    p.protocol = st.esp.lastNextHeader;
+    v.off -= hl;
+    v.len += hl;
+    writeOuterIp(v.buf, v.off, v.len, p);
+    return true;
+  }
+
+  /** RFC 3948 / RFC 7296 2.23: an authenticated packet from a new address or port: tell IKE, once per change. */
+  private checkMapping(sa: SecurityAssociation<SaState>, st: InboundSaState, batch: DatagramBatch, i: number): void {
+    const port = batch.remotePorts[i] ?? 0;
+    const slot = i * ADDRESS_SLOT_BYTES;
+    const n = st.family === 4 ? 4 : 16;
+    if (port === st.peerPort && sameBytes(batch.remoteAddrs, slot, st.peerSlot, n)) return;
+    if (port === st.reportedPort && sameBytes(batch.remoteAddrs, slot, st.reportedSlot, n)) return;
+    st.reportedSlot.set(batch.remoteAddrs.subarray(slot, slot + ADDRESS_SLOT_BYTES));
+    st.reportedPort = port;
+    this.stats.mappings++;
+    const event = {
+      id: { protocol: sa.protocol, spi: sa.spi, dst: sa.dst },
+      reqid: sa.reqid,
+      oldSrc: { address: formatAddress(st.peerSlot, 0, st.family), port: st.peerPort },
+      newSrc: { address: formatAddress(batch.remoteAddrs, slot, st.family), port },
+    };
+    this.log.log('knl', 1, `NAT mapping of ${sa.label} changed to ${event.newSrc.address}:${port}`);
+    this.upcalls.push(() => this.listener.mapping(event));
+  }
+
+  private flushTun(): void {
+    const t = this.tunOut;
+    if (t.count === 0) return;
+    const n = t.count;
+    const written = this.tun.write(t);
+    this.stats.tunTxPackets += written;
+    if (written < n) this.stats.drops.sendFailed += n - written;
+    t.count = 0;
+  }
+
+  // ---------------------------------------------------------------- upcalls and counters
+
+  private onExpire(e: SaExpireEvent<SaState>): void {
+    const sa = e.sa;
+    const event = {
+      id: { protocol: sa.protocol, spi: sa.spi, dst: sa.dst },
+      reqid: sa.reqid,
+      inbound: sa.direction === 'in',
+      hard: e.hard,
+      reason: e.reason,
+    };
+    this.log.log('knl', 1, `${e.hard ? 'hard' : 'soft'} expire of ${sa.label} by ${e.reason}`);
+    this.upcalls.push(() => this.listener.expire(event));
+  }
+
+  private deliverUpcalls(): void {
+    while (this.upcalls.length > 0) {
+      const u = this.upcalls.shift();
+      try {
+        u?.();
+      } catch (e) {
+        this.log.log('knl', 0, `upcall failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private drop(reason: DataplaneDropReason): void {
+    this.stats.drops[reason]++;
+  }
+
+  /** Everything for `tsipsec sas --json` / `stats`: SAs, policies, data-plane counters. */
+  toJSON(): Record<string, unknown> {
+    return {
+      sas: this.sad.all().map((sa) => sa.toJSON()),
+      policies: this.spd.all().map((p) => p.toJSON()),
+      stats: { ...this.stats, drops: { ...this.stats.drops } },
+      spdCache: this.spd.cacheStats(),
+    };
+  }
+}
+
+function describe(id: SaId): string {
+  return `${id.protocol} ${(id.spi >>> 0).toString(16)} to ${id.dst}`;
+}
+
+function sameBytes(a: Uint8Array, aOff: number, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[aOff + i] !== b[i]) return false;
+  return true;
+}
+
+function formatAddressWords(family: IpFamily, words: Uint32Array): string {
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 4; i++) {
+    const w = words[i] ?? 0;
+    bytes[4 * i] = w >>> 24;
+    bytes[4 * i + 1] = (w >>> 16) & 0xff;
+    bytes[4 * i + 2] = (w >>> 8) & 0xff;
+    bytes[4 * i + 3] = w & 0xff;
+  }
+  return formatAddress(bytes, family === 4 ? 12 : 0, family);
+}

@@ -29,6 +29,7 @@ import {
   SO_REUSEADDR,
   SO_SNDBUF,
   SOCK_CLOEXEC,
+  SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCKADDR_FAMILY_OFFSET,
   SOCKADDR_IN6_ADDR_OFFSET,
@@ -88,7 +89,7 @@ export class DatagramSocketCore {
   constructor(o: DatagramSocketOptions) {
     this.family = o.family;
     this.#kind = o.kind;
-    this.#stripIpv4Header = o.family === 4 && o.type !== 2;
+    this.#stripIpv4Header = o.family === 4 && o.type !== SOCK_DGRAM;
     this.batch = createDatagramBatch({ size: o.batchSize, bufferBytes: o.bufferBytes }, o.family);
     this.#recvTable = new MmsgTable(o.batchSize, o.family);
     this.#sendTable = new MmsgTable(o.batchSize, o.family);
@@ -109,12 +110,12 @@ export class DatagramSocketCore {
       if (o.sendBufferBytes !== undefined) opt(SOL_SOCKET, SO_SNDBUF, o.sendBufferBytes, 'SO_SNDBUF');
       if (o.family === 6) {
         opt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO');
-        if (o.type === 2) opt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
-      } else if (o.type === 2) {
+        if (o.type === SOCK_DGRAM) opt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
+      } else if (o.type === SOCK_DGRAM) {
         opt(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
       }
-      if (o.bindAddress !== undefined || (o.port ?? 0) !== 0) this.#bind(o.bindAddress, o.port ?? 0);
-      this.port = o.type === 2 ? this.#boundPort() : 0;
+      if (o.type === SOCK_DGRAM || o.bindAddress !== undefined) this.#bind(o.bindAddress, o.port ?? 0);
+      this.port = o.type === SOCK_DGRAM ? this.#boundPort() : 0;
     } catch (e) {
       sys.close(this.#fd);
       this.#fd = -1;

@@ -5,3 +5,4 @@ export * from './sa-params.js';
 export * from './outbound-sa.js';
 export * from './inbound-sa.js';
 export * from './udp-encap.js';
+export * from './locate.js';

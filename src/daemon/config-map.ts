@@ -1,0 +1,191 @@
+/**
+ * From the swanctl.conf model to what the daemon runs: IKE engine connections (src/ike/config.ts), the
+ * outer addresses and ports to use, the pass/drop policies, and the PSK lookup over `secrets`.
+ * Everything this project does not do yet is refused here with the file:line of the key.
+ */
+import type { Origin } from '../config/config-error.js';
+import { ConfigError, diagnostic } from '../config/config-error.js';
+import type { Diagnostic } from '../config/config-error.js';
+import type { AddressSpec, ChildConfig as SwanChild, IkeConnection, SwanctlConfig } from '../config/swanctl-model.js';
+import type { ChildConfig, ConnectionConfig, IkeIdentity } from '../ike/config.js';
+import { childConfig, connectionConfig } from '../ike/config.js';
+import { identityMatches } from '../ike/identity.js';
+import { IdentityError, parseIdentityText } from './identity-text.js';
+
+/** A connection as the daemon runs it. */
+export interface DaemonConnection {
+  readonly ike: ConnectionConfig;
+  readonly source: IkeConnection;
+  /** Concrete local/remote addresses (the first usable of local_addrs / remote_addrs), or undefined for %any. */
+  readonly localAddr: string | undefined;
+  readonly remoteAddr: string | undefined;
+  readonly localPort: number;
+  readonly remotePort: number;
+  /** Children with mode pass/drop: policies only, no IKE. */
+  readonly shunts: readonly SwanChild[];
+  /** Children negotiated by IKE, by name, with their swanctl settings (start_action, replay_window, ...). */
+  readonly children: ReadonlyMap<string, SwanChild>;
+}
+
+export interface DaemonConfig {
+  readonly connections: readonly DaemonConnection[];
+  readonly psk: (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined;
+}
+
+function firstAddress(specs: readonly AddressSpec[]): string | undefined {
+  for (const s of specs) if (s.kind === 'address') return s.address;
+  return undefined;
+}
+
+function identity(text: string, origin: Origin, errors: Diagnostic[]): IkeIdentity {
+  try {
+    return parseIdentityText(text);
+  } catch (e) {
+    if (!(e instanceof IdentityError)) throw e;
+    errors.push(diagnostic(origin, e.message));
+    return { type: 'any' };
+  }
+}
+
+function mapChild(c: SwanChild): ChildConfig {
+  const ah = c.ahProposals.length > 0 && c.espProposals.length === 0;
+  return childConfig({
+    name: c.name,
+    protocol: ah ? 'ah' : 'esp',
+    proposals: (ah ? c.ahProposals : c.espProposals).map((p) => p.text),
+    mode: c.mode === 'transport' ? 'transport' : 'tunnel',
+    localTs: c.localTs.map((t) => t.text),
+    remoteTs: c.remoteTs.map((t) => t.text),
+    lifetimes: {
+      rekeyTimeSec: c.rekeyTimeSec,
+      lifeTimeSec: c.lifeTimeSec,
+      randTimeSec: c.randTimeSec,
+      rekeyBytes: c.rekeyBytes,
+      lifeBytes: c.lifeBytes,
+      randBytes: c.randBytes,
+      rekeyPackets: c.rekeyPackets,
+      lifePackets: c.lifePackets,
+      randPackets: c.randPackets,
+    },
+  });
+}
+
+function mapConnection(c: IkeConnection, errors: Diagnostic[]): DaemonConnection {
+  if (c.version === 1)
+    errors.push(
+      diagnostic(
+        c.origin,
+        `connection '${c.name}' asks for IKEv1 (version = 1)`,
+        'this project speaks IKEv2 only: set version = 2 or 0',
+      ),
+    );
+  const local = c.local[0];
+  const remote = c.remote[0];
+  for (const round of [...c.local, ...c.remote]) {
+    if (round.authClass !== 'psk')
+      errors.push(
+        diagnostic(
+          round.origin,
+          `auth = ${round.auth} in '${c.name}.${round.name}' is not supported yet`,
+          'use auth = psk with a secrets.ike section',
+        ),
+      );
+  }
+  if (c.local.length > 1 || c.remote.length > 1) {
+    const extra = c.local[1] ?? c.remote[1];
+    if (extra)
+      errors.push(
+        diagnostic(
+          extra.origin,
+          `multiple authentication rounds (RFC 4739) are not supported`,
+          `keep one local and one remote section`,
+        ),
+      );
+  }
+  const localAddr = firstAddress(c.localAddrs);
+  const remoteAddr = firstAddress(c.remoteAddrs);
+  let localId: IkeIdentity;
+  if (local?.id !== undefined) localId = identity(local.id, local.origin, errors);
+  else if (localAddr !== undefined) localId = parseIdentityText(localAddr);
+  else {
+    localId = { type: 'any' };
+    errors.push(
+      diagnostic(
+        local?.origin ?? c.origin,
+        `connection '${c.name}' has no local id and no concrete local_addrs`,
+        'set local.id or a local_addrs address',
+      ),
+    );
+  }
+  const remoteId = remote?.id !== undefined ? identity(remote.id, remote.origin, errors) : ({ type: 'any' } as const);
+  const ikeChildren = c.children.filter((ch) => ch.mode === 'tunnel' || ch.mode === 'transport');
+  const ike = connectionConfig({
+    name: c.name,
+    localId,
+    remoteId,
+    proposals: c.proposals.map((p) => p.text),
+    rekeyTimeSec: c.rekeyTimeSec,
+    overTimeSec: c.overTimeSec,
+    randTimeSec: c.randTimeSec,
+    dpdDelaySec: c.dpdDelaySec,
+    fragmentation: c.fragmentation !== 'no',
+    sendInitialContact: c.unique !== 'never',
+    forceEncap: c.encap,
+    children: ikeChildren.map(mapChild),
+  });
+  return {
+    ike,
+    source: c,
+    localAddr,
+    remoteAddr,
+    localPort: c.localPort,
+    remotePort: c.remotePort,
+    shunts: c.children.filter((ch) => ch.mode === 'pass' || ch.mode === 'drop'),
+    children: new Map(ikeChildren.map((ch) => [ch.name, ch])),
+  };
+}
+
+/**
+ * strongSwan's shared-key lookup: a secret whose ids match both identities beats one matching the remote,
+ * which beats one matching ours, which beats one with no ids at all (a wildcard).
+ */
+export function pskLookup(config: SwanctlConfig): (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined {
+  const secrets = config.secrets.map((s) => ({ secret: s.secret, ids: s.ids.map((t) => parseIdentityText(t)) }));
+  return (local, remote) => {
+    let best: Uint8Array | undefined;
+    let bestScore = -1;
+    for (const s of secrets) {
+      let score: number;
+      if (s.ids.length === 0) score = 0;
+      else {
+        const l = s.ids.some((id) => id.type !== 'any' && identityMatches(id, local));
+        const r = s.ids.some((id) => id.type !== 'any' && identityMatches(id, remote));
+        const any = s.ids.some((id) => id.type === 'any');
+        if (!l && !r && !any) continue;
+        score = (l ? 1 : 0) + (r ? 2 : 0) + (any ? 0.5 : 0);
+      }
+      if (score > bestScore) {
+        best = s.secret;
+        bestScore = score;
+      }
+    }
+    return best;
+  };
+}
+
+/** Maps the whole configuration; throws one ConfigError listing every unsupported setting. */
+export function mapSwanctlConfig(config: SwanctlConfig): DaemonConfig {
+  const errors: Diagnostic[] = [];
+  const connections = config.connections.map((c) => mapConnection(c, errors));
+  for (const s of config.secrets)
+    for (const id of s.ids) {
+      try {
+        parseIdentityText(id);
+      } catch (e) {
+        if (e instanceof IdentityError) errors.push(diagnostic(s.origin, `secret '${s.name}': ${e.message}`));
+        else throw e;
+      }
+    }
+  if (errors.length > 0) throw new ConfigError(errors);
+  return { connections, psk: pskLookup(config) };
+}

@@ -1,0 +1,23 @@
+import { loadSwanctlConf } from '../config/load-swanctl-conf.js';
+import { formatDiagnostic } from '../config/config-error.js';
+import { parseProposal, ProposalError } from '../ike/proposals.js';
+import type { ProposalProtocol } from '../ike/proposals.js';
+import { mapSwanctlConfig } from './config-map.js';
+import type { DaemonConfig } from './config-map.js';
+
+/** Proposal strings are checked with the IKE engine's own parser, so an unknown keyword is a load error at file:line. */
+export function validateProposal(text: string, kind: ProposalProtocol): string | undefined {
+  try {
+    parseProposal(text, kind);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ProposalError) return e.message;
+    throw e;
+  }
+}
+
+/** Reads, validates and maps a swanctl.conf file. Throws ConfigError with every finding at file:line:column. */
+export function loadDaemonConfig(file: string): { config: DaemonConfig; warnings: string[] } {
+  const { config, warnings } = loadSwanctlConf(file, { validateProposal });
+  return { config: mapSwanctlConfig(config), warnings: warnings.map(formatDiagnostic) };
+}

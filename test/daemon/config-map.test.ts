@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadDaemonConfig } from '../../src/daemon/load-config.js';
+import { parseIdentityText } from '../../src/daemon/identity-text.js';
+import { ConfigError } from '../../src/config/config-error.js';
+import { repoRoot } from '../helpers/vectors.js';
+
+function withConf(text: string, fn: (file: string) => void): void {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-conf-'));
+  const file = path.join(dir, 'swanctl.conf');
+  fs.writeFileSync(file, text, { mode: 0o600 });
+  try {
+    fn(file);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('identity strings as strongSwan reads them', () => {
+  assert.deepEqual(parseIdentityText('192.0.2.1'), { type: 'ipv4', value: '192.0.2.1' });
+  assert.deepEqual(parseIdentityText('2001:db8::1'), { type: 'ipv6', value: '2001:db8::1' });
+  assert.deepEqual(parseIdentityText('@moon.example'), { type: 'fqdn', value: 'moon.example' });
+  assert.deepEqual(parseIdentityText('left.lab'), { type: 'fqdn', value: 'left.lab' });
+  assert.deepEqual(parseIdentityText('carol@example.org'), { type: 'rfc822', value: 'carol@example.org' });
+  assert.deepEqual(parseIdentityText('@#0a0b'), { type: 'keyId', value: Buffer.from([10, 11]) });
+  assert.deepEqual(parseIdentityText('%any'), { type: 'any' });
+  assert.throws(() => parseIdentityText('C=CH, O=Lab, CN=moon'), /distinguished name/);
+});
+
+test('the shared bench configuration maps to an engine connection', () => {
+  const file = path.join(repoRoot, '..', 'shared', 'bench', 'swanctl-left.conf');
+  const src = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  const text =
+    src ??
+    `connections { lab { version = 2
+ local_addrs = 192.0.2.1
+ remote_addrs = 192.0.2.2
+ encap = yes
+ proposals = aes128gcm16-prfsha256-x25519
+ local { auth = psk
+  id = left.lab }
+ remote { auth = psk
+  id = right.lab }
+ children { net { local_ts = 198.51.100.1/32
+  remote_ts = 203.0.113.1/32
+  esp_proposals = aes128gcm16 } } } }
+secrets { ike-lab { secret = "lab-preshared-key-0123456789" } }
+`;
+  withConf(text, (f) => {
+    const { config } = loadDaemonConfig(f);
+    const [c] = config.connections;
+    assert.ok(c);
+    assert.equal(c.ike.name, 'lab');
+    assert.deepEqual(c.ike.localId, { type: 'fqdn', value: 'left.lab' });
+    assert.deepEqual(c.ike.remoteId, { type: 'fqdn', value: 'right.lab' });
+    assert.equal(c.localAddr, '192.0.2.1');
+    assert.equal(c.remoteAddr, '192.0.2.2');
+    assert.equal(c.ike.forceEncap, true);
+    assert.deepEqual(c.ike.proposals, ['aes128gcm16-prfsha256-x25519']);
+    const [child] = c.ike.children;
+    assert.equal(child?.name, 'net');
+    assert.deepEqual(child?.localTs, ['198.51.100.1/32']);
+    assert.deepEqual(child?.proposals, ['aes128gcm16']);
+    const psk = config.psk(c.ike.localId, c.ike.remoteId);
+    assert.equal(Buffer.from(psk ?? []).toString(), 'lab-preshared-key-0123456789');
+  });
+});
+
+test('PSK lookup prefers the secret naming both peers, then the remote, then a wildcard', () => {
+  withConf(
+    `connections { c { local_addrs = 192.0.2.1
+  local { auth = psk
+   id = me.example }
+  remote { auth = psk
+   id = peer.example } } }
+secrets {
+  ike-any { secret = wildcard }
+  ike-remote { id = peer.example
+    secret = remote-only }
+  ike-both { id-1 = me.example
+    id-2 = peer.example
+    secret = both }
+  ike-other { id = other.example
+    secret = other }
+}
+`,
+    (f) => {
+      const { config } = loadDaemonConfig(f);
+      const psk = (l: string, r: string) =>
+        Buffer.from(config.psk(parseIdentityText(l), parseIdentityText(r)) ?? []).toString();
+      assert.equal(psk('me.example', 'peer.example'), 'both');
+      assert.equal(psk('x.example', 'peer.example'), 'remote-only');
+      assert.equal(psk('x.example', 'y.example'), 'wildcard');
+    },
+  );
+});
+
+test('unsupported settings are refused with file:line and a fix', () => {
+  withConf(
+    `connections {
+  c {
+    local_addrs = 192.0.2.1
+    local {
+      auth = pubkey
+      id = me.example
+    }
+    remote {
+      auth = psk
+    }
+    proposals = aes128-sha256-x25519
+  }
+}
+`,
+    (f) => {
+      assert.throws(
+        () => loadDaemonConfig(f),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(
+            e.message,
+            /swanctl\.conf:4:\d+: auth = pubkey in 'c\.local' is not supported yet \(use auth = psk/,
+          );
+          return true;
+        },
+      );
+    },
+  );
+  withConf(`connections { c { local_addrs = 192.0.2.1\n proposals = aes128-sha256-bogus99 } }\n`, (f) => {
+    assert.throws(() => loadDaemonConfig(f), /swanctl\.conf:2:\d+: .*bogus99/);
+  });
+});

@@ -176,6 +176,7 @@ export class IkeEngine implements EngineCore {
         buf = buf.subarray(NON_ESP_MARKER_LENGTH);
       }
       this.receive(Buffer.from(buf), from, to, nowMs);
+      this.startAll(nowMs);
     } catch (e) {
       this.drops.internal++;
       this.log.log('enc', LogLevel.CONTROL, `dropped datagram: ${e instanceof Error ? e.message : String(e)}`);
@@ -530,6 +531,11 @@ export class IkeEngine implements EngineCore {
 
   private ctx(sa: IkeSa, nowMs: number): TaskContext {
     return { core: this, sa, nowMs };
+  }
+
+  /** Tasks may queue work on other IKE_SAs (rekeys): give every IKE_SA its turn. */
+  private startAll(nowMs: number): void {
+    for (const sa of this.ikeSas()) if (sa.active === undefined && sa.queue.length > 0) this.startNext(sa, nowMs);
   }
 
   /** Start the next queued exchange if the window (size 1, RFC 7296 2.3) is free. */

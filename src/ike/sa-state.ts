@@ -36,7 +36,7 @@ export const ChildSaState = {
 export type ChildSaState = (typeof ChildSaState)[keyof typeof ChildSaState];
 
 const IKE_EDGES: Record<IkeSaState, readonly IkeSaState[]> = {
-  CREATED: ['CONNECTING', 'ESTABLISHED', 'DESTROYED'],
+  CREATED: ['CONNECTING', 'ESTABLISHED', 'DELETING', 'DESTROYED'],
   CONNECTING: ['ESTABLISHED', 'DELETING', 'DESTROYED'],
   ESTABLISHED: ['REKEYING', 'REKEYED', 'DELETING', 'DESTROYED'],
   REKEYING: ['ESTABLISHED', 'REKEYED', 'DELETING', 'DESTROYED'],

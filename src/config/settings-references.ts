@@ -81,3 +81,14 @@ function merge(own: SettingsSection, inherited: SettingsSection): SettingsSectio
   }
   return { name: own.name, origin: own.origin, keys, sections, refs: [] };
 }
+
+/** Absolute names of every section some reference points to (templates that are not used on their own). */
+export function referencedNames(root: SettingsSection): Set<string> {
+  const out = new Set<string>();
+  const walk = (s: SettingsSection): void => {
+    for (const r of s.refs) out.add(r.name);
+    for (const sub of s.sections.values()) walk(sub);
+  };
+  walk(root);
+  return out;
+}

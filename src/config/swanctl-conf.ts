@@ -16,7 +16,7 @@
  */
 import { ConfigError, diagnostic, type Diagnostic, type Origin } from './config-error.js';
 import { parseSettings, type ReadInclude } from './settings-parser.js';
-import { resolveReferences } from './settings-references.js';
+import { referencedNames, resolveReferences } from './settings-references.js';
 import type { SettingsKey, SettingsSection } from './settings-tree.js';
 import { didYouMean } from './suggest.js';
 import { parseAddressSpec, parseTrafficSelector } from './addresses.js';
@@ -79,7 +79,7 @@ export function parseSwanctlConf(text: string, options: SwanctlParseOptions): Sw
       : { filename: options.filename, readInclude: options.readInclude };
   const parsed = parseSettings(text, settingsOptions);
   const root = resolveReferences(parsed.root);
-  const b = new Builder(options.validateProposal);
+  const b = new Builder(options.validateProposal, referencedNames(parsed.root));
   b.warnings.push(...parsed.warnings);
   const config = b.build(root, parsed.files);
   if (b.errors.length > 0) throw new ConfigError(sortByPlace(b.errors, parsed.files));
@@ -90,8 +90,16 @@ class Builder {
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
   private readonly validateProposal: ValidateProposal | undefined;
-  constructor(validateProposal: ValidateProposal | undefined) {
+  /** Sections used as templates through references: no warning when they sit outside the known sections. */
+  private readonly referenced: ReadonlySet<string>;
+  constructor(validateProposal: ValidateProposal | undefined, referenced: ReadonlySet<string>) {
     this.validateProposal = validateProposal;
+    this.referenced = referenced;
+  }
+
+  private isTemplate(name: string): boolean {
+    for (const r of this.referenced) if (r === name || r.startsWith(`${name}.`)) return true;
+    return false;
   }
 
   build(root: SettingsSection, files: readonly string[]): SwanctlConfig {
@@ -106,7 +114,7 @@ class Builder {
       else if (section.name === 'secrets') secrets = this.secrets(section, secretOrigins);
       else if (section.name === 'pools' || section.name === 'authorities') {
         this.warn(section.origin, `section '${section.name}' is ignored`, `${section.name} are not supported yet`);
-      } else {
+      } else if (!this.isTemplate(section.name)) {
         const hint = didYouMean(section.name, TOP_LEVEL_SECTIONS);
         if (hint !== undefined) this.error(section.origin, `unknown section '${section.name}'`, hint);
         else this.warn(section.origin, `unknown section '${section.name}' is ignored`, 'strongSwan ignores it too');

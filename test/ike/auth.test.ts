@@ -1,0 +1,79 @@
+/** IKE_AUTH: wrong PSK (RFC 7296 2.15, 2.21.2), identities of every supported type, INITIAL_CONTACT (2.4). */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NotifyType } from '../../src/ike/codec/constants.js';
+import type { IkeIdentity } from '../../src/ike/config.js';
+import { Pair } from './exchange-helper.js';
+
+test('wrong PSK: AUTHENTICATION_FAILED, no CHILD_SA on either side', () => {
+  const p = new Pair({ psk: Buffer.from('not the right secret') });
+  p.initiate();
+  p.deliver('i');
+  p.deliver('r');
+  // HDR, SK { IDi, IDr, AUTH(wrong), SAi2, TSi, TSr } -->
+  p.deliver('i');
+  const [rej] = p.events('r', 'authFailed');
+  assert.equal(rej?.byUs, true);
+  // <-- HDR, SK { N(AUTHENTICATION_FAILED) }
+  p.deliver('r');
+  const [f] = p.events('i', 'authFailed');
+  assert.equal(f?.byUs, false);
+  assert.match(f?.reason ?? '', /AUTHENTICATION_FAILED/);
+  for (const side of ['i', 'r'] as const) {
+    assert.equal(p.events(side, 'childSaInstalled').length, 0);
+    assert.equal(p.events(side, 'ikeSaEstablished').length, 0);
+  }
+  assert.equal(p.i.ikeSas().length, 0);
+  assert.equal(p.r.ikeSas().length, 0);
+  assert.equal(p.wire.length, 0);
+});
+
+test('responder identity mismatch: the initiator refuses the responder AUTH', () => {
+  const p = new Pair({}, { conn: { localId: { type: 'fqdn', value: 'mallory.example.org' } } });
+  p.initiate();
+  p.run();
+  // The responder cannot match IDr = sun.example.org against its own id: AUTHENTICATION_FAILED.
+  assert.equal(p.events('r', 'authFailed').length, 1);
+  assert.equal(p.events('i', 'authFailed').length, 1);
+  assert.equal(p.events('i', 'childSaInstalled').length, 0);
+});
+
+const ids: [string, IkeIdentity, IkeIdentity][] = [
+  ['IPv4', { type: 'ipv4', value: '192.0.2.1' }, { type: 'ipv4', value: '198.51.100.1' }],
+  ['IPv6', { type: 'ipv6', value: '2001:db8::1' }, { type: 'ipv6', value: '2001:db8::2' }],
+  ['FQDN', { type: 'fqdn', value: 'moon.example.org' }, { type: 'fqdn', value: 'sun.example.org' }],
+  ['RFC822', { type: 'rfc822', value: 'carol@example.org' }, { type: 'rfc822', value: 'gw@example.org' }],
+  [
+    'KEY_ID',
+    { type: 'keyId', value: Buffer.from('0102030405', 'hex') },
+    { type: 'keyId', value: Buffer.from('aabbcc', 'hex') },
+  ],
+];
+for (const [name, a, b] of ids) {
+  test(`identities: ${name} on both sides`, () => {
+    const p = new Pair({ conn: { localId: a, remoteId: b } }, { conn: { localId: b, remoteId: { type: 'any' } } });
+    p.initiate();
+    p.run();
+    const [ei] = p.events('i', 'ikeSaEstablished');
+    const [er] = p.events('r', 'ikeSaEstablished');
+    assert.ok(ei && er, name);
+    assert.equal(ei.remoteId, er.localId);
+    assert.equal(er.remoteId, ei.localId);
+    assert.equal(p.events('i', 'childSaInstalled').length, 1);
+  });
+}
+
+test('INITIAL_CONTACT: a new IKE_SA from the same peer replaces the old one on the responder', () => {
+  const p = new Pair();
+  p.initiate();
+  p.run();
+  assert.equal(p.r.ikeSas().length, 1);
+  // The initiator "reboots": a second engine with the same identity connects again.
+  p.initiate();
+  p.run();
+  assert.equal(p.r.ikeSas().length, 1, 'old IKE_SA gone on the responder');
+  const gone = p.events('r', 'ikeSaDeleted');
+  assert.equal(gone.length, 1);
+  assert.match(gone[0]?.reason ?? '', /INITIAL_CONTACT/);
+  void NotifyType;
+});

@@ -75,6 +75,10 @@ export class ReplayWindow {
     if (init < 0n || init >= (this.esn ? 1n << 64n : 1n << 32n)) throw new RangeError('initialHighest out of range');
     this.topHigh = Number(init >> 32n);
     this.topLow = Number(init & 0xffff_ffffn);
+    // The starting number counts as received.
+    if (init > 0n && size > 0) {
+      this.blocks[(this.topLow >>> BLOCK_SHIFT) & this.blockMask] = 1 << (this.topLow & (BLOCK_BITS - 1));
+    }
   }
 
   /** Highest authenticated sequence number so far (exact below 2^53), 0 if none. */

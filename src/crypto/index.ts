@@ -7,6 +7,8 @@ import type { AeadParams, CipherParams, CryptoBackend, IntegrityParams } from '.
 import { encrInfo, encrName, groupInfo, integInfo, keywordOf } from './algorithms.js';
 import { EncrId, IntegId, PrfId, nameOf, KeGroup } from './ids.js';
 import { nodeBackend } from './node/backend.js';
+import { createOpenSslBackend } from './openssl/backend.js';
+import { libCryptoLoadError } from './openssl/libcrypto.js';
 import { createNodeKeyExchange, createNodeKeyExchangeFromPrivate, nodeSupportsGroup } from './node/key-exchange.js';
 import { createCmacPrf, createHmacPrf, createXcbcPrf } from './node/prf.js';
 import { CryptoError } from './types.js';
@@ -19,18 +21,42 @@ export type { AeadParams, CipherParams, CryptoBackend, IntegrityParams } from '.
 export { prfPlus, PRF_PLUS_MAX_ITERATIONS } from './prf-plus.js';
 export { nodeRng, createTestRng } from './rng.js';
 export { nodeBackend } from './node/backend.js';
+export { createOpenSslBackend } from './openssl/backend.js';
 
-/** Backends asked before node:crypto, most preferred first. */
-let preferredBackends: CryptoBackend[] = [];
+/** Backends asked before node:crypto, most preferred first; undefined until configured (then 'auto'). */
+let preferredBackends: CryptoBackend[] | undefined;
 
 /** Put backends in front of node:crypto (replacing any set before); pass [] to use node:crypto only. */
 export function setCryptoBackends(backends: readonly CryptoBackend[]): void {
   preferredBackends = [...backends];
 }
 
+/**
+ * Backend selection: 'openssl' puts the OpenSSL EVP backend (per-SA contexts through koffi) in front of
+ * node:crypto and fails if it cannot be loaded; 'auto' (the default) does so when it can; 'node' uses node:crypto
+ * only. The daemon maps its environment (e.g. TSIPSEC_CRYPTO_BACKEND=node) onto this; the core reads no
+ * environment. Returns the chain's backend names.
+ */
+export function configureCryptoBackend(choice: string = 'auto', libraryPath?: string): readonly string[] {
+  if (choice !== 'auto' && choice !== 'node' && choice !== 'openssl') {
+    throw new CryptoError(`unknown crypto backend '${choice}' (use auto, node or openssl)`);
+  }
+  if (choice === 'node') {
+    setCryptoBackends([]);
+  } else {
+    const openssl = createOpenSslBackend(libraryPath);
+    if (openssl === null && choice === 'openssl') {
+      throw new CryptoError(`OpenSSL backend unavailable: ${libCryptoLoadError()}`);
+    }
+    setCryptoBackends(openssl === null ? [] : [openssl]);
+  }
+  return cryptoBackends().map((b) => b.name);
+}
+
 /** The backends in the order the factories ask them (node:crypto last). */
 export function cryptoBackends(): readonly CryptoBackend[] {
-  return [...preferredBackends, nodeBackend];
+  if (preferredBackends === undefined) configureCryptoBackend('auto');
+  return [...(preferredBackends ?? []), nodeBackend];
 }
 
 /** Options every transform factory takes. */

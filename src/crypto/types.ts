@@ -45,6 +45,11 @@ export interface AeadTransform {
     icv: Uint8Array,
     icvOff: number,
   ): boolean;
+  /**
+   * Release backend resources (e.g. OpenSSL contexts) now rather than at garbage collection. Optional; the
+   * transform must not be used afterwards.
+   */
+  dispose?(): void;
 }
 
 /** A non-AEAD cipher bound to one key: AES-CBC (RFC 3602), AES-CTR (RFC 3686), 3DES-CBC, NULL. */

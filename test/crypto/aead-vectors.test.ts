@@ -4,9 +4,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EncrId, createAead } from '../../src/crypto/index.js';
+import { EncrId, createAead, createOpenSslBackend, nodeBackend } from '../../src/crypto/index.js';
+import type { CryptoBackend } from '../../src/crypto/index.js';
 import { hex, loadVectors } from '../helpers/vectors.js';
 import { embed, flipByte } from './helpers.js';
+
+/** node:crypto always; the OpenSSL EVP backend too where it loads (it handles GCM, GMAC, ChaCha20-Poly1305). */
+const openssl = createOpenSslBackend();
+const allBackends: readonly CryptoBackend[] = openssl === null ? [nodeBackend] : [nodeBackend, openssl];
 
 interface AeadCase {
   readonly label: string;
@@ -20,8 +25,15 @@ interface AeadCase {
 }
 
 /** Seal at an offset and return ciphertext || icv. */
-function seal(c: AeadCase, keymat = c.keymat, iv = c.iv, aad = c.aad, plaintext = c.plaintext): Buffer {
-  const aead = createAead(c.encrId, keymat);
+function seal(
+  backend: CryptoBackend,
+  c: AeadCase,
+  keymat = c.keymat,
+  iv = c.iv,
+  aad = c.aad,
+  plaintext = c.plaintext,
+): Buffer {
+  const aead = createAead(c.encrId, keymat, { backend });
   const { buf, off, len } = embed(plaintext);
   const icv = Buffer.alloc(aead.icvLength + 4, 0xcc);
   aead.seal(iv, aad, buf, off, len, icv, 2);
@@ -29,33 +41,39 @@ function seal(c: AeadCase, keymat = c.keymat, iv = c.iv, aad = c.aad, plaintext 
 }
 
 /** Open at an offset; returns the plaintext, or undefined when the ICV did not verify. */
-function open(c: AeadCase, ciphertext = c.ciphertext, icv = c.icv, aad = c.aad): Buffer | undefined {
-  const aead = createAead(c.encrId, c.keymat);
+function open(
+  backend: CryptoBackend,
+  c: AeadCase,
+  ciphertext = c.ciphertext,
+  icv = c.icv,
+  aad = c.aad,
+): Buffer | undefined {
+  const aead = createAead(c.encrId, c.keymat, { backend });
   const { buf, off, len } = embed(ciphertext);
   const icvBuf = embed(icv, 5, 1);
   const ok = aead.open(c.iv, aad, buf, off, len, icvBuf.buf, icvBuf.off);
   return ok ? Buffer.from(buf.subarray(off, off + len)) : undefined;
 }
 
-function checkCase(c: AeadCase): void {
-  assert.equal(createAead(c.encrId, c.keymat).icvLength, c.icv.length, `${c.label}: ICV length`);
-  assert.deepEqual(seal(c), Buffer.concat([c.ciphertext, c.icv]), `${c.label}: seal`);
-  assert.deepEqual(open(c), c.plaintext, `${c.label}: open`);
+function checkCase(b: CryptoBackend, c: AeadCase): void {
+  assert.equal(createAead(c.encrId, c.keymat, { backend: b }).icvLength, c.icv.length, `${c.label}: ICV length`);
+  assert.deepEqual(seal(b, c), Buffer.concat([c.ciphertext, c.icv]), `${c.label}: seal (${b.name})`);
+  assert.deepEqual(open(b, c), c.plaintext, `${c.label}: open (${b.name})`);
 }
 
 /** Changing one byte of any input changes the sealed output or makes open fail. */
-function checkMutations(c: AeadCase): void {
+function checkMutations(b: CryptoBackend, c: AeadCase): void {
   const expected = Buffer.concat([c.ciphertext, c.icv]);
-  assert.notDeepEqual(seal(c, flipByte(c.keymat, 0)), expected, `${c.label}: key byte`);
-  assert.notDeepEqual(seal(c, flipByte(c.keymat, c.keymat.length - 1)), expected, `${c.label}: salt byte`);
-  assert.notDeepEqual(seal(c, c.keymat, flipByte(c.iv)), expected, `${c.label}: IV byte`);
-  if (c.aad.length > 0) assert.notDeepEqual(seal(c, c.keymat, c.iv, flipByte(c.aad)), expected, `${c.label}: AAD`);
+  assert.notDeepEqual(seal(b, c, flipByte(c.keymat, 0)), expected, `${c.label}: key byte`);
+  assert.notDeepEqual(seal(b, c, flipByte(c.keymat, c.keymat.length - 1)), expected, `${c.label}: salt byte`);
+  assert.notDeepEqual(seal(b, c, c.keymat, flipByte(c.iv)), expected, `${c.label}: IV byte`);
+  if (c.aad.length > 0) assert.notDeepEqual(seal(b, c, c.keymat, c.iv, flipByte(c.aad)), expected, `${c.label}: AAD`);
   if (c.plaintext.length > 0) {
-    assert.notDeepEqual(seal(c, c.keymat, c.iv, c.aad, flipByte(c.plaintext)), expected, `${c.label}: plaintext`);
-    assert.equal(open(c, flipByte(c.ciphertext)), undefined, `${c.label}: ciphertext byte must fail open`);
+    assert.notDeepEqual(seal(b, c, c.keymat, c.iv, c.aad, flipByte(c.plaintext)), expected, `${c.label}: plaintext`);
+    assert.equal(open(b, c, flipByte(c.ciphertext)), undefined, `${c.label}: ciphertext byte must fail open`);
   }
-  assert.equal(open(c, c.ciphertext, flipByte(c.icv)), undefined, `${c.label}: ICV byte must fail open`);
-  if (c.aad.length > 0) assert.equal(open(c, c.ciphertext, c.icv, flipByte(c.aad)), undefined, `${c.label}: AAD`);
+  assert.equal(open(b, c, c.ciphertext, flipByte(c.icv)), undefined, `${c.label}: ICV byte must fail open`);
+  if (c.aad.length > 0) assert.equal(open(b, c, c.ciphertext, c.icv, flipByte(c.aad)), undefined, `${c.label}: AAD`);
 }
 
 // RFC 7539 / RFC 8439 ------------------------------------------------------------------------------------------
@@ -84,12 +102,12 @@ const chachaCases: AeadCase[] = loadVectors<ChaChaFile>('rfc7539-chacha20poly130
 }));
 
 describe('rfc7539-chacha20poly1305.json', () => {
-  it('every case seals and opens byte-exact', () => {
+  it(`every case seals and opens byte-exact (${allBackends.map((b) => b.name).join(', ')})`, () => {
     assert.equal(chachaCases.length, 2);
-    for (const c of chachaCases) checkCase(c);
+    for (const b of allBackends) for (const c of chachaCases) checkCase(b, c);
   });
   it('one changed input byte changes the result', () => {
-    for (const c of chachaCases) checkMutations(c);
+    for (const b of allBackends) for (const c of chachaCases) checkMutations(b, c);
   });
 });
 
@@ -156,16 +174,16 @@ const gcmEspCases: AeadCase[] = gcmFile.cases.map((v) => {
 });
 
 describe('rfc4106-gcm-esp.json', () => {
-  it('all 21 GCM spec cases in salt/IV form (ICV 8, 12, 16; AES-128/192/256)', () => {
+  it(`all 21 GCM spec cases in salt/IV form (ICV 8, 12, 16; AES-128/192/256; ${allBackends.map((b) => b.name).join(', ')})`, () => {
     assert.equal(gcmSplitCases.length, 21);
-    for (const c of gcmSplitCases) checkCase(c);
+    for (const b of allBackends) for (const c of gcmSplitCases) checkCase(b, c);
   });
-  it('all 16 ESP cases at the AEAD level (AAD = SPI || seq or SPI || ESN)', () => {
+  it(`all 16 ESP cases at the AEAD level (AAD = SPI || seq or SPI || ESN; ${allBackends.map((b) => b.name).join(', ')})`, () => {
     assert.equal(gcmEspCases.length, 16);
-    for (const c of gcmEspCases) checkCase(c);
+    for (const b of allBackends) for (const c of gcmEspCases) checkCase(b, c);
   });
   it('one changed input byte changes the result', () => {
-    for (const c of [...gcmSplitCases, ...gcmEspCases]) checkMutations(c);
+    for (const b of allBackends) for (const c of [...gcmSplitCases, ...gcmEspCases]) checkMutations(b, c);
   });
 });
 
@@ -206,11 +224,11 @@ const ccmCases: AeadCase[] = loadVectors<CcmFile>('strongswan-aes-ccm.json').cas
 });
 
 describe('strongswan-aes-ccm.json', () => {
-  it('all 16 CCM cases (ICV 8, 12, 16; AES-128/192/256; 3-byte salt)', () => {
+  it('all 16 CCM cases (ICV 8, 12, 16; AES-128/192/256; 3-byte salt; node; OpenSSL backend defers CCM to it)', () => {
     assert.equal(ccmCases.length, 16);
-    for (const c of ccmCases) checkCase(c);
+    for (const c of ccmCases) checkCase(nodeBackend, c);
   });
   it('one changed input byte changes the result', () => {
-    for (const c of ccmCases) checkMutations(c);
+    for (const c of ccmCases) checkMutations(nodeBackend, c);
   });
 });

@@ -1,0 +1,160 @@
+/**
+ * AES-GCM (RFC 4106), AES-GMAC (RFC 4543) and ChaCha20-Poly1305 (RFC 7634) on OpenSSL EVP: one encrypt and one
+ * decrypt EVP_CIPHER_CTX per SA, keyed once; per packet only the nonce is set, and data is transformed truly in
+ * place (EVP_CipherUpdate with out == in). Nothing is allocated per packet but the views koffi needs.
+ */
+import type { AeadParams } from '../backend.js';
+import { CryptoError } from '../types.js';
+import type { AeadTransform } from '../types.js';
+import { EVP_CTRL_AEAD_GET_TAG, EVP_CTRL_AEAD_SET_TAG } from './libcrypto.js';
+import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
+
+/** Explicit IV bytes per packet (RFC 4106 3.1, RFC 4543 3.1, RFC 7634 2). */
+const AEAD_IV_LENGTH = 8;
+/** EVP_CipherInit_ex `enc` values. */
+const ENC_ENCRYPT = 1;
+const ENC_DECRYPT = 0;
+const ENC_UNCHANGED = -1;
+/** Largest tag any of these AEADs produces. */
+const MAX_TAG = 16;
+
+/** Frees each SA's contexts once the transform is garbage-collected (or at dispose()). */
+const contexts = new FinalizationRegistry<{ lib: LibCrypto; ctxs: EvpCipherCtx[] }>(({ lib, ctxs }) => {
+  for (const ctx of ctxs) lib.EVP_CIPHER_CTX_free(ctx);
+});
+
+function keyedContext(lib: LibCrypto, evpName: string, key: Uint8Array, enc: number): EvpCipherCtx {
+  const cipher = lib.cipher(evpName);
+  const ctx = lib.EVP_CIPHER_CTX_new();
+  if (cipher === null || ctx === null) throw new CryptoError(`OpenSSL: ${evpName} unavailable`);
+  if (lib.EVP_CipherInit_ex(ctx, cipher, null, key, null, enc) !== 1) {
+    lib.EVP_CIPHER_CTX_free(ctx);
+    throw new CryptoError(`OpenSSL: cannot key ${evpName}`);
+  }
+  return ctx;
+}
+
+class EvpNonceAead implements AeadTransform {
+  readonly kind = 'aead';
+  readonly name: string;
+  readonly ivLength = AEAD_IV_LENGTH;
+  readonly icvLength: number;
+  readonly blockSize = 1;
+  readonly authOnly: boolean;
+  readonly #lib: LibCrypto;
+  readonly #enc: EvpCipherCtx;
+  readonly #dec: EvpCipherCtx;
+  readonly #nonce: Uint8Array;
+  readonly #outl = new Int32Array(1);
+  readonly #tag = new Uint8Array(MAX_TAG);
+  readonly #tagView: Uint8Array;
+  readonly #token = {};
+  #disposed = false;
+
+  constructor(lib: LibCrypto, params: AeadParams, evpName: string) {
+    this.name = params.name;
+    this.icvLength = params.icvLength;
+    this.authOnly = params.mode === 'gmac';
+    this.#lib = lib;
+    this.#enc = keyedContext(lib, evpName, params.key, ENC_ENCRYPT);
+    try {
+      this.#dec = keyedContext(lib, evpName, params.key, ENC_DECRYPT);
+    } catch (e) {
+      lib.EVP_CIPHER_CTX_free(this.#enc);
+      throw e;
+    }
+    this.#nonce = new Uint8Array(params.salt.length + AEAD_IV_LENGTH);
+    this.#nonce.set(params.salt, 0);
+    this.#tagView = this.#tag.subarray(0, this.icvLength);
+    contexts.register(this, { lib, ctxs: [this.#enc, this.#dec] }, this.#token);
+  }
+
+  seal(
+    iv: Uint8Array,
+    aad: Uint8Array,
+    data: Uint8Array,
+    off: number,
+    len: number,
+    icvOut: Uint8Array,
+    icvOff: number,
+  ): void {
+    if (iv.length !== AEAD_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${AEAD_IV_LENGTH} bytes`);
+    if (this.#disposed) throw new CryptoError(`${this.name}: used after dispose()`);
+    if (off < 0 || len < 0 || off + len > data.length) throw new CryptoError(`${this.name}: range out of bounds`);
+    const lib = this.#lib;
+    const ctx = this.#enc;
+    const outl = this.#outl;
+    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    let ok = lib.EVP_CipherInit_ex(ctx, null, null, null, this.#nonce, ENC_UNCHANGED);
+    if (aad.length > 0) ok &= lib.EVP_CipherUpdate(ctx, null, outl, aad, aad.length);
+    if (len > 0) {
+      const region = data.subarray(off, off + len);
+      if (this.authOnly) {
+        ok &= lib.EVP_CipherUpdate(ctx, null, outl, iv, iv.length);
+        ok &= lib.EVP_CipherUpdate(ctx, null, outl, region, len);
+      } else {
+        ok &= lib.EVP_CipherUpdate(ctx, region, outl, region, len);
+      }
+    } else if (this.authOnly) {
+      ok &= lib.EVP_CipherUpdate(ctx, null, outl, iv, iv.length);
+    }
+    ok &= lib.EVP_CipherFinal_ex(ctx, null, outl);
+    ok &= lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, this.icvLength, this.#tagView);
+    if (ok !== 1) throw new CryptoError(`${this.name}: OpenSSL seal failed`);
+    icvOut.set(this.#tagView, icvOff);
+  }
+
+  open(
+    iv: Uint8Array,
+    aad: Uint8Array,
+    data: Uint8Array,
+    off: number,
+    len: number,
+    icv: Uint8Array,
+    icvOff: number,
+  ): boolean {
+    if (iv.length !== AEAD_IV_LENGTH || icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
+    if (off < 0 || len < 0 || off + len > data.length || this.#disposed) return false;
+    const lib = this.#lib;
+    const ctx = this.#dec;
+    const outl = this.#outl;
+    const tag = this.#tagView;
+    for (let i = 0; i < this.icvLength; i++) tag[i] = icv[icvOff + i] ?? 0;
+    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    let ok = lib.EVP_CipherInit_ex(ctx, null, null, null, this.#nonce, ENC_UNCHANGED);
+    ok &= lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, this.icvLength, tag);
+    if (aad.length > 0) ok &= lib.EVP_CipherUpdate(ctx, null, outl, aad, aad.length);
+    if (this.authOnly) ok &= lib.EVP_CipherUpdate(ctx, null, outl, iv, iv.length);
+    if (len > 0) {
+      const region = data.subarray(off, off + len);
+      ok &= this.authOnly
+        ? lib.EVP_CipherUpdate(ctx, null, outl, region, len)
+        : lib.EVP_CipherUpdate(ctx, region, outl, region, len);
+    }
+    // EVP_CipherFinal_ex checks the tag: 1 only if it matched.
+    ok &= lib.EVP_CipherFinal_ex(ctx, null, outl);
+    return ok === 1;
+  }
+
+  /** Frees the OpenSSL contexts now instead of at garbage collection. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    contexts.unregister(this.#token);
+    this.#lib.EVP_CIPHER_CTX_free(this.#enc);
+    this.#lib.EVP_CIPHER_CTX_free(this.#dec);
+  }
+}
+
+/** An EVP AEAD, or undefined for modes this backend leaves to node:crypto (CCM). */
+export function createEvpAead(lib: LibCrypto, params: AeadParams): AeadTransform | undefined {
+  switch (params.mode) {
+    case 'gcm':
+    case 'gmac':
+      return new EvpNonceAead(lib, params, `aes-${params.key.length * 8}-gcm`);
+    case 'chacha20-poly1305':
+      return new EvpNonceAead(lib, params, 'chacha20-poly1305');
+    case 'ccm':
+      return undefined;
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Wireshark's dissector as an outside reader: AH packets sealed here are written to a pcap (LINKTYPE_RAW)
+ * and tshark must dissect each as AH with our SPI, sequence number, next header and length, and find the
+ * inner/upper protocol behind it. Skipped, saying so, when tshark is not installed.
+ */
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  DST4,
+  DST6,
+  HOP4A,
+  HOP4B,
+  HOP6A,
+  HOP6B,
+  REF_ALGOS,
+  SRC4,
+  SRC6,
+  ipv4Header,
+  ipv6Header,
+  ipv6OptionsHeader,
+  pattern,
+  udpDatagram,
+} from './reference.js';
+import { saPair, sealOk } from './sa-helpers.js';
+
+const LINKTYPE_RAW = 101;
+
+function hasTshark(): boolean {
+  try {
+    execFileSync('tshark', ['--version'], { stdio: 'ignore', timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A classic pcap file (microsecond magic, little-endian) of raw IP packets. */
+function pcap(packets: readonly Buffer[]): Buffer {
+  const g = Buffer.alloc(24);
+  g.writeUInt32LE(0xa1b2c3d4, 0);
+  g.writeUInt16LE(2, 4);
+  g.writeUInt16LE(4, 6);
+  g.writeUInt32LE(65535, 16);
+  g.writeUInt32LE(LINKTYPE_RAW, 20);
+  const parts: Buffer[] = [g];
+  packets.forEach((p, i) => {
+    const r = Buffer.alloc(16);
+    r.writeUInt32LE(1_700_000_000 + i, 0);
+    r.writeUInt32LE(p.length, 8);
+    r.writeUInt32LE(p.length, 12);
+    parts.push(r, p);
+  });
+  return Buffer.concat(parts);
+}
+
+const tshark = hasTshark();
+
+test(
+  'tshark dissects sealed packets as AH with our SPI, sequence and next header',
+  { skip: tshark ? false : 'tshark is not installed' },
+  () => {
+    const sha256 = REF_ALGOS.find((a) => a.name === 'hmac-sha256-128')!;
+    const gmac = REF_ALGOS.find((a) => a.name === 'aes256-gmac')!;
+    const payload = udpDatagram(pattern(32, 1), 5000, 6000);
+    const inner4 = Buffer.concat([
+      ipv4Header({
+        tos: 0,
+        totalLength: 20 + payload.length,
+        id: 3,
+        flagsFragment: 0,
+        ttl: 64,
+        protocol: 17,
+        src: SRC4,
+        dst: DST4,
+        options: Buffer.alloc(0),
+      }),
+      payload,
+    ]);
+    const hbh = ipv6OptionsHeader(17, [{ type: 0x3e, data: pattern(4, 2) }]);
+    const inner6 = Buffer.concat([
+      ipv6Header({
+        trafficClass: 0,
+        flowLabel: 0,
+        payloadLength: hbh.length + payload.length,
+        nextHeader: 0,
+        hopLimit: 64,
+        src: SRC6,
+        dst: DST6,
+      }),
+      hbh,
+      payload,
+    ]);
+    const expected: { spi: number; seq: number; nh: number; len: number; inner: string }[] = [];
+    const packets: Buffer[] = [];
+    const add = (p: Buffer, spi: number, seq: number, nh: number, len: number, inner: string): void => {
+      packets.push(p);
+      expected.push({ spi, seq, nh, len, inner });
+    };
+    {
+      const { out } = saPair(sha256, { mode: 'transport', esn: false, spi: 0x1001, initialSeq: 7 });
+      add(sealOk(out, inner4), 0x1001, 7, 17, 5, 'udp');
+      add(sealOk(out, inner4), 0x1001, 8, 17, 5, 'udp');
+    }
+    {
+      const { out } = saPair(gmac, {
+        mode: 'tunnel',
+        esn: true,
+        spi: 0x2002,
+        initialSeq: 0x1_0000_0005,
+        tunnel: { src: HOP4A, dst: HOP4B },
+      });
+      add(sealOk(out, inner6), 0x2002, 5, 41, 7, 'udp');
+    }
+    {
+      const { out } = saPair(sha256, { mode: 'transport', esn: false, spi: 0x3003, initialSeq: 1 });
+      add(sealOk(out, inner6), 0x3003, 1, 17, 6, 'udp');
+    }
+    {
+      const { out } = saPair(gmac, {
+        mode: 'tunnel',
+        esn: false,
+        spi: 0x4004,
+        initialSeq: 99,
+        tunnel: { src: HOP6A, dst: HOP6B },
+      });
+      add(sealOk(out, inner4), 0x4004, 99, 4, 8, 'udp');
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-ah-'));
+    try {
+      const file = path.join(dir, 'ah.pcap');
+      writeFileSync(file, pcap(packets));
+      const text = execFileSync(
+        'tshark',
+        [
+          '-n',
+          '-r',
+          file,
+          '-T',
+          'fields',
+          '-E',
+          'separator=|',
+          '-e',
+          'ah.spi',
+          '-e',
+          'ah.sequence',
+          '-e',
+          'ah.next_header',
+          '-e',
+          'ah.length',
+          '-e',
+          'udp.srcport',
+          '-e',
+          'frame.protocols',
+        ],
+        { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const lines = text.trim().split('\n');
+      assert.equal(lines.length, expected.length, text);
+      lines.forEach((line, i) => {
+        const e = expected[i]!;
+        const [spi, seq, nh, len, sport, protocols] = line.split('|');
+        assert.equal(Number(spi), e.spi, line);
+        assert.equal(Number(seq), e.seq, line);
+        assert.equal(Number(nh), e.nh, line);
+        assert.equal(Number(len), e.len, line);
+        assert.equal(sport, '5000', line);
+        assert.match(protocols ?? '', /:ah:/, line);
+        assert.match(protocols ?? '', new RegExp(`:${e.inner}`), line);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -42,6 +42,9 @@ export interface SettingsParseResult {
   readonly files: readonly string[];
 }
 
+/** Deepest section nesting accepted (swanctl.conf needs 4 levels); keeps hostile input from exhausting the stack. */
+export const MAX_SECTION_DEPTH = 64;
+
 /** Deepest include nesting accepted; deeper is reported as a probable loop. */
 export const MAX_INCLUDE_DEPTH = 32;
 
@@ -51,7 +54,13 @@ export function parseSettings(text: string, options: SettingsParseOptions): Sett
   const warnings: Diagnostic[] = [];
   const files: string[] = [options.filename];
 
-  const parseFile = (fileText: string, file: string, target: MutableSection, chain: readonly string[]): void => {
+  const parseFile = (
+    fileText: string,
+    file: string,
+    target: MutableSection,
+    chain: readonly string[],
+    sectionDepth: number,
+  ): void => {
     const tokens = tokenize(fileText, file);
     let i = 0;
     const endOrigin = (): Origin => {
@@ -65,7 +74,7 @@ export function parseSettings(text: string, options: SettingsParseOptions): Sett
       return `'${t.kind}'`;
     };
 
-    const statements = (section: MutableSection, opener: Origin | undefined): void => {
+    const statements = (section: MutableSection, opener: Origin | undefined, depth: number): void => {
       for (;;) {
         const t = tokens[i];
         if (t === undefined) {
@@ -87,7 +96,7 @@ export function parseSettings(text: string, options: SettingsParseOptions): Sett
         }
         if (t.kind === 'include') {
           i++;
-          include(t.pattern, t.origin, section);
+          include(t.pattern, t.origin, section, depth);
           continue;
         }
         if (t.kind !== 'name') {
@@ -146,7 +155,14 @@ export function parseSettings(text: string, options: SettingsParseOptions): Sett
             section.sections.set(t.text, sub);
           }
           for (const r of refs) if (!sub.refs.some((x) => x.name === r.name)) sub.refs.push(r);
-          statements(sub, t.origin);
+          if (depth + 1 > MAX_SECTION_DEPTH) {
+            throw ConfigError.at(
+              t.origin,
+              `sections nested deeper than ${MAX_SECTION_DEPTH} levels`,
+              'check for missing }',
+            );
+          }
+          statements(sub, t.origin, depth + 1);
           continue;
         }
         if (next?.kind === '.' || next?.kind === ',') {
@@ -164,7 +180,7 @@ export function parseSettings(text: string, options: SettingsParseOptions): Sett
       }
     };
 
-    const include = (pattern: string, origin: Origin, section: MutableSection): void => {
+    const include = (pattern: string, origin: Origin, section: MutableSection, depth: number): void => {
       const resolved = path.isAbsolute(pattern) ? pattern : path.join(path.dirname(file), pattern);
       if (options.readInclude === undefined) {
         throw ConfigError.at(origin, `cannot include '${pattern}' here`, 'includes need a file system to read from');
@@ -195,13 +211,13 @@ export function parseSettings(text: string, options: SettingsParseOptions): Sett
           throw ConfigError.at(origin, `include loop: '${f.path}' includes itself`, 'remove the include');
         }
         if (!files.includes(f.path)) files.push(f.path);
-        parseFile(f.text, f.path, section, [...chain, f.path]);
+        parseFile(f.text, f.path, section, [...chain, f.path], depth);
       }
     };
 
-    statements(target, undefined);
+    statements(target, undefined, sectionDepth);
   };
 
-  parseFile(text, options.filename, root, [options.filename]);
+  parseFile(text, options.filename, root, [options.filename], 0);
   return { root, warnings, files };
 }

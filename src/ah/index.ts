@@ -4,3 +4,5 @@ export { AhInboundSa } from './ah-inbound.js';
 export type { AhMode, AhOpenResult, AhSaConfig, AhSaCounters, AhSealResult, AhTunnelEndpoints } from './ah-config.js';
 export { AH_SPI_MIN, ahMaxSequenceNumber } from './ah-config.js';
 export * from './ah-header.js';
+export { locateAh, newAhLocation } from './locate.js';
+export type { AhLocation } from './locate.js';

@@ -40,6 +40,7 @@ import {
   type KeyRule,
 } from './swanctl-keys.js';
 import type {
+  AddressSpec,
   AuthClass,
   AuthRound,
   ChildConfig,
@@ -51,6 +52,7 @@ import type {
   StartAction,
   SwanctlConfig,
   SwanctlParseResult,
+  TrafficSelector,
   ValidateProposal,
 } from './swanctl-model.js';
 
@@ -157,8 +159,11 @@ class Builder {
       this.error(s.keys.get('version')?.valueOrigin ?? s.origin, 'IKEv1 is not supported', 'use version = 2');
       version = 2;
     }
-    const addrs = (key: string) =>
-      this.read(s, key, (v) => splitList(v).map(parseAddressSpec))?.filter(Boolean) ?? [{ kind: 'any' as const }];
+    // An empty list leaves strongSwan's default (%any) in place, as an absent key does.
+    const addrs = (key: string): AddressSpec[] => {
+      const list = this.read(s, key, (v) => splitList(v).map(parseAddressSpec));
+      return list !== undefined && list.length > 0 ? list : [{ kind: 'any' }];
+    };
     const localAddrs = addrs('local_addrs');
     const remoteAddrs = addrs('remote_addrs');
     const port = (key: string): number => {
@@ -186,6 +191,15 @@ class Builder {
         ? Math.min(rekeyTimeSec, reauthTimeSec)
         : Math.max(rekeyTimeSec, reauthTimeSec);
     const randTimeSec = this.read(s, 'rand_time', parseTimeSec) ?? Math.min(overTimeSec, Math.floor(randBase / 2));
+
+    const initiates = children.some((c) => c.mode !== 'pass' && c.mode !== 'drop' && initiating(c));
+    if (initiates && !remoteAddrs.some((a) => a.kind === 'address' || a.kind === 'dns')) {
+      this.warn(
+        s.keys.get('remote_addrs')?.origin ?? s.origin,
+        `connection '${s.name}' has children that initiate (start, trap or restart actions) but no specific remote address`,
+        'set remote_addrs to an address or DNS name; swanctl.conf(5) requires one to initiate',
+      );
+    }
 
     return {
       name: s.name,
@@ -324,7 +338,11 @@ class Builder {
     for (const sub of s.sections.values()) {
       this.error(sub.origin, `unexpected section '${sub.name}' in ${where}`, 'children hold keys only');
     }
-    const ts = (key: string) => this.read(s, key, (v) => splitList(v).map(parseTrafficSelector));
+    // An empty list falls back to dynamic, as an absent key does.
+    const ts = (key: string): TrafficSelector[] | undefined => {
+      const list = this.read(s, key, (v) => splitList(v).map(parseTrafficSelector));
+      return list !== undefined && list.length > 0 ? list : undefined;
+    };
     const dynamic = [parseTrafficSelector('dynamic')];
     const mode =
       this.read(s, 'mode', (v) => {
@@ -561,6 +579,11 @@ function parseCloseAction(v: string): CloseAction {
   const a = parseAction(v);
   if (a === 'trap|start') throw new ValueError(`'${v}' is not a close_action`, 'use none, trap or start');
   return a;
+}
+
+/** Whether a child makes this end start IKE (swanctl.conf(5) start_action, close_action, dpd_action). */
+function initiating(c: ChildConfig): boolean {
+  return c.startAction !== 'none' || c.closeAction !== 'none' || c.dpdAction === 'restart';
 }
 
 /** Errors in reading order: by file (in the order files were read), then line and column. */

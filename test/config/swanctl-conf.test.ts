@@ -485,3 +485,28 @@ test('warned keys: ignored with a warning that names the key and the reason', ()
     "/etc/swanctl/swanctl.conf:10:2: 'hw_offload' in child 'x' of connection 'c' is ignored: hardware offload does not apply to the user-space data plane",
   ]);
 });
+
+test('empty lists fall back to the defaults (%any, dynamic), as absent keys do', () => {
+  const c = parse(
+    'connections { c {\n local_addrs = ""\n remote_addrs = ,\n local { auth = psk } remote { auth = psk }\n children { x {\n local_ts = ""\n remote_ts = , } } } }',
+  ).config.connections[0];
+  assert.deepEqual(c?.localAddrs, [{ kind: 'any' }]);
+  assert.deepEqual(c?.remoteAddrs, [{ kind: 'any' }]);
+  assert.deepEqual(
+    c?.children[0]?.localTs.map((t) => t.address.kind),
+    ['dynamic'],
+  );
+  assert.deepEqual(
+    c?.children[0]?.remoteTs.map((t) => t.address.kind),
+    ['dynamic'],
+  );
+});
+
+test('a child that initiates without a specific remote address gets a warning; shunts do not', () => {
+  const text = (mode: string) =>
+    `connections { c {\n remote_addrs = 192.0.2.0/24\n local { auth = psk } remote { auth = psk }\n children { x {\n mode = ${mode}\n start_action = trap } } } }`;
+  assert.deepEqual(parse(text('tunnel')).warnings.map(formatDiagnostic), [
+    "/etc/swanctl/swanctl.conf:2:2: connection 'c' has children that initiate (start, trap or restart actions) but no specific remote address (set remote_addrs to an address or DNS name; swanctl.conf(5) requires one to initiate)",
+  ]);
+  assert.deepEqual(parse(text('pass')).warnings, []);
+});

@@ -207,7 +207,7 @@ export function parseProposal(text: string, protocol: ProposalProtocol): Proposa
     }
     if (kes.length === 0) throw new ProposalError(`ike proposal '${text}' has no key exchange method`);
   } else if (esns.length === 0) esns.push(EsnId.NO_ESN);
-  return [{ protocol, number: 1, spi: new Uint8Array(0), encr: encrs, prf: prfs, integ: integs, ke: kes, esn: esns }];
+  return [{ protocol, number: 1, spi: Buffer.alloc(0), encr: encrs, prf: prfs, integ: integs, ke: kes, esn: esns }];
 }
 
 /** Parse a list of proposal strings and number them 1, 2, ... (RFC 7296 3.3.1). */

@@ -50,8 +50,21 @@ const INTEG_OF: Record<string, number> = {
 /** The richest proposal whose keys fit into `bytes` of DKM (so every key is checked against the vector). */
 function fitting(prfId: number, prfName: string, bytes: number, child: boolean): SelectedProposal {
   const candidates: SelectedProposal[] = [
-    { protocol: 'esp', number: 1, spi: Buffer.alloc(4), encr: { id: EncrId.ENCR_AES_CBC, keyLengthBits: 256 }, integ: INTEG_OF[prfName] ?? 0, ke: 0 },
-    { protocol: 'esp', number: 1, spi: Buffer.alloc(4), encr: { id: EncrId.ENCR_AES_GCM_16, keyLengthBits: 128 }, ke: 0 },
+    {
+      protocol: 'esp',
+      number: 1,
+      spi: Buffer.alloc(4),
+      encr: { id: EncrId.ENCR_AES_CBC, keyLengthBits: 256 },
+      integ: INTEG_OF[prfName] ?? 0,
+      ke: 0,
+    },
+    {
+      protocol: 'esp',
+      number: 1,
+      spi: Buffer.alloc(4),
+      encr: { id: EncrId.ENCR_AES_GCM_16, keyLengthBits: 128 },
+      ke: 0,
+    },
     { protocol: 'esp', number: 1, spi: Buffer.alloc(4), encr: { id: EncrId.ENCR_AES_CBC, keyLengthBits: 128 }, ke: 0 },
   ];
   const prfLen = createPrf(prfId).keyLength;
@@ -62,7 +75,9 @@ function fitting(prfId: number, prfName: string, bytes: number, child: boolean):
       : 3 * prfLen + 2 * integLength(s.integ) + 2 * encrLength(s.encr);
     if (need <= bytes) return s;
   }
-  throw new Error('nothing fits');
+  // SHA-384/512 with a 1056-bit DKM: no key set fits; compare the prefix the vector has.
+  const last = candidates[0] as SelectedProposal;
+  return child ? last : { ...last, protocol: 'ike', prf: prfId };
 }
 
 const vectors = loadVectors<{ sample_cases: CavpCase[] }>('cavp-ikev2-kdf.json');
@@ -82,7 +97,9 @@ test(`CAVP IKEv2 KDF: SKEYSEED, SK_* split, CHILD_SA KEYMAT (with and without PF
     const ike = fitting(prfId, v.prf, dkm.length, false);
     const k = deriveIkeKeys(prf, ike, skeyseed, ni, nr, hex(v.spi_i), hex(v.spi_r));
     const all = Buffer.concat([k.skD, k.skAi, k.skAr, k.skEi, k.skEr, k.skPi, k.skPr]);
-    assert.equal(all.toString('hex'), dkm.subarray(0, all.length).toString('hex'), label);
+    const n = Math.min(all.length, dkm.length);
+    assert.ok(n >= 96, label);
+    assert.equal(all.subarray(0, n).toString('hex'), dkm.subarray(0, n).toString('hex'), label);
     assert.equal(k.skD.length, prf.keyLength);
 
     const childDkm = hex(v.dkm_child_sa);
@@ -126,9 +143,10 @@ test('by hand: the initiator AUTH (RFC 7296 2.15) and the first CHILD_SA keys (2
   const sa = p.i.ikeSas()[0];
   assert.ok(sa?.keys && sa.idI);
   // Open the IKE_AUTH request with SK_ei (AES-GCM-16-128: key || salt) and read AUTH.
-  const opened = createSkCrypter({ encrId: EncrId.ENCR_AES_GCM_16, skE: sa.keys.skEi }, { fill: () => {}, bytes: (n) => Buffer.alloc(n) }).open(
-    authMsg.bytes,
-  );
+  const opened = createSkCrypter(
+    { encrId: EncrId.ENCR_AES_GCM_16, skE: sa.keys.skEi },
+    { fill: () => {}, bytes: (n) => Buffer.alloc(n) },
+  ).open(authMsg.bytes);
   assert.ok(opened.ok);
   const auth = opened.payloads.find((x) => x.type === PayloadType.AUTH);
   assert.ok(auth && auth.type === PayloadType.AUTH);

@@ -8,6 +8,7 @@ import { canonicalAddress, readAddressSlot, writeAddressSlot } from './ip-addres
 import { NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_BYTES } from './non-esp-marker.js';
 import { dispatchUdpBatch } from './udp-demux.js';
 import {
+  ADDRESS_SLOT_BYTES,
   DatagramKind,
   IoError,
   newIoStats,
@@ -84,6 +85,11 @@ export class MemoryNetwork {
     target.enqueue(packet);
     return true;
   }
+}
+
+function slotIsZero(table: Uint8Array, slot: number): boolean {
+  for (let b = slot * ADDRESS_SLOT_BYTES; b < (slot + 1) * ADDRESS_SLOT_BYTES; b++) if (table[b] !== 0) return false;
+  return true;
 }
 
 function mustCanonical(address: string, family: IpFamily): string {
@@ -204,7 +210,7 @@ export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
       this.network.transmit(this.protocol, {
         bytes: Buffer.from(buf.subarray(off, off + len)),
         family: this.family,
-        srcAddr: this.address,
+        srcAddr: slotIsZero(batch.localAddrs, i) ? this.address : readAddressSlot(batch.localAddrs, i, this.family),
         srcPort: 0,
         dstAddr: readAddressSlot(batch.remoteAddrs, i, batch.family),
         dstPort: 0,
@@ -267,11 +273,11 @@ export class MemoryUdpEndpoint extends MemoryPort implements UdpEndpoint {
     this.markStarted();
   }
 
-  sendIke(message: Uint8Array, remote: UdpAddress): boolean {
+  sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean {
     const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
     const bytes = Buffer.alloc(prefix + message.length);
     bytes.set(message, prefix);
-    return this.#transmit(bytes, remote);
+    return this.#transmit(bytes, remote, localAddress);
   }
 
   sendKeepalive(remote: UdpAddress): boolean {
@@ -296,20 +302,22 @@ export class MemoryUdpEndpoint extends MemoryPort implements UdpEndpoint {
         address: readAddressSlot(batch.remoteAddrs, i, batch.family),
         port: batch.remotePorts[i] ?? 0,
       };
-      if (this.#transmit(Buffer.from(buf.subarray(off, off + len)), remote)) sent++;
+      const local = slotIsZero(batch.localAddrs, i) ? undefined : readAddressSlot(batch.localAddrs, i, this.family);
+      if (this.#transmit(Buffer.from(buf.subarray(off, off + len)), remote, local)) sent++;
     }
     return sent;
   }
 
-  #transmit(bytes: Buffer, remote: UdpAddress): boolean {
-    if (this.closed || bytes.length > MAX_DATAGRAM_BYTES) {
+  #transmit(bytes: Buffer, remote: UdpAddress, localAddress?: string): boolean {
+    const src = localAddress === undefined ? this.address : canonicalAddress(localAddress, this.family);
+    if (this.closed || bytes.length > MAX_DATAGRAM_BYTES || src === undefined) {
       this.stats.txErrors++;
       return false;
     }
     this.network.transmit(UDP_PROTOCOL, {
       bytes,
       family: this.family,
-      srcAddr: this.address,
+      srcAddr: src,
       srcPort: this.port,
       dstAddr: remote.address,
       dstPort: remote.port,

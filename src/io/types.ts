@@ -43,8 +43,9 @@ export type DatagramKind = (typeof DatagramKind)[keyof typeof DatagramKind];
 
 /**
  * A batch of datagrams with their addresses. On receive, `remote*` is the sender and `local*` the destination
- * the packet was addressed to; on send, `remote*` is the destination and `local*` is ignored (the kernel picks
- * the source from the routing table or the bound address). Ports are 0 on raw sockets.
+ * the packet was addressed to. On send, `remote*` is the destination; a non-zero `localAddrs` slot is the
+ * source address to use (IP_PKTINFO / IPV6_PKTINFO on Linux), an all-zero one lets the kernel choose from the
+ * routing table or the bound address; `localPorts` is ignored (the socket's port). Ports are 0 on raw sockets.
  */
 export interface DatagramBatch extends PacketBatch {
   readonly family: IpFamily;
@@ -139,8 +140,11 @@ export interface UdpEndpoint {
   /** Keepalives received; IKE and ESP are in `stats`. */
   readonly keepalivesReceived: number;
   start(receivers: UdpReceivers): void;
-  /** Send one IKE message; on a NAT-T port the 4-byte non-ESP marker is put in front (RFC 3948 2.2). */
-  sendIke(message: Uint8Array, remote: UdpAddress): boolean;
+  /**
+   * Send one IKE message; on a NAT-T port the 4-byte non-ESP marker is put in front (RFC 3948 2.2).
+   * `localAddress`, when given, is the source (a response leaves from the address its request arrived on).
+   */
+  sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean;
   /** Send ESP-in-UDP slots to `remoteAddrs[i]:remotePorts[i]`; only on a NAT-T port. */
   sendEsp(batch: DatagramBatch): number;
   /** Send a one-byte NAT-keepalive (RFC 3948 2.3). */

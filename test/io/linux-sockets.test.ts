@@ -223,3 +223,55 @@ test(
       );
     }),
 );
+
+for (const family of [4, 6] as const) {
+  test(
+    `IPv${family}: a reply leaves from the address its request arrived on (PKTINFO), UDP and raw ESP`,
+    { skip: rootSkip },
+    () =>
+      withVeth(async (v) => {
+        // B gets a second address; requests go to it, and replies must come from it, not from B's first address.
+        // Never the kernel's own source choice: a secondary address (IPv4), a deprecated one (IPv6).
+        const second = family === 4 ? '192.0.2.3' : '2001:db8::beef';
+        const addrA = family === 4 ? v.a4 : v.a6;
+        const plen = family === 4 ? 24 : 64;
+        sh('ip', [
+          '-n',
+          v.nsB,
+          'addr',
+          'add',
+          `${second}/${plen}`,
+          'dev',
+          'veth1',
+          ...(family === 6 ? ['nodad', 'preferred_lft', '0'] : []),
+        ]);
+        const a = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
+        const b = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsB });
+        const rawA = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsA });
+        const rawB = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsB });
+        try {
+          const replies: [string, UdpAddress][] = [];
+          b.start({
+            ike: (m, remote, local) => b.sendIke(Buffer.concat([m, Buffer.from('/r')]), remote, local.address),
+          });
+          a.start({ ike: (m, remote) => replies.push([m.toString(), remote]) });
+          const rawReplies: Seen[] = [];
+          rawB.start((batch) => {
+            // Echo each packet back in place, from the address it was sent to.
+            assert.equal(rawB.send(batch), batch.count);
+          });
+          rawA.start(collect(rawReplies));
+          assert.equal(a.sendIke(Buffer.from('hello'), { address: second, port: 4500 }), true);
+          assert.equal(rawA.send(batchOf(family, [fakeEsp(0x5150, 1, 32)], second)), 1);
+          await waitFor(() => replies.length >= 1 && rawReplies.length >= 1, 3000, 'the replies');
+          assert.deepEqual(replies, [['hello/r', { address: second, port: 4500 }]]);
+          assert.deepEqual(
+            rawReplies.map((r) => [r.bytes.toString('hex'), r.from, r.to]),
+            [[fakeEsp(0x5150, 1, 32).toString('hex'), second, addrA]],
+          );
+        } finally {
+          for (const s of [a, b, rawA, rawB]) await s.close();
+        }
+      }),
+  );
+}

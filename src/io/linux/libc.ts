@@ -75,9 +75,12 @@ export const CMSG_LEN_OFFSET = 0;
 export const CMSG_LEVEL_OFFSET = 8;
 export const CMSG_TYPE_OFFSET = 12;
 /** struct in_pktinfo { int ipi_ifindex; struct in_addr ipi_spec_dst; struct in_addr ipi_addr; } */
+export const IN_PKTINFO_SPEC_DST_OFFSET = 4;
 export const IN_PKTINFO_ADDR_OFFSET = 8;
+export const IN_PKTINFO_BYTES = 12;
 /** struct in6_pktinfo { struct in6_addr ipi6_addr; int ipi6_ifindex; } */
 export const IN6_PKTINFO_ADDR_OFFSET = 0;
+export const IN6_PKTINFO_BYTES = 20;
 
 const libc = koffi.load('libc.so.6');
 

@@ -14,6 +14,9 @@ import {
   CMSG_TYPE_OFFSET,
   IN6_PKTINFO_ADDR_OFFSET,
   IN_PKTINFO_ADDR_OFFSET,
+  IN_PKTINFO_BYTES,
+  IN_PKTINFO_SPEC_DST_OFFSET,
+  IN6_PKTINFO_BYTES,
   IOV_BASE_OFFSET,
   IOV_LEN_OFFSET,
   IOVEC_BYTES,
@@ -174,8 +177,30 @@ export class MmsgTable {
     }
     m.writeUInt16BE(batch.remotePorts[j] ?? 0, n + SOCKADDR_PORT_OFFSET);
     m.writeUInt32LE(this.#nameLen, h + MSG_NAMELEN_OFFSET);
-    writeU64(m, h + MSG_CONTROLLEN_OFFSET, 0);
+    writeU64(m, h + MSG_CONTROLLEN_OFFSET, this.#writeSourceControl(i, batch.localAddrs, a));
     m.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
     return true;
+  }
+
+  /**
+   * When batch local address `a` is set (not all zero), write an IP_PKTINFO (ipi_spec_dst) or IPV6_PKTINFO
+   * (ipi6_addr) control message choosing it as the source, and return the control length; else 0.
+   */
+  #writeSourceControl(i: number, addrs: Uint8Array, a: number): number {
+    const addrBytes = this.family === 4 ? 4 : 16;
+    let any = 0;
+    for (let b = 0; b < addrBytes; b++) any |= addrs[a + b] ?? 0;
+    if (any === 0) return 0;
+    const m = this.mem;
+    const c = this.#controlOff + i * CONTROL_SLOT_BYTES;
+    const dataBytes = this.family === 4 ? IN_PKTINFO_BYTES : IN6_PKTINFO_BYTES;
+    m.fill(0, c, c + CONTROL_SLOT_BYTES);
+    writeU64(m, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + dataBytes);
+    m.writeInt32LE(this.family === 4 ? IPPROTO_IP : IPPROTO_IPV6, c + CMSG_LEVEL_OFFSET);
+    m.writeInt32LE(this.family === 4 ? IP_PKTINFO : IPV6_PKTINFO, c + CMSG_TYPE_OFFSET);
+    const at = c + CMSG_HEADER_BYTES + (this.family === 4 ? IN_PKTINFO_SPEC_DST_OFFSET : IN6_PKTINFO_ADDR_OFFSET);
+    for (let b = 0; b < addrBytes; b++) m[at + b] = addrs[a + b] ?? 0;
+    // CMSG_SPACE: header plus data rounded up to 8 bytes.
+    return CMSG_HEADER_BYTES + ((dataBytes + 7) & ~7);
   }
 }

@@ -96,7 +96,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
     this.#core.start((batch) => dispatchUdpBatch(batch, natT, receivers, counters));
   }
 
-  sendIke(message: Uint8Array, remote: UdpAddress): boolean {
+  sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean {
     const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
     const c = this.#control;
     const buf = c.bufs[0];
@@ -106,14 +106,14 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
     }
     buf.fill(0, 0, prefix);
     buf.set(message, prefix);
-    return this.#sendControl(prefix + message.length, remote);
+    return this.#sendControl(prefix + message.length, remote, localAddress);
   }
 
   sendKeepalive(remote: UdpAddress): boolean {
     const buf = this.#control.bufs[0];
     if (buf === undefined) return false;
     buf[0] = NAT_KEEPALIVE_BYTE;
-    return this.#sendControl(NAT_KEEPALIVE_BYTES, remote);
+    return this.#sendControl(NAT_KEEPALIVE_BYTES, remote, undefined);
   }
 
   sendEsp(batch: DatagramBatch): number {
@@ -129,8 +129,13 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
     return Promise.resolve();
   }
 
-  #sendControl(length: number, remote: UdpAddress): boolean {
+  #sendControl(length: number, remote: UdpAddress, localAddress: string | undefined): boolean {
     const c = this.#control;
+    if (localAddress === undefined) c.localAddrs.fill(0);
+    else if (!writeAddressSlot(localAddress, this.family, c.localAddrs, 0)) {
+      this.#core.stats.txErrors++;
+      return false;
+    }
     if (!writeAddressSlot(remote.address, this.family, c.remoteAddrs, 0)) {
       this.#core.stats.txErrors++;
       return false;

@@ -157,6 +157,7 @@ export class AhInboundSa {
     const payloadOff = ahOff + ahLen;
     if (this.mode === 'tunnel') {
       // Checked before the ICV so a wrong inner protocol costs no crypto; the bytes are covered by the ICV.
+      if (payloadOff >= end) return 'malformed';
       const innerVersion = ipVersion(buf, payloadOff);
       const want = nextHeader === IpProto.IPV4 ? 4 : nextHeader === IpProto.IPV6 ? 6 : -1;
       if (want < 0 || innerVersion !== want) return 'malformed';

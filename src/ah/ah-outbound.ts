@@ -125,6 +125,9 @@ export class AhOutboundSa {
 
   /** Seal `pkt` in place (see the file comment). Never throws. */
   seal(pkt: PacketBuffer): AhSealResult {
+    if (pkt.off < 0 || pkt.len < 1 || pkt.off + pkt.len > pkt.buf.length) {
+      return countDrop(this.counters.drops, 'malformed');
+    }
     try {
       const r = this.mode === 'tunnel' ? this.sealTunnel(pkt) : this.sealTransport(pkt);
       if (r !== 'ok') return countDrop(this.counters.drops, r);

@@ -209,8 +209,17 @@ test('structural drops: wrong SPI, fragments, wrong mode, truncation, no headroo
   assert.equal(out.seal(packetFrom(udp4(30).subarray(0, 40))), 'malformed');
   assert.equal(out.seal(packetFrom(udp4(30), 10)), 'tooBig');
   assert.equal(out.seal(packetFrom(Buffer.from([0x10, 1, 2, 3]))), 'malformed');
+  assert.equal(out.seal({ buf: Buffer.alloc(10), off: 4, len: 7 }), 'malformed');
   assert.equal(out.counters.drops.tooBig, 1);
-  assert.equal(out.counters.drops.malformed, 3);
+  assert.equal(out.counters.drops.malformed, 4);
+  // A tunnel packet whose AH is the last thing in it carries no inner packet.
+  {
+    const t = saPair(SHA256, { mode: 'tunnel', esn: false, tunnel: { src: HOP4A, dst: HOP4B } });
+    const s = sealOk(t.out, udp4(20));
+    const cut = Buffer.from(s.subarray(0, 20 + 28));
+    cut.writeUInt16BE(cut.length, 2);
+    assert.equal(openCopy(t.inb, cut).r, 'malformed');
+  }
   assert.equal(totalDrops(inb.counters.drops), inb.counters.drops.malformed + inb.counters.drops.short);
   assert.ok(inb.counters.drops.malformed >= 3);
   assert.equal(inb.counters.packets, 0);

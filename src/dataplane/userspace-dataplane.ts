@@ -22,8 +22,7 @@
  * the rare slow paths (trap queueing, upcall events).
  */
 
-import { IPV4_MIN_HEADER_LENGTH, IPV6_HEADER_LENGTH, readU32, writeOuterIp } from '../common/ip.js';
-import type { OuterIpParams } from '../common/ip.js';
+import { readU32 } from '../common/ip.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
@@ -57,6 +56,7 @@ import type { DataplaneDropReason, DataplaneStats } from './dataplane-stats.js';
 import { createEspState, setSlot } from './sa-state.js';
 import type { InboundSaState, SaState } from './sa-state.js';
 import { SendBatch } from './send-batch.js';
+import { OuterHeaderScratch, formatAddressWords, rebuildTransportHeader, sameBytes } from './transport-header.js';
 import { TrapQueue } from './trap-queue.js';
 import type { TrapQueueOptions } from './trap-queue.js';
 
@@ -110,8 +110,7 @@ export class UserspaceDataplane implements KernelIpsec {
   private readonly udpOut: Record<IpFamily, SendBatch>;
   private readonly tunOut: PacketBatch;
   private readonly tunOutSize: number;
-  private readonly outer4: OuterIpParams = { src: new Uint8Array(4), dst: new Uint8Array(4), protocol: 0 };
-  private readonly outer6: OuterIpParams = { src: new Uint8Array(16), dst: new Uint8Array(16), protocol: 0 };
+  private readonly outer = new OuterHeaderScratch();
 
   constructor(options: UserspaceDataplaneOptions) {
     this.tun = options.tun;
@@ -392,7 +391,9 @@ export class UserspaceDataplane implements KernelIpsec {
     v.len = len;
     const r = st.esp.open(v as PacketBuffer);
     if (r !== 'ok') return this.sad.countDrop(sa, r);
-    if (sa.mode === 'transport' && !this.rebuildTransportHeader(st, batch, i)) return this.sad.countDrop(sa, 'tooBig');
+    if (sa.mode === 'transport' && !rebuildTransportHeader(v, batch, i, st.esp.lastNextHeader, this.outer)) {
+      return this.sad.countDrop(sa, 'tooBig');
+    }
     const key = this.inKey;
     if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return this.sad.countDrop(sa, 'malformed');
     // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.
@@ -405,34 +406,6 @@ export class UserspaceDataplane implements KernelIpsec {
     t.offsets[j] = v.off;
     t.lengths[j] = v.len;
     if (t.count === this.tunOutSize) this.flushTun();
-  }
-
-  /**
-   * Transport mode from a bare ESP packet: `open` left the upper-layer payload; put an IP header from the
-   * datagram's addresses in front (moving the payload back if the freed ESP header is too small for it).
-   */
-  private rebuildTransportHeader(st: InboundSaState, batch: DatagramBatch, i: number): boolean {
-    const v = this.view;
-    const f = batch.family;
-    const hl = f === 4 ? IPV4_MIN_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    if (v.off < hl) {
-      const shift = hl - v.off;
-      if (v.off + v.len + shift > v.buf.length) return false;
-      v.buf.copyWithin(v.off + shift, v.off, v.off + v.len);
-      v.off += shift;
-    }
-    const p = f === 4 ? this.outer4 : this.outer6;
-    const n = f === 4 ? 4 : 16;
-    const slot = i * ADDRESS_SLOT_BYTES;
-    for (let b = 0; b < n; b++) {
-      p.src[b] = batch.remoteAddrs[slot + b] ?? 0;
-      p.dst[b] = batch.localAddrs[slot + b] ?? 0;
-    }
-    p.protocol = st.esp.lastNextHeader;
-    v.off -= hl;
-    v.len += hl;
-    writeOuterIp(v.buf, v.off, v.len, p);
-    return true;
   }
 
   /** RFC 3948 / RFC 7296 2.23: an authenticated packet from a new address or port: tell IKE, once per change. */
@@ -508,21 +481,4 @@ export class UserspaceDataplane implements KernelIpsec {
 
 function describe(id: SaId): string {
   return `${id.protocol} ${(id.spi >>> 0).toString(16)} to ${id.dst}`;
-}
-
-function sameBytes(a: Uint8Array, aOff: number, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[aOff + i] !== b[i]) return false;
-  return true;
-}
-
-function formatAddressWords(family: IpFamily, words: Uint32Array): string {
-  const bytes = new Uint8Array(16);
-  for (let i = 0; i < 4; i++) {
-    const w = words[i] ?? 0;
-    bytes[4 * i] = w >>> 24;
-    bytes[4 * i + 1] = (w >>> 16) & 0xff;
-    bytes[4 * i + 2] = (w >>> 8) & 0xff;
-    bytes[4 * i + 3] = w & 0xff;
-  }
-  return formatAddress(bytes, family === 4 ? 12 : 0, family);
 }

@@ -178,3 +178,17 @@ test('a batch of 100 packets arrives complete and in order', async () => {
     await p.close();
   }
 });
+
+test('ICMPv6 echo through ESP transport mode over IPv6 (IP header rebuilt on receive)', async () => {
+  const p = await makePeers({ family: 6, mode: 'transport', encap: true });
+  try {
+    const req = ipv6(OUTER6_A, OUTER6_B, 58, icmpv6Echo(OUTER6_A, OUTER6_B, ICMPV6_ECHO_REQUEST, 5, 1, PAYLOAD));
+    const atB = nextWrites(p.b.tun);
+    p.a.tun.inject(req);
+    const [got] = await atB;
+    assert.deepEqual(got, req, 'fixed IPv6 header, hop limit 64, no flow label: rebuilt identically');
+    assert.equal((await p.b.dp.querySa({ protocol: 'esp', spi: SPI_A_TO_B, dst: OUTER6_B })).packets, 1);
+  } finally {
+    await p.close();
+  }
+});

@@ -141,9 +141,9 @@ export const CHILD_KEYS: Readonly<Record<string, KeyRule>> = {
   label_mode: ignored('security labels are not supported'),
   tfc_padding: defaultOnly(zeroNumber, 'TFC padding is not supported'),
   hw_offload: defaultOnly(oneOf('no', 'auto'), 'hardware offload does not apply to the user-space data plane'),
-  copy_df: ignored('the user-space data plane sets the outer DF bit itself'),
-  copy_ecn: ignored('the user-space data plane handles ECN itself'),
-  copy_dscp: ignored('the user-space data plane handles DSCP itself'),
+  copy_df: ignored("the data plane's outer DF bit handling is not configurable yet"),
+  copy_ecn: ignored("the data plane's ECN handling is not configurable yet"),
+  copy_dscp: ignored("the data plane's DSCP handling is not configurable yet"),
   sha256_96: defaultOnly(boolIs(false), 'the non-standard 96-bit HMAC-SHA-256 truncation is not supported'),
 };
 

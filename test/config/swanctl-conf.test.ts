@@ -480,7 +480,7 @@ test('warned keys: ignored with a warning that names the key and the reason', ()
     "/etc/swanctl/swanctl.conf:2:2: 'send_cert' in connection 'c' is ignored: certificate authentication is not implemented yet",
     "/etc/swanctl/swanctl.conf:3:2: 'aggressive' in connection 'c' is ignored: Aggressive Mode is IKEv1 only",
     "/etc/swanctl/swanctl.conf:5:2: 'eap_id' in local round 'local' is ignored: EAP is not supported; eap_id only applies to EAP rounds",
-    "/etc/swanctl/swanctl.conf:8:2: 'copy_df' in child 'x' of connection 'c' is ignored: the user-space data plane sets the outer DF bit itself",
+    "/etc/swanctl/swanctl.conf:8:2: 'copy_df' in child 'x' of connection 'c' is ignored: the data plane's outer DF bit handling is not configurable yet",
     "/etc/swanctl/swanctl.conf:9:2: 'mark_in' in child 'x' of connection 'c' is ignored: Netfilter marks do not apply to the user-space data plane",
     "/etc/swanctl/swanctl.conf:10:2: 'hw_offload' in child 'x' of connection 'c' is ignored: hardware offload does not apply to the user-space data plane",
   ]);

@@ -64,6 +64,8 @@ export interface CipherTransform {
   encrypt(iv: Uint8Array, data: Uint8Array, off: number, len: number): void;
   /** Decrypt data[off, off + len) in place (len a multiple of blockSize). */
   decrypt(iv: Uint8Array, data: Uint8Array, off: number, len: number): void;
+  /** Release backend resources now rather than at garbage collection (optional; no use afterwards). */
+  dispose?(): void;
 }
 
 /** An integrity algorithm bound to one key: HMAC-SHA1/SHA2 (RFC 2404, RFC 4868), AES-XCBC (RFC 3566), AES-CMAC (RFC 4494), AES-GMAC (RFC 4543, AH). */
@@ -80,6 +82,8 @@ export interface IntegrityTransform {
   compute(chunks: readonly Uint8Array[], out: Uint8Array, outOff: number, iv?: Uint8Array): void;
   /** Constant-time comparison of the computed MAC against icv[icvOff, icvOff + icvLength). */
   verify(chunks: readonly Uint8Array[], icv: Uint8Array, icvOff: number, iv?: Uint8Array): boolean;
+  /** Release backend resources now rather than at garbage collection (optional; no use afterwards). */
+  dispose?(): void;
 }
 
 /** A pseudorandom function (RFC 7296 2.13): HMAC-SHA1/SHA2, AES128-XCBC (RFC 4434), AES128-CMAC (RFC 4615). */

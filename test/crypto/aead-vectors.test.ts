@@ -4,14 +4,10 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EncrId, createAead, createOpenSslBackend, nodeBackend } from '../../src/crypto/index.js';
+import { EncrId, createAead, nodeBackend } from '../../src/crypto/index.js';
 import type { CryptoBackend } from '../../src/crypto/index.js';
 import { hex, loadVectors } from '../helpers/vectors.js';
-import { embed, flipByte } from './helpers.js';
-
-/** node:crypto always; the OpenSSL EVP backend too where it loads (it handles GCM, GMAC, ChaCha20-Poly1305). */
-const openssl = createOpenSslBackend();
-const allBackends: readonly CryptoBackend[] = openssl === null ? [nodeBackend] : [nodeBackend, openssl];
+import { allBackends, embed, flipByte } from './helpers.js';
 
 interface AeadCase {
   readonly label: string;

@@ -1,6 +1,14 @@
 /** Shared helpers for the crypto vector tests. */
 import assert from 'node:assert/strict';
-import { CryptoError } from '../../src/crypto/index.js';
+import { CryptoError, createOpenSslBackend, nodeBackend } from '../../src/crypto/index.js';
+import type { CryptoBackend } from '../../src/crypto/index.js';
+
+/** The OpenSSL EVP backend where it loads, else null. */
+export const openssl: CryptoBackend | null = createOpenSslBackend();
+/** node:crypto always, and the OpenSSL EVP backend where it loads. */
+export const allBackends: readonly CryptoBackend[] = openssl === null ? [nodeBackend] : [nodeBackend, openssl];
+/** For test titles. */
+export const backendNames = allBackends.map((b) => b.name).join(', ');
 
 /** A copy of bytes with one byte changed (the middle one by default). */
 export function flipByte(bytes: Uint8Array, at: number = bytes.length >> 1): Buffer {

@@ -4,13 +4,19 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { IntegId, PrfId, createIntegrity, createPrf } from '../../src/crypto/index.js';
+import { IntegId, PrfId, createIntegrity, createPrf, nodeBackend } from '../../src/crypto/index.js';
+import type { CryptoBackend } from '../../src/crypto/index.js';
 import { hex, loadVectors } from '../helpers/vectors.js';
-import { flipByte } from './helpers.js';
+import { allBackends, backendNames, flipByte } from './helpers.js';
+
+/** Backends that implement an integrity algorithm: HMAC everywhere, the AES MACs on node:crypto only. */
+function backendsFor(integId: number): readonly CryptoBackend[] {
+  return integId === IntegId.AUTH_AES_XCBC_96 || integId === IntegId.AUTH_AES_CMAC_96 ? [nodeBackend] : allBackends;
+}
 
 /** Compute the ICV with the message split in uneven chunks (exercises chunk handling) and verify it. */
-function icvOf(integId: number, key: Uint8Array, message: Uint8Array): Buffer {
-  const t = createIntegrity(integId, key);
+function icvOf(integId: number, key: Uint8Array, message: Uint8Array, backend: CryptoBackend = nodeBackend): Buffer {
+  const t = createIntegrity(integId, key, { backend });
   const cut1 = Math.min(message.length, 3);
   const cut2 = Math.min(message.length, 21);
   const chunks = [message.subarray(0, cut1), message.subarray(cut1, cut2), message.subarray(cut2)];
@@ -25,18 +31,23 @@ function icvOf(integId: number, key: Uint8Array, message: Uint8Array): Buffer {
 
 /** The ICV check against the published value, including that verify() rejects a changed ICV. */
 function checkIcv(label: string, integId: number, key: Buffer, message: Buffer, expected: Buffer): void {
-  assert.deepEqual(icvOf(integId, key, message), expected, `${label}: ICV`);
-  const t = createIntegrity(integId, key);
-  assert.equal(t.verify([message], expected, 0), true, `${label}: verify published ICV`);
-  assert.equal(t.verify([message], flipByte(expected), 0), false, `${label}: verify changed ICV`);
-  assert.equal(t.verify([message], expected.subarray(1), 0), false, `${label}: verify short ICV buffer`);
+  for (const backend of backendsFor(integId)) {
+    const l = `${label} (${backend.name})`;
+    assert.deepEqual(icvOf(integId, key, message, backend), expected, `${l}: ICV`);
+    const t = createIntegrity(integId, key, { backend });
+    assert.equal(t.verify([message], expected, 0), true, `${l}: verify published ICV`);
+    assert.equal(t.verify([message], flipByte(expected), 0), false, `${l}: verify changed ICV`);
+    assert.equal(t.verify([message], expected.subarray(1), 0), false, `${l}: verify short ICV buffer`);
+  }
 }
 
 function checkIcvMutations(label: string, integId: number, key: Buffer, message: Buffer, expected: Buffer): void {
-  assert.notDeepEqual(icvOf(integId, flipByte(key), message), expected, `${label}: key byte`);
-  if (message.length > 0) {
-    assert.notDeepEqual(icvOf(integId, key, flipByte(message)), expected, `${label}: message byte`);
-    assert.equal(createIntegrity(integId, key).verify([flipByte(message)], expected, 0), false, label);
+  for (const backend of backendsFor(integId)) {
+    assert.notDeepEqual(icvOf(integId, flipByte(key), message, backend), expected, `${label}: key byte`);
+    if (message.length > 0) {
+      assert.notDeepEqual(icvOf(integId, key, flipByte(message), backend), expected, `${label}: message byte`);
+      assert.equal(createIntegrity(integId, key, { backend }).verify([flipByte(message)], expected, 0), false, label);
+    }
   }
 }
 
@@ -52,7 +63,7 @@ const RFC2202_PRF = { md5: PrfId.PRF_HMAC_MD5, sha1: PrfId.PRF_HMAC_SHA1 } as co
 const RFC2202_KEY_LENGTH = { md5: 16, sha1: 20 } as const;
 
 describe('rfc2202-hmac-md5-sha1.json', () => {
-  it('all 14 cases: full HMAC through the PRF, and the -96 ICV where the key has the ICV key length', () => {
+  it(`all 14 cases: full HMAC through the PRF, and the -96 ICV where the key has the ICV key length (${backendNames})`, () => {
     assert.equal(rfc2202.length, 14);
     let icvCases = 0;
     for (const v of rfc2202) {
@@ -148,7 +159,7 @@ const RFC4868_INTEG: Readonly<Record<string, number>> = {
 };
 
 describe('rfc4868-hmac-sha2-auth.json', () => {
-  it('all 12 AUTH cases: truncated ICV (and its length) from the full HMAC', () => {
+  it(`all 12 AUTH cases: truncated ICV (and its length) from the full HMAC (${backendNames})`, () => {
     assert.equal(rfc4868.length, 12);
     for (const v of rfc4868) {
       const integId = RFC4868_INTEG[v.transform] ?? -1;

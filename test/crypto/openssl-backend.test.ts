@@ -6,17 +6,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   EncrId,
+  IntegId,
   configureCryptoBackend,
   createAead,
-  createOpenSslBackend,
+  createCipher,
+  createIntegrity,
   createTestRng,
   cryptoBackends,
   nodeBackend,
   setCryptoBackends,
 } from '../../src/crypto/index.js';
-import { assertCryptoError } from './helpers.js';
+import { assertCryptoError, openssl } from './helpers.js';
 
-const openssl = createOpenSslBackend();
 const skip = openssl === null ? 'OpenSSL backend unavailable here' : false;
 const rng = createTestRng('openssl backend');
 
@@ -56,6 +57,68 @@ describe('OpenSSL EVP backend', () => {
     }
   });
 
+  it('ciphers: one transform reused for many packets matches fresh node:crypto results', { skip }, () => {
+    assert.ok(openssl !== null);
+    const ciphers = [
+      [EncrId.ENCR_AES_CBC, 16],
+      [EncrId.ENCR_AES_CBC, 32],
+      [EncrId.ENCR_AES_CTR, 20],
+      [EncrId.ENCR_AES_CTR, 36],
+      [EncrId.ENCR_3DES, 24],
+    ] as const;
+    for (const [id, keyLength] of ciphers) {
+      const key = rng.bytes(keyLength);
+      const evp = createCipher(id, key, { backend: openssl });
+      const node = createCipher(id, key, { backend: nodeBackend });
+      for (const blocks of [0, 1, 2, 87]) {
+        const len = blocks * evp.blockSize + (evp.blockSize === 1 ? 3 : 0);
+        const iv = rng.bytes(evp.ivLength);
+        const a = Buffer.concat([rng.bytes(5), rng.bytes(len), rng.bytes(5)]);
+        const b = Buffer.from(a);
+        evp.encrypt(iv, a, 5, len);
+        node.encrypt(iv, b, 5, len);
+        assert.deepEqual(a, b, `${evp.name} ${len}: encrypt`);
+        evp.decrypt(iv, a, 5, len);
+        node.decrypt(iv, b, 5, len);
+        assert.deepEqual(a, b, `${evp.name} ${len}: decrypt`);
+      }
+      assertCryptoError(() => evp.encrypt(rng.bytes(evp.ivLength + 1), Buffer.alloc(32), 0, 16), 'wrong IV length');
+      if (evp.blockSize > 1) assertCryptoError(() => evp.decrypt(rng.bytes(evp.ivLength), Buffer.alloc(32), 0, 7));
+      evp.dispose?.();
+      assertCryptoError(() => evp.encrypt(rng.bytes(evp.ivLength), Buffer.alloc(32), 0, 16), 'after dispose');
+    }
+  });
+
+  it('HMAC: one transform reused for many packets matches node:crypto, verify rejects changes', { skip }, () => {
+    assert.ok(openssl !== null);
+    const integs = [
+      [IntegId.AUTH_HMAC_MD5_96, 16],
+      [IntegId.AUTH_HMAC_SHA1_96, 20],
+      [IntegId.AUTH_HMAC_SHA2_256_128, 32],
+      [IntegId.AUTH_HMAC_SHA2_384_192, 48],
+      [IntegId.AUTH_HMAC_SHA2_512_256, 64],
+    ] as const;
+    for (const [id, keyLength] of integs) {
+      const key = rng.bytes(keyLength);
+      const evp = createIntegrity(id, key, { backend: openssl });
+      const node = createIntegrity(id, key, { backend: nodeBackend });
+      for (const size of [0, 1, 64, 1400]) {
+        const msg = rng.bytes(size);
+        const chunks = [msg.subarray(0, size >> 2), msg.subarray(size >> 2)];
+        const a = Buffer.alloc(evp.icvLength);
+        const b = Buffer.alloc(node.icvLength);
+        evp.compute(chunks, a, 0);
+        node.compute([msg], b, 0);
+        assert.deepEqual(a, b, `${evp.name} ${size}`);
+        assert.equal(evp.verify(chunks, b, 0), true);
+        b[0] = (b[0] ?? 0) ^ 1;
+        assert.equal(evp.verify(chunks, b, 0), false);
+      }
+      evp.dispose?.();
+      assert.equal(evp.verify([], Buffer.alloc(evp.icvLength), 0), false, 'after dispose');
+    }
+  });
+
   it('open returns false (never throws) on bad arguments', { skip }, () => {
     assert.ok(openssl !== null);
     const aead = createAead(EncrId.ENCR_AES_GCM_16, rng.bytes(20), { backend: openssl });
@@ -66,8 +129,21 @@ describe('OpenSSL EVP backend', () => {
     assert.equal(aead.open(Buffer.alloc(8), Buffer.alloc(8), buf, 0, 32, buf, 40), false, 'zero ICV');
   });
 
-  it('leaves CCM to node:crypto', { skip }, () => {
+  it('leaves CCM, NULL and the AES MACs to node:crypto', { skip }, () => {
     assert.ok(openssl !== null);
+    assert.equal(createCipher(EncrId.ENCR_NULL, Buffer.alloc(0)).name, 'null');
+    assert.equal(
+      openssl.createIntegrity?.({
+        integId: 5,
+        mode: 'aes-xcbc',
+        name: 'x',
+        hash: '',
+        key: Buffer.alloc(16),
+        salt: Buffer.alloc(0),
+        icvLength: 12,
+      }),
+      undefined,
+    );
     assert.equal(
       openssl.createAead?.({
         encrId: 16,

@@ -8,6 +8,7 @@ import { CryptoError } from '../types.js';
 import type { AeadTransform } from '../types.js';
 import { EVP_CTRL_AEAD_GET_TAG, EVP_CTRL_AEAD_SET_TAG } from './libcrypto.js';
 import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
+import { NativeResources } from './lifetime.js';
 
 /** Explicit IV bytes per packet (RFC 4106 3.1, RFC 4543 3.1, RFC 7634 2). */
 const AEAD_IV_LENGTH = 8;
@@ -18,12 +19,8 @@ const ENC_UNCHANGED = -1;
 /** Largest tag any of these AEADs produces. */
 const MAX_TAG = 16;
 
-/** Frees each SA's contexts once the transform is garbage-collected (or at dispose()). */
-const contexts = new FinalizationRegistry<{ lib: LibCrypto; ctxs: EvpCipherCtx[] }>(({ lib, ctxs }) => {
-  for (const ctx of ctxs) lib.EVP_CIPHER_CTX_free(ctx);
-});
-
-function keyedContext(lib: LibCrypto, evpName: string, key: Uint8Array, enc: number): EvpCipherCtx {
+/** A cipher context keyed once for one direction (enc 1 = encrypt, 0 = decrypt). */
+export function keyedContext(lib: LibCrypto, evpName: string, key: Uint8Array, enc: number): EvpCipherCtx {
   const cipher = lib.cipher(evpName);
   const ctx = lib.EVP_CIPHER_CTX_new();
   if (cipher === null || ctx === null) throw new CryptoError(`OpenSSL: ${evpName} unavailable`);
@@ -48,8 +45,7 @@ class EvpNonceAead implements AeadTransform {
   readonly #outl = new Int32Array(1);
   readonly #tag = new Uint8Array(MAX_TAG);
   readonly #tagView: Uint8Array;
-  readonly #token = {};
-  #disposed = false;
+  readonly #resources: NativeResources;
 
   constructor(lib: LibCrypto, params: AeadParams, evpName: string) {
     this.name = params.name;
@@ -66,7 +62,12 @@ class EvpNonceAead implements AeadTransform {
     this.#nonce = new Uint8Array(params.salt.length + AEAD_IV_LENGTH);
     this.#nonce.set(params.salt, 0);
     this.#tagView = this.#tag.subarray(0, this.icvLength);
-    contexts.register(this, { lib, ctxs: [this.#enc, this.#dec] }, this.#token);
+    const enc = this.#enc;
+    const dec = this.#dec;
+    this.#resources = new NativeResources(this, () => {
+      lib.EVP_CIPHER_CTX_free(enc);
+      lib.EVP_CIPHER_CTX_free(dec);
+    });
   }
 
   seal(
@@ -79,7 +80,7 @@ class EvpNonceAead implements AeadTransform {
     icvOff: number,
   ): void {
     if (iv.length !== AEAD_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${AEAD_IV_LENGTH} bytes`);
-    if (this.#disposed) throw new CryptoError(`${this.name}: used after dispose()`);
+    if (this.#resources.released) throw new CryptoError(`${this.name}: used after dispose()`);
     if (off < 0 || len < 0 || off + len > data.length) throw new CryptoError(`${this.name}: range out of bounds`);
     const lib = this.#lib;
     const ctx = this.#enc;
@@ -114,7 +115,7 @@ class EvpNonceAead implements AeadTransform {
     icvOff: number,
   ): boolean {
     if (iv.length !== AEAD_IV_LENGTH || icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
-    if (off < 0 || len < 0 || off + len > data.length || this.#disposed) return false;
+    if (off < 0 || len < 0 || off + len > data.length || this.#resources.released) return false;
     const lib = this.#lib;
     const ctx = this.#dec;
     const outl = this.#outl;
@@ -138,11 +139,7 @@ class EvpNonceAead implements AeadTransform {
 
   /** Frees the OpenSSL contexts now instead of at garbage collection. */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    contexts.unregister(this.#token);
-    this.#lib.EVP_CIPHER_CTX_free(this.#enc);
-    this.#lib.EVP_CIPHER_CTX_free(this.#dec);
+    this.#resources.release();
   }
 }
 

@@ -9,6 +9,8 @@ import type * as KoffiModule from 'koffi';
 /** Opaque pointer handles returned by koffi. */
 export type EvpCipherCtx = { readonly __brand: 'EVP_CIPHER_CTX' };
 export type EvpCipher = { readonly __brand: 'EVP_CIPHER' };
+export type EvpMd = { readonly __brand: 'EVP_MD' };
+export type HmacCtx = { readonly __brand: 'HMAC_CTX' };
 
 /** The EVP functions the backend uses (OpenSSL 3 signatures). */
 export interface LibCrypto {
@@ -31,6 +33,14 @@ export interface LibCrypto {
   EVP_CIPHER_CTX_set_padding(ctx: EvpCipherCtx, pad: number): number;
   /** Cipher by name ('aes-128-gcm', 'chacha20-poly1305', ...), or null. */
   cipher(name: string): EvpCipher | null;
+  /** Digest by node:crypto name ('sha1', 'sha256', ...), or null. */
+  digest(name: string): EvpMd | null;
+  HMAC_CTX_new(): HmacCtx | null;
+  HMAC_CTX_free(ctx: HmacCtx): void;
+  /** With key and md null, restarts with the key and digest set before (OpenSSL HMAC_Init_ex). */
+  HMAC_Init_ex(ctx: HmacCtx, key: Uint8Array | null, len: number, md: EvpMd | null, engine: null): number;
+  HMAC_Update(ctx: HmacCtx, data: Uint8Array, len: number): number;
+  HMAC_Final(ctx: HmacCtx, md: Uint8Array, len: Uint32Array): number;
 }
 
 /** EVP_CIPHER_CTX_ctrl commands (openssl/evp.h): EVP_CTRL_AEAD_GET_TAG, EVP_CTRL_AEAD_SET_TAG. */
@@ -51,6 +61,15 @@ const CIPHER_GETTERS: Readonly<Record<string, string>> = {
   'aes-128-ctr': 'EVP_aes_128_ctr',
   'aes-192-ctr': 'EVP_aes_192_ctr',
   'aes-256-ctr': 'EVP_aes_256_ctr',
+  'des-ede3-cbc': 'EVP_des_ede3_cbc',
+};
+
+const DIGEST_GETTERS: Readonly<Record<string, string>> = {
+  md5: 'EVP_md5',
+  sha1: 'EVP_sha1',
+  sha256: 'EVP_sha256',
+  sha384: 'EVP_sha384',
+  sha512: 'EVP_sha512',
 };
 
 /** OPENSSL_VERSION_NUMBER of the major version these bindings target. */
@@ -59,6 +78,8 @@ const OPENSSL_3 = 3;
 function bind(koffi: typeof KoffiModule, lib: KoffiModule.LibraryHandle, source: string): LibCrypto {
   koffi.pointer('EVP_CIPHER_CTX', koffi.opaque());
   koffi.pointer('EVP_CIPHER', koffi.opaque());
+  koffi.pointer('EVP_MD', koffi.opaque());
+  koffi.pointer('HMAC_CTX', koffi.opaque());
   const versionMajor = lib.func('unsigned int OPENSSL_version_major()') as () => number;
   if (versionMajor() !== OPENSSL_3) throw new Error(`OpenSSL major version ${versionMajor()} is not supported`);
   const version = (lib.func('const char *OpenSSL_version(int t)') as (t: number) => string)(0);
@@ -75,26 +96,41 @@ function bind(koffi: typeof KoffiModule, lib: KoffiModule.LibraryHandle, source:
     EVP_CipherFinal_ex: lib.func('int EVP_CipherFinal_ex(EVP_CIPHER_CTX *ctx, uint8_t *out, int *outl)'),
     EVP_CIPHER_CTX_ctrl: lib.func('int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, void *ptr)'),
     EVP_CIPHER_CTX_set_padding: lib.func('int EVP_CIPHER_CTX_set_padding(EVP_CIPHER_CTX *ctx, int pad)'),
+    HMAC_CTX_new: lib.func('HMAC_CTX *HMAC_CTX_new()'),
+    HMAC_CTX_free: lib.func('void HMAC_CTX_free(HMAC_CTX *ctx)'),
+    HMAC_Init_ex: lib.func(
+      'int HMAC_Init_ex(HMAC_CTX *ctx, const uint8_t *key, int len, const EVP_MD *md, void *impl)',
+    ),
+    HMAC_Update: lib.func('int HMAC_Update(HMAC_CTX *ctx, const uint8_t *data, size_t len)'),
+    HMAC_Final: lib.func('int HMAC_Final(HMAC_CTX *ctx, uint8_t *md, unsigned int *len)'),
   };
+  const lookup = <T>(
+    cache: Map<string, T | null>,
+    table: Readonly<Record<string, string>>,
+    type: string,
+    name: string,
+  ): T | null => {
+    if (!cache.has(name)) {
+      const symbol = table[name];
+      let v: T | null = null;
+      if (symbol !== undefined) {
+        try {
+          v = (lib.func(`const ${type} *${symbol}()`) as () => T | null)();
+        } catch {
+          v = null;
+        }
+      }
+      cache.set(name, v);
+    }
+    return cache.get(name) ?? null;
+  };
+  const digests = new Map<string, EvpMd | null>();
   return {
     source,
     version,
-    ...(f as unknown as Omit<LibCrypto, 'source' | 'version' | 'cipher'>),
-    cipher(name: string): EvpCipher | null {
-      if (!getters.has(name)) {
-        const symbol = CIPHER_GETTERS[name];
-        let c: EvpCipher | null = null;
-        if (symbol !== undefined) {
-          try {
-            c = (lib.func(`const EVP_CIPHER *${symbol}()`) as () => EvpCipher | null)();
-          } catch {
-            c = null;
-          }
-        }
-        getters.set(name, c);
-      }
-      return getters.get(name) ?? null;
-    },
+    ...(f as unknown as Omit<LibCrypto, 'source' | 'version' | 'cipher' | 'digest'>),
+    cipher: (name: string): EvpCipher | null => lookup(getters, CIPHER_GETTERS, 'EVP_CIPHER', name),
+    digest: (name: string): EvpMd | null => lookup(digests, DIGEST_GETTERS, 'EVP_MD', name),
   };
 }
 

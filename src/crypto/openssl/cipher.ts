@@ -1,0 +1,111 @@
+/**
+ * AES-CBC (RFC 3602), AES-CTR (RFC 3686) and 3DES-CBC (RFC 2451) on OpenSSL EVP: one keyed context per direction
+ * and SA, the IV (or RFC 3686 counter block) set per packet, data transformed in place.
+ */
+import type { CipherParams } from '../backend.js';
+import { CryptoError } from '../types.js';
+import type { CipherTransform } from '../types.js';
+import { keyedContext } from './aead.js';
+import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
+import { NativeResources } from './lifetime.js';
+
+const ENC_ENCRYPT = 1;
+const ENC_DECRYPT = 0;
+const ENC_UNCHANGED = -1;
+/** RFC 3686 4: counter block = nonce(4) || IV(8) || counter(4) starting at 1. */
+const CTR_NONCE_LENGTH = 4;
+const CTR_IV_LENGTH = 8;
+const CTR_BLOCK_LENGTH = 16;
+const MAX_BLOCK = 16;
+
+class EvpCipher implements CipherTransform {
+  readonly kind = 'cipher';
+  readonly name: string;
+  readonly ivLength: number;
+  readonly blockSize: number;
+  readonly #lib: LibCrypto;
+  readonly #enc: EvpCipherCtx;
+  readonly #dec: EvpCipherCtx;
+  /** Per-packet IV handed to OpenSSL: the packet IV (CBC) or the counter block (CTR). */
+  readonly #ivBlock: Uint8Array;
+  readonly #ivOffset: number;
+  readonly #outl = new Int32Array(1);
+  readonly #finalOut = new Uint8Array(MAX_BLOCK);
+  readonly #resources: NativeResources;
+
+  constructor(lib: LibCrypto, params: CipherParams, evpName: string, blockSize: number) {
+    this.name = params.name;
+    this.#lib = lib;
+    this.blockSize = blockSize;
+    const ctr = params.mode === 'aes-ctr';
+    this.ivLength = ctr ? CTR_IV_LENGTH : blockSize;
+    if (ctr) {
+      this.#ivBlock = new Uint8Array(CTR_BLOCK_LENGTH);
+      this.#ivBlock.set(params.nonce, 0);
+      this.#ivBlock[CTR_BLOCK_LENGTH - 1] = 1;
+      this.#ivOffset = CTR_NONCE_LENGTH;
+    } else {
+      this.#ivBlock = new Uint8Array(blockSize);
+      this.#ivOffset = 0;
+    }
+    this.#enc = keyedContext(lib, evpName, params.key, ENC_ENCRYPT);
+    try {
+      this.#dec = keyedContext(lib, evpName, params.key, ENC_DECRYPT);
+    } catch (e) {
+      lib.EVP_CIPHER_CTX_free(this.#enc);
+      throw e;
+    }
+    const enc = this.#enc;
+    const dec = this.#dec;
+    this.#resources = new NativeResources(this, () => {
+      lib.EVP_CIPHER_CTX_free(enc);
+      lib.EVP_CIPHER_CTX_free(dec);
+    });
+  }
+
+  #run(ctx: EvpCipherCtx, iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
+    if (iv.length !== this.ivLength) throw new CryptoError(`${this.name}: IV must be ${this.ivLength} bytes`);
+    if (len % this.blockSize !== 0 || off < 0 || len < 0 || off + len > data.length) {
+      throw new CryptoError(`${this.name}: length ${len} is not a whole number of ${this.blockSize}-byte blocks`);
+    }
+    if (this.#resources.released) throw new CryptoError(`${this.name}: used after dispose()`);
+    const lib = this.#lib;
+    this.#ivBlock.set(iv, this.#ivOffset);
+    let ok = lib.EVP_CipherInit_ex(ctx, null, null, null, this.#ivBlock, ENC_UNCHANGED);
+    // Padding is ESP's job (RFC 4303 2.4); set per packet so no OpenSSL version can hold a block back.
+    ok &= lib.EVP_CIPHER_CTX_set_padding(ctx, 0);
+    if (len > 0) {
+      const region = data.subarray(off, off + len);
+      ok &= lib.EVP_CipherUpdate(ctx, region, this.#outl, region, len);
+      ok &= this.#outl[0] === len ? 1 : 0;
+    }
+    ok &= lib.EVP_CipherFinal_ex(ctx, this.#finalOut, this.#outl);
+    if (ok !== 1) throw new CryptoError(`${this.name}: OpenSSL cipher failed`);
+  }
+
+  encrypt(iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
+    this.#run(this.#enc, iv, data, off, len);
+  }
+
+  decrypt(iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
+    this.#run(this.#dec, iv, data, off, len);
+  }
+
+  dispose(): void {
+    this.#resources.release();
+  }
+}
+
+/** An EVP cipher, or undefined for ENCR_NULL (node's no-op is as fast). */
+export function createEvpCipher(lib: LibCrypto, params: CipherParams): CipherTransform | undefined {
+  switch (params.mode) {
+    case 'aes-cbc':
+      return new EvpCipher(lib, params, `aes-${params.key.length * 8}-cbc`, 16);
+    case 'aes-ctr':
+      return new EvpCipher(lib, params, `aes-${params.key.length * 8}-ctr`, 1);
+    case '3des-cbc':
+      return new EvpCipher(lib, params, 'des-ede3-cbc', 8);
+    case 'null':
+      return undefined;
+  }
+}

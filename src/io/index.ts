@@ -1,0 +1,33 @@
+/**
+ * The I/O boundary without any operating-system dependency: the interfaces, batches, addresses, NAT-T
+ * demultiplexing, clocks and the in-memory twins. The Linux implementations are in `./linux/index.js`
+ * (importing them loads koffi).
+ */
+export * from './types.js';
+export {
+  createDatagramBatch,
+  createPacketBatch,
+  copyDatagramSlot,
+  DEFAULT_BATCH_SIZE,
+  type BatchShape,
+} from './batch.js';
+export {
+  canonicalAddress,
+  familyOf,
+  formatAddress,
+  readAddressSlot,
+  writeAddress,
+  writeAddressSlot,
+  IPV4_ADDRESS_BYTES,
+  IPV6_ADDRESS_BYTES,
+} from './ip-address.js';
+export {
+  classifyNatTDatagram,
+  ESP_MIN_HEADER_BYTES,
+  NAT_KEEPALIVE_BYTE,
+  NAT_KEEPALIVE_BYTES,
+  NON_ESP_MARKER_BYTES,
+} from './non-esp-marker.js';
+export { MemoryClock, SystemClock } from './clock.js';
+export { MemoryTun, type MemoryTunOptions } from './memory-tun.js';
+export { MemoryNetwork, MemoryPacketSocket, MemoryUdpEndpoint } from './memory-network.js';

@@ -307,8 +307,13 @@ export class UserspaceDataplane implements KernelIpsec {
     v.off = off;
     v.len = len;
     const r = st.esp.seal(v as PacketBuffer);
-    if (r !== 'ok') return this.sad.countDrop(sa, r);
+    if (r !== 'ok') {
+      if (r === 'seqExhausted') this.sad.expireBySequence(sa, true);
+      return this.sad.countDrop(sa, r);
+    }
     this.sad.account(sa, len, now);
+    // RFC 4303 3.3.3: rekey well before the sequence number would wrap.
+    if (st.esp.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
     if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.flushSend(out, st.encap);
   }
 

@@ -169,6 +169,17 @@ export class SecurityAssociationDatabase<E = unknown> {
     }
   }
 
+  /**
+   * Raise an expire for a limit the protocol engine tracks itself (the outbound sequence number nearing or
+   * reaching 2^32 without ESN, RFC 4303 3.3.3), counted like a packet limit. Each of soft and hard once.
+   */
+  expireBySequence(sa: SecurityAssociation<E>, hard: boolean): void {
+    if (sa.lifeState === SaLifeState.HARD_EXPIRED || (!hard && sa.lifeState === SaLifeState.SOFT_EXPIRED)) return;
+    sa.lifeState = hard ? SaLifeState.HARD_EXPIRED : SaLifeState.SOFT_EXPIRED;
+    sa.lifeReason = 'packets';
+    this.onExpire({ sa, hard, reason: 'packets' });
+  }
+
   private inboundMap(protocol: IpsecProtocol): Map<number, SecurityAssociation<E>> {
     return protocol === 'esp' ? this.inboundEsp : this.inboundAh;
   }

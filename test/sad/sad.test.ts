@@ -146,3 +146,25 @@ test('JSON listing carries counters and drops by reason', () => {
   assert.equal(j.packets, 1);
   assert.equal(j.state, 'active');
 });
+
+test('sequence-number expiry (RFC 4303 3.3.3): soft once, then hard once', () => {
+  const events: SaExpireEvent<string>[] = [];
+  const sad = new SecurityAssociationDatabase<string>((e) => events.push(e));
+  const sa = sad.add(init('out', 0x700));
+  sad.expireBySequence(sa, false);
+  sad.expireBySequence(sa, false);
+  assert.deepEqual(
+    events.map((e) => [e.hard, e.reason]),
+    [[false, 'packets']],
+  );
+  sad.expireBySequence(sa, true);
+  sad.expireBySequence(sa, true);
+  assert.deepEqual(
+    events.map((e) => [e.hard, e.reason]),
+    [
+      [false, 'packets'],
+      [true, 'packets'],
+    ],
+  );
+  assert.equal(sad.admit(sa), false);
+});

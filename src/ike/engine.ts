@@ -9,6 +9,7 @@
  *   setTimeout(() => e.handleTimer(clock()), e.nextTimerMs()! - clock());
  *   for (let ev; (ev = e.nextEvent()); ) dataplane.handle(ev);
  */
+import { ParseError } from '../common/errors.js';
 import { LogLevel, nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
@@ -178,6 +179,11 @@ export class IkeEngine implements EngineCore {
       this.receive(Buffer.from(buf), from, to, nowMs);
       this.startAll(nowMs);
     } catch (e) {
+      if (e instanceof ParseError) {
+        this.drops.malformed++;
+        this.log.log('enc', LogLevel.DETAIL, `dropped malformed datagram: ${e.message}`);
+        return;
+      }
       this.drops.internal++;
       this.log.log('enc', LogLevel.CONTROL, `dropped datagram: ${e instanceof Error ? e.message : String(e)}`);
     }

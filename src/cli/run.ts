@@ -10,11 +10,13 @@ import { sas } from './commands/sas.js';
 import { conns } from './commands/conns.js';
 import { load } from './commands/load.js';
 import { stats } from './commands/stats.js';
+import { daemon } from './commands/daemon.js';
+import { demoCommand } from './commands/demo.js';
 
 export type { CliStreams } from './streams.js';
 
 /** Every command, in the order `--help` lists them. Later commands register here too. */
-export const COMMANDS: Command[] = [up, down, sas, conns, load, stats];
+export const COMMANDS: Command[] = [demoCommand, daemon, up, down, sas, conns, load, stats];
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length), 7);
@@ -46,19 +48,27 @@ export async function run(
   io: CliStreams,
   commands: readonly Command[] = COMMANDS,
 ): Promise<number> {
+  // --control is global and may stand before or after the command (`tsipsec daemon --config F --control S`).
   let control = DEFAULT_CONTROL_SOCKET;
-  let i = 0;
-  while (i < argv.length && (argv[i] ?? '').startsWith('--control')) {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
-    if (v === undefined || v === '') {
-      io.stderr.write("tsipsec: option '--control' needs a socket path\n");
-      return 2;
+    if (a === '--') {
+      args.push(...argv.slice(i));
+      break;
     }
-    control = v;
-    i++;
+    if (a === '--control' || a.startsWith('--control=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined || v === '') {
+        io.stderr.write("tsipsec: option '--control' needs a socket path\n");
+        return 2;
+      }
+      control = v;
+      continue;
+    }
+    args.push(a);
   }
-  const [cmd, ...rest] = argv.slice(i);
+  const [cmd, ...rest] = args;
   if (cmd === undefined || cmd === '-h' || cmd === '--help') {
     io.stdout.write(usage(commands));
     return 0;

@@ -110,6 +110,11 @@ export class Lab {
     return child;
   }
 
+  /** Lets this process exit while the started processes keep running (`tsipsec demo --keep`). */
+  detach(): void {
+    for (const p of this.procs) p.unref();
+  }
+
   /** Registers extra cleanup (run first, in reverse order). */
   onDestroy(fn: () => Promise<void> | void): void {
     this.cleanups.push(fn);

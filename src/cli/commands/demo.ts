@@ -136,9 +136,10 @@ async function demo(ctx: CommandContext, encap: boolean, keep: boolean, logLevel
     return 1;
   } finally {
     process.off('SIGINT', stop);
-    if (keep)
+    if (keep) {
+      lab.detach();
       say(`\nLeft running (--keep): namespaces ${lab.left.ns} and ${lab.right.ns}; remove with 'ip netns del'.`);
-    else {
+    } else {
       await lab.destroy();
       say(`\nRemoved the namespaces and daemons.`);
     }

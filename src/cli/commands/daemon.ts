@@ -1,0 +1,129 @@
+import path from 'node:path';
+import type { Command } from '../command.js';
+import { parseArgs, UsageError, flagString } from '../args.js';
+import { createLineLogger, LogLevel } from '../../common/log.js';
+import { ConfigError } from '../../config/config-error.js';
+import { nodeRng } from '../../crypto/rng.js';
+import { ControlServer } from '../../control/server.js';
+import { ControlError } from '../../control/protocol.js';
+import { Daemon } from '../../daemon/daemon.js';
+import { linuxIo } from '../../daemon/daemon-io.js';
+import { loadDaemonConfig } from '../../daemon/load-config.js';
+
+export const daemon: Command = {
+  name: 'daemon',
+  summary: 'run the IKE daemon and data plane in the foreground (logs to stderr)',
+  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--log-level N] [--tun NAME] [--mtu N]
+
+Runs in the foreground with the connections of FILE (strongSwan swanctl.conf syntax), a TUN device for
+plaintext and the control socket (default /run/tsipsec/control.sock, mode 0600) for the other commands.
+SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, and exits 0.
+
+  --config FILE    swanctl.conf to load (required)
+  --log-level N    -1 silent, 0 audit, 1 control (default), 2 detail, 3 raw, 4 private (keys)
+  --tun NAME       TUN device name or pattern (default tsi%d)
+  --mtu N          TUN MTU (default 1400)
+`,
+  async run(argv, ctx) {
+    const p = parseArgs(argv, {
+      config: { value: true, short: 'c' },
+      'log-level': { value: true },
+      tun: { value: true },
+      mtu: { value: true },
+    });
+    if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
+    const configFile = flagString(p, 'config');
+    if (configFile === undefined) throw new UsageError('--config FILE is required');
+    const level = Number(flagString(p, 'log-level') ?? LogLevel.CONTROL);
+    if (!Number.isInteger(level) || level < -1 || level > 4) throw new UsageError('--log-level takes -1..4');
+    const mtu = Number(flagString(p, 'mtu') ?? 1400);
+    if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new UsageError('--mtu takes 576..9000');
+    const file = path.resolve(configFile);
+    const log = createLineLogger({ level, write: (l) => ctx.stderr.write(l + '\n'), now: () => new Date() });
+
+    let loaded;
+    try {
+      loaded = loadDaemonConfig(file);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        ctx.stderr.write(`tsipsec daemon: ${file} has errors:\n${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    }
+    for (const w of loaded.warnings) log.log('cfg', LogLevel.AUDIT, `warning: ${w}`);
+    if (level >= LogLevel.PRIVATE) log.log('dmn', LogLevel.AUDIT, 'log level 4: key material will be logged');
+
+    const tunName = flagString(p, 'tun');
+    const d = new Daemon({
+      config: loaded.config,
+      io: linuxIo({ mtu, ...(tunName !== undefined ? { tunName } : {}) }),
+      rng: nodeRng,
+      log,
+    });
+    let server: ControlServer;
+    try {
+      server = await ControlServer.listen(ctx.control);
+    } catch (e) {
+      ctx.stderr.write(`tsipsec daemon: ${(e as Error).message}\n`);
+      await d.stop(0);
+      return 1;
+    }
+    const reload = async (f: string) => {
+      const next = loadDaemonConfig(f);
+      const names = await d.reload(next.config);
+      return { connections: names, warnings: next.warnings };
+    };
+    server.handle('up', (r) => {
+      const name = r.args['name'];
+      if (typeof name !== 'string') throw new ControlError('bad-request', 'up needs a name');
+      const t = r.args['timeoutSec'];
+      return d.up(name, typeof t === 'number' && t > 0 ? t : 30);
+    });
+    server.handle('down', (r) => {
+      const name = r.args['name'];
+      if (typeof name !== 'string') throw new ControlError('bad-request', 'down needs a name');
+      return d.down(name);
+    });
+    server.handle('sas', () => d.sas());
+    server.handle('conns', () => d.conns());
+    server.handle('stats', () => d.stats());
+    server.handle('load', async (r) => {
+      const f = r.args['file'];
+      if (typeof f !== 'string') throw new ControlError('bad-request', 'load needs a file');
+      try {
+        return await reload(f);
+      } catch (e) {
+        if (e instanceof ConfigError) throw new ControlError('config', e.message);
+        throw e;
+      }
+    });
+    d.start();
+    log.log('dmn', LogLevel.AUDIT, `control socket ${ctx.control}; config ${file}`);
+
+    return new Promise<number>((resolve) => {
+      let stopping = false;
+      const stop = (sig: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.log('dmn', LogLevel.AUDIT, `${sig}: deleting SAs and stopping`);
+        void (async () => {
+          await d.stop();
+          await server.close();
+          process.off('SIGHUP', hup);
+          resolve(0);
+        })();
+      };
+      const hup = () => {
+        reload(file).then(
+          (r) => log.log('cfg', LogLevel.AUDIT, `reloaded ${file}: ${r.connections.join(', ') || 'no connections'}`),
+          (e: Error) =>
+            log.log('cfg', LogLevel.AUDIT, `reload of ${file} refused, keeping the old configuration:\n${e.message}`),
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', hup);
+    });
+  },
+};

@@ -1,0 +1,47 @@
+/**
+ * Address ranges (as IKEv2 traffic selectors carry them) to the CIDR prefixes a routing table needs.
+ */
+import { formatAddress } from '../ike/traffic-selectors.js';
+
+function toBigInt(a: Uint8Array): bigint {
+  let v = 0n;
+  for (const b of a) v = (v << 8n) | BigInt(b);
+  return v;
+}
+
+function fromBigInt(v: bigint, bytes: number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let i = bytes - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** The smallest list of prefixes that exactly covers start..end (inclusive, same family). */
+export function rangeToPrefixes(start: Uint8Array, end: Uint8Array): string[] {
+  if (start.length !== end.length) return [];
+  const bits = BigInt(start.length * 8);
+  let lo = toBigInt(start);
+  const hi = toBigInt(end);
+  const out: string[] = [];
+  while (lo <= hi) {
+    // Largest block aligned at lo that does not pass hi.
+    let size = 0n;
+    while (size < bits) {
+      const next = size + 1n;
+      const mask = (1n << next) - 1n;
+      if ((lo & mask) !== 0n || lo + mask > hi) break;
+      size = next;
+    }
+    out.push(`${formatAddress(fromBigInt(lo, start.length))}/${bits - size}`);
+    lo += 1n << size;
+    if (out.length > 128) break; // pathological ranges: enough to route, the SPD still decides
+  }
+  return out;
+}
+
+/** The single address of a one-host range, else undefined. */
+export function singleHost(start: Uint8Array, end: Uint8Array): string | undefined {
+  return Buffer.compare(Buffer.from(start), Buffer.from(end)) === 0 ? formatAddress(start) : undefined;
+}

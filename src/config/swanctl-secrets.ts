@@ -1,0 +1,70 @@
+/** The secrets section: ike<suffix> pre-shared keys; other secret types are recognised and skipped. */
+import type { Origin } from './config-error.js';
+import type { SettingsSection } from './settings-tree.js';
+import { didYouMean } from './suggest.js';
+import { parseSecret } from './values.js';
+import { IKE_SECRET_KEYS, SECRET_TYPES } from './swanctl-keys.js';
+import type { Findings } from './swanctl-findings.js';
+import type { IkeSecret } from './swanctl-model.js';
+
+/** IKE secrets in file order; records the origin of every secret-carrying key in `secretOrigins`. */
+export function buildSecrets(f: Findings, section: SettingsSection, secretOrigins: Origin[]): IkeSecret[] {
+  for (const key of section.keys.values()) {
+    f.warn(key.origin, `key '${key.name}' directly in 'secrets' is ignored`, 'secrets go in ike<suffix> { } sections');
+  }
+  const out: IkeSecret[] = [];
+  for (const s of section.sections.values()) {
+    for (const k of s.keys.values())
+      if ((k.name === 'secret' || k.name === 'pin') && k.value !== null) secretOrigins.push(k.origin);
+    const type = SECRET_TYPES.find((t) => s.name.startsWith(t));
+    if (type === undefined) {
+      const letters = /^[a-z0-9]*/i.exec(s.name)?.[0] ?? s.name;
+      f.warn(
+        s.origin,
+        `secret section '${s.name}' has an unknown type and is ignored (as strongSwan does)`,
+        didYouMean(letters, SECRET_TYPES) ?? `name it ike-<name> for a pre-shared key`,
+      );
+      continue;
+    }
+    if (type !== 'ike') {
+      f.warn(
+        s.origin,
+        `secret section '${s.name}' is ignored`,
+        `${type} secrets are not used yet; only ike<suffix> secrets are`,
+      );
+      continue;
+    }
+    const secret = ikeSecret(f, s);
+    if (secret !== undefined) out.push(secret);
+  }
+  return out;
+}
+
+function ikeSecret(f: Findings, s: SettingsSection): IkeSecret | undefined {
+  const ids: string[] = [];
+  for (const k of s.keys.values()) {
+    if (k.name.startsWith('id')) {
+      if (k.value !== null) ids.push(k.value);
+    } else if (k.name !== 'secret') {
+      f.error(
+        k.origin,
+        `unknown key '${k.name}' in secret '${s.name}'`,
+        didYouMean(k.name, Object.keys(IKE_SECRET_KEYS)) ?? 'an ike secret holds secret and id<suffix> keys',
+      );
+    }
+  }
+  for (const sub of s.sections.values())
+    f.error(sub.origin, `unexpected section '${sub.name}' in secret '${s.name}'`, 'secrets hold keys only');
+  const k = s.keys.get('secret');
+  if (k === undefined || k.value === null) {
+    f.warn(
+      s.origin,
+      `secret section '${s.name}' has no secret and is ignored (as strongSwan does)`,
+      'add secret = "..."',
+    );
+    return undefined;
+  }
+  const secret = f.read(s, 'secret', parseSecret);
+  if (secret === undefined) return undefined;
+  return { name: s.name, origin: s.origin, secret, secretOrigin: k.origin, ids };
+}

@@ -8,9 +8,10 @@
  * Routing loops: when a peer's address is inside the remote traffic selector (transport mode, or a tunnel
  * covering the peer), the route that sends that selector into the TUN would also capture our own IKE and ESP
  * packets. The plan, as strongSwan's kernel-libipsec documentation describes: every socket of the daemon
- * carries a mark (`mark` here and in `raw-socket.ts`), selector routes go into a separate table, and one rule
- * sends unmarked traffic to that table (`ip rule add not fwmark M table T`), so marked daemon packets use the
- * main table and reach the wire. `iproute.ts` has the commands; the data plane installs them.
+ * carries a mark (`mark` here and in `raw-socket.ts`), selector routes go into a separate table (with the
+ * local address as `src`, so transport-mode packets keep it), and one rule sends only unmarked traffic to that
+ * table (`ip rule add not fwmark M table T`), so the daemon's marked packets use the main table and reach the
+ * wire. `iproute.ts` has the commands; test/io/linux-routing.test.ts shows the whole arrangement working.
  */
 import { DEFAULT_BATCH_SIZE, createDatagramBatch } from '../batch.js';
 import { writeAddressSlot } from '../ip-address.js';

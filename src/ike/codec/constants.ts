@@ -7,8 +7,11 @@ export { nameOf } from '../../crypto/ids.js';
 
 /** IKE header: fixed length in bytes (RFC 7296 3.1). */
 export const IKE_HEADER_LENGTH = 28;
-/** Generic payload header length in bytes (RFC 7296 3.2). */
+/** Generic payload header length in bytes (RFC 7296 3.2), and its fields' offsets. */
 export const PAYLOAD_HEADER_LENGTH = 4;
+export const PAYLOAD_NEXT_OFFSET = 0;
+export const PAYLOAD_FLAGS_OFFSET = 1;
+export const PAYLOAD_LENGTH_OFFSET = 2;
 /** The only major version this code speaks (RFC 7296 3.1). */
 export const IKE_MAJOR_VERSION = 2;
 /** Minor version sent (RFC 7296 3.1). */

@@ -7,7 +7,10 @@ import {
   IKE_HEADER_LENGTH,
   IKE_MAJOR_VERSION,
   PAYLOAD_CRITICAL_FLAG,
+  PAYLOAD_FLAGS_OFFSET,
   PAYLOAD_HEADER_LENGTH,
+  PAYLOAD_LENGTH_OFFSET,
+  PAYLOAD_NEXT_OFFSET,
   PayloadType,
 } from './constants.js';
 import { need } from './bounds.js';
@@ -16,10 +19,6 @@ import { bodyCodecs, isKnownPayloadType } from './payloads.js';
 import type { BodyCodec } from './payloads.js';
 import type { IkeMessage, Payload } from './types.js';
 
-/** Generic payload header fields (RFC 7296 3.2). */
-const GENERIC_NEXT_OFFSET = 0;
-const GENERIC_FLAGS_OFFSET = 1;
-const GENERIC_LENGTH_OFFSET = 2;
 const MAX_PAYLOAD_LENGTH = 0xffff;
 
 function codecFor(type: number): BodyCodec<Payload> | undefined {
@@ -49,9 +48,9 @@ export function decodePayloads(buf: Buffer, firstType: number, start: number, en
   let type = firstType;
   while (type !== PayloadType.NONE) {
     need(buf, off, PAYLOAD_HEADER_LENGTH, end, 'payload header');
-    const nextType = buf[off + GENERIC_NEXT_OFFSET] ?? 0;
-    const critical = ((buf[off + GENERIC_FLAGS_OFFSET] ?? 0) & PAYLOAD_CRITICAL_FLAG) !== 0;
-    const len = buf.readUInt16BE(off + GENERIC_LENGTH_OFFSET);
+    const nextType = buf[off + PAYLOAD_NEXT_OFFSET] ?? 0;
+    const critical = ((buf[off + PAYLOAD_FLAGS_OFFSET] ?? 0) & PAYLOAD_CRITICAL_FLAG) !== 0;
+    const len = buf.readUInt16BE(off + PAYLOAD_LENGTH_OFFSET);
     if (len < PAYLOAD_HEADER_LENGTH) throw new ParseError('payload: length below header size', off);
     need(buf, off, len, end, 'payload');
     const p = decodePayloadBody(type, critical, buf, off + PAYLOAD_HEADER_LENGTH, off + len);
@@ -90,9 +89,9 @@ export function encodePayload(p: Payload, nextType: number, out: Buffer, off: nu
   const len = encodedLengthPayload(p);
   if (len > MAX_PAYLOAD_LENGTH) throw new RangeError(`payload ${payloadTypeOf(p)} longer than 65535 bytes`);
   const isEncrypted = p.type === PayloadType.SK || p.type === PayloadType.SKF;
-  out[off + GENERIC_NEXT_OFFSET] = isEncrypted ? p.firstPayload : nextType;
-  out[off + GENERIC_FLAGS_OFFSET] = p.type === 'unknown' && p.critical ? PAYLOAD_CRITICAL_FLAG : 0;
-  out.writeUInt16BE(len, off + GENERIC_LENGTH_OFFSET);
+  out[off + PAYLOAD_NEXT_OFFSET] = isEncrypted ? p.firstPayload : nextType;
+  out[off + PAYLOAD_FLAGS_OFFSET] = p.type === 'unknown' && p.critical ? PAYLOAD_CRITICAL_FLAG : 0;
+  out.writeUInt16BE(len, off + PAYLOAD_LENGTH_OFFSET);
   const bodyStart = off + PAYLOAD_HEADER_LENGTH;
   if (p.type === 'unknown') {
     out.set(p.data, bodyStart);

@@ -10,6 +10,7 @@ import type { Proposal, SaPayload, Transform, TransformAttribute } from './types
 /** Proposal substructure header: Last(1) RESERVED(1) Length(2) Num(1) Protocol(1) SPI Size(1) #Transforms(1). */
 const PROPOSAL_HEADER_LENGTH = 8;
 const PROPOSAL_LAST_OFFSET = 0;
+const PROPOSAL_RESERVED_OFFSET = 1;
 const PROPOSAL_LENGTH_OFFSET = 2;
 const PROPOSAL_NUM_OFFSET = 4;
 const PROPOSAL_PROTOCOL_OFFSET = 5;
@@ -18,11 +19,15 @@ const PROPOSAL_TRANSFORM_COUNT_OFFSET = 7;
 /** Transform substructure header: Last(1) RESERVED(1) Length(2) Type(1) RESERVED(1) ID(2). */
 const TRANSFORM_HEADER_LENGTH = 8;
 const TRANSFORM_LAST_OFFSET = 0;
+const TRANSFORM_RESERVED_OFFSET = 1;
 const TRANSFORM_LENGTH_OFFSET = 2;
 const TRANSFORM_TYPE_OFFSET = 4;
+const TRANSFORM_RESERVED2_OFFSET = 5;
 const TRANSFORM_ID_OFFSET = 6;
 /** Attribute header: AF|Type(2) then a 2-byte value (TV) or 2-byte length (TLV). */
 const ATTR_HEADER_LENGTH = 4;
+/** Where the TV value, or the TLV length, sits in an attribute. */
+const ATTR_VALUE_OFFSET = 2;
 const MAX_U8 = 0xff;
 const MAX_U16 = 0xffff;
 
@@ -35,13 +40,17 @@ function decodeAttributes(buf: Buffer, start: number, end: number, t: Transform)
     const tv = (word & TRANSFORM_ATTR_TV_FLAG) !== 0;
     if (tv) {
       if (type === TransformAttr.KEY_LENGTH && t.keyLength === undefined) {
-        t.keyLength = buf.readUInt16BE(off + 2);
+        t.keyLength = buf.readUInt16BE(off + ATTR_VALUE_OFFSET);
       } else {
-        (t.unknownAttributes ??= []).push({ type, tv, value: buf.subarray(off + 2, off + ATTR_HEADER_LENGTH) });
+        (t.unknownAttributes ??= []).push({
+          type,
+          tv,
+          value: buf.subarray(off + ATTR_VALUE_OFFSET, off + ATTR_HEADER_LENGTH),
+        });
       }
       off += ATTR_HEADER_LENGTH;
     } else {
-      const len = buf.readUInt16BE(off + 2);
+      const len = buf.readUInt16BE(off + ATTR_VALUE_OFFSET);
       need(buf, off + ATTR_HEADER_LENGTH, len, end, 'transform attribute value');
       const valueStart = off + ATTR_HEADER_LENGTH;
       (t.unknownAttributes ??= []).push({ type, tv, value: buf.subarray(valueStart, valueStart + len) });
@@ -144,25 +153,25 @@ function encodeTransform(t: Transform, isLast: boolean, out: Buffer, off: number
   const len = transformLength(t);
   if (len > MAX_U16) throw new RangeError('transform too long');
   out[off + TRANSFORM_LAST_OFFSET] = isLast ? LastSubstruc.LAST : LastSubstruc.MORE_TRANSFORMS;
-  out[off + 1] = 0;
+  out[off + TRANSFORM_RESERVED_OFFSET] = 0;
   out.writeUInt16BE(len, off + TRANSFORM_LENGTH_OFFSET);
   out[off + TRANSFORM_TYPE_OFFSET] = t.type;
-  out[off + TRANSFORM_TYPE_OFFSET + 1] = 0;
+  out[off + TRANSFORM_RESERVED2_OFFSET] = 0;
   out.writeUInt16BE(t.id, off + TRANSFORM_ID_OFFSET);
   let pos = off + TRANSFORM_HEADER_LENGTH;
   if (t.keyLength !== undefined) {
     out.writeUInt16BE(TRANSFORM_ATTR_TV_FLAG | TransformAttr.KEY_LENGTH, pos);
-    out.writeUInt16BE(t.keyLength, pos + 2);
+    out.writeUInt16BE(t.keyLength, pos + ATTR_VALUE_OFFSET);
     pos += ATTR_HEADER_LENGTH;
   }
   for (const a of t.unknownAttributes ?? []) {
     out.writeUInt16BE((a.tv ? TRANSFORM_ATTR_TV_FLAG : 0) | (a.type & ~TRANSFORM_ATTR_TV_FLAG), pos);
     if (a.tv) {
       if (a.value.length !== 2) throw new RangeError('TV attribute value must be 2 bytes');
-      out.set(a.value, pos + 2);
+      out.set(a.value, pos + ATTR_VALUE_OFFSET);
       pos += ATTR_HEADER_LENGTH;
     } else {
-      out.writeUInt16BE(a.value.length, pos + 2);
+      out.writeUInt16BE(a.value.length, pos + ATTR_VALUE_OFFSET);
       out.set(a.value, pos + ATTR_HEADER_LENGTH);
       pos += ATTR_HEADER_LENGTH + a.value.length;
     }
@@ -179,7 +188,7 @@ export function encodeSaBody(sa: SaPayload, out: Buffer, off: number): number {
       throw new RangeError('proposal too large');
     }
     out[pos + PROPOSAL_LAST_OFFSET] = i === sa.proposals.length - 1 ? LastSubstruc.LAST : LastSubstruc.MORE_PROPOSALS;
-    out[pos + 1] = 0;
+    out[pos + PROPOSAL_RESERVED_OFFSET] = 0;
     out.writeUInt16BE(len, pos + PROPOSAL_LENGTH_OFFSET);
     out[pos + PROPOSAL_NUM_OFFSET] = p.num;
     out[pos + PROPOSAL_PROTOCOL_OFFSET] = p.protocolId;

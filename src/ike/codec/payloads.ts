@@ -43,6 +43,23 @@ const CP_FIXED = 4; // CFG Type(1) RESERVED(3)
 const CP_ATTR_FIXED = 4; // R|Attribute Type(2) Length(2)
 const CP_ATTR_TYPE_MASK = 0x7fff;
 const SKF_FIXED = 4; // Fragment Number(2) Total Fragments(2)
+/** Field offsets inside bodies and substructures. */
+const NOTIFY_PROTOCOL_OFFSET = 0;
+const NOTIFY_SPI_SIZE_OFFSET = 1;
+const NOTIFY_TYPE_OFFSET = 2;
+const DELETE_PROTOCOL_OFFSET = 0;
+const DELETE_SPI_SIZE_OFFSET = 1;
+const DELETE_COUNT_OFFSET = 2;
+const TS_COUNT_OFFSET = 0;
+const SEL_TYPE_OFFSET = 0;
+const SEL_PROTOCOL_OFFSET = 1;
+const SEL_LENGTH_OFFSET = 2;
+const SEL_START_PORT_OFFSET = 4;
+const SEL_END_PORT_OFFSET = 6;
+const CP_TYPE_OFFSET = 0;
+const CP_ATTR_LENGTH_OFFSET = 2;
+const SKF_NUMBER_OFFSET = 0;
+const SKF_TOTAL_OFFSET = 2;
 /** Address bytes of each selector type (RFC 7296 3.13.1). */
 const TS_ADDR_LENGTH: Readonly<Record<number, number>> = {
   [TsType.TS_IPV4_ADDR_RANGE]: 4,
@@ -99,23 +116,24 @@ const idCodec = fixedThenData<PayloadOf<typeof PayloadType.IDi | typeof PayloadT
 
 function decodeSelectors(buf: Buffer, start: number, end: number): TrafficSelector[] {
   need(buf, start, TS_FIXED, end, 'TS payload');
-  const count = buf[start] ?? 0;
+  const count = buf[start + TS_COUNT_OFFSET] ?? 0;
   const selectors: TrafficSelector[] = [];
   let off = start + TS_FIXED;
   for (let i = 0; i < count; i++) {
     need(buf, off, TS_SELECTOR_FIXED, end, 'traffic selector');
-    const tsType = buf[off] ?? 0;
-    const len = buf.readUInt16BE(off + 2);
+    const tsType = buf[off + SEL_TYPE_OFFSET] ?? 0;
+    const len = buf.readUInt16BE(off + SEL_LENGTH_OFFSET);
     const addrLen = TS_ADDR_LENGTH[tsType];
     if (addrLen === undefined) throw new ParseError(`traffic selector: unsupported TS type ${tsType}`, off);
-    if (len !== TS_SELECTOR_FIXED + 2 * addrLen) throw new ParseError('traffic selector: bad length', off + 2);
+    if (len !== TS_SELECTOR_FIXED + 2 * addrLen)
+      throw new ParseError('traffic selector: bad length', off + SEL_LENGTH_OFFSET);
     need(buf, off, len, end, 'traffic selector');
     const a = off + TS_SELECTOR_FIXED;
     selectors.push({
       tsType,
-      ipProtocol: buf[off + 1] ?? 0,
-      startPort: buf.readUInt16BE(off + 4),
-      endPort: buf.readUInt16BE(off + 6),
+      ipProtocol: buf[off + SEL_PROTOCOL_OFFSET] ?? 0,
+      startPort: buf.readUInt16BE(off + SEL_START_PORT_OFFSET),
+      endPort: buf.readUInt16BE(off + SEL_END_PORT_OFFSET),
       startAddr: buf.subarray(a, a + addrLen),
       endAddr: buf.subarray(a + addrLen, a + 2 * addrLen),
     });
@@ -138,15 +156,15 @@ const tsCodec: BodyCodec<PayloadOf<typeof PayloadType.TSi | typeof PayloadType.T
   encode(p, out, off) {
     if (p.selectors.length > MAX_U8) throw new RangeError('too many traffic selectors');
     out.fill(0, off, off + TS_FIXED);
-    out[off] = p.selectors.length;
+    out[off + TS_COUNT_OFFSET] = p.selectors.length;
     let pos = off + TS_FIXED;
     for (const s of p.selectors) {
       if (s.startAddr.length !== s.endAddr.length) throw new RangeError('selector address lengths differ');
-      out[pos] = s.tsType;
-      out[pos + 1] = s.ipProtocol;
-      out.writeUInt16BE(selectorLength(s), pos + 2);
-      out.writeUInt16BE(s.startPort, pos + 4);
-      out.writeUInt16BE(s.endPort, pos + 6);
+      out[pos + SEL_TYPE_OFFSET] = s.tsType;
+      out[pos + SEL_PROTOCOL_OFFSET] = s.ipProtocol;
+      out.writeUInt16BE(selectorLength(s), pos + SEL_LENGTH_OFFSET);
+      out.writeUInt16BE(s.startPort, pos + SEL_START_PORT_OFFSET);
+      out.writeUInt16BE(s.endPort, pos + SEL_END_PORT_OFFSET);
       out.set(s.startAddr, pos + TS_SELECTOR_FIXED);
       out.set(s.endAddr, pos + TS_SELECTOR_FIXED + s.startAddr.length);
       pos += selectorLength(s);
@@ -160,7 +178,7 @@ function decodeCpAttributes(buf: Buffer, start: number, end: number): CpAttribut
   let off = start;
   while (off < end) {
     need(buf, off, CP_ATTR_FIXED, end, 'configuration attribute');
-    const len = buf.readUInt16BE(off + 2);
+    const len = buf.readUInt16BE(off + CP_ATTR_LENGTH_OFFSET);
     need(buf, off + CP_ATTR_FIXED, len, end, 'configuration attribute value');
     const v = off + CP_ATTR_FIXED;
     attributes.push({ type: buf.readUInt16BE(off) & CP_ATTR_TYPE_MASK, value: buf.subarray(v, v + len) });
@@ -218,23 +236,23 @@ export const bodyCodecs: { readonly [K in KnownPayloadType]: BodyCodec<PayloadOf
   [PayloadType.NOTIFY]: {
     decode(buf, start, end) {
       need(buf, start, NOTIFY_FIXED, end, 'Notify payload');
-      const spiSize = buf[start + 1] ?? 0;
+      const spiSize = buf[start + NOTIFY_SPI_SIZE_OFFSET] ?? 0;
       const s = start + NOTIFY_FIXED;
       need(buf, s, spiSize, end, 'Notify SPI');
       return {
         type: PayloadType.NOTIFY,
-        protocolId: buf[start] ?? 0,
+        protocolId: buf[start + NOTIFY_PROTOCOL_OFFSET] ?? 0,
         spi: buf.subarray(s, s + spiSize),
-        notifyType: buf.readUInt16BE(start + 2),
+        notifyType: buf.readUInt16BE(start + NOTIFY_TYPE_OFFSET),
         data: buf.subarray(s + spiSize, end),
       };
     },
     length: (p) => NOTIFY_FIXED + p.spi.length + p.data.length,
     encode(p, out, off) {
       if (p.spi.length > MAX_U8) throw new RangeError('notify SPI too long');
-      out[off] = p.protocolId;
-      out[off + 1] = p.spi.length;
-      out.writeUInt16BE(p.notifyType, off + 2);
+      out[off + NOTIFY_PROTOCOL_OFFSET] = p.protocolId;
+      out[off + NOTIFY_SPI_SIZE_OFFSET] = p.spi.length;
+      out.writeUInt16BE(p.notifyType, off + NOTIFY_TYPE_OFFSET);
       out.set(p.spi, off + NOTIFY_FIXED);
       out.set(p.data, off + NOTIFY_FIXED + p.spi.length);
       return off + NOTIFY_FIXED + p.spi.length + p.data.length;
@@ -243,21 +261,22 @@ export const bodyCodecs: { readonly [K in KnownPayloadType]: BodyCodec<PayloadOf
   [PayloadType.DELETE]: {
     decode(buf, start, end) {
       need(buf, start, DELETE_FIXED, end, 'Delete payload');
-      const spiSize = buf[start + 1] ?? 0;
-      const count = buf.readUInt16BE(start + 2);
+      const spiSize = buf[start + DELETE_SPI_SIZE_OFFSET] ?? 0;
+      const count = buf.readUInt16BE(start + DELETE_COUNT_OFFSET);
       const s = start + DELETE_FIXED;
-      if (spiSize === 0 && count !== 0) throw new ParseError('Delete payload: SPIs of size 0', start + 2);
+      if (spiSize === 0 && count !== 0)
+        throw new ParseError('Delete payload: SPIs of size 0', start + DELETE_COUNT_OFFSET);
       if (end - s !== spiSize * count) throw new ParseError('Delete payload: length disagrees with SPI count', s);
       const spis: Buffer[] = [];
       for (let i = 0; i < count; i++) spis.push(buf.subarray(s + i * spiSize, s + (i + 1) * spiSize));
-      return { type: PayloadType.DELETE, protocolId: buf[start] ?? 0, spiSize, spis };
+      return { type: PayloadType.DELETE, protocolId: buf[start + DELETE_PROTOCOL_OFFSET] ?? 0, spiSize, spis };
     },
     length: (p) => DELETE_FIXED + p.spiSize * p.spis.length,
     encode(p, out, off) {
       if (p.spis.length > MAX_U16 || p.spiSize > MAX_U8) throw new RangeError('delete payload too large');
-      out[off] = p.protocolId;
-      out[off + 1] = p.spiSize;
-      out.writeUInt16BE(p.spis.length, off + 2);
+      out[off + DELETE_PROTOCOL_OFFSET] = p.protocolId;
+      out[off + DELETE_SPI_SIZE_OFFSET] = p.spiSize;
+      out.writeUInt16BE(p.spis.length, off + DELETE_COUNT_OFFSET);
       let pos = off + DELETE_FIXED;
       for (const spi of p.spis) {
         if (spi.length !== p.spiSize) throw new RangeError('delete SPI length differs from spiSize');
@@ -285,15 +304,15 @@ export const bodyCodecs: { readonly [K in KnownPayloadType]: BodyCodec<PayloadOf
       return {
         type: PayloadType.SKF,
         firstPayload: 0,
-        fragmentNumber: buf.readUInt16BE(start),
-        totalFragments: buf.readUInt16BE(start + 2),
+        fragmentNumber: buf.readUInt16BE(start + SKF_NUMBER_OFFSET),
+        totalFragments: buf.readUInt16BE(start + SKF_TOTAL_OFFSET),
         data: buf.subarray(start + SKF_FIXED, end),
       };
     },
     length: (p) => SKF_FIXED + p.data.length,
     encode(p, out, off) {
-      out.writeUInt16BE(p.fragmentNumber, off);
-      out.writeUInt16BE(p.totalFragments, off + 2);
+      out.writeUInt16BE(p.fragmentNumber, off + SKF_NUMBER_OFFSET);
+      out.writeUInt16BE(p.totalFragments, off + SKF_TOTAL_OFFSET);
       out.set(p.data, off + SKF_FIXED);
       return off + SKF_FIXED + p.data.length;
     },
@@ -303,19 +322,19 @@ export const bodyCodecs: { readonly [K in KnownPayloadType]: BodyCodec<PayloadOf
       need(buf, start, CP_FIXED, end, 'CP payload');
       return {
         type: PayloadType.CP,
-        cfgType: buf[start] ?? 0,
+        cfgType: buf[start + CP_TYPE_OFFSET] ?? 0,
         attributes: decodeCpAttributes(buf, start + CP_FIXED, end),
       };
     },
     length: (p) => p.attributes.reduce((n, a) => n + CP_ATTR_FIXED + a.value.length, CP_FIXED),
     encode(p, out, off) {
       out.fill(0, off, off + CP_FIXED);
-      out[off] = p.cfgType;
+      out[off + CP_TYPE_OFFSET] = p.cfgType;
       let pos = off + CP_FIXED;
       for (const a of p.attributes) {
         if (a.value.length > MAX_U16) throw new RangeError('configuration attribute too long');
         out.writeUInt16BE(a.type & CP_ATTR_TYPE_MASK, pos);
-        out.writeUInt16BE(a.value.length, pos + 2);
+        out.writeUInt16BE(a.value.length, pos + CP_ATTR_LENGTH_OFFSET);
         out.set(a.value, pos + CP_ATTR_FIXED);
         pos += CP_ATTR_FIXED + a.value.length;
       }

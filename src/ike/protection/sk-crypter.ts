@@ -19,13 +19,21 @@ import { createAead, createCipher, createIntegrity } from '../../crypto/index.js
 import { CryptoError } from '../../crypto/types.js';
 import type { AeadTransform, CipherTransform, IntegrityTransform, Rng } from '../../crypto/types.js';
 import { ParseError } from '../../common/errors.js';
-import { IKE_HEADER_LENGTH, PAYLOAD_HEADER_LENGTH, PayloadType } from '../codec/constants.js';
+import {
+  IKE_HEADER_LENGTH,
+  PAYLOAD_HEADER_LENGTH,
+  PAYLOAD_LENGTH_OFFSET,
+  PAYLOAD_NEXT_OFFSET,
+  PayloadType,
+} from '../codec/constants.js';
 import { encodeHeader } from '../codec/header.js';
 import { decodeMessage, decodePayloads, encodePayloads, encodedLengthPayloads } from '../codec/message.js';
 import type { IkeHeader, Payload } from '../codec/types.js';
 
 /** SKF body before the IV: Fragment Number(2) Total Fragments(2) (RFC 7383 2.5). */
 export const SKF_FRAGMENT_FIELDS_LENGTH = 4;
+/** Offset of Total Fragments after the SKF generic header. */
+const SKF_TOTAL_OFFSET = 2;
 /** Pad Length byte at the end of the plaintext (RFC 7296 3.14). */
 const PAD_LENGTH_FIELD = 1;
 const MAX_PAYLOAD_LENGTH = 0xffff;
@@ -215,11 +223,11 @@ class Crypter implements SkCrypter {
     const out = Buffer.alloc(total);
     encodeHeader(header, isFragment ? PayloadType.SKF : PayloadType.SK, total, out, 0);
     const skStart = IKE_HEADER_LENGTH;
-    out[skStart] = firstPayload;
-    out.writeUInt16BE(skLength, skStart + 2);
+    out[skStart + PAYLOAD_NEXT_OFFSET] = firstPayload;
+    out.writeUInt16BE(skLength, skStart + PAYLOAD_LENGTH_OFFSET);
     if (isFragment) {
       out.writeUInt16BE(fragment.fragmentNumber, skStart + PAYLOAD_HEADER_LENGTH);
-      out.writeUInt16BE(fragment.totalFragments, skStart + PAYLOAD_HEADER_LENGTH + 2);
+      out.writeUInt16BE(fragment.totalFragments, skStart + PAYLOAD_HEADER_LENGTH + SKF_TOTAL_OFFSET);
     }
     const ivOff = skStart + this.#skHeaderLength(isFragment);
     const ctOff = ivOff + this.ivLength;

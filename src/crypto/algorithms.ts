@@ -196,6 +196,8 @@ function buildKeywords(): Map<string, AlgorithmKeyword> {
     encr([`${a}gcm16`, `${a}gcm128`, `${a}gcm`], EncrId.ENCR_AES_GCM_16, bits);
     encr([`${a}gmac`], EncrId.ENCR_NULL_AUTH_AES_GMAC, bits, gmacAh[bits]);
   }
+  // Bare 'aes' means AES-128-CBC (added after the loop so names print as 'aes128').
+  encr(['aes'], EncrId.ENCR_AES_CBC, 128);
   const integ = (names: readonly string[], id: IntegId): void => {
     for (const n of names) m.set(n, { type: 'integ', id });
   };

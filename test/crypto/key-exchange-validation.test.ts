@@ -48,6 +48,20 @@ describe('fresh key exchanges', () => {
   });
 });
 
+describe('MODP encoding (RFC 7296 3.4)', () => {
+  it('KE data and g^ir are left-padded with zeros to the prime length', () => {
+    // x = 1 makes g^x = 2 and g^xy = y: both far shorter than the 2048-bit prime.
+    const k = createKeyExchangeFromPrivateKey(KeGroup.MODP_2048, Buffer.from([1]));
+    const two = Buffer.alloc(256);
+    two[255] = 2;
+    assert.deepEqual(k.publicKey, two);
+    const y = Buffer.alloc(256);
+    y[250] = 0x12;
+    y[255] = 0x34;
+    assert.deepEqual(k.computeSharedSecret(y), y);
+  });
+});
+
 describe('hostile MODP values (RFC 6989 2.1)', () => {
   it('wrong length, 0, 1, p-1, p and above are rejected', () => {
     const k = createKeyExchange(KeGroup.MODP_2048, rng);

@@ -175,6 +175,8 @@ describe('algorithm table', () => {
     const kw = (name: string): unknown => algorithmKeywords.get(name);
     assert.deepEqual(kw('aes128gcm16'), { type: 'encr', id: EncrId.ENCR_AES_GCM_16, keyBits: 128 });
     assert.deepEqual(kw('aes256'), { type: 'encr', id: EncrId.ENCR_AES_CBC, keyBits: 256 });
+    assert.deepEqual(kw('aes'), { type: 'encr', id: EncrId.ENCR_AES_CBC, keyBits: 128 });
+    assert.equal(createCipher(EncrId.ENCR_AES_CBC, Buffer.alloc(16)).name, 'aes128');
     assert.deepEqual(kw('chacha20poly1305'), { type: 'encr', id: EncrId.ENCR_CHACHA20_POLY1305, keyBits: 256 });
     assert.deepEqual(kw('aes128gmac'), {
       type: 'encr',

@@ -159,9 +159,15 @@ export class DatagramSocketCore {
         sent += ok;
         done += ok;
         if (r <= 0) {
-          // The slot at `done` failed (EAGAIN: send buffer full; EMSGSIZE; no route): drop it, go on.
-          this.stats.txErrors++;
-          done++;
+          if (r < 0 && errno() === EAGAIN) {
+            // Send buffer full: the rest of this chunk would fail the same way; drop it.
+            this.stats.txErrors += n - done;
+            done = n;
+          } else {
+            // The slot at `done` failed on its own (EMSGSIZE, no route, ...): drop it, go on with the next.
+            this.stats.txErrors++;
+            done++;
+          }
         }
       }
     }

@@ -233,3 +233,24 @@ test('reassembly: authenticated fragments whose joined payloads do not decode gi
   for (const f of openAll(c, fragments)) last = re.add(f);
   assert.ok(last?.status === 'rejected' && last.reason === 'syntax');
 });
+
+test('fuzz: 5,000 random fragments never throw out of the reassembler and stay within its limits', () => {
+  const r = new Prng(0xf4a6);
+  const re = new FragmentReassembler({ maxFragments: 16, maxBytes: 2000 });
+  const seen = new Set<string>();
+  for (let i = 0; i < 5000; i++) {
+    const total = r.int(0, 20);
+    const fragment: OpenedFragment = {
+      ok: true,
+      header: { ...header, messageId: r.int(0, 3) },
+      fragmentNumber: r.int(0, total + 1),
+      totalFragments: total,
+      firstPayload: r.pick([0, PayloadType.NONCE, PayloadType.NOTIFY, 200]),
+      plaintext: r.bytes(r.int(0, 300)),
+    };
+    const res = re.add(fragment);
+    seen.add(res.status === 'rejected' ? res.reason : res.status);
+    assert.ok(re.missing().length <= 16);
+  }
+  for (const s of ['incomplete', 'badNumber', 'tooMany', 'duplicate', 'oldMessage']) assert.ok(seen.has(s), s);
+});

@@ -17,6 +17,14 @@
  * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
  * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
  *
+ * Policies of direction "in" and "fwd" are stored and listed (and are what an XFRM implementation would
+ * install), but this data plane never sees cleartext arriving from the network (the host stack does), so its
+ * inbound check is the SA's own selectors; a packet from the TUN, local or forwarded, is looked up "out".
+ * Inbound SAs are found by SPI alone (RFC 4301 4.1 allows it for unicast SAs whose SPI we chose); the outer
+ * destination is not compared, since behind a NAT it is not the address the peer wrote.
+ * Tunnel mode with output 'esp' lets the kernel write the outer header: DSCP/ECN of the inner header are
+ * not copied to it (RFC 4301 5.1.2.1 makes that optional for DSCP).
+ *
  * Upcalls (acquire, expire, mapping) raised while a batch is processed are delivered after it, so the IKE
  * side may call back into addSa/delSa from them. Nothing on the packet path throws or allocates, apart from
  * the rare slow paths (trap queueing, upcall events).
@@ -27,7 +35,7 @@ import type { PacketBuffer } from '../common/packet-buffer.js';
 import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
-import { ESP_HEADER_LENGTH, ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
+import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
 import { formatAddress } from '../io/ip-address.js';
 import { ADDRESS_SLOT_BYTES, DatagramKind } from '../io/types.js';
 import type { DatagramBatch, IpFamily, PacketBatch, PacketSocket, TunDevice, UdpEndpoint } from '../io/types.js';
@@ -385,7 +393,7 @@ export class UserspaceDataplane implements KernelIpsec {
     const off = batch.offsets[i] ?? 0;
     const len = batch.lengths[i] ?? 0;
     if (buf === undefined || len < ESP_HEADER_LENGTH) return this.drop('malformed');
-    const sa = this.sad.inbound('esp', readU32(buf, off));
+    const sa = this.sad.inbound('esp', readU32(buf, off + ESP_SPI_OFFSET));
     if (sa === undefined) return this.drop('noSa');
     const st = sa.engine;
     if (st.kind !== 'in') return this.drop('noSa');

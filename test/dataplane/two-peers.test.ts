@@ -192,3 +192,25 @@ test('ICMPv6 echo through ESP transport mode over IPv6 (IP header rebuilt on rec
     await p.close();
   }
 });
+
+test('IPv4 inside IPv6 tunnel and IPv6 inside IPv4 tunnel', async () => {
+  for (const [outer, inner] of [
+    [6, 4],
+    [4, 6],
+  ] as const) {
+    const p = await makePeers({ family: outer, innerFamily: inner });
+    try {
+      const req =
+        inner === 4
+          ? ipv4(HOST_A, HOST_B, 1, icmpEcho(ICMP_ECHO_REQUEST, 1, 1, PAYLOAD))
+          : ipv6(HOST6_A, HOST6_B, 58, icmpv6Echo(HOST6_A, HOST6_B, ICMPV6_ECHO_REQUEST, 1, 1, PAYLOAD));
+      const atB = nextWrites(p.b.tun);
+      p.a.tun.inject(req);
+      assert.deepEqual(await atB, [req], `IPv${inner} in IPv${outer}`);
+      assert.equal(p.a.raw.stats.txPackets, 1, 'one ESP packet on the wire');
+      assert.equal(p.a.raw.family, outer);
+    } finally {
+      await p.close();
+    }
+  }
+});

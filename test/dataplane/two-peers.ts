@@ -58,7 +58,10 @@ export interface Peer {
 }
 
 export interface PeersOptions {
+  /** Outer (tunnel endpoint) family. */
   readonly family?: 4 | 6;
+  /** Inner (site) family in tunnel mode; default the outer one. */
+  readonly innerFamily?: 4 | 6;
   readonly mode?: 'tunnel' | 'transport';
   /** ESP-in-UDP on 4500 instead of raw ESP. */
   readonly encap?: boolean;
@@ -151,8 +154,9 @@ export async function makePeers(o: PeersOptions = {}): Promise<Peers> {
   const a = makePeer(net, 'a', family, outerA, o);
   const b = makePeer(net, 'b', family, outerB, o);
   const transport = o.mode === 'transport';
-  const siteA = transport ? outerA : family === 4 ? SITE_A : SITE6_A;
-  const siteB = transport ? outerB : family === 4 ? SITE_B : SITE6_B;
+  const inner = o.innerFamily ?? family;
+  const siteA = transport ? outerA : inner === 4 ? SITE_A : SITE6_A;
+  const siteB = transport ? outerB : inner === 4 ? SITE_B : SITE6_B;
   const selA: SelectorInput = { local: siteA, remote: siteB };
   const selB: SelectorInput = { local: siteB, remote: siteA };
   for (const [p, sel] of [

@@ -5,8 +5,3 @@ import { ParseError } from '../../common/errors.js';
 export function need(buf: Uint8Array, off: number, len: number, end: number, what: string): void {
   if (end > buf.length || off + len > end) throw new ParseError(`${what}: truncated`, off);
 }
-
-/** A read-only view of buf[start, end) that shares memory with buf. */
-export function slice(buf: Buffer, start: number, end: number): Buffer {
-  return buf.subarray(start, end);
-}

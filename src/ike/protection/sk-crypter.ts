@@ -27,7 +27,13 @@ import {
   PayloadType,
 } from '../codec/constants.js';
 import { encodeHeader } from '../codec/header.js';
-import { decodeMessage, decodePayloads, encodePayloads, encodedLengthPayloads } from '../codec/message.js';
+import {
+  decodeMessage,
+  decodePayloads,
+  encodePayloads,
+  encodedLengthPayloads,
+  payloadTypeOf,
+} from '../codec/message.js';
 import type { IkeHeader, Payload } from '../codec/types.js';
 
 /** SKF body before the IV: Fragment Number(2) Total Fragments(2) (RFC 7383 2.5). */
@@ -196,8 +202,7 @@ class Crypter implements SkCrypter {
   seal(header: IkeHeader, inner: readonly Payload[]): Buffer {
     const plaintextLength = encodedLengthPayloads(inner);
     const first = inner[0];
-    const firstPayload =
-      first === undefined ? PayloadType.NONE : first.type === 'unknown' ? first.payloadType : first.type;
+    const firstPayload = first === undefined ? PayloadType.NONE : payloadTypeOf(first);
     return this.#seal(header, firstPayload, plaintextLength, undefined, (out, off) => encodePayloads(inner, out, off));
   }
 

@@ -7,6 +7,7 @@
  *   inbound       UserspaceDataplane.handleEspBatch: SPI -> SAD, open, selector check, TUN batch (stub)
  *   two peers     MemoryTun -> A -> MemoryNetwork (raw ESP) -> B -> MemoryTun, end to end, including the
  *                 memory twins' copies and event-loop turns
+ * and SPD lookups with 10/100/1000 policies, through the flow cache and by the uncached ordered scan.
  * Figures are packets per CPU second of this process (the machine is shared). Prints; asserts nothing.
  * Run: node dist/bench/dataplane.js   (DATAPLANE_BENCH_MS=<ms per row>, default 300)
  */
@@ -32,6 +33,8 @@ import {
   saArgs,
 } from '../test/dataplane/two-peers.js';
 import { ipv4, udp } from '../test/spd/packets.js';
+import { FlowKey, extractFlow } from '../src/spd/flow.js';
+import { SecurityPolicyDatabase } from '../src/spd/spd.js';
 
 const SIZES = [64, 512, 1400] as const;
 const ROW_MS = Number(process.env['DATAPLANE_BENCH_MS'] ?? 300);
@@ -191,7 +194,37 @@ async function row(size: number): Promise<string[]> {
   ];
 }
 
+/** SPD lookups per CPU second with `n` policies: the matching one last, flows repeating (cache) or not. */
+function spdRow(n: number): string {
+  const spd = new SecurityPolicyDatabase();
+  for (let i = 0; i < n - 1; i++) {
+    spd.add({
+      direction: 'out',
+      selector: { local: '192.0.2.0/24', remote: `198.51.100.${i % 256}`, protocol: 6, remotePort: 1000 + i },
+      action: 'bypass',
+      priority: 10,
+    });
+  }
+  spd.add({ direction: 'out', selector: { local: SITE_A, remote: SITE_B }, action: 'protect', reqid: 1, priority: 20 });
+  const keys: FlowKey[] = [];
+  for (let i = 0; i < 4096; i++) {
+    const p = ipv4(`192.0.2.${i % 100}`, `198.51.100.${(i >> 4) % 256}`, 17, udp(1024 + i, 53));
+    const k = new FlowKey();
+    extractFlow(p, 0, p.length, k);
+    keys.push(k);
+  }
+  let j = 0;
+  const hot = rate(64, () => {
+    for (let i = 0; i < 64; i++) spd.lookup('out', keys[i & 7]!);
+  });
+  const cold = rate(64, () => {
+    for (let i = 0; i < 64; i++) spd.lookupUncached('out', keys[j++ & 4095]!);
+  });
+  return `spd with ${String(n).padStart(4)} policies: ${(hot / 1e6).toFixed(1)} M lookups/s cached, ${(cold / 1e6).toFixed(2)} M/s uncached scan`;
+}
+
 async function main(): Promise<void> {
+  for (const n of [10, 100, 1000]) console.log(spdRow(n));
   console.log('dataplane: packets per CPU second, AES-128-GCM-16 tunnel mode, one direction');
   console.log(' size  seal-only outbound  inbound  2-peers 2p-wall  out-Gb/s');
   for (const size of SIZES) console.log((await row(size)).join('  '));

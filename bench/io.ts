@@ -53,16 +53,26 @@ async function flood(kind: 'udp' | 'raw', dst: string, seconds: number): Promise
   const end = performance.now() + seconds * 1000;
   let sent = 0;
   let calls = 0;
+  const cpu0 = process.cpuUsage();
   while (performance.now() < end) {
     sent += send(batch);
     // Yield now and then so the process stays responsive; no sleeping.
     if (++calls % 64 === 0) await new Promise((r) => setImmediate(r));
   }
-  process.stdout.write(JSON.stringify({ sent, seconds }) + '\n');
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({ sent, seconds, cpuUs: cpu.user + cpu.system }) + '\n');
   process.exit(0);
 }
 
-function runGenerator(ns: string, kind: 'udp' | 'raw', dst: string, seconds: number): Promise<{ sent: number }> {
+interface GeneratorResult {
+  sent: number;
+  cpuUs: number;
+}
+
+/** CPU microseconds per packet: comparable across runs even when the machine is shared. */
+const perPacket = (cpuUs: number, n: number): string => `${(cpuUs / Math.max(1, n)).toFixed(2)} us CPU/pkt`;
+
+function runGenerator(ns: string, kind: 'udp' | 'raw', dst: string, seconds: number): Promise<GeneratorResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       'ip',
@@ -75,7 +85,7 @@ function runGenerator(ns: string, kind: 'udp' | 'raw', dst: string, seconds: num
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('exit', (code) => {
       if (code !== 0) reject(new Error(`generator exited ${code}`));
-      else resolve(JSON.parse(out) as { sent: number });
+      else resolve(JSON.parse(out) as GeneratorResult);
     });
   });
 }
@@ -89,14 +99,15 @@ async function benchTunRead(seconds: number): Promise<void> {
     await addAddress(tun.name, '198.51.100.1/24', { netns: ns });
     let packets = 0;
     tun.start((b) => (packets += b.count));
-    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const gen = await runGenerator(ns, 'udp', '198.51.100.2', seconds);
     await sleep(50);
-    const sec = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const s = tun.stats;
     console.log(
-      `TUN read   ${rate(packets, seconds)} (${mbit(packets, seconds)}), generator sent ${rate(gen.sent, seconds)}, ` +
-        `${(s.rxPackets / Math.max(1, s.rxWakeups)).toFixed(1)} packets per wake-up, wall ${sec.toFixed(1)} s`,
+      `TUN read   ${rate(packets, seconds)} (${mbit(packets, seconds)}), ${perPacket(cpu.user + cpu.system, packets)}, ` +
+        `${(s.rxPackets / Math.max(1, s.rxWakeups)).toFixed(1)} packets per wake-up; ` +
+        `generator (UDP sendmmsg into the TUN route) ${rate(gen.sent, seconds)}, ${perPacket(gen.cpuUs, gen.sent)}`,
     );
   } finally {
     await tun?.close();
@@ -161,14 +172,19 @@ async function benchTunWrite(seconds: number): Promise<void> {
     const end = performance.now() + seconds * 1000;
     let written = 0;
     let calls = 0;
+    let writeCpuUs = 0;
     while (performance.now() < end) {
+      const c0 = process.cpuUsage();
       written += tun.write(batch);
+      const c = process.cpuUsage(c0);
+      writeCpuUs += c.user + c.system;
       if (++calls % 16 === 0) await new Promise((r) => setImmediate(r));
     }
     await sleep(50);
     console.log(
-      `TUN write  ${rate(written, seconds)} (${mbit(written, seconds)}) written, ${rate(received, seconds)} reached a UDP socket ` +
-        `in the namespace (same process), ${tun.stats.txErrors} write errors`,
+      `TUN write  ${rate(written, seconds)} (${mbit(written, seconds)}), ${perPacket(writeCpuUs, written)} in write(2) ` +
+        `(kernel delivery included); ${rate(received, seconds)} reached a UDP socket in the namespace (same process, ` +
+        `starved while writing), ${tun.stats.txErrors} write errors`,
     );
   } finally {
     await sink?.close();
@@ -184,13 +200,16 @@ async function benchRaw(seconds: number): Promise<void> {
     rx = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_ESP, netns: v.nsB, receiveBufferBytes: 4 << 20 });
     let packets = 0;
     rx.start((b) => (packets += b.count));
+    const cpu0 = process.cpuUsage();
     const gen = await runGenerator(v.nsA, 'raw', v.b4, seconds);
     await sleep(50);
+    const cpu = process.cpuUsage(cpu0);
     const s = rx.stats;
     console.log(
-      `raw ESP    send ${rate(gen.sent, seconds)} (${mbit(gen.sent, seconds)}, sendmmsg x${GENERATOR_BATCH}), ` +
-        `receive ${rate(packets, seconds)} (${mbit(packets, seconds)}), ` +
-        `${(s.rxPackets / Math.max(1, s.rxWakeups)).toFixed(1)} packets per wake-up, veth 192.0.2.1 -> 192.0.2.2`,
+      `raw ESP    send ${rate(gen.sent, seconds)} (${mbit(gen.sent, seconds)}), ${perPacket(gen.cpuUs, gen.sent)} ` +
+        `(sendmmsg x${GENERATOR_BATCH}, veth included); receive ${rate(packets, seconds)}, ` +
+        `${perPacket(cpu.user + cpu.system, packets)}, ${(s.rxPackets / Math.max(1, s.rxWakeups)).toFixed(1)} ` +
+        `packets per wake-up, ${s.rxDrops} drops`,
     );
   } finally {
     await rx?.close();
@@ -245,7 +264,11 @@ async function main(): Promise<void> {
     return;
   }
   const seconds = Number(mode ?? '2');
-  console.log(`bench/io: ${PACKET_BYTES}-byte IPv4 packets, ${seconds} s per run, batch ${GENERATOR_BATCH}`);
+  const load = sh('cat', ['/proc/loadavg']).split(' ').slice(0, 3).join(' ');
+  console.log(
+    `bench/io: ${PACKET_BYTES}-byte IPv4 packets, ${seconds} s per run, batch ${GENERATOR_BATCH}; ` +
+      `load average ${load} (rates depend on it; CPU per packet less so)`,
+  );
   await benchTunRead(seconds);
   await benchTunWrite(seconds);
   await benchRaw(seconds);

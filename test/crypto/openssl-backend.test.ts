@@ -10,6 +10,7 @@ import {
   configureCryptoBackend,
   createAead,
   createCipher,
+  createOpenSslBackend,
   createIntegrity,
   createTestRng,
   cryptoBackends,
@@ -18,6 +19,7 @@ import {
 } from '../../src/crypto/index.js';
 import { assertCryptoError, openssl } from './helpers.js';
 
+const SYSTEM_LIBCRYPTO = '/usr/lib/x86_64-linux-gnu/libcrypto.so.3';
 const skip = openssl === null ? 'OpenSSL backend unavailable here' : false;
 const rng = createTestRng('openssl backend');
 
@@ -165,6 +167,24 @@ describe('OpenSSL EVP backend', () => {
     const buf = Buffer.alloc(48);
     assertCryptoError(() => aead.seal(Buffer.alloc(8), Buffer.alloc(8), buf, 0, 32, buf, 32));
     assert.equal(aead.open(Buffer.alloc(8), Buffer.alloc(8), buf, 0, 32, buf, 32), false);
+  });
+
+  it('binds an explicitly named libcrypto too (Debian libssl3) and agrees with the process OpenSSL', { skip }, () => {
+    const system = createOpenSslBackend(SYSTEM_LIBCRYPTO);
+    if (system === null) return; // not installed here: nothing to compare
+    assert.equal(system.name, 'openssl');
+    const keymat = rng.bytes(36);
+    const iv = rng.bytes(8);
+    const aad = rng.bytes(8);
+    const results = [system, openssl, nodeBackend].map((backend) => {
+      assert.ok(backend !== null);
+      const aead = createAead(EncrId.ENCR_CHACHA20_POLY1305, keymat, { backend });
+      const buf = Buffer.alloc(116, 0x3c);
+      aead.seal(iv, aad, buf, 0, 100, buf, 100);
+      return buf;
+    });
+    assert.deepEqual(results[0], results[2]);
+    assert.deepEqual(results[1], results[2]);
   });
 
   it('selection: auto prefers OpenSSL, node forces node:crypto, unknown names are refused', { skip }, () => {

@@ -75,11 +75,17 @@ const DIGEST_GETTERS: Readonly<Record<string, string>> = {
 /** OPENSSL_VERSION_NUMBER of the major version these bindings target. */
 const OPENSSL_3 = 3;
 
+/** koffi type names are process-wide: declare the opaque OpenSSL types once. */
+let typesDeclared = false;
+
+function declareTypes(koffi: typeof KoffiModule): void {
+  if (typesDeclared) return;
+  for (const name of ['EVP_CIPHER_CTX', 'EVP_CIPHER', 'EVP_MD', 'HMAC_CTX']) koffi.opaque(name);
+  typesDeclared = true;
+}
+
 function bind(koffi: typeof KoffiModule, lib: KoffiModule.LibraryHandle, source: string): LibCrypto {
-  koffi.pointer('EVP_CIPHER_CTX', koffi.opaque());
-  koffi.pointer('EVP_CIPHER', koffi.opaque());
-  koffi.pointer('EVP_MD', koffi.opaque());
-  koffi.pointer('HMAC_CTX', koffi.opaque());
+  declareTypes(koffi);
   const versionMajor = lib.func('unsigned int OPENSSL_version_major()') as () => number;
   if (versionMajor() !== OPENSSL_3) throw new Error(`OpenSSL major version ${versionMajor()} is not supported`);
   const version = (lib.func('const char *OpenSSL_version(int t)') as (t: number) => string)(0);

@@ -4,7 +4,7 @@ import type { SettingsSection } from './settings-tree.js';
 import { didYouMean } from './suggest.js';
 import { parseUint, splitList } from './values.js';
 import { AUTH_KEYS } from './swanctl-keys.js';
-import type { Findings } from './swanctl-findings.js';
+import { keyOriginsOf, type Findings } from './swanctl-findings.js';
 import type { AuthClass, AuthRound } from './swanctl-model.js';
 
 /** The rounds of one side, sorted by `round`, then by position; strongSwan's default round when there is none. */
@@ -31,6 +31,7 @@ function defaultRound(side: 'local' | 'remote', origin: Origin): AuthRound {
   return {
     name: side,
     origin,
+    keyOrigins: {},
     round: 0,
     auth: 'pubkey',
     authClass: 'pubkey',
@@ -57,6 +58,7 @@ function round(f: Findings, s: SettingsSection, side: 'local' | 'remote', positi
   return {
     name: s.name,
     origin: s.origin,
+    keyOrigins: keyOriginsOf(s.keys),
     round: f.read(s, 'round', (v) => parseUint(v, 0xffffffff, 'round number')) ?? position,
     auth,
     authClass,

@@ -3,7 +3,7 @@ import type { SettingsSection } from './settings-tree.js';
 import { parseTrafficSelector } from './addresses.js';
 import { ValueError, parseBytes, parseEnum, parseTimeSec, parseUint, splitList } from './values.js';
 import { CHILD_KEYS } from './swanctl-keys.js';
-import type { Findings } from './swanctl-findings.js';
+import { keyOriginsOf, type Findings } from './swanctl-findings.js';
 import type { ChildConfig, CloseAction, DpdAction, StartAction, TrafficSelector } from './swanctl-model.js';
 
 /** swanctl.conf(5) connections.<conn>.children.<child>.rekey_time [1h]. */
@@ -79,6 +79,7 @@ function child(f: Findings, s: SettingsSection, conn: string): ChildConfig {
   return {
     name: s.name,
     origin: s.origin,
+    keyOrigins: keyOriginsOf(s.keys),
     localTs: ts('local_ts') ?? dynamic,
     remoteTs: ts('remote_ts') ?? dynamic,
     mode,

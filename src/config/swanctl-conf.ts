@@ -22,7 +22,7 @@ import { didYouMean } from './suggest.js';
 import { parseAddressSpec } from './addresses.js';
 import { parseBool, parseEnum, parseTimeSec, parseUint, splitList } from './values.js';
 import { CONNECTION_KEYS, TOP_LEVEL_SECTIONS } from './swanctl-keys.js';
-import { Findings } from './swanctl-findings.js';
+import { Findings, keyOriginsOf } from './swanctl-findings.js';
 import { buildAuthRounds } from './swanctl-auth.js';
 import { buildChildren } from './swanctl-children.js';
 import { buildSecrets } from './swanctl-secrets.js';
@@ -177,6 +177,7 @@ class Builder extends Findings {
     return {
       name: s.name,
       origin: s.origin,
+      keyOrigins: keyOriginsOf(s.keys),
       version,
       localAddrs,
       remoteAddrs,

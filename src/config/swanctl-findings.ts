@@ -95,3 +95,10 @@ export class Findings {
     return items.map((text) => ({ text, origin: k.valueOrigin }));
   }
 }
+
+/** Origins of the keys set in a section, by key name. */
+export function keyOriginsOf(keys: ReadonlyMap<string, SettingsKey>): Record<string, Origin> {
+  const out: Record<string, Origin> = {};
+  for (const [name, k] of keys) if (k.value !== null) out[name] = k.origin;
+  return out;
+}

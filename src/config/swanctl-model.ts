@@ -53,6 +53,8 @@ export interface AuthRound {
   /** The section name: `local`, `local-2`, `remote`, ... */
   readonly name: string;
   readonly origin: Origin;
+  /** Where each key of this section was set (inherited keys keep the origin of their definition). */
+  readonly keyOrigins: Readonly<Record<string, Origin>>;
   /** `round` if given, else the position (rounds are sorted by it, then by position). */
   readonly round: number;
   /** `auth` as written (e.g. `psk`, `pubkey`, `ike:rsa/pss-sha256`). */
@@ -77,6 +79,8 @@ export type CloseAction = 'none' | 'trap' | 'start';
 export interface ChildConfig {
   readonly name: string;
   readonly origin: Origin;
+  /** Where each key of this section was set (inherited keys keep the origin of their definition). */
+  readonly keyOrigins: Readonly<Record<string, Origin>>;
   readonly localTs: readonly TrafficSelector[];
   readonly remoteTs: readonly TrafficSelector[];
   readonly mode: ChildMode;
@@ -102,6 +106,8 @@ export interface ChildConfig {
 export interface IkeConnection {
   readonly name: string;
   readonly origin: Origin;
+  /** Where each key of this section was set (inherited keys keep the origin of their definition). */
+  readonly keyOrigins: Readonly<Record<string, Origin>>;
   /** 0: initiate IKEv2, accept any as responder (this project speaks IKEv2 only). */
   readonly version: IkeVersion;
   readonly localAddrs: readonly AddressSpec[];

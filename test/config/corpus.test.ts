@@ -148,6 +148,13 @@ test('templates: references and includes give each spoke the defaults and its ow
   const b = config.connections[1]?.children[0];
   assert.deepEqual(b?.localTs[0]?.address, { kind: 'subnet', family: 6, address: '2001:db8:a::', prefix: 48 });
   assert.equal(b?.espProposals[0]?.text, 'aes256gcm16');
+  // inherited keys point at the template, own keys at the included file
+  assert.deepEqual(b?.keyOrigins['esp_proposals'], { file: path.join(CORPUS, 'templates.conf'), line: 14, column: 5 });
+  assert.deepEqual(b?.keyOrigins['remote_ts'], {
+    file: path.join(CORPUS, 'conf.d', 'spoke-b.conf'),
+    line: 7,
+    column: 13,
+  });
   assert.equal(Buffer.from(config.secrets[0]?.secret ?? []).toString('utf8'), 'hub "quoted" key\twith tab');
   assert.equal(config.files.length, 3);
 });

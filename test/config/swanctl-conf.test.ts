@@ -37,6 +37,13 @@ function benchExpectation(
   return {
     name: 'lab',
     origin: o(2, 3),
+    keyOrigins: {
+      version: o(3, 5),
+      local_addrs: o(4, 5),
+      remote_addrs: o(5, 5),
+      encap: o(6, 5),
+      proposals: o(7, 5),
+    },
     version: 2,
     localAddrs: [{ kind: 'address', family: 4, address: localAddr }],
     remoteAddrs: [{ kind: 'address', family: 4, address: remoteAddr }],
@@ -58,6 +65,7 @@ function benchExpectation(
       {
         name: 'local',
         origin: o(8, 5),
+        keyOrigins: { auth: o(8, 13), id: o(9, 13) },
         round: 0,
         auth: 'psk',
         authClass: 'psk',
@@ -71,6 +79,7 @@ function benchExpectation(
       {
         name: 'remote',
         origin: o(10, 5),
+        keyOrigins: { auth: o(10, 14), id: o(11, 14) },
         round: 0,
         auth: 'psk',
         authClass: 'psk',
@@ -84,6 +93,13 @@ function benchExpectation(
       {
         name: 'net',
         origin: o(13, 7),
+        keyOrigins: {
+          local_ts: o(14, 9),
+          remote_ts: o(15, 9),
+          mode: o(16, 9),
+          esp_proposals: o(17, 9),
+          start_action: o(18, 9),
+        },
         localTs: [
           {
             address: { kind: 'subnet', family: 4, address: localTs, prefix: 32 },

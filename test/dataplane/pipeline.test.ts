@@ -1,7 +1,7 @@
 /** Data-plane decisions other than the happy path: selectors, policies, lifetimes, NAT mapping, hostile input. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createDatagramBatch } from '../../src/io/batch.js';
+import { createDatagramBatch, createPacketBatch } from '../../src/io/batch.js';
 import { writeAddressSlot } from '../../src/io/ip-address.js';
 import type { MemoryNetwork } from '../../src/io/memory-network.js';
 import {
@@ -245,6 +245,46 @@ test('ESP-in-UDP from a new source port raises one mapping upcall after authenti
     assert.equal(p.b.upcalls.mappings.length, 1);
     assert.equal(p.b.dp.stats.mappings, 1);
     assert.equal((await p.b.dp.querySa({ protocol: 'esp', spi: SPI_A_TO_B, dst: OUTER_B })).drops.icv, 1);
+  } finally {
+    await p.close();
+  }
+});
+
+test('random and truncated TUN input never throws and is always accounted for', async () => {
+  const p = await makePeers();
+  try {
+    const batch = createPacketBatch({ size: 32, bufferBytes: 64 + 1500 + 64 });
+    const good = echo(HOST_A, HOST_B);
+    let seed = 12345;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+    let fed = 0;
+    for (let round = 0; round < 40; round++) {
+      batch.count = 32;
+      for (let i = 0; i < 32; i++) {
+        const b = batch.bufs[i]!;
+        const kind = rnd() % 3;
+        let len: number;
+        if (kind === 0) {
+          len = rnd() % 200;
+          for (let j = 0; j < len; j++) b[64 + j] = rnd() & 0xff;
+        } else {
+          good.copy(b, 64);
+          len = kind === 1 ? rnd() % (good.length + 1) : good.length;
+          if (kind === 2) b[64 + (rnd() % good.length)] = rnd() & 0xff;
+        }
+        batch.offsets[i] = 64;
+        batch.lengths[i] = len;
+        fed++;
+      }
+      p.a.dp.handleTunBatch(batch);
+    }
+    const s = p.a.dp.stats;
+    const sa = await p.a.dp.querySa({ protocol: 'esp', spi: SPI_A_TO_B, dst: OUTER_B });
+    const saDrops = Object.values(sa.drops).reduce((x, y) => x + y, 0);
+    const dpDrops = Object.values(s.drops).reduce((x, y) => x + y, 0);
+    assert.equal(s.tunRxPackets, fed);
+    assert.equal(sa.packets + saDrops + dpDrops, fed, 'every packet was sealed or counted as a drop');
+    assert.ok(s.drops.malformed > 0);
   } finally {
     await p.close();
   }

@@ -14,7 +14,7 @@ import { LogLevel } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
 import { IkeEngine } from '../ike/engine.js';
 import type { ConnectionConfig, EngineConfig } from '../ike/config.js';
-import type { ChildSaInfo as EngineChild, Endpoint, IkeEvent } from '../ike/events.js';
+import type { ChildSaInfo as EngineChild, Endpoint, IkeEvent, OutgoingDatagram } from '../ike/events.js';
 import { formatTs } from '../ike/traffic-selectors.js';
 import type { TrafficSelector } from '../ike/codec/types.js';
 import { nameOf, EncrId, IntegId } from '../crypto/ids.js';
@@ -189,9 +189,25 @@ export class Daemon {
     this.pump();
   }
 
-  /** Sends what the engine produced, applies its events, re-arms the timer. */
+  /**
+   * Applies the engine's events, sends what it produced, re-arms the timer. When a CHILD_SA was installed,
+   * its messages leave only once the SAs, policies and routes are in place (as a kernel-based IKE daemon
+   * does), so the peer's first packets are not lost to a half-installed SA.
+   */
   private pump(): void {
-    for (const d of this.engine.datagramsToSend()) {
+    const datagrams = this.engine.datagramsToSend();
+    const installs: Promise<void>[] = [];
+    for (let ev = this.engine.nextEvent(); ev !== undefined; ev = this.engine.nextEvent()) {
+      const p = this.onEvent(ev);
+      if (p !== undefined) installs.push(p);
+    }
+    if (installs.length === 0) this.send(datagrams);
+    else void Promise.all(installs).then(() => this.send(datagrams));
+    if (!this.closed) this.io.clock.setDeadline(this.engine.nextTimerMs(), (now) => this.onTimer(now));
+  }
+
+  private send(datagrams: readonly OutgoingDatagram[]): void {
+    for (const d of datagrams) {
       const family: IpFamily = d.to.address.includes(':') ? 6 : 4;
       const ep = this.udp.get(`${family}/${d.from.port}`);
       if (ep === undefined) {
@@ -202,8 +218,6 @@ export class Daemon {
       ep.sendIke(payload, { address: d.to.address, port: d.to.port });
       this.counters.ikeOut++;
     }
-    for (let ev = this.engine.nextEvent(); ev !== undefined; ev = this.engine.nextEvent()) this.onEvent(ev);
-    if (!this.closed) this.io.clock.setDeadline(this.engine.nextTimerMs(), (now) => this.onTimer(now));
   }
 
   private onTimer(nowMs: number): void {
@@ -211,7 +225,7 @@ export class Daemon {
     this.pump();
   }
 
-  private onEvent(ev: IkeEvent): void {
+  private onEvent(ev: IkeEvent): Promise<void> | undefined {
     switch (ev.type) {
       case 'ikeSaEstablished':
         this.ikeSas.set(ev.ikeSaId, {
@@ -242,8 +256,7 @@ export class Daemon {
         this.failWaiters(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         break;
       case 'childSaInstalled':
-        void this.installChild(ev.child);
-        break;
+        return this.installChild(ev.child);
       case 'childSaDeleted':
         void this.removeChild(ev.childSaId, ev.reason);
         break;
@@ -261,6 +274,7 @@ export class Daemon {
         this.failWaiters(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] failed: ${ev.reason}`);
         break;
     }
+    return undefined;
   }
 
   private connectionOf(name: string): DaemonConnection | undefined {

@@ -30,4 +30,4 @@ export {
 } from './non-esp-marker.js';
 export { MemoryClock, SystemClock } from './clock.js';
 export { MemoryTun, type MemoryTunOptions } from './memory-tun.js';
-export { MemoryNetwork, MemoryPacketSocket, MemoryUdpEndpoint } from './memory-network.js';
+export { MemoryNetwork, MemoryPacketSocket, MemoryUdpEndpoint, type WirePacket } from './memory-network.js';

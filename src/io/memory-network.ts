@@ -29,7 +29,8 @@ const RECEIVE_QUEUE_LIMIT = 4096;
 const UDP_PROTOCOL = 17;
 const NAT_T_PORT = 4500;
 
-interface WirePacket {
+/** A datagram in flight on a memory network. */
+export interface WirePacket {
   bytes: Buffer;
   family: IpFamily;
   srcAddr: string;

@@ -4,7 +4,7 @@
  *
  * - Plain ciphers (AES-CBC, ...) with an integrity algorithm: the ICV covers the message from the first
  *   byte of the IKE header up to the ICV (RFC 7296 3.14).
- * - AEADs (AES-GCM RFC 5282, ChaCha20-Poly1305 RFC 7634, AES-CCM): no integrity transform; the associated
+ * - AEADs (AES-GCM and AES-CCM RFC 5282, ChaCha20-Poly1305 RFC 7634): no integrity transform; the associated
  *   data is the message up to the IV, i.e. IKE header, any unencrypted payloads and the SK (or SKF) header
  *   (RFC 5282 5.1). keymat skE = key || salt.
  *

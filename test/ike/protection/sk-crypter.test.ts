@@ -47,6 +47,11 @@ const SUITES: Suite[] = [
   { name: 'aes128gcm16', keys: { encrId: EncrId.ENCR_AES_GCM_16, skE: key(20, 9) } },
   { name: 'aes256gcm16', keys: { encrId: EncrId.ENCR_AES_GCM_16, skE: key(36, 10) } },
   { name: 'chacha20poly1305', keys: { encrId: EncrId.ENCR_CHACHA20_POLY1305, skE: key(36, 11) } },
+  { name: 'aes128ccm16', keys: { encrId: EncrId.ENCR_AES_CCM_16, skE: key(19, 12) } },
+  {
+    name: '3des-sha1',
+    keys: { encrId: EncrId.ENCR_3DES, integId: IntegId.AUTH_HMAC_SHA1_96, skE: key(24, 13), skA: key(20, 14) },
+  },
 ];
 
 const header: IkeHeader = {

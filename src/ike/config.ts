@@ -109,6 +109,8 @@ export interface EngineConfig {
   readonly halfOpenTimeoutSec?: number;
   /** `charon.prefer_configured_proposals` (default true): as responder, our proposal order wins. */
   readonly preferConfiguredProposals?: boolean;
+  /** Largest IKE message in bytes before it is sent as SKF fragments (RFC 7383), when both peers support them. */
+  readonly fragmentSizeBytes?: number;
   /** Nonce length in bytes (default 32, RFC 7296 2.10: at least half the PRF key size, 16..256). */
   readonly nonceLength?: number;
 }

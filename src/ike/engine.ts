@@ -17,19 +17,22 @@ import { ExchangeType, IKE_HEADER_LENGTH, IKE_MAJOR_VERSION, NotifyType, Payload
 import { decodeHeader } from './codec/header.js';
 import { decodeMessage, encodeMessage } from './codec/message.js';
 import type { IkeHeader, Payload } from './codec/types.js';
-import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity, RetransmitConfig } from './config.js';
+import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from './config.js';
 import { DEFAULT_RETRANSMIT } from './config.js';
 import { CookieJar } from './cookie.js';
 import type { EngineCore } from './engine-core.js';
 import { IkeError } from './errors.js';
 import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram } from './events.js';
 import { decodeIdentity, formatIdentity, identityMatches } from './identity.js';
-import { findNotify, first, notify } from './payload-util.js';
+import { first, notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
-import { createSkCrypter } from './protection/sk-crypter.js';
 import { ChildSa, IkeSa } from './sa.js';
 import { ChildSaState, IkeSaState, transitionChild, transitionIke } from './sa-state.js';
 import type { Task, TaskContext } from './task.js';
+import { NAT_T_PORT, TaskManager } from './task-manager.js';
+import type { DropReason } from './task-manager.js';
+
+export type { DropReason };
 import { ChildCreateTask } from './tasks/child-create.js';
 import { ChildDeleteTask } from './tasks/child-delete.js';
 import { ChildRekeyTask } from './tasks/child-rekey.js';
@@ -38,17 +41,14 @@ import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
-import { InformationalTask } from './tasks/informational.js';
 import { parseAddress } from './traffic-selectors.js';
 
 /** RFC 3948 2.2: IKE on port 4500 starts with four zero bytes. */
 export const NON_ESP_MARKER_LENGTH = 4;
-export const NAT_T_PORT = 4500;
 const IKE_SPI_LENGTH = 8;
 const CHILD_SPI_LENGTH = 4;
-
-/** Why datagrams were dropped (counters). */
-export type DropReason = 'malformed' | 'unknownSpi' | 'notExpected' | 'integrity' | 'cookie' | 'internal' | 'esp';
+/** IKE message size before SKF fragmentation: 1280 bytes minus IPv6 and UDP headers and the non-ESP marker. */
+const DEFAULT_FRAGMENT_SIZE = 1280 - 40 - 8 - 4;
 
 export class IkeEngine implements EngineCore {
   readonly config: EngineConfig;
@@ -64,7 +64,7 @@ export class IkeEngine implements EngineCore {
     internal: 0,
     esp: 0,
   };
-  private readonly retransmit: RetransmitConfig;
+  private readonly tm: TaskManager;
   private readonly cookies: CookieJar;
   private readonly bySpi = new Map<string, IkeSa>();
   private readonly halfOpen = new Map<string, IkeSa>();
@@ -78,7 +78,12 @@ export class IkeEngine implements EngineCore {
     this.rng = config.rng;
     this.log = config.log ?? nullLogger;
     this.nonceLength = config.nonceLength ?? 32;
-    this.retransmit = config.retransmit ?? DEFAULT_RETRANSMIT;
+    this.tm = new TaskManager(this, {
+      retransmit: config.retransmit ?? DEFAULT_RETRANSMIT,
+      maxMessageLength: config.fragmentSizeBytes ?? DEFAULT_FRAGMENT_SIZE,
+      drops: this.drops,
+      send: (from, to, packet) => this.send(from, to, packet),
+    });
     this.cookies = new CookieJar(config.rng, config.cookieSecretLifetimeSec ?? 120);
   }
 
@@ -99,7 +104,7 @@ export class IkeEngine implements EngineCore {
     const [firstChild, ...rest] = conn.childless === 'force' ? [] : wanted;
     if (firstChild !== undefined) this.queueTask(sa, new ChildCreateTask({ config: firstChild, inAuth: true }));
     for (const c of rest) this.queueTask(sa, new ChildCreateTask({ config: c, inAuth: false }));
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
     return sa.id;
   }
 
@@ -109,7 +114,7 @@ export class IkeEngine implements EngineCore {
     const config = sa.conn?.children.find((c) => c.name === childName);
     if (config === undefined) throw new Error(`no child '${childName}' in ${sa.label}`);
     this.queueTask(sa, new ChildCreateTask({ config, inAuth: false }));
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Delete an IKE_SA and its CHILD_SAs (INFORMATIONAL DELETE, RFC 7296 1.4.1). */
@@ -120,35 +125,35 @@ export class IkeEngine implements EngineCore {
       return;
     }
     this.queueTask(sa, new IkeDeleteTask('terminated'));
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Delete one CHILD_SA. */
   terminateChild(childSaId: number, nowMs: number): void {
     const [sa, child] = this.child(childSaId);
     this.queueTask(sa, new ChildDeleteTask([child], 'terminated'));
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Rekey an IKE_SA (RFC 7296 1.3.2). */
   rekeyIke(ikeSaId: number, nowMs: number): void {
     const sa = this.ike(ikeSaId);
     this.queueTask(sa, new IkeRekeyTask());
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Rekey a CHILD_SA (RFC 7296 1.3.3). */
   rekeyChild(childSaId: number, nowMs: number): void {
     const [sa, child] = this.child(childSaId);
     this.queueTask(sa, new ChildRekeyTask(child));
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Send a liveness check now (RFC 7296 2.4). */
   checkLiveness(ikeSaId: number, nowMs: number): void {
     const sa = this.ike(ikeSaId);
     this.queueTask(sa, new IkeDpdTask());
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /**
@@ -162,7 +167,7 @@ export class IkeEngine implements EngineCore {
     child.bytes += bytes;
     child.packets += packets;
     this.checkChildLimits(sa, child, nowMs);
-    this.startNext(sa, nowMs);
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Feed one received UDP payload. Never throws. */
@@ -457,9 +462,11 @@ export class IkeEngine implements EngineCore {
   private checkChildLimits(sa: IkeSa, c: ChildSa, nowMs: number): void {
     const hard = (c.lifeBytes > 0 && c.bytes >= c.lifeBytes) || (c.lifePackets > 0 && c.packets >= c.lifePackets);
     const hardTime = c.expireAtMs > 0 && nowMs >= c.expireAtMs;
-    if ((hard || hardTime) && c.state !== ChildSaState.DELETING && c.state !== ChildSaState.DESTROYED) {
+    if ((hard || hardTime) && c.state !== ChildSaState.DESTROYED) {
+      // Hard expiry: the CHILD_SA stops now; the peer is told with a DELETE when the window allows.
       c.expireAtMs = 0;
-      this.queueTask(sa, new ChildDeleteTask([c], 'hard lifetime expired'));
+      this.removeChild(sa, c, 'hard lifetime expired');
+      this.queueTask(sa, new ChildDeleteTask([c], 'hard lifetime expired', true));
       return;
     }
     const soft =
@@ -475,7 +482,7 @@ export class IkeEngine implements EngineCore {
   }
 
   private timersOf(sa: IkeSa, nowMs: number): void {
-    if (sa.active !== undefined && nowMs >= sa.active.deadlineMs) this.retransmitOrGiveUp(sa, nowMs);
+    if (sa.active !== undefined && nowMs >= sa.active.deadlineMs) this.tm.retransmitOrGiveUp(sa, nowMs);
     if (sa.state === IkeSaState.DESTROYED) return;
     if (sa.halfOpenDeadlineMs > 0 && nowMs >= sa.halfOpenDeadlineMs && sa.state === IkeSaState.CONNECTING) {
       this.destroyIke(sa, 'half-open timeout');
@@ -498,147 +505,12 @@ export class IkeEngine implements EngineCore {
       }
       for (const c of [...sa.children]) this.checkChildLimits(sa, c, nowMs);
     }
-    this.startNext(sa, nowMs);
-  }
-
-  private timeoutMs(tries: number): number {
-    const r = this.retransmit;
-    let t = r.timeoutSec * Math.pow(r.base, tries) * 1000;
-    if (r.limitSec > 0) t = Math.min(t, r.limitSec * 1000);
-    return t;
-  }
-
-  private retransmitOrGiveUp(sa: IkeSa, nowMs: number): void {
-    const a = sa.active;
-    if (a === undefined) return;
-    if (a.tries >= this.retransmit.tries) {
-      this.log.log('ike', LogLevel.CONTROL, `giving up after ${a.tries} retransmits`, sa.label);
-      const ctx = this.ctx(sa, nowMs);
-      sa.active = undefined;
-      for (const t of a.tasks) t.failed?.(ctx, 'peer not responding', 0);
-      if (sa.state !== IkeSaState.DESTROYED) {
-        if (a.exchangeType === ExchangeType.IKE_SA_INIT || a.exchangeType === ExchangeType.IKE_AUTH)
-          this.emit({
-            type: 'ikeSaFailed',
-            ikeSaId: sa.id,
-            name: sa.conn?.name ?? '',
-            notifyType: 0,
-            reason: 'peer not responding',
-          });
-        this.destroyIke(sa, 'peer not responding');
-      }
-      return;
-    }
-    a.tries++;
-    a.deadlineMs = nowMs + this.timeoutMs(a.tries);
-    this.log.log('ike', LogLevel.CONTROL, `retransmit ${a.tries} of request with message ID ${a.messageId}`, sa.label);
-    for (const p of a.packets) this.send(sa.local, sa.remote, p);
-  }
-
-  private ctx(sa: IkeSa, nowMs: number): TaskContext {
-    return { core: this, sa, nowMs };
+    this.tm.startNext(sa, nowMs);
   }
 
   /** Tasks may queue work on other IKE_SAs (rekeys): give every IKE_SA its turn. */
   private startAll(nowMs: number): void {
-    for (const sa of this.ikeSas()) if (sa.active === undefined && sa.queue.length > 0) this.startNext(sa, nowMs);
-  }
-
-  /** Start the next queued exchange if the window (size 1, RFC 7296 2.3) is free. */
-  private startNext(sa: IkeSa, nowMs: number): void {
-    while (sa.active === undefined && sa.queue.length > 0 && sa.state !== IkeSaState.DESTROYED) {
-      const head = sa.queue[0];
-      if (head === undefined) return;
-      const established = sa.state !== IkeSaState.CONNECTING && sa.state !== IkeSaState.CREATED;
-      if (!established && head.exchangeType !== ExchangeType.IKE_SA_INIT && head.exchangeType !== ExchangeType.IKE_AUTH)
-        return;
-      if (sa.state === IkeSaState.DELETING && !(head instanceof IkeDeleteTask)) {
-        sa.queue.shift();
-        continue;
-      }
-      const tasks: Task[] = [head];
-      sa.queue.shift();
-      if (head.exchangeType === ExchangeType.IKE_AUTH)
-        while (sa.queue[0]?.exchangeType === ExchangeType.IKE_AUTH) tasks.push(sa.queue.shift() as Task);
-      this.sendRequest(sa, tasks, nowMs, sa.nextRequestId++);
-    }
-  }
-
-  private sendRequest(sa: IkeSa, tasks: Task[], nowMs: number, messageId: number): void {
-    const ctx = this.ctx(sa, nowMs);
-    const exchangeType = tasks[0]?.exchangeType ?? ExchangeType.INFORMATIONAL;
-    const payloads: Payload[] = [];
-    const built: Task[] = [];
-    for (const [i, t] of tasks.entries()) {
-      try {
-        payloads.push(...t.buildI(ctx));
-        built.push(t);
-      } catch (e) {
-        if (!(e instanceof IkeError)) throw e;
-        this.log.log('ike', LogLevel.CONTROL, `cannot build ${t.kind}: ${e.reason}`, sa.label);
-        if (i === 0 && (exchangeType === ExchangeType.IKE_SA_INIT || exchangeType === ExchangeType.IKE_AUTH)) {
-          this.emit({
-            type: 'ikeSaFailed',
-            ikeSaId: sa.id,
-            name: sa.conn?.name ?? '',
-            notifyType: e.notifyType,
-            reason: e.reason,
-          });
-          this.destroyIke(sa, e.reason);
-          return;
-        }
-        t.failed?.(ctx, e.reason, e.notifyType);
-      }
-    }
-    if (built.length === 0) {
-      sa.nextRequestId--;
-      return;
-    }
-    const header = this.header(sa, exchangeType, false, messageId);
-    const packet = this.encode(sa, header, payloads);
-    if (exchangeType === ExchangeType.IKE_SA_INIT) sa.initRequest = packet;
-    sa.active = {
-      messageId,
-      exchangeType,
-      tasks: built,
-      packets: [packet],
-      tries: 0,
-      deadlineMs: nowMs + this.timeoutMs(0),
-    };
-    this.send(sa.local, sa.remote, packet);
-  }
-
-  private header(sa: IkeSa, exchangeType: number, response: boolean, messageId: number): IkeHeader {
-    return {
-      spiI: sa.spiI,
-      spiR: sa.spiR,
-      nextPayload: 0,
-      majorVersion: IKE_MAJOR_VERSION,
-      minorVersion: 0,
-      exchangeType,
-      flags: { initiator: sa.initiator, response, version: false },
-      messageId,
-      length: 0,
-    };
-  }
-
-  private crypters(sa: IkeSa): void {
-    if (sa.protectOut !== undefined || sa.keys === undefined || sa.proposal?.encr === undefined) return;
-    const k = sa.keys;
-    const encrId = sa.proposal.encr.id;
-    const integ = sa.proposal.integ;
-    const mk = (skE: Buffer, skA: Buffer) =>
-      createSkCrypter(integ === undefined ? { encrId, skE } : { encrId, integId: integ, skE, skA }, this.rng);
-    const i = mk(k.skEi, k.skAi);
-    const r = mk(k.skEr, k.skAr);
-    [sa.protectOut, sa.protectIn] = sa.initiator ? [i, r] : [r, i];
-  }
-
-  private encode(sa: IkeSa, header: IkeHeader, payloads: Payload[]): Buffer {
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return encodeMessage({ header, payloads });
-    this.crypters(sa);
-    if (sa.protectOut === undefined) throw new Error('no SK keys');
-    return sa.protectOut.seal(header, payloads);
+    for (const sa of this.ikeSas()) if (sa.active === undefined && sa.queue.length > 0) this.tm.startNext(sa, nowMs);
   }
 
   private send(from: Endpoint, to: Endpoint, packet: Buffer): void {
@@ -669,196 +541,8 @@ export class IkeEngine implements EngineCore {
       this.drops.unknownSpi++;
       return;
     }
-    if (header.flags.response) this.receiveResponse(sa, buf, header, nowMs);
-    else this.receiveRequest(sa, buf, header, from, to, nowMs);
-  }
-
-  private open(sa: IkeSa, buf: Buffer, header: IkeHeader): Payload[] | undefined {
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
-      return decodeMessage(buf).payloads;
-    }
-    this.crypters(sa);
-    if (sa.protectIn === undefined) {
-      this.drops.notExpected++;
-      return undefined;
-    }
-    const r = sa.protectIn.open(buf);
-    if (!r.ok) {
-      if (r.reason === 'integrity') this.drops.integrity++;
-      else this.drops.malformed++;
-      return undefined;
-    }
-    if (!r.header.spiI.equals(sa.spiI) || !r.header.spiR.equals(sa.spiR)) {
-      this.drops.unknownSpi++;
-      return undefined;
-    }
-    return r.payloads;
-  }
-
-  private receiveResponse(sa: IkeSa, buf: Buffer, header: IkeHeader, nowMs: number): void {
-    const a = sa.active;
-    if (a === undefined || a.messageId !== header.messageId || a.exchangeType !== header.exchangeType) {
-      this.drops.notExpected++;
-      return;
-    }
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
-      const zero = Buffer.alloc(IKE_SPI_LENGTH);
-      if (!header.spiR.equals(zero)) sa.spiR = Buffer.from(header.spiR);
-      sa.initResponse = buf;
-    }
-    const payloads = this.open(sa, buf, header);
-    if (payloads === undefined) return;
-    if (payloads.some((p) => p.type === 'unknown' && p.critical)) {
-      this.drops.malformed++;
-      return;
-    }
-    sa.lastHeardMs = nowMs;
-    sa.active = undefined;
-    const ctx = this.ctx(sa, nowMs);
-    const retry: Task[] = [];
-    for (const [i, t] of a.tasks.entries()) {
-      if (sa.state === IkeSaState.DESTROYED) break;
-      try {
-        if (t.processI(ctx, payloads) === 'retry') retry.push(t);
-        else t.completed?.(ctx);
-      } catch (e) {
-        if (!(e instanceof IkeError)) throw e;
-        this.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}`, sa.label);
-        const fatal =
-          i === 0 && (a.exchangeType === ExchangeType.IKE_SA_INIT || a.exchangeType === ExchangeType.IKE_AUTH);
-        if (fatal) {
-          const name = sa.conn?.name ?? '';
-          if (e.notifyType === NotifyType.AUTHENTICATION_FAILED)
-            this.emit({
-              type: 'authFailed',
-              ikeSaId: sa.id,
-              name,
-              byUs: !findNotify(payloads, NotifyType.AUTHENTICATION_FAILED),
-              reason: e.reason,
-            });
-          else this.emit({ type: 'ikeSaFailed', ikeSaId: sa.id, name, notifyType: e.notifyType, reason: e.reason });
-          for (const other of a.tasks.slice(1)) other.failed?.(ctx, e.reason, e.notifyType);
-          this.destroyIke(sa, e.reason);
-          return;
-        }
-        t.failed?.(ctx, e.reason, e.notifyType);
-      }
-    }
-    if (sa.state === IkeSaState.DESTROYED) return;
-    if (retry.length > 0) {
-      if (a.exchangeType === ExchangeType.IKE_SA_INIT) {
-        sa.spiR = Buffer.alloc(IKE_SPI_LENGTH);
-        this.sendRequest(sa, retry, nowMs, 0);
-      } else this.sendRequest(sa, retry, nowMs, sa.nextRequestId++);
-      return;
-    }
-    if (a.exchangeType === ExchangeType.IKE_SA_INIT) this.maybeFloat(sa);
-    this.startNext(sa, nowMs);
-  }
-
-  /** After IKE_SA_INIT: behind a NAT, continue on port 4500 (RFC 7296 2.23, RFC 3948). */
-  private maybeFloat(sa: IkeSa): void {
-    if ((sa.natLocal || sa.natRemote) && sa.remote.port !== NAT_T_PORT) {
-      sa.remote = { address: sa.remote.address, port: NAT_T_PORT };
-      sa.local = { address: sa.local.address, port: NAT_T_PORT };
-    }
-  }
-
-  private receiveRequest(sa: IkeSa, buf: Buffer, header: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
-    const cached = sa.lastResponse;
-    if (
-      cached !== undefined &&
-      header.messageId === cached.messageId &&
-      header.messageId + 1 === sa.expectedRequestId
-    ) {
-      // A retransmitted request: answer from the cache (RFC 7296 2.1), without processing again.
-      if (header.exchangeType === ExchangeType.IKE_SA_INIT || this.open(sa, buf, header) !== undefined)
-        for (const p of cached.packets) this.send(sa.local, sa.remote, p);
-      return;
-    }
-    if (header.messageId !== sa.expectedRequestId) {
-      this.drops.notExpected++;
-      return;
-    }
-    const payloads = this.open(sa, buf, header);
-    if (payloads === undefined) return;
-    sa.lastHeardMs = nowMs;
-    if (from.port !== sa.remote.port || from.address !== sa.remote.address) {
-      sa.remote = from; // NAT mapping change or float to 4500 (RFC 7296 2.23)
-      sa.local = to;
-    }
-    const ctx = this.ctx(sa, nowMs);
-    let tasks: Task[];
-    if (payloads.some((p) => p.type === 'unknown' && p.critical)) {
-      this.respond(sa, header, [notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD)]);
-      return;
-    }
-    switch (header.exchangeType) {
-      case ExchangeType.IKE_AUTH:
-        if (sa.initiator || sa.state !== IkeSaState.CONNECTING)
-          return this.respondError(sa, header, NotifyType.INVALID_SYNTAX);
-        tasks = [new IkeAuthTask(), new ChildCreateTask({ inAuth: true })];
-        break;
-      case ExchangeType.CREATE_CHILD_SA:
-        if (sa.state !== IkeSaState.ESTABLISHED && sa.state !== IkeSaState.REKEYING)
-          return this.respondError(sa, header, NotifyType.TEMPORARY_FAILURE);
-        tasks = [
-          ChildRekeyTask.matches(payloads)
-            ? new ChildRekeyTask()
-            : IkeRekeyTask.matches(payloads)
-              ? new IkeRekeyTask()
-              : new ChildCreateTask({ inAuth: false }),
-        ];
-        break;
-      case ExchangeType.INFORMATIONAL:
-        tasks = [new InformationalTask()];
-        break;
-      default:
-        this.drops.notExpected++;
-        return;
-    }
-    const out: Payload[] = [];
-    const ok: Task[] = [];
-    let fatal: IkeError | undefined;
-    for (const [i, t] of tasks.entries()) {
-      try {
-        t.processR(ctx, payloads);
-        out.push(...t.buildR(ctx));
-        ok.push(t);
-      } catch (e) {
-        if (!(e instanceof IkeError)) throw e;
-        this.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}`, sa.label);
-        if (i === 0 && header.exchangeType === ExchangeType.IKE_AUTH) {
-          fatal = e;
-          break;
-        }
-        if (e.notifyType !== 0) out.push(notify(e.notifyType, e.data));
-        t.failed?.(ctx, e.reason, e.notifyType);
-      }
-    }
-    if (fatal !== undefined) {
-      this.respond(sa, header, [notify(fatal.notifyType || NotifyType.AUTHENTICATION_FAILED, fatal.data)]);
-      const name = sa.conn?.name ?? '';
-      if (fatal.notifyType === NotifyType.AUTHENTICATION_FAILED)
-        this.emit({ type: 'authFailed', ikeSaId: sa.id, name, byUs: true, reason: fatal.reason });
-      else this.emit({ type: 'ikeSaFailed', ikeSaId: sa.id, name, notifyType: fatal.notifyType, reason: fatal.reason });
-      this.destroyIke(sa, fatal.reason);
-      return;
-    }
-    this.respond(sa, header, out);
-    for (const t of ok) if (sa.state !== IkeSaState.DESTROYED) t.completed?.(ctx);
-    if (sa.state !== IkeSaState.DESTROYED) this.startNext(sa, nowMs);
-  }
-
-  private respondError(sa: IkeSa, header: IkeHeader, notifyType: number): void {
-    this.respond(sa, header, [notify(notifyType)]);
-  }
-
-  private respond(sa: IkeSa, request: IkeHeader, payloads: Payload[]): void {
-    const packet = this.encode(sa, this.header(sa, request.exchangeType, true, request.messageId), payloads);
-    sa.lastResponse = { messageId: request.messageId, packets: [packet] };
-    sa.expectedRequestId = request.messageId + 1;
-    this.send(sa.local, sa.remote, packet);
+    if (header.flags.response) this.tm.receiveResponse(sa, buf, header, nowMs);
+    else this.tm.receiveRequest(sa, buf, header, from, to, nowMs);
   }
 
   private receiveInitRequest(buf: Buffer, header: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
@@ -898,7 +582,7 @@ export class IkeEngine implements EngineCore {
     const sa = new IkeSa(this.nextId++, false, Buffer.from(header.spiI), to, from, 'ike');
     sa.spiR = this.newIkeSpi();
     const task = new IkeInitTask();
-    const ctx = this.ctx(sa, nowMs);
+    const ctx: TaskContext = { core: this, sa, nowMs };
     let payloads: Payload[];
     try {
       task.processR(ctx, msg.payloads);
@@ -916,7 +600,7 @@ export class IkeEngine implements EngineCore {
     sa.halfOpenDeadlineMs = nowMs + (this.config.halfOpenTimeoutSec ?? 30) * 1000;
     this.bySpi.set(sa.spiR.toString('hex'), sa);
     this.halfOpen.set(key, sa);
-    const packet = encodeMessage({ header: this.header(sa, ExchangeType.IKE_SA_INIT, true, 0), payloads });
+    const packet = encodeMessage({ header: this.tm.header(sa, ExchangeType.IKE_SA_INIT, true, 0), payloads });
     sa.initResponse = packet;
     sa.lastResponse = { messageId: 0, packets: [packet] };
     sa.expectedRequestId = 1;

@@ -31,13 +31,17 @@ export class ChildDeleteTask implements Task {
   readonly exchangeType = ExchangeType.INFORMATIONAL;
   private readonly children: ChildSa[];
   private readonly reason: string;
+  private readonly expired: boolean;
 
-  constructor(children: ChildSa[], reason: string) {
+  /** `expired`: the CHILD_SAs are already removed locally (hard lifetime); only tell the peer. */
+  constructor(children: ChildSa[], reason: string, expired = false) {
     this.children = children;
     this.reason = reason;
+    this.expired = expired;
   }
 
   buildI(ctx: TaskContext): Payload[] {
+    if (this.expired) return deletePayloads(this.children);
     const live = this.children.filter((c) => c.state !== ChildSaState.DESTROYED && ctx.sa.children.includes(c));
     for (const c of live) transitionChild(c, ChildSaState.DELETING, this.reason, ctx.core.log);
     return deletePayloads(live);

@@ -56,6 +56,7 @@ export class ChildRekeyTask implements Task {
     if (r === 'retry') return r;
     const ours = this.create.child;
     if (ours === undefined) throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, 'rekey produced no CHILD_SA');
+    if (old.state === ChildSaState.DESTROYED) return 'done'; // expired meanwhile
     const theirs = peerReplacement.get(old);
     if (theirs !== undefined && theirs.state !== ChildSaState.DESTROYED) {
       // Collision (2.8.1): both replacements exist; the one with the lowest nonce goes.
@@ -102,6 +103,7 @@ export class ChildRekeyTask implements Task {
     const created = this.create?.child;
     if (old === undefined || created === undefined || created.createdAsInitiator) return;
     ctx.core.installChild(ctx.sa, created, ctx.nowMs);
+    if (old.state === ChildSaState.DESTROYED) return;
     if (old.state === ChildSaState.REKEYING) {
       // We are rekeying it too: decided when our own exchange completes.
       peerReplacement.set(old, created);

@@ -1,0 +1,434 @@
+/**
+ * The task manager (RFC 7296 2.1, 2.3): per IKE_SA, one request outstanding each way (window size 1).
+ * It numbers and sends requests built by tasks, retransmits them with exponential back-off and gives up,
+ * matches responses, answers requests in order and replays the cached response for a retransmitted
+ * request. Protected messages go through SK (or SKF fragments, RFC 7383, when both peers support them).
+ * IkeErrors from tasks become notifies (responder) or failures/teardowns (initiator) here, in one place.
+ */
+import { LogLevel } from '../common/log.js';
+import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType } from './codec/constants.js';
+import { encodeMessage, decodeMessage } from './codec/message.js';
+import type { IkeHeader, Payload } from './codec/types.js';
+import type { RetransmitConfig } from './config.js';
+import type { EngineCore } from './engine-core.js';
+import { IkeError } from './errors.js';
+import type { Endpoint } from './events.js';
+import { findNotify, notify } from './payload-util.js';
+import { FragmentReassembler, sealMessage } from './protection/fragments.js';
+import { createSkCrypter } from './protection/sk-crypter.js';
+import type { IkeSa } from './sa.js';
+import { IkeSaState } from './sa-state.js';
+import type { Task, TaskContext } from './task.js';
+import { ChildCreateTask } from './tasks/child-create.js';
+import { ChildRekeyTask } from './tasks/child-rekey.js';
+import { IkeAuthTask } from './tasks/ike-auth.js';
+import { IkeDeleteTask } from './tasks/ike-delete.js';
+import { IkeRekeyTask } from './tasks/ike-rekey.js';
+import { InformationalTask } from './tasks/informational.js';
+
+const IKE_SPI_LENGTH = 8;
+
+/** What opening a received message gave. */
+export type Opened =
+  | { readonly kind: 'ok'; readonly payloads: Payload[] }
+  /** An authenticated fragment; the message is not complete (or was completed before). */
+  | { readonly kind: 'partial'; readonly fragmentNumber: number }
+  /** Authenticated, but the content does not decode (RFC 7296 2.21.2: INVALID_SYNTAX). */
+  | { readonly kind: 'syntax' }
+  | { readonly kind: 'drop' };
+const DROP: Opened = { kind: 'drop' };
+export const NAT_T_PORT = 4500;
+
+/** Why datagrams were dropped (counters). */
+export type DropReason = 'malformed' | 'unknownSpi' | 'notExpected' | 'integrity' | 'cookie' | 'internal' | 'esp';
+
+export interface TaskManagerOptions {
+  readonly retransmit: RetransmitConfig;
+  /** Largest IKE message (without IP/UDP headers) before SKF fragmentation (RFC 7383 2.5.1). */
+  readonly maxMessageLength: number;
+  readonly drops: Record<DropReason, number>;
+  readonly send: (from: Endpoint, to: Endpoint, packet: Buffer) => void;
+}
+
+/** Reassemblers per IKE_SA: [requests, responses]. */
+const reassemblers = new WeakMap<IkeSa, [FragmentReassembler, FragmentReassembler]>();
+
+export class TaskManager {
+  private readonly core: EngineCore;
+  private readonly retransmit: RetransmitConfig;
+  private readonly maxMessageLength: number;
+  private readonly drops: Record<DropReason, number>;
+  private readonly send: (from: Endpoint, to: Endpoint, packet: Buffer) => void;
+
+  constructor(core: EngineCore, options: TaskManagerOptions) {
+    this.core = core;
+    this.retransmit = options.retransmit;
+    this.maxMessageLength = options.maxMessageLength;
+    this.drops = options.drops;
+    this.send = options.send;
+  }
+
+  private timeoutMs(tries: number): number {
+    const r = this.retransmit;
+    let t = r.timeoutSec * Math.pow(r.base, tries) * 1000;
+    if (r.limitSec > 0) t = Math.min(t, r.limitSec * 1000);
+    return t;
+  }
+
+  retransmitOrGiveUp(sa: IkeSa, nowMs: number): void {
+    const a = sa.active;
+    if (a === undefined) return;
+    if (a.tries >= this.retransmit.tries) {
+      this.core.log.log('ike', LogLevel.CONTROL, `giving up after ${a.tries} retransmits`, sa.label);
+      const ctx = this.ctx(sa, nowMs);
+      sa.active = undefined;
+      for (const t of a.tasks) t.failed?.(ctx, 'peer not responding', 0);
+      if (sa.state !== IkeSaState.DESTROYED) {
+        if (a.exchangeType === ExchangeType.IKE_SA_INIT || a.exchangeType === ExchangeType.IKE_AUTH)
+          this.core.emit({
+            type: 'ikeSaFailed',
+            ikeSaId: sa.id,
+            name: sa.conn?.name ?? '',
+            notifyType: 0,
+            reason: 'peer not responding',
+          });
+        this.core.destroyIke(sa, 'peer not responding');
+      }
+      return;
+    }
+    a.tries++;
+    a.deadlineMs = nowMs + this.timeoutMs(a.tries);
+    this.core.log.log(
+      'ike',
+      LogLevel.CONTROL,
+      `retransmit ${a.tries} of request with message ID ${a.messageId}`,
+      sa.label,
+    );
+    for (const p of a.packets) this.send(sa.local, sa.remote, p);
+  }
+
+  private ctx(sa: IkeSa, nowMs: number): TaskContext {
+    return { core: this.core, sa, nowMs };
+  }
+
+  /** Start the next queued exchange if the window (size 1, RFC 7296 2.3) is free. */
+  startNext(sa: IkeSa, nowMs: number): void {
+    while (sa.active === undefined && sa.queue.length > 0 && sa.state !== IkeSaState.DESTROYED) {
+      const head = sa.queue[0];
+      if (head === undefined) return;
+      const established = sa.state !== IkeSaState.CONNECTING && sa.state !== IkeSaState.CREATED;
+      if (!established && head.exchangeType !== ExchangeType.IKE_SA_INIT && head.exchangeType !== ExchangeType.IKE_AUTH)
+        return;
+      if (sa.state === IkeSaState.DELETING && !(head instanceof IkeDeleteTask)) {
+        sa.queue.shift();
+        continue;
+      }
+      const tasks: Task[] = [head];
+      sa.queue.shift();
+      if (head.exchangeType === ExchangeType.IKE_AUTH)
+        while (sa.queue[0]?.exchangeType === ExchangeType.IKE_AUTH) tasks.push(sa.queue.shift() as Task);
+      this.sendRequest(sa, tasks, nowMs, sa.nextRequestId++);
+    }
+  }
+
+  sendRequest(sa: IkeSa, tasks: Task[], nowMs: number, messageId: number): void {
+    const ctx = this.ctx(sa, nowMs);
+    const exchangeType = tasks[0]?.exchangeType ?? ExchangeType.INFORMATIONAL;
+    const payloads: Payload[] = [];
+    const built: Task[] = [];
+    for (const [i, t] of tasks.entries()) {
+      try {
+        payloads.push(...t.buildI(ctx));
+        built.push(t);
+      } catch (e) {
+        if (!(e instanceof IkeError)) throw e;
+        this.core.log.log('ike', LogLevel.CONTROL, `cannot build ${t.kind}: ${e.reason}`, sa.label);
+        if (i === 0 && (exchangeType === ExchangeType.IKE_SA_INIT || exchangeType === ExchangeType.IKE_AUTH)) {
+          this.core.emit({
+            type: 'ikeSaFailed',
+            ikeSaId: sa.id,
+            name: sa.conn?.name ?? '',
+            notifyType: e.notifyType,
+            reason: e.reason,
+          });
+          this.core.destroyIke(sa, e.reason);
+          return;
+        }
+        t.failed?.(ctx, e.reason, e.notifyType);
+      }
+    }
+    if (built.length === 0) {
+      sa.nextRequestId--;
+      return;
+    }
+    const header = this.header(sa, exchangeType, false, messageId);
+    const packets = this.encode(sa, header, payloads);
+    if (exchangeType === ExchangeType.IKE_SA_INIT) sa.initRequest = packets[0] ?? Buffer.alloc(0);
+    sa.active = { messageId, exchangeType, tasks: built, packets, tries: 0, deadlineMs: nowMs + this.timeoutMs(0) };
+    for (const p of packets) this.send(sa.local, sa.remote, p);
+  }
+
+  header(sa: IkeSa, exchangeType: number, response: boolean, messageId: number): IkeHeader {
+    return {
+      spiI: sa.spiI,
+      spiR: sa.spiR,
+      nextPayload: 0,
+      majorVersion: IKE_MAJOR_VERSION,
+      minorVersion: 0,
+      exchangeType,
+      flags: { initiator: sa.initiator, response, version: false },
+      messageId,
+      length: 0,
+    };
+  }
+
+  private crypters(sa: IkeSa): void {
+    if (sa.protectOut !== undefined || sa.keys === undefined || sa.proposal?.encr === undefined) return;
+    const k = sa.keys;
+    const encrId = sa.proposal.encr.id;
+    const integ = sa.proposal.integ;
+    const mk = (skE: Buffer, skA: Buffer) =>
+      createSkCrypter(integ === undefined ? { encrId, skE } : { encrId, integId: integ, skE, skA }, this.core.rng);
+    const i = mk(k.skEi, k.skAi);
+    const r = mk(k.skEr, k.skAr);
+    [sa.protectOut, sa.protectIn] = sa.initiator ? [i, r] : [r, i];
+  }
+
+  /** One datagram, or SKF fragments when both peers announced IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 2.3). */
+  encode(sa: IkeSa, header: IkeHeader, payloads: Payload[]): Buffer[] {
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return [encodeMessage({ header, payloads })];
+    this.crypters(sa);
+    if (sa.protectOut === undefined) throw new Error('no SK keys');
+    const fragmentation = sa.peerFragmentation && (sa.conn?.fragmentation ?? false);
+    return sealMessage(sa.protectOut, header, payloads, { fragmentation, maxMessageLength: this.maxMessageLength });
+  }
+
+  /**
+   * Decode (IKE_SA_INIT) or verify and decrypt a message. SKF fragments (RFC 7383 2.6) are authenticated
+   * one by one and reassembled per direction; `partial` until the last one arrives.
+   */
+  open(sa: IkeSa, buf: Buffer, header: IkeHeader): Opened {
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return { kind: 'ok', payloads: decodeMessage(buf).payloads };
+    this.crypters(sa);
+    const crypter = sa.protectIn;
+    if (crypter === undefined) {
+      this.drops.notExpected++;
+      return DROP;
+    }
+    const r = header.nextPayload === PayloadType.SKF ? crypter.openFragment(buf) : crypter.open(buf);
+    if (!r.ok) {
+      if (r.reason === 'integrity') this.drops.integrity++;
+      else if (r.reason === 'syntax') return { kind: 'syntax' };
+      else this.drops.malformed++;
+      return DROP;
+    }
+    if (!r.header.spiI.equals(sa.spiI) || !r.header.spiR.equals(sa.spiR)) {
+      this.drops.unknownSpi++;
+      return DROP;
+    }
+    if ('payloads' in r) return { kind: 'ok', payloads: r.payloads };
+    let pair = reassemblers.get(sa);
+    if (pair === undefined) {
+      pair = [new FragmentReassembler(), new FragmentReassembler()];
+      reassemblers.set(sa, pair);
+    }
+    const done = pair[header.flags.response ? 1 : 0].add(r);
+    switch (done.status) {
+      case 'complete':
+        return { kind: 'ok', payloads: done.payloads };
+      case 'retransmit':
+      case 'incomplete':
+        return { kind: 'partial', fragmentNumber: r.fragmentNumber };
+      case 'rejected':
+        if (done.reason === 'syntax') return { kind: 'syntax' };
+        this.drops.malformed++;
+        return DROP;
+    }
+  }
+
+  receiveResponse(sa: IkeSa, buf: Buffer, header: IkeHeader, nowMs: number): void {
+    const a = sa.active;
+    if (a === undefined || a.messageId !== header.messageId || a.exchangeType !== header.exchangeType) {
+      this.drops.notExpected++;
+      return;
+    }
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
+      const zero = Buffer.alloc(IKE_SPI_LENGTH);
+      if (!header.spiR.equals(zero)) sa.spiR = Buffer.from(header.spiR);
+      sa.initResponse = buf;
+    }
+    const opened = this.open(sa, buf, header);
+    if (opened.kind !== 'ok') {
+      if (opened.kind === 'syntax') this.drops.malformed++;
+      return;
+    }
+    const payloads = opened.payloads;
+    if (payloads.some((p) => p.type === 'unknown' && p.critical)) {
+      this.drops.malformed++;
+      return;
+    }
+    sa.lastHeardMs = nowMs;
+    sa.active = undefined;
+    const ctx = this.ctx(sa, nowMs);
+    const retry: Task[] = [];
+    for (const [i, t] of a.tasks.entries()) {
+      if (sa.state === IkeSaState.DESTROYED) break;
+      try {
+        if (t.processI(ctx, payloads) === 'retry') retry.push(t);
+        else t.completed?.(ctx);
+      } catch (e) {
+        if (!(e instanceof IkeError)) throw e;
+        this.core.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}`, sa.label);
+        const fatal =
+          i === 0 && (a.exchangeType === ExchangeType.IKE_SA_INIT || a.exchangeType === ExchangeType.IKE_AUTH);
+        if (fatal) {
+          const name = sa.conn?.name ?? '';
+          if (e.notifyType === NotifyType.AUTHENTICATION_FAILED)
+            this.core.emit({
+              type: 'authFailed',
+              ikeSaId: sa.id,
+              name,
+              byUs: !findNotify(payloads, NotifyType.AUTHENTICATION_FAILED),
+              reason: e.reason,
+            });
+          else
+            this.core.emit({ type: 'ikeSaFailed', ikeSaId: sa.id, name, notifyType: e.notifyType, reason: e.reason });
+          for (const other of a.tasks.slice(1)) other.failed?.(ctx, e.reason, e.notifyType);
+          this.core.destroyIke(sa, e.reason);
+          return;
+        }
+        t.failed?.(ctx, e.reason, e.notifyType);
+      }
+    }
+    if (sa.state === IkeSaState.DESTROYED) return;
+    if (retry.length > 0) {
+      if (a.exchangeType === ExchangeType.IKE_SA_INIT) {
+        sa.spiR = Buffer.alloc(IKE_SPI_LENGTH);
+        this.sendRequest(sa, retry, nowMs, 0);
+      } else this.sendRequest(sa, retry, nowMs, sa.nextRequestId++);
+      return;
+    }
+    if (a.exchangeType === ExchangeType.IKE_SA_INIT) this.maybeFloat(sa);
+    this.startNext(sa, nowMs);
+  }
+
+  /** After IKE_SA_INIT: behind a NAT, continue on port 4500 (RFC 7296 2.23, RFC 3948). */
+  private maybeFloat(sa: IkeSa): void {
+    if ((sa.natLocal || sa.natRemote) && sa.remote.port !== NAT_T_PORT) {
+      sa.remote = { address: sa.remote.address, port: NAT_T_PORT };
+      sa.local = { address: sa.local.address, port: NAT_T_PORT };
+    }
+  }
+
+  receiveRequest(sa: IkeSa, buf: Buffer, header: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
+    const cached = sa.lastResponse;
+    if (
+      cached !== undefined &&
+      header.messageId === cached.messageId &&
+      header.messageId + 1 === sa.expectedRequestId
+    ) {
+      // A retransmitted request: answer from the cache (RFC 7296 2.1), without processing again.
+      const again = header.exchangeType === ExchangeType.IKE_SA_INIT ? undefined : this.open(sa, buf, header);
+      // A fragmented request: answer its first fragment only (RFC 7383 2.6.1).
+      const answer =
+        again === undefined || again.kind === 'ok' || (again.kind === 'partial' && again.fragmentNumber === 1);
+      if (answer) for (const p of cached.packets) this.send(sa.local, sa.remote, p);
+      return;
+    }
+    if (header.messageId !== sa.expectedRequestId) {
+      this.drops.notExpected++;
+      return;
+    }
+    const opened = this.open(sa, buf, header);
+    if (opened.kind === 'syntax') {
+      this.respondError(sa, header, NotifyType.INVALID_SYNTAX);
+      return;
+    }
+    if (opened.kind !== 'ok') return;
+    const payloads = opened.payloads;
+    sa.lastHeardMs = nowMs;
+    if (from.port !== sa.remote.port || from.address !== sa.remote.address) {
+      sa.remote = from; // NAT mapping change or float to 4500 (RFC 7296 2.23)
+      sa.local = to;
+    }
+    const ctx = this.ctx(sa, nowMs);
+    let tasks: Task[];
+    if (payloads.some((p) => p.type === 'unknown' && p.critical)) {
+      this.respond(sa, header, [notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD)]);
+      return;
+    }
+    switch (header.exchangeType) {
+      case ExchangeType.IKE_AUTH:
+        if (sa.initiator || sa.state !== IkeSaState.CONNECTING)
+          return this.respondError(sa, header, NotifyType.INVALID_SYNTAX);
+        tasks = [new IkeAuthTask(), new ChildCreateTask({ inAuth: true })];
+        break;
+      case ExchangeType.CREATE_CHILD_SA:
+        if (sa.state !== IkeSaState.ESTABLISHED && sa.state !== IkeSaState.REKEYING)
+          return this.respondError(sa, header, NotifyType.TEMPORARY_FAILURE);
+        tasks = [
+          ChildRekeyTask.matches(payloads)
+            ? new ChildRekeyTask()
+            : IkeRekeyTask.matches(payloads)
+              ? new IkeRekeyTask()
+              : new ChildCreateTask({ inAuth: false }),
+        ];
+        break;
+      case ExchangeType.INFORMATIONAL:
+        tasks = [new InformationalTask()];
+        break;
+      default:
+        this.drops.notExpected++;
+        return;
+    }
+    const out: Payload[] = [];
+    const ok: Task[] = [];
+    let fatal: IkeError | undefined;
+    for (const [i, t] of tasks.entries()) {
+      try {
+        t.processR(ctx, payloads);
+        out.push(...t.buildR(ctx));
+        ok.push(t);
+      } catch (e) {
+        if (!(e instanceof IkeError)) throw e;
+        this.core.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}`, sa.label);
+        if (i === 0 && header.exchangeType === ExchangeType.IKE_AUTH) {
+          fatal = e;
+          break;
+        }
+        if (e.notifyType !== 0) out.push(notify(e.notifyType, e.data));
+        t.failed?.(ctx, e.reason, e.notifyType);
+      }
+    }
+    if (fatal !== undefined) {
+      this.respond(sa, header, [notify(fatal.notifyType || NotifyType.AUTHENTICATION_FAILED, fatal.data)]);
+      const name = sa.conn?.name ?? '';
+      if (fatal.notifyType === NotifyType.AUTHENTICATION_FAILED)
+        this.core.emit({ type: 'authFailed', ikeSaId: sa.id, name, byUs: true, reason: fatal.reason });
+      else
+        this.core.emit({
+          type: 'ikeSaFailed',
+          ikeSaId: sa.id,
+          name,
+          notifyType: fatal.notifyType,
+          reason: fatal.reason,
+        });
+      this.core.destroyIke(sa, fatal.reason);
+      return;
+    }
+    this.respond(sa, header, out);
+    for (const t of ok) if (sa.state !== IkeSaState.DESTROYED) t.completed?.(ctx);
+    if (sa.state !== IkeSaState.DESTROYED) this.startNext(sa, nowMs);
+  }
+
+  private respondError(sa: IkeSa, header: IkeHeader, notifyType: number): void {
+    this.respond(sa, header, [notify(notifyType)]);
+  }
+
+  respond(sa: IkeSa, request: IkeHeader, payloads: Payload[]): void {
+    const packets = this.encode(sa, this.header(sa, request.exchangeType, true, request.messageId), payloads);
+    sa.lastResponse = { messageId: request.messageId, packets };
+    sa.expectedRequestId = request.messageId + 1;
+    for (const p of packets) this.send(sa.local, sa.remote, p);
+  }
+}

@@ -47,6 +47,8 @@ const LOCAL_START = 0;
 const LOCAL_END = ADDRESS_WORDS;
 const REMOTE_START = 2 * ADDRESS_WORDS;
 const REMOTE_END = 3 * ADDRESS_WORDS;
+/** Index of the word that holds an IPv4 address. */
+const IPV4_WORD = ADDRESS_WORDS - 1;
 
 function compilePort(p: PortSelectorInput | undefined, what: string): { kind: PortMatch; start: number; end: number } {
   if (p === undefined || p === 'any') return { kind: PortMatch.ANY, start: 0, end: PORT_MAX };
@@ -146,8 +148,16 @@ export class CompiledSelector {
     const local = inbound ? key.dst : key.src;
     const remote = inbound ? key.src : key.dst;
     const a = this.addr;
-    if (compareWords(a, LOCAL_START, local, 0) > 0 || compareWords(local, 0, a, LOCAL_END) > 0) return false;
-    if (compareWords(a, REMOTE_START, remote, 0) > 0 || compareWords(remote, 0, a, REMOTE_END) > 0) return false;
+    if (this.family === 4) {
+      // IPv4 lives in the last word: one comparison per bound.
+      const l = local[IPV4_WORD]!;
+      const r = remote[IPV4_WORD]!;
+      if (l < a[LOCAL_START + IPV4_WORD]! || l > a[LOCAL_END + IPV4_WORD]!) return false;
+      if (r < a[REMOTE_START + IPV4_WORD]! || r > a[REMOTE_END + IPV4_WORD]!) return false;
+    } else {
+      if (compareWords(a, LOCAL_START, local, 0) > 0 || compareWords(local, 0, a, LOCAL_END) > 0) return false;
+      if (compareWords(a, REMOTE_START, remote, 0) > 0 || compareWords(remote, 0, a, REMOTE_END) > 0) return false;
+    }
     if (this.protocol === PROTOCOL_ANY) return true;
     const kind = key.portKind;
     if (kind === PortKind.PORTS) {

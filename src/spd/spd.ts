@@ -7,14 +7,15 @@
  * an ordered SPD; this is the order). A policy added without a priority gets one from its specificity, so a
  * /32 beats a /24 beats 0.0.0.0/0, the way strongSwan ranks its automatic priorities.
  *
- * Lookup is a linear scan over compiled selectors in order, fronted by a small direct-mapped cache of recent
- * flows per direction; any change to the SPD clears the caches. Nothing is allocated per lookup.
+ * Lookup is a linear scan in order over a flat table (protocol, family and IPv4 bounds in typed arrays, the
+ * full selector checked only for candidates), fronted by a small direct-mapped cache of recent flows per
+ * direction; any change to the SPD rebuilds the table and clears the cache. Nothing is allocated per lookup.
  */
 
 import { ADDRESS_WORDS } from './address.js';
 import { PortKind } from './flow.js';
 import type { FlowKey } from './flow.js';
-import { CompiledSelector } from './selector.js';
+import { CompiledSelector, PROTOCOL_ANY } from './selector.js';
 import type { SelectorInput } from './selector.js';
 
 export const PolicyDirection = { OUT: 'out', IN: 'in', FWD: 'fwd' } as const;
@@ -98,6 +99,60 @@ class FlowCache {
   }
 }
 
+// Words per policy in the IPv4 prefilter: local start/end, remote start/end.
+const V4_WORDS = 4;
+const IPV4_WORD = ADDRESS_WORDS - 1;
+
+/**
+ * A flat copy of one direction's selectors for the scan: protocol, family and IPv4 bounds in typed arrays,
+ * so most non-matching policies are skipped without touching the policy objects. Rebuilt on every change.
+ */
+class ScanTable {
+  protocols = new Int32Array(0);
+  families = new Uint8Array(0);
+  v4 = new Uint32Array(0);
+
+  rebuild(list: readonly Policy[]): void {
+    const n = list.length;
+    this.protocols = new Int32Array(n);
+    this.families = new Uint8Array(n);
+    this.v4 = new Uint32Array(n * V4_WORDS);
+    for (let i = 0; i < n; i++) {
+      const sel = list[i]!.selector;
+      this.protocols[i] = sel.protocol;
+      this.families[i] = sel.family;
+      if (sel.family === 4) {
+        const b = i * V4_WORDS;
+        this.v4[b] = sel.local.start[IPV4_WORD]!;
+        this.v4[b + 1] = sel.local.end[IPV4_WORD]!;
+        this.v4[b + 2] = sel.remote.start[IPV4_WORD]!;
+        this.v4[b + 3] = sel.remote.end[IPV4_WORD]!;
+      }
+    }
+  }
+
+  /** Index of the first policy matching, or -1. `list` is the one the table was built from. */
+  scan(list: readonly Policy[], key: FlowKey, inbound: boolean): number {
+    const kp = key.protocol;
+    const kf = key.family;
+    const local = (inbound ? key.dst : key.src)[IPV4_WORD]!;
+    const remote = (inbound ? key.src : key.dst)[IPV4_WORD]!;
+    const protocols = this.protocols;
+    const families = this.families;
+    const v4 = this.v4;
+    for (let i = 0; i < protocols.length; i++) {
+      const pr = protocols[i]!;
+      if ((pr !== PROTOCOL_ANY && pr !== kp) || families[i] !== kf) continue;
+      if (kf === 4) {
+        const b = i * V4_WORDS;
+        if (local < v4[b]! || local > v4[b + 1]! || remote < v4[b + 2]! || remote > v4[b + 3]!) continue;
+      }
+      if (list[i]!.selector.matches(key, inbound)) return i;
+    }
+    return -1;
+  }
+}
+
 function meta(key: FlowKey): number {
   return ((key.family << 16) | (key.protocol << 8) | key.portKind) >>> 0;
 }
@@ -125,6 +180,11 @@ export class SecurityPolicyDatabase {
     in: new FlowCache(),
     fwd: new FlowCache(),
   };
+  private readonly tables: Record<PolicyDirection, ScanTable> = {
+    out: new ScanTable(),
+    in: new ScanTable(),
+    fwd: new ScanTable(),
+  };
   private readonly byId = new Map<number, Policy>();
   private nextId = 1;
   private nextSeq = 1;
@@ -141,7 +201,7 @@ export class SecurityPolicyDatabase {
     while (i > 0 && list[i - 1]!.priority > policy.priority) i--;
     list.splice(i, 0, policy);
     this.byId.set(policy.id, policy);
-    this.caches[policy.direction].clear();
+    this.changed(policy.direction);
     return policy;
   }
 
@@ -152,8 +212,13 @@ export class SecurityPolicyDatabase {
     const list = this.lists[p.direction];
     list.splice(list.indexOf(p), 1);
     this.byId.delete(id);
-    this.caches[p.direction].clear();
+    this.changed(p.direction);
     return true;
+  }
+
+  private changed(direction: PolicyDirection): void {
+    this.tables[direction].rebuild(this.lists[direction]);
+    this.caches[direction].clear();
   }
 
   get(id: number): Policy | undefined {
@@ -177,12 +242,8 @@ export class SecurityPolicyDatabase {
   /** Find the first policy matching without the cache (reference path, also used on a cache miss). */
   lookupUncached(direction: PolicyDirection, key: FlowKey): Policy | undefined {
     const list = this.lists[direction];
-    const inbound = direction !== PolicyDirection.OUT;
-    for (let i = 0; i < list.length; i++) {
-      const p = list[i]!;
-      if (p.selector.matches(key, inbound)) return p;
-    }
-    return undefined;
+    const i = this.tables[direction].scan(list, key, direction !== PolicyDirection.OUT);
+    return i < 0 ? undefined : list[i];
   }
 
   /** First matching policy for the packet's selector fields, or undefined (RFC 4301 5.1: then discard). */
@@ -200,14 +261,8 @@ export class SecurityPolicyDatabase {
     }
     cache.misses++;
     const list = this.lists[direction];
-    const inbound = direction !== PolicyDirection.OUT;
-    let found = NO_MATCH;
-    for (let i = 0; i < list.length; i++) {
-      if (list[i]!.selector.matches(key, inbound)) {
-        found = i;
-        break;
-      }
-    }
+    const i = this.tables[direction].scan(list, key, direction !== PolicyDirection.OUT);
+    const found = i < 0 ? NO_MATCH : i;
     k[base + SLOT_META] = m;
     k[base + SLOT_PORTS] = pw;
     k.set(key.src, base + SLOT_SRC);

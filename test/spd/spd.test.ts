@@ -323,3 +323,43 @@ test('listing text and JSON', () => {
     remotePort: { start: 500, end: 500 },
   });
 });
+
+test('the scan table agrees with matching every selector in order (IPv4 and IPv6, inbound and outbound)', () => {
+  const spd = new SecurityPolicyDatabase();
+  const dirs = ['out', 'in'] as const;
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 8) % n;
+  for (const direction of dirs) {
+    for (let i = 0; i < 60; i++) {
+      const v6 = rnd(3) === 0;
+      const proto = [0, 6, 17, 1][rnd(4)]!;
+      const local = v6 ? `2001:db8:${rnd(4)}::/${48 + rnd(17)}` : `192.0.2.${rnd(4) * 64}/${26 + rnd(7)}`;
+      const remote = v6 ? `2001:db8:${10 + rnd(4)}::/48` : `198.51.100.${rnd(256)}-198.51.100.${255}`;
+      const ports = proto === 6 || proto === 17 ? { remotePort: { start: rnd(100), end: 100 + rnd(100) } } : {};
+      spd.add({
+        direction,
+        selector: { local, remote, ...(proto === 0 ? {} : { protocol: proto }), ...ports },
+        action: 'bypass',
+        priority: rnd(5),
+      });
+    }
+  }
+  let found = 0;
+  let missed = 0;
+  for (let n = 0; n < 3000; n++) {
+    const v6 = rnd(3) === 0;
+    const a = v6 ? `2001:db8:${rnd(4)}::${rnd(65536).toString(16)}` : `192.0.2.${rnd(256)}`;
+    const b = v6 ? `2001:db8:${10 + rnd(5)}::1` : `198.51.100.${rnd(256)}`;
+    const proto = [6, 17, 1, 50][rnd(4)]!;
+    for (const direction of dirs) {
+      const inbound = direction === 'in';
+      const key = inbound ? flow(b, a, proto, rnd(300), rnd(300)) : flow(a, b, proto, rnd(300), rnd(300));
+      const reference = spd.list(direction).find((p) => p.selector.matches(key, inbound));
+      assert.equal(spd.lookupUncached(direction, key), reference);
+      assert.equal(spd.lookup(direction, key), reference);
+      if (reference === undefined) missed++;
+      else found++;
+    }
+  }
+  assert.ok(found > 500 && missed > 500, `both outcomes exercised (${found} matched, ${missed} not)`);
+});

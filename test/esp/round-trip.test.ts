@@ -6,9 +6,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EncrId, IntegId } from '../../src/crypto/index.js';
+import { EncrId, IntegId, configureCryptoBackend, createTestRng } from '../../src/crypto/index.js';
 import type { EspTransform } from '../../src/esp/index.js';
-import { locateEsp, newEspLocation } from '../../src/esp/index.js';
+import { EspInboundSa, EspOutboundSa, locateEsp, newEspLocation } from '../../src/esp/index.js';
 import { IpProto, ipv4ChecksumValid, readU16, readU32, transportChecksum } from '../../src/common/ip.js';
 import { bytesOf, ipv4Udp, ipv6Udp, packetFrom, saPair, transformOf, V4_A, V4_B, V6_A, V6_B } from './helpers.js';
 
@@ -251,4 +251,34 @@ test('a replayed packet is dropped after the first copy, and open never moves th
 
 test('ENCR_NULL without integrity is refused', () => {
   assert.throws(() => transformOf(EncrId.ENCR_NULL, 0, IntegId.NONE, 0)(), RangeError);
+});
+
+test('interoperation across crypto backends: sealed on the default chain, opened on node:crypto, and back', () => {
+  let n = 0;
+  for (const t of TRANSFORMS) {
+    for (const [a, b] of [
+      ['auto', 'node'],
+      ['node', 'auto'],
+    ] as const) {
+      configureCryptoBackend(a);
+      const out = new EspOutboundSa({
+        spi: 0x77,
+        mode: 'tunnel',
+        esn: true,
+        transform: t.make(),
+        rng: createTestRng('x'),
+      });
+      configureCryptoBackend(b);
+      const inb = new EspInboundSa({ spi: 0x77, mode: 'tunnel', esn: true, transform: t.make() });
+      for (const original of [ipv4Udp(200), ipv6Udp(1000)]) {
+        const pkt = packetFrom(original);
+        assert.equal(out.seal(pkt), 'ok');
+        assert.equal(inb.open(pkt), 'ok', `${t.name} ${a} -> ${b}`);
+        assert.deepEqual(bytesOf(pkt), original);
+        n++;
+      }
+    }
+  }
+  configureCryptoBackend('auto');
+  assert.equal(n, TRANSFORMS.length * 4);
 });

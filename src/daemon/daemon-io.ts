@@ -6,7 +6,7 @@ import type { Clock, IpFamily, PacketSocket, TunDevice, UdpEndpoint } from '../i
 import { LinuxTun } from '../io/linux/tun.js';
 import { LinuxPacketSocket } from '../io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../io/linux/udp-endpoint.js';
-import { addRoute, deleteRoute } from '../io/linux/iproute.js';
+import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule } from '../io/linux/iproute.js';
 import { SystemClock } from '../io/clock.js';
 
 export interface DaemonIo {
@@ -20,25 +20,56 @@ export interface DaemonIo {
   /** Route `prefix` into the TUN (with a preferred source address when the local selector is one host). */
   addRoute(prefix: string, dev: string, src?: string): Promise<void>;
   delRoute(prefix: string, dev: string): Promise<void>;
+  /** Installs what routing needs before the first route (policy-routing rules); undone by teardown(). */
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
 }
 
 export interface LinuxIoOptions {
   /** TUN name or pattern (default `tsi%d`). */
   readonly tunName?: string;
   readonly mtu?: number;
+  /** Firewall mark on every packet the daemon sends itself (IKE, ESP), default 0x7473. */
+  readonly mark?: number;
+  /** Routing table holding the routes into the TUN, default 220 (as strongSwan). */
+  readonly table?: number;
 }
 
+export const DEFAULT_MARK = 0x7473;
+export const DEFAULT_TABLE = 220;
+const RULE_PRIORITY = 220;
+
+/**
+ * Routes into the TUN live in their own table, consulted only for packets without the daemon's mark
+ * (`ip rule add not fwmark MARK table TABLE`). The daemon's own IKE and ESP packets carry the mark, so they
+ * use the main table and reach the wire even when the peer's address is inside a protected selector
+ * (transport mode, host-to-host tunnels): no routing loop.
+ */
 export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
+  const mark = options.mark ?? DEFAULT_MARK;
+  const table = options.table ?? DEFAULT_TABLE;
+  const rules: (4 | 6)[] = [];
   return {
     clock: new SystemClock(),
     openTun: () => new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400 }),
-    openUdp: (family, port) => new LinuxUdpEndpoint({ family, port }),
-    openRaw: (family, protocol) => new LinuxPacketSocket({ family, protocol }),
+    openUdp: (family, port) => new LinuxUdpEndpoint({ family, port, mark }),
+    openRaw: (family, protocol) => new LinuxPacketSocket({ family, protocol, mark }),
     addRoute: async (prefix, dev, src) => {
-      await addRoute(prefix, dev, src !== undefined ? { src } : {});
+      await addRoute(prefix, dev, src !== undefined ? { src, table } : { table });
     },
     delRoute: async (prefix, dev) => {
-      await deleteRoute(prefix, dev);
+      await deleteRoute(prefix, dev, { table });
+    },
+    setup: async () => {
+      for (const family of [4, 6] as const) {
+        // A rule left by a daemon that was killed would match twice: remove it first, quietly.
+        await deleteUnmarkedRule(mark, table, { family }).catch(() => undefined);
+        await addUnmarkedRule(mark, table, { family, priority: RULE_PRIORITY });
+        rules.push(family);
+      }
+    },
+    teardown: async () => {
+      for (const family of rules.splice(0)) await deleteUnmarkedRule(mark, table, { family }).catch(() => undefined);
     },
   };
 }

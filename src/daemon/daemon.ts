@@ -150,7 +150,8 @@ export class Daemon {
   }
 
   /** Opens the sockets and the TUN, installs trap and shunt policies, starts `start_action = start` children. */
-  start(): void {
+  async start(): Promise<void> {
+    await this.io.setup();
     this.dataplane.start();
     for (const [key, ep] of this.udp) {
       const port = Number(key.split('/')[1]);
@@ -165,7 +166,7 @@ export class Daemon {
       LogLevel.AUDIT,
       `started: TUN ${this.tun.name}, ${this.config.connections.length} connection(s)`,
     );
-    void this.applyStartActions();
+    await this.applyStartActions();
   }
 
   /** The TUN device name (routes point at it). */
@@ -348,7 +349,7 @@ export class Daemon {
           );
         }
       }
-      if (r.routes.length === 0 && c.mode === 'tunnel') await this.addRoutes(r, c.tsLocal, c.tsRemote);
+      if (r.routes.length === 0) await this.addRoutes(r, c.tsLocal, c.tsRemote);
       this.log.log(
         'chd',
         LogLevel.AUDIT,
@@ -498,7 +499,7 @@ export class Daemon {
               reqid: r.reqid,
             }),
           );
-          if (child.mode === 'tunnel') {
+          {
             const prefix = remote.includes('/') ? remote : `${remote}/${remote.includes(':') ? 128 : 32}`;
             const src = local.includes('/') ? undefined : local;
             await this.io.addRoute(prefix, this.tun.name, src);
@@ -754,6 +755,7 @@ export class Daemon {
     for (const ep of this.udp.values()) await ep.close();
     for (const s of Object.values(this.raw)) await s?.close();
     await this.tun.close();
+    await this.io.teardown();
   }
 }
 

@@ -98,7 +98,14 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
         throw e;
       }
     });
-    d.start();
+    try {
+      await d.start();
+    } catch (e) {
+      ctx.stderr.write(`tsipsec daemon: cannot start: ${(e as Error).message}\n`);
+      await server.close();
+      await d.stop(0);
+      return 1;
+    }
     log.log('dmn', LogLevel.AUDIT, `control socket ${ctx.control}; config ${file}`);
 
     return new Promise<number>((resolve) => {

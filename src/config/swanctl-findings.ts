@@ -79,7 +79,7 @@ export class Findings {
     }
   }
 
-  /** A proposal list; each item goes through the hook, whose message is reported at the value. */
+  /** A proposal list; each item except `default` goes through the hook, whose message is reported at the value. */
   proposals(s: SettingsSection, key: string, kind: 'ike' | 'esp' | 'ah'): ProposalText[] | undefined {
     const k = s.keys.get(key);
     if (k === undefined || k.value === null) return undefined;
@@ -89,6 +89,8 @@ export class Findings {
       return undefined;
     }
     for (const p of items) {
+      // `default` is strongSwan's keyword for its default proposal set (swanctl.conf(5)), not a proposal to check.
+      if (p.toLowerCase() === 'default') continue;
       const problem = this.validateProposal?.(p, kind);
       if (problem !== undefined) this.error(k.valueOrigin, `${key}: '${p}': ${problem}`, 'see man swanctl.conf');
     }

@@ -265,6 +265,17 @@ test('esp_proposals default is dropped when only ah_proposals is given', () => {
   assert.deepEqual(ch?.espProposals, []);
 });
 
+test('the proposal hook is not asked about the keyword default', () => {
+  const seen: string[] = [];
+  parse('connections { c {\n proposals = Default\n children { x {\n esp_proposals = default, aes128gcm16 } } } }', {
+    validateProposal: (p, kind) => {
+      seen.push(`${kind}:${p}`);
+      return undefined;
+    },
+  });
+  assert.deepEqual(seen, ['esp:aes128gcm16']);
+});
+
 test('the proposal hook sees every item and its errors carry file:line of the key', () => {
   const errors = errorsOf(
     'connections {\n  c {\n    proposals = aes128-sha256-modp3072, bogus\n    children { x {\n      esp_proposals = aes128gcm16, nope\n    } }\n  }\n}\n',

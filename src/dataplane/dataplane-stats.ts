@@ -21,6 +21,8 @@ export const DATAPLANE_DROP_REASONS = [
   'trapQueued',
   /** ... or the trap queue was full and it was dropped (never sent in the clear). */
   'trapQueueFull',
+  /** Queued packets dropped because their trap policy was deleted before an SA came. */
+  'trapDiscarded',
   /** Inbound: no SA for the SPI. */
   'noSa',
   /** Inbound: an SA exists for the SPI but its protocol engine is not wired (e.g. AH on this data plane). */

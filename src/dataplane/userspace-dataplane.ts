@@ -273,7 +273,7 @@ export class UserspaceDataplane implements KernelIpsec {
     const p = this.spd.get(policyId);
     if (p === undefined || !this.spd.remove(policyId)) throw new KernelError(`no policy ${policyId}`);
     if (p.action === 'protect' && !this.spd.all().some((q) => q.action === 'protect' && q.reqid === p.reqid)) {
-      this.stats.drops.trapQueueFull += this.trap.discard(p.reqid);
+      this.stats.drops.trapDiscarded += this.trap.discard(p.reqid);
     }
   }
 

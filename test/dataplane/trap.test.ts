@@ -63,6 +63,7 @@ test('deleting the trap policy drops what waited', async () => {
     await settle();
     assert.equal(p.a.dp.stats.drops.trapQueued, 1);
     for (const pol of p.a.dp.spd.all()) await p.a.dp.delPolicy(pol.id);
+    assert.equal(p.a.dp.stats.drops.trapDiscarded, 1);
     const atB = nextWrites(p.b.tun, 1, 200);
     await p.installSas();
     await assert.rejects(atB, /0 of 1/);

@@ -7,6 +7,8 @@
  * Offsets are relative to the first byte of the ESP header.
  */
 
+import { writeU32 } from '../common/ip.js';
+
 export const ESP_SPI_OFFSET = 0;
 export const ESP_SEQ_OFFSET = 4;
 /** SPI + sequence number. */
@@ -39,3 +41,27 @@ export const NAT_KEEPALIVE_BYTE = 0xff;
 
 /** 2^32, the modulus of the on-the-wire sequence number. */
 export const SEQ_MODULUS = 0x1_0000_0000;
+
+/**
+ * AEAD additional authenticated data (RFC 4106 5, RFC 4309 5, RFC 4543 3.2, RFC 7634 2.1):
+ * SPI || seq (8 bytes), or with ESN SPI || seq high || seq low (12 bytes).
+ */
+export const ESP_AAD_SPI_OFFSET = 0;
+export const ESP_AAD_SEQ_OFFSET = 4;
+export const ESP_AAD_ESN_HIGH_OFFSET = 4;
+export const ESP_AAD_ESN_LOW_OFFSET = 8;
+export const ESP_AAD_LENGTH = 8;
+export const ESP_AAD_ESN_LENGTH = 12;
+/** RFC 4303 2.2.1: the high 32 bits appended to the ICV input with ESN (not transmitted). */
+export const ESP_ESN_HIGH_LENGTH = 4;
+
+/** Fill the AEAD AAD for one packet (aad is ESP_AAD_LENGTH or ESP_AAD_ESN_LENGTH bytes). */
+export function writeEspAad(aad: Uint8Array, spi: number, seqHigh: number, seqLow: number, esn: boolean): void {
+  writeU32(aad, ESP_AAD_SPI_OFFSET, spi);
+  if (esn) {
+    writeU32(aad, ESP_AAD_ESN_HIGH_OFFSET, seqHigh);
+    writeU32(aad, ESP_AAD_ESN_LOW_OFFSET, seqLow);
+  } else {
+    writeU32(aad, ESP_AAD_SEQ_OFFSET, seqLow);
+  }
+}

@@ -39,6 +39,10 @@ import {
   ESP_SPI_OFFSET,
   ESP_TRAILER_LENGTH,
   UDP_HEADER_LENGTH,
+  ESP_AAD_ESN_LENGTH,
+  ESP_AAD_LENGTH,
+  ESP_ESN_HIGH_LENGTH,
+  writeEspAad,
 } from './constants.js';
 import type { EspMode, EspSaCounters, EspSaParams } from './sa-params.js';
 import { espLayout, isAeadTransform } from './transform.js';
@@ -65,7 +69,7 @@ export class EspInboundSa {
   private readonly encapsulated: boolean;
   private readonly iv: Buffer;
   private readonly aad: Buffer;
-  private readonly seqHi = Buffer.alloc(4);
+  private readonly seqHi = Buffer.alloc(ESP_ESN_HIGH_LENGTH);
   private readonly chunks: Uint8Array[];
   private readonly walk = newIpv6Walk();
   private readonly info = newIpInfo();
@@ -92,7 +96,7 @@ export class EspInboundSa {
       initialHighest: BigInt(p.initialSeq ?? 0),
     });
     this.iv = Buffer.alloc(Math.max(this.layout.ivLength, 1));
-    this.aad = Buffer.alloc(this.esn ? 12 : 8);
+    this.aad = Buffer.alloc(this.esn ? ESP_AAD_ESN_LENGTH : ESP_AAD_LENGTH);
     this.chunks = this.esn ? [this.seqHi, this.seqHi] : [this.seqHi];
   }
 
@@ -139,13 +143,7 @@ export class EspInboundSa {
     if (ivLen > 0) buf.copy(this.iv, 0, espOff + ESP_IV_OFFSET, espOff + ESP_IV_OFFSET + ivLen);
     if (this.aead !== null) {
       const aad = this.aad;
-      writeU32(aad, 0, this.spi);
-      if (this.esn) {
-        writeU32(aad, 4, seqHigh);
-        writeU32(aad, 8, seqLow);
-      } else {
-        writeU32(aad, 4, seqLow);
-      }
+      writeEspAad(aad, this.spi, seqHigh, seqLow, this.esn);
       if (!this.aead.open(this.iv, aad, buf, payloadOff, cipherLen, buf, icvOff)) return countDrop(drops, 'icv');
     } else if (this.cipher !== null) {
       // RFC 4303 3.4.4: verify the ICV first, then decrypt.

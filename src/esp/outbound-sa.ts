@@ -43,6 +43,10 @@ import {
   SEQ_MODULUS,
   UDP_CHECKSUM_OFFSET,
   UDP_HEADER_LENGTH,
+  ESP_AAD_ESN_LENGTH,
+  ESP_AAD_LENGTH,
+  ESP_ESN_HIGH_LENGTH,
+  writeEspAad,
 } from './constants.js';
 import { maxSequenceNumber } from './sa-params.js';
 import type { EspEncapsulation, EspMode, EspSaCounters, EspSaParams, SealResult } from './sa-params.js';
@@ -80,7 +84,7 @@ export class EspOutboundSa {
   private wrapped = false;
   private readonly iv: Buffer;
   private readonly aad: Buffer;
-  private readonly seqHi = Buffer.alloc(4);
+  private readonly seqHi = Buffer.alloc(ESP_ESN_HIGH_LENGTH);
   private readonly chunks: Uint8Array[];
   private readonly ivPool: Buffer;
   private ivPoolPos: number;
@@ -126,7 +130,7 @@ export class EspOutboundSa {
     this.seqHigh = Number(first >> 32n);
     this.seqLow = Number(first & 0xffff_ffffn);
     this.iv = Buffer.alloc(Math.max(this.layout.ivLength, 8));
-    this.aad = Buffer.alloc(this.esn ? 12 : 8);
+    this.aad = Buffer.alloc(this.esn ? ESP_AAD_ESN_LENGTH : ESP_AAD_LENGTH);
     this.chunks = this.esn ? [this.seqHi, this.seqHi] : [this.seqHi];
     this.ivPool = Buffer.alloc(this.randomIv ? IV_POOL_SIZE : 0);
     this.ivPoolPos = IV_POOL_SIZE;
@@ -297,13 +301,7 @@ export class EspOutboundSa {
     if (this.aead !== null) {
       // RFC 4106 5, RFC 4309 5, RFC 4543 3.3, RFC 7634 2.1: AAD = SPI || [seq high ||] seq low.
       const aad = this.aad;
-      writeU32(aad, 0, this.spi);
-      if (this.esn) {
-        writeU32(aad, 4, seqHigh);
-        writeU32(aad, 8, seqLow);
-      } else {
-        writeU32(aad, 4, seqLow);
-      }
+      writeEspAad(aad, this.spi, seqHigh, seqLow, this.esn);
       this.aead.seal(iv, aad, buf, payloadOff, padded, buf, icvOff);
     } else if (this.cipher !== null) {
       this.cipher.encrypt(iv, buf, payloadOff, padded);

@@ -154,6 +154,7 @@ export function newIpv6Walk(): Ipv6Walk {
     nextHeader: 0,
     upperProtocol: 0,
     upperOffset: 0,
+    upperNextHeaderFieldOffset: 0,
     fragment: false,
   };
 }

@@ -27,7 +27,7 @@ import { decodeIdentity, formatIdentity, identityMatches } from './identity.js';
 import { first, notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
-import { ChildSaState, IkeSaState, transitionChild, transitionIke } from './sa-state.js';
+import { ChildSaState, IkeSaState, transition } from './sa-state.js';
 import type { Task, TaskContext } from './task.js';
 import { NAT_T_PORT, TaskManager } from './task-manager.js';
 import type { DropReason } from './task-manager.js';
@@ -96,7 +96,7 @@ export class IkeEngine implements EngineCore {
     const sa = new IkeSa(this.nextId++, true, this.newIkeSpi(), local, remote, conn.name);
     sa.conn = conn;
     this.bySpi.set(sa.spiI.toString('hex'), sa);
-    transitionIke(sa, IkeSaState.CONNECTING, 'initiate', this.log);
+    transition(sa, IkeSaState.CONNECTING, 'initiate', this.log);
     sa.halfOpenDeadlineMs = 0;
     this.queueTask(sa, new IkeInitTask());
     this.queueTask(sa, new IkeAuthTask());
@@ -285,7 +285,7 @@ export class IkeEngine implements EngineCore {
 
   installChild(sa: IkeSa, child: ChildSa, nowMs: number): void {
     if (child.state !== ChildSaState.CREATED) return;
-    transitionChild(child, ChildSaState.INSTALLED, 'installed', this.log);
+    transition(child, ChildSaState.INSTALLED, 'installed', this.log);
     if (!sa.children.includes(child)) sa.children.push(child);
     const l = child.config.lifetimes;
     child.installedAtMs = nowMs;
@@ -314,7 +314,7 @@ export class IkeEngine implements EngineCore {
     if (i >= 0) sa.children.splice(i, 1);
     if (child.state === ChildSaState.DESTROYED) return;
     const wasInstalled = child.state !== ChildSaState.CREATED;
-    transitionChild(child, ChildSaState.DESTROYED, reason, this.log);
+    transition(child, ChildSaState.DESTROYED, reason, this.log);
     this.childSpis.delete(child.spiIn.readUInt32BE(0));
     if (wasInstalled)
       this.emit({
@@ -330,7 +330,7 @@ export class IkeEngine implements EngineCore {
   }
 
   establishIke(sa: IkeSa, nowMs: number): void {
-    transitionIke(sa, IkeSaState.ESTABLISHED, 'authenticated', this.log);
+    transition(sa, IkeSaState.ESTABLISHED, 'authenticated', this.log);
     const conn = sa.conn;
     sa.establishedAtMs = nowMs;
     sa.halfOpenDeadlineMs = 0;
@@ -368,7 +368,7 @@ export class IkeEngine implements EngineCore {
     if (sa.state === IkeSaState.DESTROYED) return;
     for (const c of [...sa.children]) this.removeChild(sa, c, reason);
     const wasEstablished = sa.establishedAtMs > 0;
-    transitionIke(sa, IkeSaState.DESTROYED, reason, this.log);
+    transition(sa, IkeSaState.DESTROYED, reason, this.log);
     sa.active = undefined;
     sa.queue = [];
     for (const [k, v] of this.bySpi) if (v === sa) this.bySpi.delete(k);
@@ -594,7 +594,7 @@ export class IkeEngine implements EngineCore {
       return;
     }
     sa.label = `${sa.conn?.name ?? 'ike'}[${sa.id}]`;
-    transitionIke(sa, IkeSaState.CONNECTING, 'IKE_SA_INIT received', this.log);
+    transition(sa, IkeSaState.CONNECTING, 'IKE_SA_INIT received', this.log);
     sa.initRequest = buf;
     sa.lastHeardMs = nowMs;
     sa.halfOpenDeadlineMs = nowMs + (this.config.halfOpenTimeoutSec ?? 30) * 1000;

@@ -80,14 +80,30 @@ function move<S extends string>(
   log.log(subsystem, LogLevel.DETAIL, `${from} -> ${to} (${reason})`, sa.label);
 }
 
-/** Change an IKE_SA's state along an allowed edge. */
-export function transitionIke(sa: Stateful<IkeSaState>, to: IkeSaState, reason: string, log: Logger): void {
-  move(IKE_EDGES, sa, to, reason, log, 'ike');
+/** An IKE_SA as the state machine sees it. */
+export interface IkeStateful extends Stateful<IkeSaState> {
+  readonly kind: 'ike';
 }
 
-/** Change a CHILD_SA's state along an allowed edge. */
-export function transitionChild(sa: Stateful<ChildSaState>, to: ChildSaState, reason: string, log: Logger): void {
-  move(CHILD_EDGES, sa, to, reason, log, 'chd');
+/** A CHILD_SA as the state machine sees it. */
+export interface ChildStateful extends Stateful<ChildSaState> {
+  readonly kind: 'child';
+}
+
+/**
+ * The one place SA states change: checks `from -> to` against the edge table of the SA's kind, logs
+ * `OLD -> NEW (reason)` and throws StateError for an edge that is not allowed.
+ */
+export function transition(sa: IkeStateful, to: IkeSaState, reason: string, log: Logger): void;
+export function transition(sa: ChildStateful, to: ChildSaState, reason: string, log: Logger): void;
+export function transition(
+  sa: IkeStateful | ChildStateful,
+  to: IkeSaState | ChildSaState,
+  reason: string,
+  log: Logger,
+): void {
+  if (sa.kind === 'ike') move(IKE_EDGES, sa, to as IkeSaState, reason, log, 'ike');
+  else move(CHILD_EDGES, sa, to as ChildSaState, reason, log, 'chd');
 }
 
 /** Is `from -> to` an allowed IKE_SA edge? (for tests and assertions) */

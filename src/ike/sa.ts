@@ -1,6 +1,6 @@
 /**
  * The IKE_SA and CHILD_SA records. Plain data; behaviour lives in tasks and the task manager. States only
- * change through `transitionIke` / `transitionChild` (sa-state.ts).
+ * change through `transition` / `transition` (sa-state.ts).
  */
 import type { Prf } from '../crypto/types.js';
 import type { ChildConfig, ConnectionConfig } from './config.js';
@@ -31,6 +31,7 @@ export interface CachedResponse {
 }
 
 export class ChildSa {
+  readonly kind = 'child' as const;
   state: ChildSaState = ChildSaState.CREATED;
   readonly id: number;
   readonly label: string;
@@ -71,6 +72,7 @@ export class ChildSa {
 }
 
 export class IkeSa {
+  readonly kind = 'ike' as const;
   state: IkeSaState = IkeSaState.CREATED;
   readonly id: number;
   label: string;

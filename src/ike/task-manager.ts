@@ -283,15 +283,16 @@ export class TaskManager {
           i === 0 && (a.exchangeType === ExchangeType.IKE_SA_INIT || a.exchangeType === ExchangeType.IKE_AUTH);
         if (fatal) {
           const name = sa.conn?.name ?? '';
-          if (e.notifyType === NotifyType.AUTHENTICATION_FAILED)
-            this.core.emit({
-              type: 'authFailed',
-              ikeSaId: sa.id,
-              name,
-              byUs: !findNotify(payloads, NotifyType.AUTHENTICATION_FAILED),
-              reason: e.reason,
-            });
-          else
+          const byUs = !findNotify(payloads, NotifyType.AUTHENTICATION_FAILED);
+          if (e.notifyType === NotifyType.AUTHENTICATION_FAILED) {
+            this.core.emit({ type: 'authFailed', ikeSaId: sa.id, name, byUs, reason: e.reason });
+            // We refused the responder: tell it in a separate INFORMATIONAL, not waited for (RFC 7296 2.21.2).
+            if (byUs && a.exchangeType === ExchangeType.IKE_AUTH) {
+              const h = this.header(sa, ExchangeType.INFORMATIONAL, false, sa.nextRequestId++);
+              for (const p of this.encode(sa, h, [notify(NotifyType.AUTHENTICATION_FAILED)]))
+                this.send(sa.local, sa.remote, p);
+            }
+          } else
             this.core.emit({ type: 'ikeSaFailed', ikeSaId: sa.id, name, notifyType: e.notifyType, reason: e.reason });
           for (const other of a.tasks.slice(1)) other.failed?.(ctx, e.reason, e.notifyType);
           this.core.destroyIke(sa, e.reason);

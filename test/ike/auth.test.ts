@@ -1,9 +1,9 @@
 /** IKE_AUTH: wrong PSK (RFC 7296 2.15, 2.21.2), identities of every supported type, INITIAL_CONTACT (2.4). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NotifyType } from '../../src/ike/codec/constants.js';
+import { ExchangeType, NotifyType } from '../../src/ike/codec/constants.js';
 import type { IkeIdentity } from '../../src/ike/config.js';
-import { Pair } from './exchange-helper.js';
+import { PSK, Pair, describe } from './exchange-helper.js';
 
 test('wrong PSK: AUTHENTICATION_FAILED, no CHILD_SA on either side', () => {
   const p = new Pair({ psk: Buffer.from('not the right secret') });
@@ -36,6 +36,30 @@ test('responder identity mismatch: the initiator refuses the responder AUTH', ()
   assert.equal(p.events('r', 'authFailed').length, 1);
   assert.equal(p.events('i', 'authFailed').length, 1);
   assert.equal(p.events('i', 'childSaInstalled').length, 0);
+});
+
+test('responder AUTH computed with another PSK is refused by the initiator, which sends N(AUTHENTICATION_FAILED)', () => {
+  // Both PSK lookups succeed, but the responder signs with a different secret than the initiator expects.
+  let calls = 0;
+  const p = new Pair({ engine: { psk: () => (calls++ === 0 ? PSK : Buffer.from('other')) } });
+  p.initiate();
+  p.deliver('i');
+  p.deliver('r');
+  // HDR, SK { IDi, IDr, AUTH, SAi2, TSi, TSr } -->
+  p.deliver('i');
+  assert.equal(p.events('r', 'ikeSaEstablished').length, 1);
+  // <-- HDR, SK { IDr, AUTH(not verifiable by us), SAr2, TSi, TSr }
+  p.deliver('r');
+  assert.equal(p.events('i', 'authFailed')[0]?.byUs, true);
+  assert.equal(p.events('i', 'childSaInstalled').length, 0);
+  // HDR, SK { N(AUTHENTICATION_FAILED) } -->
+  const info = p.take('i');
+  assert.equal(describe(info).exchangeType, ExchangeType.INFORMATIONAL);
+  p.deliverDatagram(info);
+  assert.equal(p.i.ikeSas().length, 0);
+  assert.equal(p.r.ikeSas().length, 0);
+  assert.equal(p.events('r', 'authFailed')[0]?.byUs, false);
+  assert.equal(p.events('r', 'childSaDeleted').length, 1);
 });
 
 const ids: [string, IkeIdentity, IkeIdentity][] = [

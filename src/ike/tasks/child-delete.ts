@@ -8,7 +8,7 @@
 import { ExchangeType, PayloadType, ProtocolId } from '../codec/constants.js';
 import type { DeletePayload, Payload } from '../codec/types.js';
 import type { ChildSa } from '../sa.js';
-import { ChildSaState, transitionChild } from '../sa-state.js';
+import { ChildSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 
 export function deletePayloads(children: readonly ChildSa[]): DeletePayload[] {
@@ -43,7 +43,7 @@ export class ChildDeleteTask implements Task {
   buildI(ctx: TaskContext): Payload[] {
     if (this.expired) return deletePayloads(this.children);
     const live = this.children.filter((c) => c.state !== ChildSaState.DESTROYED && ctx.sa.children.includes(c));
-    for (const c of live) transitionChild(c, ChildSaState.DELETING, this.reason, ctx.core.log);
+    for (const c of live) transition(c, ChildSaState.DELETING, this.reason, ctx.core.log);
     return deletePayloads(live);
   }
 

@@ -13,7 +13,7 @@ import { IkeError } from '../errors.js';
 import { findNotify } from '../payload-util.js';
 import { protocolOf } from '../proposals.js';
 import type { ChildSa, IkeSa } from '../sa.js';
-import { ChildSaState, transitionChild } from '../sa-state.js';
+import { ChildSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { ChildCreateTask } from './child-create.js';
 import { ChildDeleteTask } from './child-delete.js';
@@ -43,7 +43,7 @@ export class ChildRekeyTask implements Task {
     if (old === undefined) throw new Error('rekey without CHILD_SA');
     if (this.create === undefined) {
       if (old.state !== ChildSaState.INSTALLED) throw new IkeError(0, `${old.label} is not installed`);
-      transitionChild(old, ChildSaState.REKEYING, 'rekey started', ctx.core.log);
+      transition(old, ChildSaState.REKEYING, 'rekey started', ctx.core.log);
       this.create = new ChildCreateTask({ config: old.config, inAuth: false, rekey: old });
     }
     return this.create.buildI(ctx);
@@ -68,12 +68,12 @@ export class ChildRekeyTask implements Task {
         old.label,
       );
       if (oursLoses) {
-        transitionChild(old, ChildSaState.REKEYED, 'peer replacement won the collision', ctx.core.log);
+        transition(old, ChildSaState.REKEYED, 'peer replacement won the collision', ctx.core.log);
         ctx.core.queueTask(ctx.sa, new ChildDeleteTask([ours], 'redundant after rekey collision'));
         return 'done';
       }
     }
-    transitionChild(old, ChildSaState.REKEYED, `replaced by ${ours.label}`, ctx.core.log);
+    transition(old, ChildSaState.REKEYED, `replaced by ${ours.label}`, ctx.core.log);
     ctx.core.queueTask(ctx.sa, new ChildDeleteTask([old], 'rekeyed'));
     return 'done';
   }
@@ -110,7 +110,7 @@ export class ChildRekeyTask implements Task {
       return;
     }
     // The initiator deletes the old CHILD_SA (RFC 7296 1.3.3).
-    transitionChild(old, ChildSaState.REKEYED, `replaced by ${created.label}`, ctx.core.log);
+    transition(old, ChildSaState.REKEYED, `replaced by ${created.label}`, ctx.core.log);
   }
 
   failed(ctx: TaskContext, reason: string, notifyType: number): void {
@@ -120,8 +120,8 @@ export class ChildRekeyTask implements Task {
     if (old.state === ChildSaState.REKEYING) {
       const theirs = peerReplacement.get(old);
       // The peer's rekey of the same CHILD_SA succeeded: its replacement stands, it deletes the old one.
-      if (theirs !== undefined) transitionChild(old, ChildSaState.REKEYED, 'peer rekeyed it', ctx.core.log);
-      else transitionChild(old, ChildSaState.INSTALLED, `rekey failed: ${reason}`, ctx.core.log);
+      if (theirs !== undefined) transition(old, ChildSaState.REKEYED, 'peer rekeyed it', ctx.core.log);
+      else transition(old, ChildSaState.INSTALLED, `rekey failed: ${reason}`, ctx.core.log);
     }
   }
 

@@ -7,7 +7,7 @@
  */
 import { ExchangeType, PayloadType, ProtocolId } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
-import { IkeSaState, transitionIke } from '../sa-state.js';
+import { IkeSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 
 export class IkeDeleteTask implements Task {
@@ -20,7 +20,7 @@ export class IkeDeleteTask implements Task {
   }
 
   buildI(ctx: TaskContext): Payload[] {
-    if (ctx.sa.state !== IkeSaState.DELETING) transitionIke(ctx.sa, IkeSaState.DELETING, this.reason, ctx.core.log);
+    if (ctx.sa.state !== IkeSaState.DELETING) transition(ctx.sa, IkeSaState.DELETING, this.reason, ctx.core.log);
     ctx.sa.deleteReason = this.reason;
     return [{ type: PayloadType.DELETE, protocolId: ProtocolId.IKE, spiSize: 0, spis: [] }];
   }

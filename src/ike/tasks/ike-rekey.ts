@@ -26,7 +26,7 @@ import {
 } from '../proposals.js';
 import type { Proposal, SelectedProposal } from '../proposals.js';
 import type { IkeSa } from '../sa.js';
-import { IkeSaState, transitionIke } from '../sa-state.js';
+import { IkeSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { IkeDeleteTask } from './ike-delete.js';
 import { checkNonce } from './ike-init.js';
@@ -68,7 +68,7 @@ export class IkeRekeyTask implements Task {
   buildI(ctx: TaskContext): Payload[] {
     const { sa, core } = ctx;
     if (sa.conn === undefined) throw new Error('rekey without connection');
-    if (sa.state === IkeSaState.ESTABLISHED) transitionIke(sa, IkeSaState.REKEYING, 'rekey started', core.log);
+    if (sa.state === IkeSaState.ESTABLISHED) transition(sa, IkeSaState.REKEYING, 'rekey started', core.log);
     else if (sa.state !== IkeSaState.REKEYING) throw new IkeError(0, `cannot rekey an IKE_SA in state ${sa.state}`);
     this.spiLocal ??= core.newIkeSpi();
     this.offered = withSpi(parseProposals(sa.conn.proposals, 'ike'), this.spiLocal);
@@ -124,15 +124,15 @@ export class IkeRekeyTask implements Task {
       );
       if (oursLoses) {
         adopt(ctx, sa, theirs);
-        transitionIke(sa, IkeSaState.REKEYED, `replaced by ${theirs.label}`, core.log);
+        transition(sa, IkeSaState.REKEYED, `replaced by ${theirs.label}`, core.log);
         // Our redundant IKE_SA is deleted over itself.
-        transitionIke(fresh, IkeSaState.ESTABLISHED, 'redundant, deleting', core.log);
+        transition(fresh, IkeSaState.ESTABLISHED, 'redundant, deleting', core.log);
         core.queueTask(fresh, new IkeDeleteTask('redundant after IKE_SA rekey collision'));
         return 'done';
       }
     }
     adopt(ctx, sa, fresh);
-    transitionIke(sa, IkeSaState.REKEYED, `replaced by ${fresh.label}`, core.log);
+    transition(sa, IkeSaState.REKEYED, `replaced by ${fresh.label}`, core.log);
     core.queueTask(sa, new IkeDeleteTask('rekeyed'));
     return 'done';
   }
@@ -184,7 +184,7 @@ export class IkeRekeyTask implements Task {
       return;
     }
     adopt(ctx, sa, fresh);
-    transitionIke(sa, IkeSaState.REKEYED, `replaced by ${fresh.label}`, core.log);
+    transition(sa, IkeSaState.REKEYED, `replaced by ${fresh.label}`, core.log);
   }
 
   failed(ctx: TaskContext, reason: string): void {
@@ -194,8 +194,8 @@ export class IkeRekeyTask implements Task {
       const theirs = peerReplacement.get(sa);
       if (theirs !== undefined && theirs.state === IkeSaState.CREATED) {
         adopt(ctx, sa, theirs);
-        transitionIke(sa, IkeSaState.REKEYED, `replaced by ${theirs.label}`, core.log);
-      } else transitionIke(sa, IkeSaState.ESTABLISHED, `rekey failed: ${reason}`, core.log);
+        transition(sa, IkeSaState.REKEYED, `replaced by ${theirs.label}`, core.log);
+      } else transition(sa, IkeSaState.ESTABLISHED, `rekey failed: ${reason}`, core.log);
     }
   }
 

@@ -5,11 +5,11 @@
  *   HDR, SK { [D(...)...] [N(...)...] } -->
  *                                   <-- HDR, SK { [D(ESP, our SPIs)] }
  */
-import { ExchangeType, PayloadType, ProtocolId } from '../codec/constants.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import { all } from '../payload-util.js';
 import type { ChildSa } from '../sa.js';
-import { ChildSaState, IkeSaState, transitionIke } from '../sa-state.js';
+import { ChildSaState, IkeSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { deletePayloads } from './child-delete.js';
 import { LogLevel } from '../../common/log.js';
@@ -18,6 +18,7 @@ export class InformationalTask implements Task {
   readonly kind = 'informational';
   readonly exchangeType = ExchangeType.INFORMATIONAL;
   private deleteIke = false;
+  private authFailed = false;
   private children: ChildSa[] = [];
   /** CHILD_SAs we were deleting ourselves: removed, but not named again in the response (1.4.1). */
   private alreadyDeleting: ChildSa[] = [];
@@ -45,8 +46,11 @@ export class InformationalTask implements Task {
         else this.children.push(c);
       }
     }
-    for (const n of all(payloads, PayloadType.NOTIFY))
+    for (const n of all(payloads, PayloadType.NOTIFY)) {
       core.log.log('ike', LogLevel.CONTROL, `received notify ${n.notifyType} in INFORMATIONAL`, sa.label);
+      // The initiator refused our AUTH after we considered the IKE_SA up (RFC 7296 2.21.2).
+      if (n.notifyType === NotifyType.AUTHENTICATION_FAILED && !sa.initiator) this.authFailed = true;
+    }
   }
 
   buildR(): Payload[] {
@@ -56,8 +60,14 @@ export class InformationalTask implements Task {
 
   completed(ctx: TaskContext): void {
     const { sa, core } = ctx;
+    if (this.authFailed) {
+      const reason = 'peer refused our authentication (AUTHENTICATION_FAILED)';
+      core.emit({ type: 'authFailed', ikeSaId: sa.id, name: sa.conn?.name ?? '', byUs: false, reason });
+      core.destroyIke(sa, reason);
+      return;
+    }
     if (this.deleteIke) {
-      if (sa.state !== IkeSaState.DELETING) transitionIke(sa, IkeSaState.DELETING, 'deleted by peer', core.log);
+      if (sa.state !== IkeSaState.DELETING) transition(sa, IkeSaState.DELETING, 'deleted by peer', core.log);
       core.destroyIke(sa, 'deleted by peer');
       return;
     }

@@ -54,6 +54,8 @@ import { espLayout, isAeadTransform } from './transform.js';
 import type { EspLayout } from './transform.js';
 import { writeUdpHeader } from './udp-encap.js';
 
+/** strongSwan keyword the crypto provider names ENCR_3DES by. */
+const DES3_NAME = '3des';
 /** Random bytes drawn at once for CBC IVs, so the Rng is not called per packet. */
 const IV_POOL_SIZE = 4096;
 /** Default soft limit: 90% of the sequence space (RFC 4303 3.3.3 leaves the margin to the implementation). */
@@ -106,6 +108,10 @@ export class EspOutboundSa {
       this.aead = null;
       this.cipher = p.transform.cipher;
       this.integrity = p.transform.integrity;
+    }
+    if (this.cipher !== null && this.cipher.name === DES3_NAME) {
+      // RFC 8221 5: ENCR_3DES SHOULD NOT be used; it is kept for opening old traffic (published captures) only.
+      throw new RangeError('3DES-CBC is accepted for decryption only');
     }
     this.output = p.output ?? 'esp';
     this.encap = p.encapsulation ?? null;

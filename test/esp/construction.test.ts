@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, createHmac } from 'node:crypto';
 import { EncrId, IntegId, createTestRng } from '../../src/crypto/index.js';
-import { EspOutboundSa, createEspTransform } from '../../src/esp/index.js';
+import { EspInboundSa, EspOutboundSa, createEspTransform } from '../../src/esp/index.js';
 import { bytesOf, ipv4Udp, packetFrom } from './helpers.js';
 
 const SPI = 0x0a0b0c0d;
@@ -131,4 +131,32 @@ test('AES-CBC + HMAC-SHA1-96 without ESN: 16-byte alignment, ICV over SPI .. tra
   const body = Buffer.concat([header(77), iv, c.update(clear), c.final()]);
   const icv = createHmac('sha1', integKey).update(body).digest().subarray(0, 12);
   assert.deepEqual(wire, Buffer.concat([body, icv]));
+});
+
+test('3DES-CBC + HMAC-SHA1-96 built with node:crypto opens (3DES is kept for decryption only)', () => {
+  const key = Buffer.from('4043434545464649494a4a4c4c4f4f515152525454575758', 'hex');
+  const integKey = Buffer.alloc(20, 0x5a);
+  const inner = ipv4Udp(40);
+  const iv = Buffer.from('0102030405060708', 'hex');
+  const clear = Buffer.concat([inner, trailer(inner.length, 8, 4)]);
+  const c = createCipheriv('des-ede3-cbc', key, iv).setAutoPadding(false);
+  const body = Buffer.concat([header(1), iv, c.update(clear), c.final()]);
+  const wire = Buffer.concat([body, createHmac('sha1', integKey).update(body).digest().subarray(0, 12)]);
+  const inb = new EspInboundSa({
+    spi: SPI,
+    mode: 'tunnel',
+    esn: false,
+    transform: createEspTransform({
+      encrId: EncrId.ENCR_3DES,
+      encKey: key,
+      integId: IntegId.AUTH_HMAC_SHA1_96,
+      integKey,
+    }),
+  });
+  const pkt = packetFrom(wire);
+  assert.equal(inb.open(pkt), 'ok');
+  assert.deepEqual(bytesOf(pkt), inner);
+  const forged = Buffer.from(wire);
+  forged.writeUInt32BE(2, 4); // a fresh sequence number, but the ICV no longer fits
+  assert.equal(inb.open(packetFrom(forged)), 'icv');
 });

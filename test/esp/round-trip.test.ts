@@ -68,13 +68,6 @@ for (const integ of INTEGS) {
     block: 4,
   });
 }
-TRANSFORMS.push({
-  name: '3des-sha1',
-  make: transformOf(EncrId.ENCR_3DES, 24, IntegId.AUTH_HMAC_SHA1_96, 20),
-  ivLength: 8,
-  icvLength: 12,
-  block: 8,
-});
 
 const SHAPES = [
   { name: 'tunnel/ipv4', mode: 'tunnel' as const, make: (n: number) => ipv4Udp(n) },
@@ -249,8 +242,14 @@ test('a replayed packet is dropped after the first copy, and open never moves th
   assert.deepEqual([inb.counters.drops.icv, inb.counters.drops.replay, inb.counters.packets], [1, 1, 1]);
 });
 
-test('ENCR_NULL without integrity is refused', () => {
+test('ENCR_NULL without integrity is refused; 3DES-CBC opens but does not seal', () => {
   assert.throws(() => transformOf(EncrId.ENCR_NULL, 0, IntegId.NONE, 0)(), RangeError);
+  const des3 = transformOf(EncrId.ENCR_3DES, 24, IntegId.AUTH_HMAC_SHA1_96, 20);
+  assert.throws(
+    () => new EspOutboundSa({ spi: 0x300, mode: 'tunnel', esn: false, transform: des3(), rng: createTestRng('3des') }),
+    /decryption only/,
+  );
+  assert.ok(new EspInboundSa({ spi: 0x300, mode: 'tunnel', esn: false, transform: des3() }));
 });
 
 test('interoperation across crypto backends: sealed on the default chain, opened on node:crypto, and back', () => {

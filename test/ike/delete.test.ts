@@ -65,3 +65,27 @@ test('liveness: DPD after dpd_delay of silence; a dead peer is detected', () => 
   }
   assert.equal(p.events('i', 'ikeSaDeleted')[0]?.reason, 'peer not responding');
 });
+
+test('simultaneous delete of the same CHILD_SA (RFC 7296 1.4.1): both sides remove it once', () => {
+  const p = new Pair();
+  p.initiate();
+  p.run();
+  const [ci] = p.events('i', 'childSaInstalled');
+  const [cr] = p.events('r', 'childSaInstalled');
+  assert.ok(ci && cr);
+  p.i.terminateChild(ci.child.id, p.nowMs);
+  p.r.terminateChild(cr.child.id, p.nowMs);
+  p.pump();
+  // HDR, SK { D(ESP, a) } -->   crossing   <-- HDR, SK { D(ESP, b) }
+  const a = p.take('i');
+  const b = p.take('r');
+  p.deliverDatagram(a);
+  p.deliverDatagram(b);
+  // Both answer with empty INFORMATIONALs (the SA was already being deleted).
+  p.run();
+  for (const side of ['i', 'r'] as const) {
+    assert.equal(p.events(side, 'childSaDeleted').length, 1, side);
+    assert.equal(p.events(side, 'ikeSaDeleted').length, 0);
+  }
+  assert.equal(p.i.drops.internal + p.r.drops.internal, 0);
+});

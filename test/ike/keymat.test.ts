@@ -126,7 +126,7 @@ function hmac(key: Uint8Array, ...data: Uint8Array[]): Buffer {
 /** prf+ by hand (RFC 7296 2.13). */
 function prfPlusByHand(key: Uint8Array, seed: Uint8Array, len: number): Buffer {
   const out: Buffer[] = [];
-  let t = Buffer.alloc(0);
+  let t: Buffer = Buffer.alloc(0);
   for (let n = 1; Buffer.concat(out).length < len; n++) {
     t = hmac(key, t, seed, Buffer.from([n]));
     out.push(t);

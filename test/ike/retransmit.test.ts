@@ -96,3 +96,22 @@ test('retransmission: duplicated and reordered datagrams do not disturb the exch
   assert.equal(p.r.ikeSas().length, 1);
   assert.ok(p.i.drops.notExpected >= 1);
 });
+
+test('old requests (message ID below the last answered one) are ignored without an answer', () => {
+  const p = new Pair();
+  p.initiate();
+  p.deliver('i');
+  p.deliver('r');
+  const auth = p.deliver('i'); // message ID 1
+  p.deliver('r');
+  const [e] = p.events('i', 'ikeSaEstablished');
+  assert.ok(e);
+  p.i.checkLiveness(e.ikeSaId, p.nowMs); // message ID 2
+  p.run();
+  const before = p.r.drops.notExpected;
+  // HDR(message ID 1), SK { IDi, AUTH, ... } -->   replayed after ID 2 was answered
+  p.r.receiveDatagram(auth.bytes, auth.from, auth.to, p.nowMs);
+  p.pump();
+  assert.equal(p.wire.length, 0, 'no answer');
+  assert.equal(p.r.drops.notExpected, before + 1);
+});

@@ -13,7 +13,14 @@ import { ParseError } from '../common/errors.js';
 import { LogLevel, nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
-import { ExchangeType, IKE_HEADER_LENGTH, IKE_MAJOR_VERSION, NotifyType, PayloadType } from './codec/constants.js';
+import {
+  ExchangeType,
+  IKE_HEADER_LENGTH,
+  IKE_MAJOR_VERSION,
+  NotifyType,
+  PayloadType,
+  nameOf,
+} from './codec/constants.js';
 import { decodeHeader } from './codec/header.js';
 import { decodeMessage, encodeMessage } from './codec/message.js';
 import type { IkeHeader, Payload } from './codec/types.js';
@@ -589,7 +596,7 @@ export class IkeEngine implements EngineCore {
       payloads = task.buildR(ctx);
     } catch (e) {
       if (!(e instanceof IkeError)) throw e;
-      this.log.log('ike', LogLevel.CONTROL, `IKE_SA_INIT refused: ${e.reason}`);
+      this.log.log('ike', LogLevel.CONTROL, `IKE_SA_INIT refused: ${e.reason} (${nameOf(NotifyType, e.notifyType)})`);
       if (e.notifyType !== 0) stateless([notify(e.notifyType, e.data)]);
       return;
     }

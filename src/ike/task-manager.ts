@@ -6,7 +6,7 @@
  * IkeErrors from tasks become notifies (responder) or failures/teardowns (initiator) here, in one place.
  */
 import { LogLevel } from '../common/log.js';
-import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType } from './codec/constants.js';
+import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType, nameOf } from './codec/constants.js';
 import { encodeMessage, decodeMessage } from './codec/message.js';
 import type { IkeHeader, Payload } from './codec/types.js';
 import type { RetransmitConfig } from './config.js';
@@ -37,6 +37,11 @@ export type Opened =
   | { readonly kind: 'syntax' }
   | { readonly kind: 'drop' };
 const DROP: Opened = { kind: 'drop' };
+
+/** ` (NO_PROPOSAL_CHOSEN)` for logs, empty for silent failures. */
+function notifyName(e: IkeError): string {
+  return e.notifyType === 0 ? '' : ` (${nameOf(NotifyType, e.notifyType)})`;
+}
 export const NAT_T_PORT = 4500;
 
 /** Why datagrams were dropped (counters). */
@@ -278,7 +283,7 @@ export class TaskManager {
         else t.completed?.(ctx);
       } catch (e) {
         if (!(e instanceof IkeError)) throw e;
-        this.core.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}`, sa.label);
+        this.core.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}${notifyName(e)}`, sa.label);
         const fatal =
           i === 0 && (a.exchangeType === ExchangeType.IKE_SA_INIT || a.exchangeType === ExchangeType.IKE_AUTH);
         if (fatal) {
@@ -392,7 +397,7 @@ export class TaskManager {
         ok.push(t);
       } catch (e) {
         if (!(e instanceof IkeError)) throw e;
-        this.core.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}`, sa.label);
+        this.core.log.log('ike', LogLevel.CONTROL, `${t.kind} failed: ${e.reason}${notifyName(e)}`, sa.label);
         if (i === 0 && header.exchangeType === ExchangeType.IKE_AUTH) {
           fatal = e;
           break;

@@ -10,7 +10,7 @@ import { createKeyExchange } from '../../crypto/index.js';
 import { EsnId, KeGroup } from '../../crypto/ids.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
-import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../codec/constants.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, nameOf } from '../codec/constants.js';
 import type { Payload, TrafficSelector } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
 import { IkeError } from '../errors.js';
@@ -134,7 +134,10 @@ export class ChildCreateTask implements Task {
     }
     const err = errorNotify(payloads);
     if (err !== undefined)
-      throw new IkeError(err.notifyType, `CHILD_SA ${child.config.name} refused by peer (notify ${err.notifyType})`);
+      throw new IkeError(
+        err.notifyType,
+        `CHILD_SA ${child.config.name} refused by peer (${nameOf(NotifyType, err.notifyType)})`,
+      );
     const saP = first(payloads, PayloadType.SA);
     if (saP === undefined) {
       if (this.opts.inAuth) {

@@ -7,7 +7,7 @@
  * The CHILD_SA part of the exchange is a separate task (child-create.ts) sharing the message.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { AuthMethod, ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
+import { AuthMethod, ExchangeType, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import type { ConnectionConfig, IkeIdentity } from '../config.js';
 import { IkeError } from '../errors.js';
@@ -74,7 +74,8 @@ export class IkeAuthTask implements Task {
     const idP = first(payloads, PayloadType.IDr);
     const authP = first(payloads, PayloadType.AUTH);
     if (idP === undefined || authP === undefined) {
-      if (err !== undefined) throw new IkeError(err.notifyType, `IKE_AUTH failed: peer sent error ${err.notifyType}`);
+      if (err !== undefined)
+        throw new IkeError(err.notifyType, `IKE_AUTH failed: peer sent ${nameOf(NotifyType, err.notifyType)}`);
       throw new IkeError(NotifyType.AUTHENTICATION_FAILED, 'IKE_AUTH response without IDr or AUTH');
     }
     const peer = decodeIdentity(idP.idType, idP.data);

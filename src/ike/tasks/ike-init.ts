@@ -9,7 +9,7 @@
 import { createKeyExchange, KeGroup } from '../../crypto/index.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
-import { ExchangeType, HashAlgorithm, NotifyType, PayloadType } from '../codec/constants.js';
+import { ExchangeType, HashAlgorithm, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import { IkeError } from '../errors.js';
 import { computeSkeyseed, deriveIkeKeys, prfOf } from '../keymat.js';
@@ -94,7 +94,8 @@ export class IkeInitTask implements Task {
       return 'retry';
     }
     const err = errorNotify(payloads);
-    if (err !== undefined) throw new IkeError(err.notifyType, `IKE_SA_INIT failed: peer sent error ${err.notifyType}`);
+    if (err !== undefined)
+      throw new IkeError(err.notifyType, `IKE_SA_INIT failed: peer sent ${nameOf(NotifyType, err.notifyType)}`);
     const saP = first(payloads, PayloadType.SA);
     const keP = first(payloads, PayloadType.KE);
     if (saP === undefined || keP === undefined) throw new IkeError(0, 'IKE_SA_INIT response without SA or KE');

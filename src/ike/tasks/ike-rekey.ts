@@ -10,7 +10,7 @@
 import { createKeyExchange } from '../../crypto/index.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
-import { ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
+import { ExchangeType, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import { IkeError } from '../errors.js';
 import { computeRekeySkeyseed, deriveIkeKeys, prfOf } from '../keymat.js';
@@ -94,7 +94,7 @@ export class IkeRekeyTask implements Task {
     }
     const err = errorNotify(payloads);
     if (err !== undefined)
-      throw new IkeError(err.notifyType, `IKE_SA rekey refused by peer (notify ${err.notifyType})`);
+      throw new IkeError(err.notifyType, `IKE_SA rekey refused by peer (${nameOf(NotifyType, err.notifyType)})`);
     const saP = first(payloads, PayloadType.SA);
     const keP = first(payloads, PayloadType.KE);
     if (saP === undefined || keP === undefined)

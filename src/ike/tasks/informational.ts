@@ -5,7 +5,7 @@
  *   HDR, SK { [D(...)...] [N(...)...] } -->
  *                                   <-- HDR, SK { [D(ESP, our SPIs)] }
  */
-import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../codec/constants.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import { all } from '../payload-util.js';
 import type { ChildSa } from '../sa.js';
@@ -47,7 +47,7 @@ export class InformationalTask implements Task {
       }
     }
     for (const n of all(payloads, PayloadType.NOTIFY)) {
-      core.log.log('ike', LogLevel.CONTROL, `received notify ${n.notifyType} in INFORMATIONAL`, sa.label);
+      core.log.log('ike', LogLevel.CONTROL, `received ${nameOf(NotifyType, n.notifyType)} in INFORMATIONAL`, sa.label);
       // The initiator refused our AUTH after we considered the IKE_SA up (RFC 7296 2.21.2).
       if (n.notifyType === NotifyType.AUTHENTICATION_FAILED && !sa.initiator) this.authFailed = true;
     }

@@ -18,6 +18,7 @@ import type { ChildSaInfo as EngineChild, Endpoint, IkeEvent, OutgoingDatagram }
 import { formatTs } from '../ike/traffic-selectors.js';
 import type { TrafficSelector } from '../ike/codec/types.js';
 import { nameOf, EncrId, IntegId } from '../crypto/ids.js';
+import { NotifyType } from '../ike/codec/constants.js';
 import { UserspaceDataplane } from '../dataplane/userspace-dataplane.js';
 import { selectorsFromTs } from '../kernel/traffic-selectors.js';
 import type { IpFamily, PacketSocket, TunDevice, UdpEndpoint } from '../io/types.js';
@@ -262,7 +263,7 @@ export class Daemon {
         void this.removeChild(ev.childSaId, ev.reason);
         break;
       case 'childSaFailed':
-        this.failWaiters(ev.name, ev.name, `CHILD_SA ${ev.name} failed: ${ev.reason}`);
+        this.failWaiters(ev.name, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
         break;
       case 'authFailed':
         this.failWaiters(
@@ -272,7 +273,11 @@ export class Daemon {
         );
         break;
       case 'ikeSaFailed':
-        this.failWaiters(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] failed: ${ev.reason}`);
+        this.failWaiters(
+          ev.name,
+          undefined,
+          `IKE_SA ${ev.name}[${ev.ikeSaId}] failed: ${notifyText(ev.notifyType)}${ev.reason}`,
+        );
         break;
     }
     return undefined;
@@ -757,6 +762,11 @@ export class Daemon {
     await this.tun.close();
     await this.io.teardown();
   }
+}
+
+/** `NO_PROPOSAL_CHOSEN: ` for a notify type, '' for none. */
+function notifyText(notifyType: number): string {
+  return notifyType > 0 ? `${nameOf(NotifyType, notifyType)}: ` : '';
 }
 
 function hex8(n: number): string {

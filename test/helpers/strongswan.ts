@@ -53,7 +53,8 @@ export class StrongSwan {
     default = 1
     ike = 2
     cfg = 2
-    time_format = %T } }
+    time_format = %T
+    flush_line = yes } }
 }
 `,
     );

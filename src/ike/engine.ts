@@ -368,7 +368,9 @@ export class IkeEngine implements EngineCore {
       natLocal: sa.natLocal,
       natRemote: sa.natRemote,
     };
-    this.emit(sa.rekeyOf === undefined ? base : { ...base, rekeyOf: sa.rekeyOf });
+    this.emit(
+      sa.rekeyOf === undefined ? base : { ...base, rekeyOf: sa.rekeyOf, childSaIds: sa.children.map((c) => c.id) },
+    );
   }
 
   destroyIke(sa: IkeSa, reason: string): void {

@@ -76,8 +76,12 @@ export type IkeEvent =
       /** NAT between us and the peer (RFC 7296 2.23): our side / their side. */
       readonly natLocal: boolean;
       readonly natRemote: boolean;
-      /** Set when this IKE_SA replaces another by rekeying (RFC 7296 1.3.2). */
+      /**
+       * Set when this IKE_SA replaces another by rekeying (RFC 7296 1.3.2): the CHILD_SAs listed in
+       * `childSaIds` moved from IKE_SA `rekeyOf` to this one (their keys and SPIs are unchanged).
+       */
       readonly rekeyOf?: number;
+      readonly childSaIds?: readonly number[];
     }
   | { readonly type: 'ikeSaDeleted'; readonly ikeSaId: number; readonly name: string; readonly reason: string }
   | { readonly type: 'childSaInstalled'; readonly child: ChildSaInfo; readonly rekeyOf?: number }

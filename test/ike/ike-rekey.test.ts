@@ -41,6 +41,7 @@ for (const starter of ['i', 'r'] as const) {
     const nr = p.events(other, 'ikeSaEstablished')[1];
     assert.ok(ni && nr);
     assert.equal(ni.rekeyOf, old.ikeSaId);
+    assert.deepEqual(ni.childSaIds, [p.events(starter, 'childSaInstalled')[0]?.child.id]);
     assert.deepEqual(ni.spiI, nr.spiI);
     assert.deepEqual(ni.spiR, nr.spiR);
     assert.equal(ni.initiator, true, 'the rekey initiator is the new IKE_SA initiator (RFC 7296 2.18)');

@@ -3,6 +3,19 @@
  * each other by address, with copies of the bytes (as a wire would), in send order, delivered in batches on a
  * later event-loop turn. No root, no kernel. Model: the bind test double of wireguard-go's conn package.
  */
+import {
+  IPV4_FLAG_DF,
+  IPV4_FLAGS_FRAGMENT_OFFSET,
+  IPV4_ID_OFFSET,
+  IPV4_MIN_HEADER_LENGTH,
+  IPV4_SRC_OFFSET,
+  IPV4_TOTAL_LENGTH_OFFSET,
+  ipv4HeaderLength,
+  readU16,
+  setIpv4HeaderChecksum,
+  writeOuterIpv4,
+  writeU16,
+} from '../common/ip.js';
 import { createDatagramBatch, DEFAULT_BATCH_SIZE } from './batch.js';
 import { canonicalAddress, readAddressSlot, writeAddressSlot } from './ip-address.js';
 import { NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_BYTES } from './non-esp-marker.js';
@@ -37,6 +50,17 @@ export interface WirePacket {
   srcPort: number;
   dstAddr: string;
   dstPort: number;
+  /** IPv4 raw only: `bytes` is the whole IPv4 packet (sent by a `headerIncluded` socket). */
+  ipv4Header?: boolean;
+}
+
+/** Options of a memory raw socket (the twin of the Linux `RawSocketOptions` that matter here). */
+export interface MemoryRawOptions {
+  /**
+   * IPv4 only, like IP_HDRINCL: slots are whole IPv4 packets on send and on receive. As Linux does, the
+   * total length and checksum are filled in on send, and an Identification of 0 with DF clear is replaced.
+   */
+  readonly headerIncluded?: boolean;
 }
 
 /** The shared medium. `drop` may be set by a test to lose selected packets. */
@@ -44,12 +68,20 @@ export class MemoryNetwork {
   readonly #bindings = new Map<string, MemoryPort>();
   /** Return true to lose a packet in transit. */
   drop: ((packet: Readonly<WirePacket>, protocol: number) => boolean) | undefined;
+  /** May be set by a test to change packets in transit (a router's TTL decrement, an attacker's edit). */
+  alter: ((packet: WirePacket, protocol: number) => void) | undefined;
   /** Packets that found no socket at their destination. */
   undeliverable = 0;
 
   /** A raw socket for `protocol` (50 or 51) on `address`. */
-  raw(family: IpFamily, address: string, protocol: number, batchSize = DEFAULT_BATCH_SIZE): MemoryPacketSocket {
-    return new MemoryPacketSocket(this, family, address, protocol, batchSize);
+  raw(
+    family: IpFamily,
+    address: string,
+    protocol: number,
+    batchSize = DEFAULT_BATCH_SIZE,
+    options: MemoryRawOptions = {},
+  ): MemoryPacketSocket {
+    return new MemoryPacketSocket(this, family, address, protocol, batchSize, options);
   }
 
   /** A UDP endpoint on `address:port`; NAT-T demultiplexing on port 4500 unless `natT` says otherwise. */
@@ -77,6 +109,7 @@ export class MemoryNetwork {
 
   /** @internal */
   transmit(protocol: number, packet: WirePacket): boolean {
+    this.alter?.(packet, protocol);
     if (this.drop?.(packet, protocol) === true) return true;
     const target = this.#bindings.get(bindingKey(protocol, packet.dstAddr, packet.dstPort));
     if (target === undefined) {
@@ -86,6 +119,13 @@ export class MemoryNetwork {
     target.enqueue(packet);
     return true;
   }
+}
+
+/** The 4 bytes at `off` of `bytes` as the first bytes of an address slot. */
+function padSlot(bytes: Uint8Array, off: number): Uint8Array {
+  const slot = new Uint8Array(ADDRESS_SLOT_BYTES);
+  slot.set(bytes.subarray(off, off + 4));
+  return slot;
 }
 
 function slotIsZero(table: Uint8Array, slot: number): boolean {
@@ -155,21 +195,30 @@ abstract class MemoryPort {
         const p = this.#queue.shift();
         const buf = b.bufs[n];
         if (p === undefined || buf === undefined) break;
-        p.bytes.copy(buf, 0);
+        const len = this.place(p, buf, b.family);
+        if (len < 0) {
+          this.stats.rxDrops++;
+          continue;
+        }
         b.offsets[n] = 0;
-        b.lengths[n] = p.bytes.length;
+        b.lengths[n] = len;
         b.kinds[n] = this.kindOf();
         writeAddressSlot(p.srcAddr, b.family, b.remoteAddrs, n);
         writeAddressSlot(p.dstAddr, b.family, b.localAddrs, n);
         b.remotePorts[n] = p.srcPort;
         b.localPorts[n] = p.dstPort;
         this.stats.rxPackets++;
-        this.stats.rxBytes += p.bytes.length;
+        this.stats.rxBytes += len;
         n++;
       }
       b.count = n;
-      this.deliver(b);
+      if (n > 0) this.deliver(b);
     }
+  }
+
+  /** Copy a received packet into a slot buffer at 0; returns its length, or -1 to drop it. */
+  protected place(p: WirePacket, buf: Buffer, _family: IpFamily): number {
+    return p.bytes.copy(buf, 0);
   }
 
   protected closePort(): void {
@@ -182,12 +231,27 @@ export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
   readonly family: IpFamily;
   readonly protocol: number;
   readonly address: string;
+  /** Slots carry the whole IPv4 packet, header included, both ways (see `MemoryRawOptions`). */
+  readonly headerIncluded: boolean;
   #receiver: ((batch: DatagramBatch) => void) | undefined;
+  /** Identification the "kernel" picks for a header-included packet sent with 0 and DF clear. */
+  #nextId = 1;
 
-  constructor(network: MemoryNetwork, family: IpFamily, address: string, protocol: number, batchSize: number) {
+  constructor(
+    network: MemoryNetwork,
+    family: IpFamily,
+    address: string,
+    protocol: number,
+    batchSize: number,
+    options: MemoryRawOptions = {},
+  ) {
     super(network, family, batchSize);
+    if (options.headerIncluded === true && family !== 4) {
+      throw new IoError('memory network: headerIncluded is for IPv4 raw sockets only', 22);
+    }
     this.family = family;
     this.protocol = protocol;
+    this.headerIncluded = options.headerIncluded === true;
     this.address = mustCanonical(address, family);
     network.bind(protocol, this.address, 0, this);
   }
@@ -208,13 +272,23 @@ export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
         this.stats.txErrors++;
         continue;
       }
+      const bytes = Buffer.from(buf.subarray(off, off + len));
+      if (this.headerIncluded && !this.#completeHeader(bytes)) {
+        this.stats.txErrors++;
+        continue;
+      }
       this.network.transmit(this.protocol, {
-        bytes: Buffer.from(buf.subarray(off, off + len)),
+        bytes,
         family: this.family,
-        srcAddr: slotIsZero(batch.localAddrs, i) ? this.address : readAddressSlot(batch.localAddrs, i, this.family),
+        srcAddr: this.headerIncluded
+          ? readAddressSlot(padSlot(bytes, IPV4_SRC_OFFSET), 0, 4)
+          : slotIsZero(batch.localAddrs, i)
+            ? this.address
+            : readAddressSlot(batch.localAddrs, i, this.family),
         srcPort: 0,
         dstAddr: readAddressSlot(batch.remoteAddrs, i, batch.family),
         dstPort: 0,
+        ...(this.headerIncluded ? { ipv4Header: true } : {}),
       });
       this.stats.txPackets++;
       this.stats.txBytes += len;
@@ -225,6 +299,38 @@ export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
 
   protected deliver(batch: DatagramBatch): void {
     this.#receiver?.(batch);
+  }
+
+  /** What the kernel does to an IP_HDRINCL packet (raw(7)): length, checksum, an Identification if 0. */
+  #completeHeader(bytes: Buffer): boolean {
+    const hl = ipv4HeaderLength(bytes, 0);
+    if (hl < 0) return false;
+    writeU16(bytes, IPV4_TOTAL_LENGTH_OFFSET, bytes.length);
+    if (readU16(bytes, IPV4_ID_OFFSET) === 0 && (readU16(bytes, IPV4_FLAGS_FRAGMENT_OFFSET) & IPV4_FLAG_DF) === 0) {
+      writeU16(bytes, IPV4_ID_OFFSET, this.#nextId);
+      this.#nextId = (this.#nextId % 0xffff) + 1;
+    }
+    setIpv4HeaderChecksum(bytes, 0, hl);
+    return true;
+  }
+
+  /** Raw IPv4 receive: keep or strip the header, or (header-included socket, header-less sender) add one. */
+  protected override place(p: WirePacket, buf: Buffer, family: IpFamily): number {
+    if (family !== 4 || p.ipv4Header === true) {
+      if (this.headerIncluded || p.ipv4Header !== true) return p.bytes.copy(buf, 0);
+      const hl = ipv4HeaderLength(p.bytes, 0);
+      return hl < 0 ? -1 : p.bytes.copy(buf, 0, hl);
+    }
+    if (!this.headerIncluded) return p.bytes.copy(buf, 0);
+    const total = IPV4_MIN_HEADER_LENGTH + p.bytes.length;
+    if (total > buf.length) return -1;
+    const src = new Uint8Array(ADDRESS_SLOT_BYTES);
+    writeAddressSlot(p.srcAddr, 4, src, 0);
+    const dst = new Uint8Array(ADDRESS_SLOT_BYTES);
+    writeAddressSlot(p.dstAddr, 4, dst, 0);
+    writeOuterIpv4(buf, 0, total, { src, dst, protocol: this.protocol });
+    p.bytes.copy(buf, IPV4_MIN_HEADER_LENGTH);
+    return total;
   }
 
   protected kindOf(): DatagramKind {

@@ -47,6 +47,10 @@ import { withNetns } from './netns.js';
 export const IPV4_VERSION = 4;
 export const IPV4_MIN_HEADER_BYTES = 20;
 export const IPV4_DST_OFFSET = 16;
+/** IPv4 header field checked before a received header is kept (RFC 791 3.1). */
+export const IPV4_TOTAL_LENGTH_OFFSET = 2;
+/** IPPROTO_IP option: the sender supplies the whole IPv4 header (raw(7), ip(7)). Not in libc.ts. */
+export const IP_HDRINCL = 3;
 
 /** recvmmsg rounds per readable event before yielding to the event loop (fairness with IKE and timers). */
 export const MAX_RECEIVE_ROUNDS = 4;
@@ -70,6 +74,11 @@ export interface DatagramSocketOptions {
   readonly kind: DatagramKind;
   /** Named network namespace (/run/netns/NAME) to create the socket in. */
   readonly netns?: string;
+  /**
+   * IPv4 raw sockets only: send with IP_HDRINCL (each slot is a whole IPv4 packet, header included) and
+   * deliver received packets with their IPv4 header (options included) instead of stripping it. Default off.
+   */
+  readonly headerIncluded?: boolean;
 }
 
 export class DatagramSocketCore {
@@ -82,14 +91,22 @@ export class DatagramSocketCore {
   #poller: FdPoller | undefined;
   readonly #recvTable: MmsgTable;
   readonly #sendTable: MmsgTable;
-  readonly #stripIpv4Header: boolean;
+  /** Received packets start with an IPv4 header (raw IPv4 sockets). */
+  readonly #ipv4Header: boolean;
+  /** ... and it is kept in the slot (headerIncluded) rather than stripped. */
+  readonly #keepIpv4Header: boolean;
   readonly #kind: DatagramKind;
   readonly #sendSlotOf: Int32Array;
 
   constructor(o: DatagramSocketOptions) {
     this.family = o.family;
     this.#kind = o.kind;
-    this.#stripIpv4Header = o.family === 4 && o.type !== SOCK_DGRAM;
+    const headerIncluded = o.headerIncluded === true;
+    if (headerIncluded && (o.family !== 4 || o.type === SOCK_DGRAM)) {
+      throw new IoError('headerIncluded (IP_HDRINCL) is for IPv4 raw sockets only', 0);
+    }
+    this.#ipv4Header = o.family === 4 && o.type !== SOCK_DGRAM;
+    this.#keepIpv4Header = headerIncluded;
     this.batch = createDatagramBatch({ size: o.batchSize, bufferBytes: o.bufferBytes }, o.family);
     this.#recvTable = new MmsgTable(o.batchSize, o.family);
     this.#sendTable = new MmsgTable(o.batchSize, o.family);
@@ -105,6 +122,7 @@ export class DatagramSocketCore {
         if (setIntOption(this.#fd, level, name, value) !== 0) throw new IoError(`setsockopt ${what}`, errno());
       };
       if (o.reuseAddr === true) opt(SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
+      if (headerIncluded) opt(IPPROTO_IP, IP_HDRINCL, 1, 'IP_HDRINCL');
       if (o.mark !== undefined) opt(SOL_SOCKET, SO_MARK, o.mark, 'SO_MARK');
       if (o.receiveBufferBytes !== undefined) opt(SOL_SOCKET, SO_RCVBUF, o.receiveBufferBytes, 'SO_RCVBUF');
       if (o.sendBufferBytes !== undefined) opt(SOL_SOCKET, SO_SNDBUF, o.sendBufferBytes, 'SO_SNDBUF');
@@ -222,7 +240,7 @@ export class DatagramSocketCore {
     }
     const buf = b.bufs[k];
     if (buf === undefined || !t.readSource(i, b, k)) return false;
-    if (this.#stripIpv4Header) {
+    if (this.#ipv4Header) {
       // Raw IPv4 sockets receive the IP header (raw(7)); the payload starts after IHL * 4 bytes.
       const vihl = buf[0] ?? 0;
       const ihl = (vihl & 0x0f) * 4;
@@ -230,8 +248,15 @@ export class DatagramSocketCore {
       const a = k * ADDRESS_SLOT_BYTES;
       b.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
       for (let x = 0; x < 4; x++) b.localAddrs[a + x] = buf[IPV4_DST_OFFSET + x] ?? 0;
-      off = ihl;
-      len -= ihl;
+      if (this.#keepIpv4Header) {
+        // The header stays; its total length must describe the bytes received (Linux delivers it as sent).
+        const total = ((buf[IPV4_TOTAL_LENGTH_OFFSET] ?? 0) << 8) | (buf[IPV4_TOTAL_LENGTH_OFFSET + 1] ?? 0);
+        if (total < ihl || total > len) return false;
+        len = total;
+      } else {
+        off = ihl;
+        len -= ihl;
+      }
     } else if ((flags & MSG_CTRUNC) !== 0 || !t.readDestination(i, b, k)) {
       return false;
     }

@@ -6,6 +6,11 @@
  * kept, so on both families a slot's payload starts at the ESP SPI or the AH Next Header byte. IPv6 raw
  * sockets never get the header; the destination comes from IPV6_PKTINFO.
  * Send: the kernel builds the IP header (no IP_HDRINCL); the source is the bound address or the route's.
+ *
+ * `headerIncluded` (IPv4 only, for AH: RFC 4302 3.3.3.1.1.1 puts the Identification field under the ICV, so
+ * the header must be ours, not the kernel's): sends set IP_HDRINCL and each slot is a whole IPv4 packet; the
+ * kernel still fills in the header checksum and total length, and an Identification of 0 when DF is clear
+ * (raw(7)). Received slots keep the IPv4 header, options included, starting at the version byte.
  */
 import { DEFAULT_BATCH_SIZE } from '../batch.js';
 import { DatagramKind, type DatagramBatch, type IoStats, type IpFamily, type PacketSocket } from '../types.js';
@@ -29,16 +34,21 @@ export interface RawSocketOptions {
   readonly receiveBufferBytes?: number;
   readonly sendBufferBytes?: number;
   readonly netns?: string;
+  /** IPv4 only: IP_HDRINCL on send, received IPv4 header kept (see the file comment). Default false. */
+  readonly headerIncluded?: boolean;
 }
 
 export class LinuxPacketSocket implements PacketSocket {
   readonly family: IpFamily;
   readonly protocol: number;
+  /** Slots carry the whole IPv4 packet, header included, both ways. */
+  readonly headerIncluded: boolean;
   readonly #core: DatagramSocketCore;
 
   constructor(options: RawSocketOptions) {
     this.family = options.family;
     this.protocol = options.protocol;
+    this.headerIncluded = options.headerIncluded === true;
     this.#core = new DatagramSocketCore({
       family: options.family,
       type: SOCK_RAW,
@@ -51,6 +61,7 @@ export class LinuxPacketSocket implements PacketSocket {
       ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
       ...(options.sendBufferBytes !== undefined ? { sendBufferBytes: options.sendBufferBytes } : {}),
       ...(options.netns !== undefined ? { netns: options.netns } : {}),
+      ...(this.headerIncluded ? { headerIncluded: true } : {}),
     });
   }
 

@@ -296,7 +296,7 @@ export class IkeEngine implements EngineCore {
     if (!sa.children.includes(child)) sa.children.push(child);
     const l = child.config.lifetimes;
     child.installedAtMs = nowMs;
-    child.rekeyAtMs = l.rekeyTimeSec > 0 ? nowMs + (l.rekeyTimeSec - this.jitter(l.randTimeSec)) * 1000 : 0;
+    child.rekeyAtMs = l.rekeyTimeSec > 0 ? nowMs + l.rekeyTimeSec * 1000 - this.jitter(l.randTimeSec * 1000) : 0;
     child.expireAtMs = l.lifeTimeSec > 0 ? nowMs + l.lifeTimeSec * 1000 : 0;
     child.rekeyBytes = l.rekeyBytes > 0 ? l.rekeyBytes - this.jitter(l.randBytes) : 0;
     child.rekeyPackets = l.rekeyPackets > 0 ? l.rekeyPackets - this.jitter(l.randPackets) : 0;
@@ -343,8 +343,11 @@ export class IkeEngine implements EngineCore {
     sa.halfOpenDeadlineMs = 0;
     sa.lastHeardMs = nowMs;
     if (conn !== undefined) {
-      sa.rekeyAtMs = conn.rekeyTimeSec > 0 ? nowMs + (conn.rekeyTimeSec - this.jitter(conn.randTimeSec)) * 1000 : 0;
-      sa.expireAtMs = conn.rekeyTimeSec > 0 ? nowMs + (conn.rekeyTimeSec + conn.overTimeSec) * 1000 : 0;
+      sa.rekeyAtMs =
+        conn.rekeyTimeSec > 0 ? nowMs + conn.rekeyTimeSec * 1000 - this.jitter(conn.randTimeSec * 1000) : 0;
+      // Hard expiry over_time after rekey_time; over_time 0 means none (the rekey is retried until it works).
+      sa.expireAtMs =
+        conn.rekeyTimeSec > 0 && conn.overTimeSec > 0 ? nowMs + (conn.rekeyTimeSec + conn.overTimeSec) * 1000 : 0;
       sa.dpdAtMs = conn.dpdDelaySec > 0 ? nowMs + conn.dpdDelaySec * 1000 : 0;
     }
     const ids = (x: { type: number; data: Buffer } | undefined): string => {
@@ -414,9 +417,10 @@ export class IkeEngine implements EngineCore {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private jitter(maxSec: number): number {
-    if (maxSec <= 0) return 0;
-    return this.rng.bytes(4).readUInt32BE(0) % (Math.floor(maxSec) + 1);
+  /** A random amount in [0, max] (rand_time in ms, rand_bytes, rand_packets) from the engine's Rng. */
+  private jitter(max: number): number {
+    if (max <= 0) return 0;
+    return this.rng.bytes(4).readUInt32BE(0) % (Math.floor(max) + 1);
   }
 
   private ike(id: number): IkeSa {

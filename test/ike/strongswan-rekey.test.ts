@@ -14,10 +14,11 @@ import type { IkeSaInfo } from '../../src/control/schema.js';
 const can = canRunLab();
 const skip = !can.ok ? can.why : !haveStrongSwan() ? 'strongSwan is not installed (scripts/setup.sh)' : false;
 
-function conf(me: LabHost, peer: LabHost, meId: string, peerId: string, childRekey: string): string {
+function conf(me: LabHost, peer: LabHost, meId: string, peerId: string, childRekey: string, ikeRekey = ''): string {
   return `connections {
   lab {
     version = 2
+    ${ikeRekey}
     local_addrs = ${me.outer4}
     remote_addrs = ${peer.outer4}
     encap = yes
@@ -116,6 +117,53 @@ test(
       assert.ok(child2 && sw3.includes(child2.spiIn) && sw3.includes(child2.spiOut), sw3);
       const sw = theirs;
       await waitFor('charon to delete the old CHILD_SA too', async () => !(await sw.listSas()).includes(child1.spiIn));
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}\n--- tsipsec log ---\n${ours?.log().slice(-4000)}\n--- charon log ---\n${theirs?.log().slice(-4000)}`,
+      );
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'we rekey the IKE_SA (rekey_time) against strongSwan; the CHILD_SA carries on',
+  { skip, timeout: 60_000 },
+  async () => {
+    const lab = await Lab.create('rki');
+    let ours: TsipsecPeer | undefined;
+    let theirs: StrongSwan | undefined;
+    try {
+      const { left, right } = lab;
+      ours = await TsipsecPeer.start(
+        lab,
+        left,
+        conf(left, right, 'left.lab', 'right.lab', 'rekey_time = 0', 'rekey_time = 4s'),
+      );
+      theirs = await StrongSwan.start(lab, right, conf(right, left, 'right.lab', 'left.lab', 'rekey_time = 0'));
+      await ours.call('up', { name: 'net', timeoutSec: 20 });
+      await ping(lab, left, right);
+      const before = (await ourSas(ours))[0];
+      const child = before?.children[0];
+      assert.ok(before && child);
+      // us: CREATE_CHILD_SA { SA(IKE), Ni, KEi } --> charon;  <-- { SA, Nr, KEr };  D(IKE) on the old IKE_SA
+      const peer = ours;
+      await waitFor(
+        'our IKE_SA rekey',
+        async () => {
+          const s = await ourSas(peer);
+          return s.length === 1 && s[0]?.spiI !== before.spiI && s[0]?.state === 'ESTABLISHED';
+        },
+        15_000,
+      );
+      await ping(lab, left, right);
+      const after = (await ourSas(ours))[0];
+      const sw = theirs;
+      await waitFor('charon to drop the old IKE_SA', async () => !(await sw.listSas()).includes(before.spiI));
+      const list = await theirs.listSas();
+      assert.ok(after && list.includes(after.spiI) && list.includes(after.spiR), list);
+      assert.ok(list.includes(child.spiIn) && list.includes(child.spiOut), 'the CHILD_SA survived the IKE rekey');
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\n--- tsipsec log ---\n${ours?.log().slice(-4000)}\n--- charon log ---\n${theirs?.log().slice(-4000)}`,

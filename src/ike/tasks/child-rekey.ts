@@ -18,6 +18,7 @@ import type { Task, TaskContext, TaskResult } from '../task.js';
 import { ChildCreateTask } from './child-create.js';
 import { ChildDeleteTask } from './child-delete.js';
 import { LogLevel } from '../../common/log.js';
+import { REKEY_RETRY_MS } from './ike-rekey.js';
 
 /** Lowest nonce of an exchange (RFC 7296 2.8.1). */
 function minNonce(child: ChildSa): Buffer {
@@ -32,6 +33,8 @@ export class ChildRekeyTask implements Task {
   readonly exchangeType = ExchangeType.CREATE_CHILD_SA;
   private create: ChildCreateTask | undefined;
   private old: ChildSa | undefined;
+  /** True on the side that sent the REKEY_SA request. */
+  private initiator = false;
 
   /** `old` for the initiator; the responder finds it from REKEY_SA. */
   constructor(old?: ChildSa) {
@@ -41,6 +44,7 @@ export class ChildRekeyTask implements Task {
   buildI(ctx: TaskContext): Payload[] {
     const old = this.old;
     if (old === undefined) throw new Error('rekey without CHILD_SA');
+    this.initiator = true;
     if (this.create === undefined) {
       if (old.state !== ChildSaState.INSTALLED) throw new IkeError(0, `${old.label} is not installed`);
       transition(old, ChildSaState.REKEYING, 'rekey started', ctx.core.log);
@@ -116,12 +120,15 @@ export class ChildRekeyTask implements Task {
   failed(ctx: TaskContext, reason: string, notifyType: number): void {
     const old = this.old;
     this.create?.failed(ctx, reason, notifyType);
-    if (old === undefined) return;
+    if (old === undefined || !this.initiator) return; // a refused peer rekey leaves ours alone
     if (old.state === ChildSaState.REKEYING) {
       const theirs = peerReplacement.get(old);
       // The peer's rekey of the same CHILD_SA succeeded: its replacement stands, it deletes the old one.
       if (theirs !== undefined) transition(old, ChildSaState.REKEYED, 'peer rekeyed it', ctx.core.log);
-      else transition(old, ChildSaState.INSTALLED, `rekey failed: ${reason}`, ctx.core.log);
+      else {
+        transition(old, ChildSaState.INSTALLED, `rekey failed: ${reason}`, ctx.core.log);
+        old.rekeyAtMs = ctx.nowMs + REKEY_RETRY_MS;
+      }
     }
   }
 

@@ -32,6 +32,9 @@ import { IkeDeleteTask } from './ike-delete.js';
 import { checkNonce } from './ike-init.js';
 import { LogLevel } from '../../common/log.js';
 
+/** Delay before a failed rekey is tried again. */
+export const REKEY_RETRY_MS = 10_000;
+
 /** On an IKE_SA we are rekeying ourselves: the replacement the peer created with us (collision). */
 const peerReplacement = new WeakMap<IkeSa, IkeSa>();
 
@@ -189,13 +192,17 @@ export class IkeRekeyTask implements Task {
 
   failed(ctx: TaskContext, reason: string): void {
     const { sa, core } = ctx;
+    if (this.spiLocal === undefined || this.created?.initiator === false) return; // responder: nothing to undo
     if (this.created !== undefined && this.created.initiator) core.destroyIke(this.created, reason);
     if (sa.state === IkeSaState.REKEYING) {
       const theirs = peerReplacement.get(sa);
       if (theirs !== undefined && theirs.state === IkeSaState.CREATED) {
         adopt(ctx, sa, theirs);
         transition(sa, IkeSaState.REKEYED, `replaced by ${theirs.label}`, core.log);
-      } else transition(sa, IkeSaState.ESTABLISHED, `rekey failed: ${reason}`, core.log);
+      } else {
+        transition(sa, IkeSaState.ESTABLISHED, `rekey failed: ${reason}`, core.log);
+        sa.rekeyAtMs = ctx.nowMs + REKEY_RETRY_MS; // try again (RFC 7296 2.25: TEMPORARY_FAILURE and friends)
+      }
     }
   }
 

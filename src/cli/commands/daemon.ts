@@ -4,6 +4,7 @@ import { parseArgs, UsageError, flagString } from '../args.js';
 import { createLineLogger, LogLevel } from '../../common/log.js';
 import { ConfigError } from '../../config/config-error.js';
 import { nodeRng } from '../../crypto/rng.js';
+import { configureCryptoBackend } from '../../crypto/index.js';
 import { ControlServer } from '../../control/server.js';
 import { ControlError } from '../../control/protocol.js';
 import { Daemon } from '../../daemon/daemon.js';
@@ -52,6 +53,13 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       throw e;
     }
     for (const w of loaded.warnings) log.log('cfg', LogLevel.AUDIT, `warning: ${w}`);
+    try {
+      const chain = configureCryptoBackend(process.env['TSIPSEC_CRYPTO_BACKEND'] ?? 'auto');
+      log.log('lib', LogLevel.CONTROL, `crypto backends: ${chain.join(', ')}`);
+    } catch (e) {
+      ctx.stderr.write(`tsipsec daemon: TSIPSEC_CRYPTO_BACKEND: ${(e as Error).message}\n`);
+      return 1;
+    }
     if (level >= LogLevel.PRIVATE) log.log('dmn', LogLevel.AUDIT, 'log level 4: key material will be logged');
 
     const tunName = flagString(p, 'tun');

@@ -25,7 +25,10 @@ export const DATAPLANE_DROP_REASONS = [
   'trapDiscarded',
   /** Inbound: no SA for the SPI. */
   'noSa',
-  /** Inbound: an SA exists for the SPI but its protocol engine is not wired (e.g. AH on this data plane). */
+  /**
+   * A packet this data plane cannot carry: outbound AH over IPv6 whose inner packet keeps extension headers
+   * in front of the AH (the raw socket's kernel-built header would not carry them, so the ICV would fail).
+   */
   'unsupported',
   /** Outbound: no socket for the SA's address family or encapsulation. */
   'noSocket',
@@ -35,7 +38,7 @@ export const DATAPLANE_DROP_REASONS = [
 export type DataplaneDropReason = (typeof DATAPLANE_DROP_REASONS)[number];
 
 export interface DataplaneStats {
-  /** Packets read from the TUN and ESP packets received. */
+  /** Packets read from the TUN and ESP / AH packets received. */
   tunRxPackets: number;
   netRxPackets: number;
   /** Packets sealed and handed to a socket; packets opened and written to the TUN. */

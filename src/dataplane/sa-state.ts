@@ -17,6 +17,7 @@ import { ADDRESS_SLOT_BYTES } from '../io/types.js';
 import type { IpFamily } from '../io/types.js';
 import { KernelError } from '../kernel/kernel-ipsec.js';
 import type { AddSaArgs } from '../kernel/kernel-ipsec.js';
+import type { AhInboundState, AhOutboundState } from './ah-state.js';
 
 /** Outbound: where sealed packets go. */
 export class OutboundSaState {
@@ -59,7 +60,8 @@ export class InboundSaState {
   }
 }
 
-export type SaState = OutboundSaState | InboundSaState;
+/** Per-SA state of either protocol (AH: ah-state.ts), told apart by `kind`. */
+export type SaState = OutboundSaState | InboundSaState | AhOutboundState | AhInboundState;
 
 /** Write an address into a slot; throws KernelError if it is not an address of the family. */
 export function setSlot(slot: Uint8Array, address: string, family: IpFamily): void {

@@ -13,7 +13,7 @@ export class SendBatch {
   readonly batch: DatagramBatch;
   readonly size: number;
 
-  constructor(family: IpFamily, size: number) {
+  constructor(family: IpFamily, size: number, kind: DatagramKind = DatagramKind.ESP) {
     this.size = size;
     this.batch = {
       bufs: new Array<Buffer>(size).fill(EMPTY),
@@ -21,7 +21,7 @@ export class SendBatch {
       lengths: new Int32Array(size),
       count: 0,
       family,
-      kinds: new Uint8Array(size).fill(DatagramKind.ESP),
+      kinds: new Uint8Array(size).fill(kind),
       remoteAddrs: new Uint8Array(size * ADDRESS_SLOT_BYTES),
       remotePorts: new Uint16Array(size),
       localAddrs: new Uint8Array(size * ADDRESS_SLOT_BYTES),
@@ -39,6 +39,17 @@ export class SendBatch {
     b.remoteAddrs.set(remoteSlot, i * ADDRESS_SLOT_BYTES);
     b.remotePorts[i] = remotePort;
     return b.count === this.size;
+  }
+
+  /**
+   * Choose the source address of the slot last pushed: the `n` bytes at buf[off] (IPV6_PKTINFO on Linux).
+   * Every slot of a batch that uses it must set it, since `clear` leaves the addresses.
+   */
+  setLastSource(buf: Uint8Array, off: number, n: number): void {
+    const b = this.batch;
+    const a = (b.count - 1) * ADDRESS_SLOT_BYTES;
+    b.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
+    b.localAddrs.set(buf.subarray(off, off + n), a);
   }
 
   /** Forget the slots (and the buffers they pointed at). */

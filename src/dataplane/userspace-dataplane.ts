@@ -17,6 +17,21 @@
  * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
  * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
  *
+ * AH (RFC 4302; state in ah-state.ts) takes the same paths through its own raw protocol-51 sockets, with
+ * one difference: its ICV covers the outer IP header's immutable fields (RFC 4302 3.3.3.1), so the header
+ * that goes on the wire must be the one that was sealed, and the one that arrives must reach `open`.
+ *   IPv4: the Identification is immutable and a kernel-built header would pick its own, so the IPv4 AH
+ *         socket is header-included (IP_HDRINCL): the sealed packet goes out whole and arrives whole,
+ *         options included. Linux fills in an Identification of 0 when DF is clear (raw(7)); flags are
+ *         mutable (RFC 4302 A.1), so such a packet gets DF set after sealing and keeps its 0.
+ *   IPv6: every immutable field of the fixed header (version, payload length, next header 51, addresses)
+ *         is predictable, so the kernel builds the header on send (the sealed one is skipped; its source
+ *         address is chosen with IPV6_PKTINFO) and on receive it is rebuilt from the datagram's addresses
+ *         and length; traffic class, flow label and hop limit are mutable and zeroed for the ICV anyway.
+ *         Extension headers in front of AH are not carried (our peers send none; the raw socket does not
+ *         show them): an outbound packet that would need them is dropped as 'unsupported'.
+ * AH has no NAT traversal: an SA with `encap` is refused.
+ *
  * Policies of direction "in" and "fwd" are stored and listed (and are what an XFRM implementation would
  * install), but this data plane never sees cleartext arriving from the network (the host stack does), so its
  * inbound check is the SA's own selectors; a packet from the TUN, local or forwarded, is looked up "out".
@@ -30,7 +45,22 @@
  * the rare slow paths (trap queueing, upcall events).
  */
 
-import { readU32 } from '../common/ip.js';
+import {
+  IPV4_FLAG_DF,
+  IPV4_FLAGS_FRAGMENT_OFFSET,
+  IPV4_ID_OFFSET,
+  IPV6_ADDRESS_LENGTH,
+  IPV6_HEADER_LENGTH,
+  IPV6_NEXT_HEADER_OFFSET,
+  IPV6_SRC_OFFSET,
+  IpProto,
+  ipv4HeaderLength,
+  readU16,
+  readU32,
+  setIpv4HeaderChecksum,
+  writeU16,
+} from '../common/ip.js';
+import { locateAh, newAhLocation } from '../ah/index.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
@@ -59,6 +89,8 @@ import { FlowKey, PortKind, extractFlow } from '../spd/flow.js';
 import { anySelectorMatches, compileSelector } from '../spd/selector.js';
 import { SecurityPolicyDatabase } from '../spd/spd.js';
 import type { Policy } from '../spd/spd.js';
+import { createAhState } from './ah-state.js';
+import type { AhOutboundState } from './ah-state.js';
 import { newDataplaneStats } from './dataplane-stats.js';
 import type { DataplaneDropReason, DataplaneStats } from './dataplane-stats.js';
 import { createEspState, setSlot } from './sa-state.js';
@@ -73,6 +105,11 @@ export interface UserspaceDataplaneOptions {
   readonly tun: TunDevice;
   /** Raw protocol-50 sockets per family, for plain ESP. */
   readonly espSockets?: Partial<Record<IpFamily, PacketSocket>>;
+  /**
+   * Raw protocol-51 sockets per family, for AH (RFC 4302). The IPv4 one must be header-included
+   * (`LinuxPacketSocket({ family: 4, protocol: 51, headerIncluded: true })`): see the file comment.
+   */
+  readonly ahSockets?: Partial<Record<IpFamily, PacketSocket>>;
   /** UDP 4500 endpoints per family, for ESP-in-UDP (RFC 3948). Their receivers are started by the daemon. */
   readonly natTEndpoints?: Partial<Record<IpFamily, UdpEndpoint>>;
   /** For SPI allocation and CBC IVs. */
@@ -102,6 +139,7 @@ export class UserspaceDataplane implements KernelIpsec {
   readonly stats: DataplaneStats = newDataplaneStats();
   private readonly tun: TunDevice;
   private readonly espSockets: Partial<Record<IpFamily, PacketSocket>>;
+  private readonly ahSockets: Partial<Record<IpFamily, PacketSocket>>;
   private readonly natT: Partial<Record<IpFamily, UdpEndpoint>>;
   private readonly rng: Rng;
   private readonly now: () => number;
@@ -116,6 +154,8 @@ export class UserspaceDataplane implements KernelIpsec {
   private readonly inKey = new FlowKey();
   private readonly rawOut: Record<IpFamily, SendBatch>;
   private readonly udpOut: Record<IpFamily, SendBatch>;
+  private readonly ahOut: Record<IpFamily, SendBatch>;
+  private readonly ahLoc = newAhLocation();
   private readonly tunOut: PacketBatch;
   private readonly tunOutSize: number;
   private readonly outer = new OuterHeaderScratch();
@@ -123,6 +163,14 @@ export class UserspaceDataplane implements KernelIpsec {
   constructor(options: UserspaceDataplaneOptions) {
     this.tun = options.tun;
     this.espSockets = options.espSockets ?? {};
+    this.ahSockets = options.ahSockets ?? {};
+    const ah4 = this.ahSockets[4] as (PacketSocket & { readonly headerIncluded?: boolean }) | undefined;
+    if (ah4 !== undefined && ah4.headerIncluded !== true) {
+      throw new KernelError('the IPv4 AH socket must be opened with headerIncluded: true (IP_HDRINCL)');
+    }
+    if (this.ahSockets[6]?.protocol !== undefined && this.ahSockets[6].protocol !== IpProto.AH) {
+      throw new KernelError('ahSockets[6] is not a protocol-51 socket');
+    }
     this.natT = options.natTEndpoints ?? {};
     this.rng = options.rng;
     this.now = options.nowMs ?? (() => performance.now());
@@ -131,6 +179,7 @@ export class UserspaceDataplane implements KernelIpsec {
     const n = options.batchSize ?? 64;
     this.rawOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
     this.udpOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
+    this.ahOut = { 4: new SendBatch(4, n, DatagramKind.AH), 6: new SendBatch(6, n, DatagramKind.AH) };
     this.tunOutSize = n;
     this.tunOut = {
       bufs: new Array<Buffer>(n).fill(Buffer.alloc(0)),
@@ -141,10 +190,13 @@ export class UserspaceDataplane implements KernelIpsec {
     this.sad = new SecurityAssociationDatabase<SaState>((e) => this.onExpire(e));
   }
 
-  /** Start reading the TUN and the raw ESP sockets. UDP 4500 endpoints are started by their owner with `espReceiver`. */
+  /** Start reading the TUN and the raw ESP and AH sockets. UDP 4500 endpoints are started by their owner with `espReceiver`. */
   start(): void {
     this.tun.start((b) => this.handleTunBatch(b));
-    for (const f of [4, 6] as const) this.espSockets[f]?.start((b) => this.handleEspBatch(b));
+    for (const f of [4, 6] as const) {
+      this.espSockets[f]?.start((b) => this.handleEspBatch(b));
+      this.ahSockets[f]?.start((b) => this.handleAhBatch(b));
+    }
   }
 
   /** The `esp` receiver to give a UDP 4500 endpoint's `start` (RFC 3948 ESP-in-UDP). */
@@ -172,13 +224,11 @@ export class UserspaceDataplane implements KernelIpsec {
   }
 
   async addSa(args: AddSaArgs): Promise<void> {
-    if (args.protocol !== 'esp') {
-      throw new KernelError(
-        'AH is not carried by the user-space data plane (its raw sockets strip the IP header AH covers)',
-      );
+    if (args.protocol !== 'esp' && args.protocol !== 'ah') {
+      throw new KernelError(`unknown IPsec protocol '${String(args.protocol)}'`);
     }
     if (!Number.isInteger(args.spi) || args.spi <= ESP_SPI_RESERVED_MAX || args.spi > 0xffff_ffff) {
-      throw new KernelError(`SPI ${args.spi} out of range 256..2^32-1 (RFC 4303 2.1)`);
+      throw new KernelError(`SPI ${args.spi} out of range 256..2^32-1 (RFC 4303 2.1, RFC 4302 2.4)`);
     }
     if (!Number.isInteger(args.reqid) || args.reqid <= 0) throw new KernelError('reqid must be a positive integer');
     let selectors;
@@ -188,7 +238,7 @@ export class UserspaceDataplane implements KernelIpsec {
       if (e instanceof SelectorError) throw new KernelError(`bad SA selector: ${e.message}`);
       throw e;
     }
-    const state = createEspState(args, this.rng);
+    const state = args.protocol === 'ah' ? createAhState(args) : createEspState(args, this.rng);
     let sa: SecurityAssociation<SaState>;
     try {
       sa = this.sad.add({
@@ -218,7 +268,11 @@ export class UserspaceDataplane implements KernelIpsec {
     const st = sa.engine;
     const src = args.src ?? sa.src;
     const dst = args.dst ?? sa.dst;
-    if (st.kind === 'out') {
+    if (st.kind === 'ahOut' || st.kind === 'ahIn') {
+      if (args.encap !== undefined) throw new KernelError(`${sa.label}: AH cannot cross a NAT (no UDP encapsulation)`);
+      if (st.kind === 'ahOut') st.move(src, dst);
+      else setSlot(st.peerSlot, src, st.family);
+    } else if (st.kind === 'out') {
       setSlot(st.peerSlot, dst, st.family);
       if (args.encap !== undefined) st.peerPort = args.encap.dport;
     } else {
@@ -307,6 +361,7 @@ export class UserspaceDataplane implements KernelIpsec {
 
   private sealAndQueue(sa: SecurityAssociation<SaState>, buf: Buffer, off: number, len: number, now: number): void {
     const st = sa.engine;
+    if (st.kind === 'ahOut') return this.sealAhAndQueue(sa, st, buf, off, len, now);
     if (st.kind !== 'out' || !this.sad.admit(sa)) return;
     const out = st.encap ? this.udpOut[st.family] : this.rawOut[st.family];
     if ((st.encap ? this.natT[st.family] : this.espSockets[st.family]) === undefined) return this.drop('noSocket');
@@ -323,6 +378,43 @@ export class UserspaceDataplane implements KernelIpsec {
     // RFC 4303 3.3.3: rekey well before the sequence number would wrap.
     if (st.esp.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
     if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.flushSend(out, st.encap);
+  }
+
+  /** AH (RFC 4302 3.3) into the headroom, then the wire form of the socket (see the file comment). */
+  private sealAhAndQueue(
+    sa: SecurityAssociation<SaState>,
+    st: AhOutboundState,
+    buf: Buffer,
+    off: number,
+    len: number,
+    now: number,
+  ): void {
+    if (!this.sad.admit(sa)) return;
+    const f = st.family;
+    if (this.ahSockets[f] === undefined) return this.drop('noSocket');
+    const v = this.view;
+    v.buf = buf;
+    v.off = off;
+    v.len = len;
+    const r = st.ah.seal(v as PacketBuffer);
+    if (r !== 'ok') {
+      if (r === 'seqExhausted') this.sad.expireBySequence(sa, true);
+      return this.sad.countDrop(sa, r);
+    }
+    if (f === 6 && buf[v.off + IPV6_NEXT_HEADER_OFFSET] !== IpProto.AH) return this.drop('unsupported');
+    this.sad.account(sa, len, now);
+    // RFC 4302 3.3.2: rekey well before the sequence number would wrap.
+    if (st.ah.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
+    const out = this.ahOut[f];
+    let full: boolean;
+    if (f === 4) {
+      keepZeroIdentification(buf, v.off);
+      full = out.push(buf, v.off, v.len, st.peerSlot, 0);
+    } else {
+      full = out.push(buf, v.off + IPV6_HEADER_LENGTH, v.len - IPV6_HEADER_LENGTH, st.peerSlot, 0);
+      out.setLastSource(buf, v.off + IPV6_SRC_OFFSET, IPV6_ADDRESS_LENGTH);
+    }
+    if (full) this.flushAh(out);
   }
 
   private trapPacket(policy: Policy, buf: Buffer, off: number, len: number, now: number): void {
@@ -354,6 +446,7 @@ export class UserspaceDataplane implements KernelIpsec {
       this.sealAndQueue(sa, pkt.buf, pkt.off, pkt.len, now);
       // The pooled buffer goes back when this returns: send now, not at the end of a batch.
       if (st.kind === 'out') this.flushSend(st.encap ? this.udpOut[st.family] : this.rawOut[st.family], st.encap);
+      else if (st.kind === 'ahOut') this.flushAh(this.ahOut[st.family]);
     });
     this.deliverUpcalls();
   }
@@ -362,7 +455,17 @@ export class UserspaceDataplane implements KernelIpsec {
     for (const f of [4, 6] as const) {
       this.flushSend(this.rawOut[f], false);
       this.flushSend(this.udpOut[f], true);
+      this.flushAh(this.ahOut[f]);
     }
+  }
+
+  private flushAh(out: SendBatch): void {
+    const n = out.batch.count;
+    if (n === 0) return;
+    const sent = this.ahSockets[out.batch.family]?.send(out.batch) ?? 0;
+    this.stats.netTxPackets += sent;
+    if (sent < n) this.stats.drops.sendFailed += n - sent;
+    out.clear();
   }
 
   private flushSend(out: SendBatch, encap: boolean): void {
@@ -413,6 +516,50 @@ export class UserspaceDataplane implements KernelIpsec {
     if (!anySelectorMatches(sa.selectors, key, true)) return this.sad.countDrop(sa, 'policy');
     this.sad.account(sa, v.len, now);
     if (st.encap) this.checkMapping(sa, st, batch, i);
+    this.queueTun(v);
+  }
+
+  /** Process a batch from a raw AH socket (RFC 4302 3.4): IPv4 slots start at the IP header, IPv6 at the AH. */
+  handleAhBatch(batch: DatagramBatch): void {
+    const now = this.now();
+    for (let i = 0; i < batch.count; i++) {
+      if (batch.kinds[i] === DatagramKind.AH) this.inboundAhPacket(batch, i, now);
+    }
+    this.flushTun();
+    this.deliverUpcalls();
+  }
+
+  private inboundAhPacket(batch: DatagramBatch, i: number, now: number): void {
+    this.stats.netRxPackets++;
+    const buf = batch.bufs[i];
+    const len = batch.lengths[i] ?? 0;
+    if (buf === undefined || len <= 0) return this.drop('malformed');
+    const v = this.view;
+    v.buf = buf;
+    v.off = batch.offsets[i] ?? 0;
+    v.len = len;
+    // IPv6: the header the kernel consumed, rebuilt from its immutable fields (see the file comment).
+    if (batch.family === 6 && !rebuildTransportHeader(v, batch, i, IpProto.AH, this.outer)) {
+      return this.drop('malformed');
+    }
+    const loc = this.ahLoc;
+    if (!locateAh(v.buf, v.off, v.off + v.len, loc)) return this.drop('malformed');
+    const sa = this.sad.inbound('ah', loc.spi);
+    if (sa === undefined) return this.drop('noSa');
+    const st = sa.engine;
+    if (st.kind !== 'ahIn') return this.drop('noSa');
+    if (!this.sad.admit(sa)) return;
+    const r = st.ah.open(v as PacketBuffer);
+    if (r !== 'ok') return this.sad.countDrop(sa, r);
+    const key = this.inKey;
+    if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return this.sad.countDrop(sa, 'malformed');
+    // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.
+    if (!anySelectorMatches(sa.selectors, key, true)) return this.sad.countDrop(sa, 'policy');
+    this.sad.account(sa, v.len, now);
+    this.queueTun(v);
+  }
+
+  private queueTun(v: PacketView): void {
     const t = this.tunOut;
     const j = t.count++;
     t.bufs[j] = v.buf;
@@ -490,6 +637,19 @@ export class UserspaceDataplane implements KernelIpsec {
       spdCache: this.spd.cacheStats(),
     };
   }
+}
+
+/**
+ * Sent through IP_HDRINCL, an IPv4 Identification of 0 with DF clear is replaced by the kernel (raw(7)),
+ * which would break the ICV. Flags are mutable for AH (RFC 4302 A.1), so set DF on such a packet instead.
+ */
+function keepZeroIdentification(buf: Buffer, off: number): void {
+  if (readU16(buf, off + IPV4_ID_OFFSET) !== 0) return;
+  const ff = readU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET);
+  if ((ff & IPV4_FLAG_DF) !== 0) return;
+  writeU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET, ff | IPV4_FLAG_DF);
+  const hl = ipv4HeaderLength(buf, off);
+  if (hl > 0) setIpv4HeaderChecksum(buf, off, hl);
 }
 
 function describe(id: SaId): string {

@@ -1,12 +1,13 @@
 /**
- * Two complete peers over in-memory twins (STYLE.md point 5): each has a MemoryTun, a raw ESP socket and a
- * UDP 4500 endpoint on one MemoryNetwork, and a UserspaceDataplane with SAs and policies installed through
+ * Two complete peers over in-memory twins (STYLE.md point 5): each has a MemoryTun, a raw ESP socket, raw
+ * AH sockets (the IPv4 one header-included) and a UDP 4500 endpoint on one MemoryNetwork, and a UserspaceDataplane with SAs and policies installed through
  * the kernel boundary, with fixed test keys. Used by the data-plane tests and bench/dataplane.ts.
  *
  *   A's site 192.0.2.0/25 -- A 203.0.113.1 ==== ESP ==== B 203.0.113.2 -- B's site 198.51.100.0/24
  *   (IPv6: 2001:db8:a::/48 -- 2001:db8::1 ==== 2001:db8::2 -- 2001:db8:b::/48)
  */
 
+import { PACKET_HEADROOM } from '../../src/common/packet-buffer.js';
 import { EncrId, IntegId } from '../../src/crypto/ids.js';
 import { createTestRng } from '../../src/crypto/rng.js';
 import { MemoryNetwork } from '../../src/io/memory-network.js';
@@ -51,6 +52,8 @@ export interface Peer {
   readonly name: string;
   readonly tun: MemoryTun;
   readonly raw: MemoryPacketSocket;
+  /** Raw protocol-51 socket of the outer family (IPv4: header-included). */
+  readonly ah: MemoryPacketSocket;
   readonly udp: MemoryUdpEndpoint;
   readonly dp: UserspaceDataplane;
   readonly upcalls: Upcalls;
@@ -66,6 +69,11 @@ export interface PeersOptions {
   /** ESP-in-UDP on 4500 instead of raw ESP. */
   readonly encap?: boolean;
   readonly cipher?: 'gcm' | 'cbc';
+  /** Protocol of the SAs (default ESP). */
+  readonly protocol?: 'esp' | 'ah';
+  /** AH integrity algorithm (default HMAC-SHA2-256-128). */
+  readonly ahInteg?: 'hmac' | 'gmac';
+  readonly esn?: boolean;
   readonly lifetime?: SaLifetime;
   /** Install the SAs (default true); false leaves only the policies (trap tests). */
   readonly installSas?: boolean;
@@ -78,15 +86,18 @@ export function makePeer(net: MemoryNetwork, name: string, family: 4 | 6, outer:
   const tun = new MemoryTun({
     name: `tun-${name}`,
     mtu: o.tunMtu ?? 1500,
-    headroom: 64,
+    // AH over IPv6 seals a whole outer header plus the AH in front (up to 96 bytes): the daemon's 128.
+    headroom: o.protocol === 'ah' ? PACKET_HEADROOM : 64,
     tailroom: 64,
     batchSize: o.batchSize ?? 32,
   });
   const raw = net.raw(family, outer, 50, o.batchSize ?? 32);
   const udp = net.udp(family, outer, 4500, { batchSize: o.batchSize ?? 32 });
+  const ah = net.raw(family, outer, 51, o.batchSize ?? 32, { headerIncluded: family === 4 });
   const dp = new UserspaceDataplane({
     tun,
     espSockets: { [family]: raw },
+    ahSockets: { [family]: ah },
     natTEndpoints: { [family]: udp },
     rng: createTestRng(`dataplane ${name}`),
     ...(o.nowMs !== undefined ? { nowMs: o.nowMs } : {}),
@@ -99,7 +110,7 @@ export function makePeer(net: MemoryNetwork, name: string, family: 4 | 6, outer:
   });
   dp.start();
   udp.start({ ike: () => undefined, esp: dp.espReceiver });
-  return { name, tun, raw, udp, dp, upcalls, outer };
+  return { name, tun, raw, ah, udp, dp, upcalls, outer };
 }
 
 /** The SA arguments for one direction, as an IKE daemon would pass them. */
@@ -114,12 +125,22 @@ export function saArgs(
 ): AddSaArgs {
   const mode = o.mode ?? 'tunnel';
   const algs =
-    o.cipher === 'cbc'
-      ? { enc: { id: EncrId.ENCR_AES_CBC, key: CBC_KEY }, integ: { id: IntegId.AUTH_HMAC_SHA2_256_128, key: HMAC_KEY } }
-      : { enc: { id: EncrId.ENCR_AES_GCM_16, key } };
+    o.protocol === 'ah'
+      ? {
+          integ:
+            o.ahInteg === 'gmac'
+              ? { id: IntegId.AUTH_AES_128_GMAC, key } // AES-128 key || 4-byte salt (RFC 4543 3.2)
+              : { id: IntegId.AUTH_HMAC_SHA2_256_128, key: HMAC_KEY },
+        }
+      : o.cipher === 'cbc'
+        ? {
+            enc: { id: EncrId.ENCR_AES_CBC, key: CBC_KEY },
+            integ: { id: IntegId.AUTH_HMAC_SHA2_256_128, key: HMAC_KEY },
+          }
+        : { enc: { id: EncrId.ENCR_AES_GCM_16, key } };
   return {
     spi,
-    protocol: 'esp',
+    protocol: o.protocol ?? 'esp',
     mode,
     inbound,
     src,
@@ -127,7 +148,7 @@ export function saArgs(
     reqid: REQID,
     ...algs,
     replayWindow: 64,
-    esn: false,
+    esn: o.esn ?? false,
     selectors,
     ...(o.encap === true ? { encap: { sport: 4500, dport: 4500 } } : {}),
     ...(o.lifetime !== undefined ? { lifetime: o.lifetime } : {}),
@@ -184,6 +205,7 @@ export async function makePeers(o: PeersOptions = {}): Promise<Peers> {
       for (const p of [a, b]) {
         await p.tun.close();
         await p.raw.close();
+        await p.ah.close();
         await p.udp.close();
       }
     },

@@ -23,6 +23,7 @@ import {
 } from './codec/constants.js';
 import { decodeHeader } from './codec/header.js';
 import { decodeMessage, encodeMessage } from './codec/message.js';
+import { validateMessageRules } from './codec/rules.js';
 import type { IkeHeader, Payload } from './codec/types.js';
 import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from './config.js';
 import { DEFAULT_RETRANSMIT } from './config.js';
@@ -571,6 +572,22 @@ export class IkeEngine implements EngineCore {
       return;
     }
     const msg = decodeMessage(buf);
+    const violation = validateMessageRules(msg);
+    if (violation !== undefined) {
+      // Unauthenticated: only an unknown critical payload is answered (RFC 7296 2.5), the rest is dropped.
+      this.drops.malformed++;
+      this.log.log('enc', LogLevel.CONTROL, `invalid IKE_SA_INIT from ${from.address}: ${violation.reason}`);
+      if (violation.notifyType === NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD) {
+        const h: IkeHeader = {
+          ...header,
+          spiR: Buffer.alloc(IKE_SPI_LENGTH),
+          flags: { initiator: false, response: true, version: false },
+        };
+        const n = notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, Buffer.from([violation.payloadType ?? 0]));
+        this.send(to, from, encodeMessage({ header: h, payloads: [n] }));
+      }
+      return;
+    }
     const nonce = first(msg.payloads, PayloadType.NONCE);
     const stateless = (payloads: Payload[]): void => {
       const h: IkeHeader = {

@@ -8,7 +8,9 @@
 import { LogLevel } from '../common/log.js';
 import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType, nameOf } from './codec/constants.js';
 import { encodeMessage, decodeMessage } from './codec/message.js';
-import type { IkeHeader, Payload } from './codec/types.js';
+import type { IkeHeader, IkeMessage, Payload } from './codec/types.js';
+import { validateMessageRules } from './codec/rules.js';
+import type { RuleViolation } from './codec/rules.js';
 import type { RetransmitConfig } from './config.js';
 import type { EngineCore } from './engine-core.js';
 import { IkeError } from './errors.js';
@@ -35,8 +37,26 @@ export type Opened =
   | { readonly kind: 'partial'; readonly fragmentNumber: number }
   /** Authenticated, but the content does not decode (RFC 7296 2.21.2: INVALID_SYNTAX). */
   | { readonly kind: 'syntax' }
+  /** Breaks the message rules table (src/ike/codec/rules.ts): the notify a request gets (RFC 7296 2.5, 2.21.2). */
+  | { readonly kind: 'invalid'; readonly violation: RuleViolation }
   | { readonly kind: 'drop' };
 const DROP: Opened = { kind: 'drop' };
+
+/** Stand-ins for the SK/SKF payload when checking the outer shape of an opened message. */
+const SK_MARK: Payload = { type: PayloadType.SK, firstPayload: 0, data: Buffer.alloc(0) };
+const SKF_MARK: Payload = {
+  type: PayloadType.SKF,
+  firstPayload: 0,
+  fragmentNumber: 1,
+  totalFragments: 1,
+  data: Buffer.alloc(0),
+};
+
+/** Apply the message rules table: which payloads this exchange and direction may carry, how many, where. */
+function checked(msg: IkeMessage, inner: readonly Payload[] | undefined, payloads: Payload[]): Opened {
+  const violation = validateMessageRules(msg, inner);
+  return violation === undefined ? { kind: 'ok', payloads } : { kind: 'invalid', violation };
+}
 
 /** ` (NO_PROPOSAL_CHOSEN)` for logs, empty for silent failures. */
 function notifyName(e: IkeError): string {
@@ -213,7 +233,10 @@ export class TaskManager {
    * one by one and reassembled per direction; `partial` until the last one arrives.
    */
   open(sa: IkeSa, buf: Buffer, header: IkeHeader): Opened {
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return { kind: 'ok', payloads: decodeMessage(buf).payloads };
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
+      const msg = decodeMessage(buf);
+      return checked(msg, undefined, msg.payloads);
+    }
     this.crypters(sa);
     const crypter = sa.protectIn;
     if (crypter === undefined) {
@@ -231,7 +254,8 @@ export class TaskManager {
       this.drops.unknownSpi++;
       return DROP;
     }
-    if ('payloads' in r) return { kind: 'ok', payloads: r.payloads };
+    if ('payloads' in r)
+      return checked({ header: r.header, payloads: [...r.outerPayloads, SK_MARK] }, r.payloads, r.payloads);
     let pair = reassemblers.get(sa);
     if (pair === undefined) {
       pair = [new FragmentReassembler(), new FragmentReassembler()];
@@ -240,7 +264,7 @@ export class TaskManager {
     const done = pair[header.flags.response ? 1 : 0].add(r);
     switch (done.status) {
       case 'complete':
-        return { kind: 'ok', payloads: done.payloads };
+        return checked({ header: r.header, payloads: [SKF_MARK] }, done.payloads, done.payloads);
       case 'retransmit':
       case 'incomplete':
         return { kind: 'partial', fragmentNumber: r.fragmentNumber };
@@ -264,14 +288,13 @@ export class TaskManager {
     }
     const opened = this.open(sa, buf, header);
     if (opened.kind !== 'ok') {
-      if (opened.kind === 'syntax') this.drops.malformed++;
+      // A response that breaks the rules is treated like a lost one: the request is retransmitted.
+      if (opened.kind === 'syntax' || opened.kind === 'invalid') this.drops.malformed++;
+      if (opened.kind === 'invalid')
+        this.core.log.log('enc', LogLevel.CONTROL, `invalid response: ${opened.violation.reason}`, sa.label);
       return;
     }
     const payloads = opened.payloads;
-    if (payloads.some((p) => p.type === 'unknown' && p.critical)) {
-      this.drops.malformed++;
-      return;
-    }
     sa.lastHeardMs = nowMs;
     sa.active = undefined;
     const ctx = this.ctx(sa, nowMs);
@@ -350,6 +373,14 @@ export class TaskManager {
       this.respondError(sa, header, NotifyType.INVALID_SYNTAX);
       return;
     }
+    if (opened.kind === 'invalid') {
+      const v = opened.violation;
+      this.core.log.log('enc', LogLevel.CONTROL, `invalid request: ${v.reason}`, sa.label);
+      const data =
+        v.notifyType === NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD ? Buffer.from([v.payloadType ?? 0]) : undefined;
+      this.respond(sa, header, [notify(v.notifyType, data)]);
+      return;
+    }
     if (opened.kind !== 'ok') return;
     const payloads = opened.payloads;
     sa.lastHeardMs = nowMs;
@@ -359,10 +390,6 @@ export class TaskManager {
     }
     const ctx = this.ctx(sa, nowMs);
     let tasks: Task[];
-    if (payloads.some((p) => p.type === 'unknown' && p.critical)) {
-      this.respond(sa, header, [notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD)]);
-      return;
-    }
     switch (header.exchangeType) {
       case ExchangeType.IKE_AUTH:
         if (sa.initiator || sa.state !== IkeSaState.CONNECTING)

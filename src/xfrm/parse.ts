@@ -83,12 +83,13 @@ export function parseXfrmLine(line: string): XfrmCommand {
   const w = new Words(toks.slice(start), end);
   if (w.done()) throw new XfrmError('', 'empty command', end, 'write state ... or policy ...');
   const obj = w.take();
+  if (obj.text !== 'state' && obj.text !== 'policy') {
+    const hint = obj.text === 'monitor' ? 'ip xfrm monitor is not supported' : 'the object is state or policy';
+    throw new XfrmError('', `unknown object '${obj.text}'`, obj, hint);
+  }
   if (w.done()) throw new XfrmError('', `missing command after '${obj.text}'`, end, 'e.g. add, del, list, flush');
   const verb = w.take();
-  if (obj.text === 'state') return parseState(verb, w);
-  if (obj.text === 'policy') return parsePolicy(verb, w);
-  const hint = obj.text === 'monitor' ? 'ip xfrm monitor is not supported' : 'the object is state or policy';
-  throw new XfrmError('', `unknown object '${obj.text}'`, obj, hint);
+  return obj.text === 'state' ? parseState(verb, w) : parsePolicy(verb, w);
 }
 
 function unsupportedVerb(object: string, verb: XfrmToken, supported: string): never {
@@ -300,7 +301,7 @@ function parseStateAdd(w: Words): XfrmStateAdd {
         let n = 0;
         for (
           let t = w.peek();
-          t !== undefined && (STATE_FLAGS.has(t.text) || /^(0x)?[0-9a-f]+$/i.test(t.text));
+          t !== undefined && (STATE_FLAGS.has(t.text) || /^0x[0-9a-f]+$/i.test(t.text));
           t = w.peek()
         ) {
           w.take();

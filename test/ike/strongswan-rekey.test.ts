@@ -128,7 +128,7 @@ test(
 );
 
 test(
-  'we rekey the IKE_SA (rekey_time) against strongSwan; the CHILD_SA carries on',
+  'we rekey the IKE_SA (rekey_time) against strongSwan; the CHILD_SA carries on; charon deletes it all',
   { skip, timeout: 60_000 },
   async () => {
     const lab = await Lab.create('rki');
@@ -164,6 +164,10 @@ test(
       const list = await theirs.listSas();
       assert.ok(after && list.includes(after.spiI) && list.includes(after.spiR), list);
       assert.ok(list.includes(child.spiIn) && list.includes(child.spiOut), 'the CHILD_SA survived the IKE rekey');
+
+      // charon: INFORMATIONAL { D(IKE) } --> us: everything goes on our side too.
+      assert.match(await theirs.swanctl('--terminate', '--ike', 'lab'), /terminate completed successfully/);
+      await waitFor('our side to drop the IKE_SA', async () => (await ourSas(peer)).length === 0);
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\n--- tsipsec log ---\n${ours?.log().slice(-4000)}\n--- charon log ---\n${theirs?.log().slice(-4000)}`,

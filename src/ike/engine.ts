@@ -80,6 +80,8 @@ export class IkeEngine implements EngineCore {
   private readonly events: IkeEvent[] = [];
   private nextId = 1;
   private readonly childSpis = new Set<number>();
+  /** IKE_SAs that got tasks queued since the last datagram (so only they are looked at). */
+  private readonly queued = new Set<IkeSa>();
 
   constructor(config: EngineConfig) {
     this.config = config;
@@ -211,6 +213,12 @@ export class IkeEngine implements EngineCore {
         this.drops.internal++;
         this.log.log('ike', LogLevel.CONTROL, `timer failed: ${e instanceof Error ? e.message : String(e)}`, sa.label);
       }
+    }
+    try {
+      this.startAll(nowMs);
+    } catch (e) {
+      this.drops.internal++;
+      this.log.log('ike', LogLevel.CONTROL, `timer failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -392,6 +400,7 @@ export class IkeEngine implements EngineCore {
 
   queueTask(sa: IkeSa, task: Task): void {
     sa.queue.push(task);
+    this.queued.add(sa);
   }
 
   connections(): readonly ConnectionConfig[] {
@@ -524,7 +533,10 @@ export class IkeEngine implements EngineCore {
 
   /** Tasks may queue work on other IKE_SAs (rekeys): give every IKE_SA its turn. */
   private startAll(nowMs: number): void {
-    for (const sa of this.ikeSas()) if (sa.active === undefined && sa.queue.length > 0) this.tm.startNext(sa, nowMs);
+    for (const sa of [...this.queued]) {
+      this.queued.delete(sa);
+      if (sa.active === undefined && sa.queue.length > 0) this.tm.startNext(sa, nowMs);
+    }
   }
 
   private send(from: Endpoint, to: Endpoint, packet: Buffer): void {

@@ -6,7 +6,7 @@ import type { Clock, IpFamily, PacketSocket, TunDevice, UdpEndpoint } from '../i
 import { LinuxTun } from '../io/linux/tun.js';
 import { LinuxPacketSocket } from '../io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../io/linux/udp-endpoint.js';
-import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule } from '../io/linux/iproute.js';
+import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule, ip } from '../io/linux/iproute.js';
 import { SystemClock } from '../io/clock.js';
 
 export interface DaemonIo {
@@ -20,9 +20,34 @@ export interface DaemonIo {
   /** Route `prefix` into the TUN (with a preferred source address when the local selector is one host). */
   addRoute(prefix: string, dev: string, src?: string): Promise<void>;
   delRoute(prefix: string, dev: string): Promise<void>;
+  /**
+   * Keeps traffic to `prefix` out of the TUN (a `pass` child: the packets take the main table, in the clear,
+   * as the configuration asks). Undone by delBypass.
+   */
+  addBypass(rule: BypassRule): Promise<void>;
+  delBypass(rule: BypassRule): Promise<void>;
   /** Installs what routing needs before the first route (policy-routing rules); undone by teardown(). */
   setup(): Promise<void>;
   teardown(): Promise<void>;
+}
+
+/** Traffic a `pass` child lets through in the clear: destination prefix, protocol (0 any), destination ports. */
+export interface BypassRule {
+  readonly prefix: string;
+  readonly protocol: number;
+  readonly ports: { readonly start: number; readonly end: number } | undefined;
+}
+
+function bypassArgs(rule: BypassRule): string[] {
+  const args = [rule.prefix.includes(':') ? '-6' : '-4', 'rule', '%', 'to', rule.prefix];
+  if (rule.protocol !== 0) args.push('ipproto', String(rule.protocol));
+  if (rule.ports)
+    args.push(
+      'dport',
+      rule.ports.start === rule.ports.end ? String(rule.ports.start) : `${rule.ports.start}-${rule.ports.end}`,
+    );
+  args.push('lookup', 'main', 'priority', String(BYPASS_PRIORITY));
+  return args;
 }
 
 export interface LinuxIoOptions {
@@ -38,6 +63,8 @@ export interface LinuxIoOptions {
 export const DEFAULT_MARK = 0x7473;
 export const DEFAULT_TABLE = 220;
 const RULE_PRIORITY = 220;
+/** `pass` children: looked up before the TUN table. */
+const BYPASS_PRIORITY = 219;
 
 /**
  * Routes into the TUN live in their own table, consulted only for packets without the daemon's mark
@@ -59,6 +86,12 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     },
     delRoute: async (prefix, dev) => {
       await deleteRoute(prefix, dev, { table });
+    },
+    addBypass: async (rule) => {
+      await ip(bypassArgs(rule).map((a) => (a === '%' ? 'add' : a)));
+    },
+    delBypass: async (rule) => {
+      await ip(bypassArgs(rule).map((a) => (a === '%' ? 'del' : a)));
     },
     setup: async () => {
       for (const family of [4, 6] as const) {

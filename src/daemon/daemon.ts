@@ -27,6 +27,7 @@ import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../con
 import type { DaemonConfig, DaemonConnection } from './config-map.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { DaemonIo } from './daemon-io.js';
+import type { SelectorInput } from '../spd/selector.js';
 import { rangeToPrefixes, singleHost } from './routes.js';
 
 const IKE_PORT = 500;
@@ -95,6 +96,7 @@ export class Daemon {
   private readonly children = new Map<number, ChildRecord>();
   private readonly reqids = new Map<string, ReqidRecord>();
   private readonly waiters = new Set<Waiter>();
+  private readonly shunts: { remove: () => Promise<void> }[] = [];
   private nextReqid = 1;
   private readonly startedAtMs: number;
   private readonly counters = { ikeIn: 0, ikeOut: 0 };
@@ -463,7 +465,54 @@ export class Daemon {
     this.pump();
   }
 
+  /**
+   * `mode = pass` and `mode = drop` children: bypass and discard policies, no IKE (RFC 4301 4.4.1). A pass
+   * child's traffic is kept out of the TUN by a routing rule as narrow as its selector (protocol and ports
+   * included), so it never widens what leaves in the clear.
+   */
+  private async installShunts(): Promise<void> {
+    for (const sh of this.shunts.splice(0)) await sh.remove().catch(() => undefined);
+    for (const conn of this.config.connections) {
+      for (const child of conn.shunts) {
+        for (const lts of child.localTs)
+          for (const rts of child.remoteTs) {
+            const local = lts.address.kind === 'dynamic' ? conn.localAddr : tsPrefix(lts.text);
+            const remote = rts.address.kind === 'dynamic' ? conn.remoteAddr : tsPrefix(rts.text);
+            if (local === undefined || remote === undefined || local.includes(':') !== remote.includes(':')) continue;
+            const protocol = lts.protocol || rts.protocol;
+            const selector: SelectorInput = {
+              local,
+              remote,
+              ...(protocol !== 0 ? { protocol } : {}),
+              ...(portRange(lts) ? { localPort: portRange(lts) as { start: number; end: number } } : {}),
+              ...(portRange(rts) ? { remotePort: portRange(rts) as { start: number; end: number } } : {}),
+            };
+            const action = child.mode === 'pass' ? 'bypass' : 'discard';
+            const what = `${child.mode} policy ${lts.text} === ${rts.text} (${conn.ike.name}/${child.name})`;
+            try {
+              const id = await this.dataplane.addPolicy({ direction: 'out', selector, action });
+              const prefix = remote.includes('/') ? remote : `${remote}/${remote.includes(':') ? 128 : 32}`;
+              const rule = { prefix, protocol, ports: portRange(rts) };
+              if (action === 'bypass') await this.io.addBypass(rule);
+              else await this.io.addRoute(prefix, this.tun.name);
+              this.shunts.push({
+                remove: async () => {
+                  await this.dataplane.delPolicy(id);
+                  if (action === 'bypass') await this.io.delBypass(rule);
+                  else await this.io.delRoute(prefix, this.tun.name);
+                },
+              });
+              this.log.log('cfg', LogLevel.CONTROL, what);
+            } catch (e) {
+              this.log.log('knl', LogLevel.AUDIT, `${what} failed: ${(e as Error).message}`);
+            }
+          }
+      }
+    }
+  }
+
   private async applyStartActions(): Promise<void> {
+    await this.installShunts();
     for (const conn of this.config.connections) {
       for (const [name, ch] of conn.children) {
         if (ch.startAction.includes('trap')) await this.installTrap(conn, name);
@@ -762,6 +811,21 @@ export class Daemon {
     await this.tun.close();
     await this.io.teardown();
   }
+}
+
+/** A port range narrower than any, or undefined. */
+function portRange(ts: {
+  portFrom: number;
+  portTo: number;
+  opaque: boolean;
+}): { start: number; end: number } | undefined {
+  if (ts.opaque || (ts.portFrom === 0 && ts.portTo === 65535)) return undefined;
+  return { start: ts.portFrom, end: ts.portTo };
+}
+
+/** The address part of a traffic selector as written (`192.0.2.0/24[tcp/80]` -> `192.0.2.0/24`). */
+function tsPrefix(text: string): string {
+  return text.replace(/\[.*$/, '');
 }
 
 /** `NO_PROPOSAL_CHOSEN: ` for a notify type, '' for none. */

@@ -1,0 +1,137 @@
+/**
+ * Policies beyond a plain tunnel, project to project: a trap policy (`start_action = trap`) whose first
+ * packets start IKE and are delivered once the tunnel is up, and `pass` / `drop` children next to a
+ * transport-mode child that protects everything else between the two hosts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { TsipsecPeer } from '../helpers/tsipsec.js';
+import type { DaemonStats, IkeSaInfo } from '../../src/control/schema.js';
+
+const can = canRunLab();
+const skip = !can.ok ? can.why : false;
+
+const secrets = `secrets {
+  ike-1 {
+    secret = "policies-psk-0123456789"
+  }
+}
+`;
+
+test(
+  'trap policy: the first packets start IKE, wait, and arrive through the tunnel',
+  { skip, timeout: 60_000 },
+  async () => {
+    const lab = await Lab.create('trap');
+    try {
+      const { left, right } = lab;
+      const conf = (me: typeof left, peer: typeof left, action: string) => `connections {
+  t {
+    local_addrs = ${me.outer4}
+    remote_addrs = ${peer.outer4}
+    local {
+      auth = psk
+      id = ${me.outer4}
+    }
+    remote {
+      auth = psk
+      id = ${peer.outer4}
+    }
+    children {
+      net {
+        local_ts = ${me.inner4}/32
+        remote_ts = ${peer.inner4}/32
+        start_action = ${action}
+      }
+    }
+  }
+}
+${secrets}`;
+      const b = await TsipsecPeer.start(lab, right, conf(right, left, 'none'));
+      const a = await TsipsecPeer.start(lab, left, conf(left, right, 'trap'));
+      assert.equal(((await a.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas.length, 0, 'nothing up before traffic');
+      const ping = await lab.exec(left, 'ping', ['-c', '3', '-i', '0.3', '-W', '3', '-I', left.inner4, right.inner4]);
+      const diag = JSON.stringify([await a.call('stats'), await b.call('stats')]);
+      assert.match(
+        ping,
+        /3 received/,
+        `queued packets are sent once the SA is installed: ${diag}\n${a.log()}\n${b.log()}`,
+      );
+      const { ikeSas } = (await a.call('sas')) as { ikeSas: IkeSaInfo[] };
+      assert.equal(ikeSas[0]?.children[0]?.out.packets, 3);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test('pass and drop children beside a transport-mode child', { skip, timeout: 60_000 }, async () => {
+  const lab = await Lab.create('shunt');
+  try {
+    const { left, right } = lab;
+    const conf = (me: typeof left, peer: typeof left) => `connections {
+  host {
+    local_addrs = ${me.outer4}
+    remote_addrs = ${peer.outer4}
+    local {
+      auth = psk
+      id = ${me.outer4}
+    }
+    remote {
+      auth = psk
+      id = ${peer.outer4}
+    }
+    children {
+      all {
+        mode = transport
+        start_action = trap
+      }
+      ping-in-clear {
+        mode = pass
+        local_ts = ${me.outer4}/32
+        remote_ts = ${peer.outer4}/32[icmp]
+      }
+      discard {
+        mode = drop
+        local_ts = ${me.outer4}/32
+        remote_ts = ${peer.outer4}/32[udp/9]
+      }
+    }
+  }
+}
+${secrets}`;
+    await TsipsecPeer.start(lab, right, conf(right, left));
+    const a = await TsipsecPeer.start(lab, left, conf(left, right));
+    const pcap = path.join(lab.dir, 'link.pcap');
+    const dump = lab.spawn(left, 'tcpdump', ['-i', left.dev, '-nn', '-U', '-w', pcap], { stdio: 'ignore' });
+    await waitFor('tcpdump', () => fs.existsSync(pcap));
+    await new Promise((r) => setTimeout(r, 300));
+    // ICMP is passed in the clear (both sides pass it), so no IKE is needed for it.
+    const ping = await lab.exec(left, 'ping', ['-c', '2', '-i', '0.2', '-W', '2', right.outer4]);
+    assert.match(ping, /2 received/);
+    assert.equal(((await a.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas.length, 0, 'pass traffic starts no IKE');
+    // UDP to port 9 is dropped; other UDP is protected by the transport-mode child (its trap starts IKE).
+    await lab.exec(left, 'bash', ['-c', `for i in 1 2 3; do echo discard > /dev/udp/${right.outer4}/9; done`]);
+    await lab.exec(left, 'bash', ['-c', `echo protected > /dev/udp/${right.outer4}/7`]);
+    await waitFor('the transport SA', async () => ((await a.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas.length > 0);
+    await new Promise((r) => setTimeout(r, 500));
+    const stats = (await a.call('stats')) as DaemonStats;
+    assert.ok((stats.drops['discard'] ?? 0) >= 3, `discarded: ${JSON.stringify(stats.drops)}`);
+    dump.kill('SIGINT');
+    await new Promise((r) => dump.once('exit', r));
+    const seen = execFileSync('tcpdump', ['-nn', '-r', pcap], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    assert.match(seen, /ICMP echo request/, 'the pass child sent ICMP in the clear');
+    assert.doesNotMatch(seen, /\.9: UDP/, 'no UDP to port 9 on the wire');
+    assert.doesNotMatch(seen, /\.7: UDP/, 'no plaintext UDP to port 7 on the wire');
+    assert.match(seen, /ESP\(spi=/, 'the protected datagram left as ESP');
+  } finally {
+    await lab.destroy();
+  }
+});

@@ -551,6 +551,19 @@ export class IkeEngine implements EngineCore {
       return;
     }
     const header = decodeHeader(buf);
+    if (header.majorVersion > IKE_MAJOR_VERSION && !header.flags.response) {
+      // RFC 7296 2.5: answer a request of a higher major version with the version we speak.
+      this.drops.malformed++;
+      const h: IkeHeader = {
+        ...header,
+        majorVersion: IKE_MAJOR_VERSION,
+        minorVersion: 0,
+        flags: { initiator: !header.flags.initiator, response: true, version: false },
+      };
+      const version = Buffer.from([IKE_MAJOR_VERSION << 4]);
+      this.send(to, from, encodeMessage({ header: h, payloads: [notify(NotifyType.INVALID_MAJOR_VERSION, version)] }));
+      return;
+    }
     if (header.majorVersion !== IKE_MAJOR_VERSION || header.length !== buf.length) {
       this.drops.malformed++;
       return;

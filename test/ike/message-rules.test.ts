@@ -86,3 +86,20 @@ test('IKE_SA_INIT request with two KE payloads is dropped without state or answe
   assert.equal(p.r.ikeSas().length, 0);
   assert.equal(p.r.drops.malformed, 1);
 });
+
+test('a request of major version 3 is answered with INVALID_MAJOR_VERSION (RFC 7296 2.5), without state', () => {
+  const p = new Pair();
+  p.initiate();
+  const init = p.take('i');
+  const v3 = Buffer.from(init.bytes);
+  v3[17] = 0x30;
+  p.r.receiveDatagram(v3, init.from, init.to, p.nowMs);
+  p.pump();
+  const answer = p.take('r');
+  const msg = decodeMessage(answer.bytes);
+  assert.equal(msg.header.majorVersion, 2);
+  assert.equal(msg.header.flags.response, true);
+  const n = msg.payloads[0];
+  assert.equal(n?.type === PayloadType.NOTIFY ? n.notifyType : 0, NotifyType.INVALID_MAJOR_VERSION);
+  assert.equal(p.r.ikeSas().length, 0);
+});

@@ -152,13 +152,8 @@ function xfrmMode(tok: XfrmToken): XfrmMode {
 
 function spiValue(tok: XfrmToken): number {
   const v = u32(tok, 'spi');
-  if (v < 256) {
-    throw new XfrmError(
-      'spi',
-      `SPI ${v} is reserved (RFC 4303 2.1: 0 local use, 1..255 IANA)`,
-      tok,
-      'use 256 (0x100) or more',
-    );
+  if (v === 0) {
+    throw new XfrmError('spi', 'SPI 0 must not be sent on the wire (RFC 4303 2.1)', tok, 'use 256 (0x100) or more');
   }
   return v;
 }

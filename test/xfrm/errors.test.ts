@@ -69,10 +69,10 @@ test('value errors name the value: addresses, reserved SPIs, key digits, ICV len
     xfrmError(() => parseXfrmLine('state add src 192.0.2.300')).message,
     `argument 'src' (word 4, column 15): '192.0.2.300' is not an IPv4 or IPv6 address; write e.g. 192.0.2.1 or 2001:db8::1`,
   );
-  const l1 = `${base} 255`;
+  const l1 = `${base} 0`;
   assert.equal(
     xfrmError(() => parseXfrmLine(l1)).message,
-    `argument 'spi' (word 10, column ${col(l1, '255')}): SPI 255 is reserved (RFC 4303 2.1: 0 local use, 1..255 IANA); use 256 (0x100) or more`,
+    `argument 'spi' (word 10, column ${l1.length}): SPI 0 must not be sent on the wire (RFC 4303 2.1); use 256 (0x100) or more`,
   );
   const l2 = `${base} 0x100 enc aes 0x00zz`;
   assert.equal(

@@ -17,20 +17,8 @@
  * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
  * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
  *
- * AH (RFC 4302; state in ah-state.ts) takes the same paths through its own raw protocol-51 sockets, with
- * one difference: its ICV covers the outer IP header's immutable fields (RFC 4302 3.3.3.1), so the header
- * that goes on the wire must be the one that was sealed, and the one that arrives must reach `open`.
- *   IPv4: the Identification is immutable and a kernel-built header would pick its own, so the IPv4 AH
- *         socket is header-included (IP_HDRINCL): the sealed packet goes out whole and arrives whole,
- *         options included. Linux fills in an Identification of 0 when DF is clear (raw(7)); flags are
- *         mutable (RFC 4302 A.1), so such a packet gets DF set after sealing and keeps its 0.
- *   IPv6: every immutable field of the fixed header (version, payload length, next header 51, addresses)
- *         is predictable, so the kernel builds the header on send (the sealed one is skipped; its source
- *         address is chosen with IPV6_PKTINFO) and on receive it is rebuilt from the datagram's addresses
- *         and length; traffic class, flow label and hop limit are mutable and zeroed for the ICV anyway.
- *         Extension headers in front of AH are not carried (our peers send none; the raw socket does not
- *         show them): an outbound packet that would need them is dropped as 'unsupported'.
- * AH has no NAT traversal: an SA with `encap` is refused.
+ * AH (RFC 4302) takes the same steps through raw protocol-51 sockets (ah-path.ts: the wire forms that keep
+ * the outer header under its ICV intact; ah-state.ts: SA set-up, no NAT traversal).
  *
  * Policies of direction "in" and "fwd" are stored and listed (and are what an XFRM implementation would
  * install), but this data plane never sees cleartext arriving from the network (the host stack does), so its
@@ -45,22 +33,7 @@
  * the rare slow paths (trap queueing, upcall events).
  */
 
-import {
-  IPV4_FLAG_DF,
-  IPV4_FLAGS_FRAGMENT_OFFSET,
-  IPV4_ID_OFFSET,
-  IPV6_ADDRESS_LENGTH,
-  IPV6_HEADER_LENGTH,
-  IPV6_NEXT_HEADER_OFFSET,
-  IPV6_SRC_OFFSET,
-  IpProto,
-  ipv4HeaderLength,
-  readU16,
-  readU32,
-  setIpv4HeaderChecksum,
-  writeU16,
-} from '../common/ip.js';
-import { locateAh, newAhLocation } from '../ah/index.js';
+import { readU32 } from '../common/ip.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
@@ -89,8 +62,8 @@ import { FlowKey, PortKind, extractFlow } from '../spd/flow.js';
 import { anySelectorMatches, compileSelector } from '../spd/selector.js';
 import { SecurityPolicyDatabase } from '../spd/spd.js';
 import type { Policy } from '../spd/spd.js';
+import { AhPath } from './ah-path.js';
 import { createAhState } from './ah-state.js';
-import type { AhOutboundState } from './ah-state.js';
 import { newDataplaneStats } from './dataplane-stats.js';
 import type { DataplaneDropReason, DataplaneStats } from './dataplane-stats.js';
 import { createEspState, setSlot } from './sa-state.js';
@@ -139,7 +112,6 @@ export class UserspaceDataplane implements KernelIpsec {
   readonly stats: DataplaneStats = newDataplaneStats();
   private readonly tun: TunDevice;
   private readonly espSockets: Partial<Record<IpFamily, PacketSocket>>;
-  private readonly ahSockets: Partial<Record<IpFamily, PacketSocket>>;
   private readonly natT: Partial<Record<IpFamily, UdpEndpoint>>;
   private readonly rng: Rng;
   private readonly now: () => number;
@@ -154,8 +126,7 @@ export class UserspaceDataplane implements KernelIpsec {
   private readonly inKey = new FlowKey();
   private readonly rawOut: Record<IpFamily, SendBatch>;
   private readonly udpOut: Record<IpFamily, SendBatch>;
-  private readonly ahOut: Record<IpFamily, SendBatch>;
-  private readonly ahLoc = newAhLocation();
+  private readonly ah: AhPath;
   private readonly tunOut: PacketBatch;
   private readonly tunOutSize: number;
   private readonly outer = new OuterHeaderScratch();
@@ -163,14 +134,6 @@ export class UserspaceDataplane implements KernelIpsec {
   constructor(options: UserspaceDataplaneOptions) {
     this.tun = options.tun;
     this.espSockets = options.espSockets ?? {};
-    this.ahSockets = options.ahSockets ?? {};
-    const ah4 = this.ahSockets[4] as (PacketSocket & { readonly headerIncluded?: boolean }) | undefined;
-    if (ah4 !== undefined && ah4.headerIncluded !== true) {
-      throw new KernelError('the IPv4 AH socket must be opened with headerIncluded: true (IP_HDRINCL)');
-    }
-    if (this.ahSockets[6]?.protocol !== undefined && this.ahSockets[6].protocol !== IpProto.AH) {
-      throw new KernelError('ahSockets[6] is not a protocol-51 socket');
-    }
     this.natT = options.natTEndpoints ?? {};
     this.rng = options.rng;
     this.now = options.nowMs ?? (() => performance.now());
@@ -179,7 +142,6 @@ export class UserspaceDataplane implements KernelIpsec {
     const n = options.batchSize ?? 64;
     this.rawOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
     this.udpOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
-    this.ahOut = { 4: new SendBatch(4, n, DatagramKind.AH), 6: new SendBatch(6, n, DatagramKind.AH) };
     this.tunOutSize = n;
     this.tunOut = {
       bufs: new Array<Buffer>(n).fill(Buffer.alloc(0)),
@@ -188,15 +150,18 @@ export class UserspaceDataplane implements KernelIpsec {
       count: 0,
     };
     this.sad = new SecurityAssociationDatabase<SaState>((e) => this.onExpire(e));
+    this.ah = new AhPath(
+      { sad: this.sad, stats: this.stats, queueTun: (pkt) => this.queueTun(pkt) },
+      options.ahSockets ?? {},
+      n,
+    );
   }
 
   /** Start reading the TUN and the raw ESP and AH sockets. UDP 4500 endpoints are started by their owner with `espReceiver`. */
   start(): void {
     this.tun.start((b) => this.handleTunBatch(b));
-    for (const f of [4, 6] as const) {
-      this.espSockets[f]?.start((b) => this.handleEspBatch(b));
-      this.ahSockets[f]?.start((b) => this.handleAhBatch(b));
-    }
+    for (const f of [4, 6] as const) this.espSockets[f]?.start((b) => this.handleEspBatch(b));
+    this.ah.start((b) => this.handleAhBatch(b));
   }
 
   /** The `esp` receiver to give a UDP 4500 endpoint's `start` (RFC 3948 ESP-in-UDP). */
@@ -361,7 +326,7 @@ export class UserspaceDataplane implements KernelIpsec {
 
   private sealAndQueue(sa: SecurityAssociation<SaState>, buf: Buffer, off: number, len: number, now: number): void {
     const st = sa.engine;
-    if (st.kind === 'ahOut') return this.sealAhAndQueue(sa, st, buf, off, len, now);
+    if (st.kind === 'ahOut') return this.ah.sealAndQueue(sa, st, buf, off, len, now);
     if (st.kind !== 'out' || !this.sad.admit(sa)) return;
     const out = st.encap ? this.udpOut[st.family] : this.rawOut[st.family];
     if ((st.encap ? this.natT[st.family] : this.espSockets[st.family]) === undefined) return this.drop('noSocket');
@@ -378,43 +343,6 @@ export class UserspaceDataplane implements KernelIpsec {
     // RFC 4303 3.3.3: rekey well before the sequence number would wrap.
     if (st.esp.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
     if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.flushSend(out, st.encap);
-  }
-
-  /** AH (RFC 4302 3.3) into the headroom, then the wire form of the socket (see the file comment). */
-  private sealAhAndQueue(
-    sa: SecurityAssociation<SaState>,
-    st: AhOutboundState,
-    buf: Buffer,
-    off: number,
-    len: number,
-    now: number,
-  ): void {
-    if (!this.sad.admit(sa)) return;
-    const f = st.family;
-    if (this.ahSockets[f] === undefined) return this.drop('noSocket');
-    const v = this.view;
-    v.buf = buf;
-    v.off = off;
-    v.len = len;
-    const r = st.ah.seal(v as PacketBuffer);
-    if (r !== 'ok') {
-      if (r === 'seqExhausted') this.sad.expireBySequence(sa, true);
-      return this.sad.countDrop(sa, r);
-    }
-    if (f === 6 && buf[v.off + IPV6_NEXT_HEADER_OFFSET] !== IpProto.AH) return this.drop('unsupported');
-    this.sad.account(sa, len, now);
-    // RFC 4302 3.3.2: rekey well before the sequence number would wrap.
-    if (st.ah.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
-    const out = this.ahOut[f];
-    let full: boolean;
-    if (f === 4) {
-      keepZeroIdentification(buf, v.off);
-      full = out.push(buf, v.off, v.len, st.peerSlot, 0);
-    } else {
-      full = out.push(buf, v.off + IPV6_HEADER_LENGTH, v.len - IPV6_HEADER_LENGTH, st.peerSlot, 0);
-      out.setLastSource(buf, v.off + IPV6_SRC_OFFSET, IPV6_ADDRESS_LENGTH);
-    }
-    if (full) this.flushAh(out);
   }
 
   private trapPacket(policy: Policy, buf: Buffer, off: number, len: number, now: number): void {
@@ -446,7 +374,7 @@ export class UserspaceDataplane implements KernelIpsec {
       this.sealAndQueue(sa, pkt.buf, pkt.off, pkt.len, now);
       // The pooled buffer goes back when this returns: send now, not at the end of a batch.
       if (st.kind === 'out') this.flushSend(st.encap ? this.udpOut[st.family] : this.rawOut[st.family], st.encap);
-      else if (st.kind === 'ahOut') this.flushAh(this.ahOut[st.family]);
+      else if (st.kind === 'ahOut') this.ah.flush(st.family);
     });
     this.deliverUpcalls();
   }
@@ -455,17 +383,8 @@ export class UserspaceDataplane implements KernelIpsec {
     for (const f of [4, 6] as const) {
       this.flushSend(this.rawOut[f], false);
       this.flushSend(this.udpOut[f], true);
-      this.flushAh(this.ahOut[f]);
+      this.ah.flush(f);
     }
-  }
-
-  private flushAh(out: SendBatch): void {
-    const n = out.batch.count;
-    if (n === 0) return;
-    const sent = this.ahSockets[out.batch.family]?.send(out.batch) ?? 0;
-    this.stats.netTxPackets += sent;
-    if (sent < n) this.stats.drops.sendFailed += n - sent;
-    out.clear();
   }
 
   private flushSend(out: SendBatch, encap: boolean): void {
@@ -523,42 +442,13 @@ export class UserspaceDataplane implements KernelIpsec {
   handleAhBatch(batch: DatagramBatch): void {
     const now = this.now();
     for (let i = 0; i < batch.count; i++) {
-      if (batch.kinds[i] === DatagramKind.AH) this.inboundAhPacket(batch, i, now);
+      if (batch.kinds[i] === DatagramKind.AH) this.ah.inbound(batch, i, now);
     }
     this.flushTun();
     this.deliverUpcalls();
   }
 
-  private inboundAhPacket(batch: DatagramBatch, i: number, now: number): void {
-    this.stats.netRxPackets++;
-    const buf = batch.bufs[i];
-    const len = batch.lengths[i] ?? 0;
-    if (buf === undefined || len <= 0) return this.drop('malformed');
-    const v = this.view;
-    v.buf = buf;
-    v.off = batch.offsets[i] ?? 0;
-    v.len = len;
-    // IPv6: the header the kernel consumed, rebuilt from its immutable fields (see the file comment).
-    if (batch.family === 6 && !rebuildTransportHeader(v, batch, i, IpProto.AH, this.outer)) {
-      return this.drop('malformed');
-    }
-    const loc = this.ahLoc;
-    if (!locateAh(v.buf, v.off, v.off + v.len, loc)) return this.drop('malformed');
-    const sa = this.sad.inbound('ah', loc.spi);
-    if (sa === undefined) return this.drop('noSa');
-    const st = sa.engine;
-    if (st.kind !== 'ahIn') return this.drop('noSa');
-    if (!this.sad.admit(sa)) return;
-    const r = st.ah.open(v as PacketBuffer);
-    if (r !== 'ok') return this.sad.countDrop(sa, r);
-    const key = this.inKey;
-    if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return this.sad.countDrop(sa, 'malformed');
-    // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.
-    if (!anySelectorMatches(sa.selectors, key, true)) return this.sad.countDrop(sa, 'policy');
-    this.sad.account(sa, v.len, now);
-    this.queueTun(v);
-  }
-
+  /** Add an opened packet to the TUN write batch (also the AH path's `AhPathHost.queueTun`). */
   private queueTun(v: PacketView): void {
     const t = this.tunOut;
     const j = t.count++;
@@ -637,19 +527,6 @@ export class UserspaceDataplane implements KernelIpsec {
       spdCache: this.spd.cacheStats(),
     };
   }
-}
-
-/**
- * Sent through IP_HDRINCL, an IPv4 Identification of 0 with DF clear is replaced by the kernel (raw(7)),
- * which would break the ICV. Flags are mutable for AH (RFC 4302 A.1), so set DF on such a packet instead.
- */
-function keepZeroIdentification(buf: Buffer, off: number): void {
-  if (readU16(buf, off + IPV4_ID_OFFSET) !== 0) return;
-  const ff = readU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET);
-  if ((ff & IPV4_FLAG_DF) !== 0) return;
-  writeU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET, ff | IPV4_FLAG_DF);
-  const hl = ipv4HeaderLength(buf, off);
-  if (hl > 0) setIpv4HeaderChecksum(buf, off, hl);
 }
 
 function describe(id: SaId): string {

@@ -34,6 +34,9 @@ const IKE_PORT = 500;
 const NAT_T_PORT = 4500;
 const NON_ESP_MARKER = Buffer.alloc(4);
 const ESP_PROTOCOL = 50;
+/** The engine's reasons for an SA going away that trigger close_action and dpd_action. */
+const DELETED_BY_PEER = 'deleted by peer';
+const PEER_NOT_RESPONDING = 'peer not responding';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -258,12 +261,20 @@ export class Daemon {
         this.ikeSas.delete(ev.ikeSaId);
         this.log.log('ike', LogLevel.AUDIT, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         this.failWaiters(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
+        if (ev.reason === DELETED_BY_PEER) this.afterLoss(ev.name, undefined, 'close');
+        else if (ev.reason === PEER_NOT_RESPONDING) this.afterLoss(ev.name, undefined, 'dpd');
         break;
       case 'childSaInstalled':
         return this.installChild(ev.child);
-      case 'childSaDeleted':
-        void this.removeChild(ev.childSaId, ev.reason);
+      case 'childSaDeleted': {
+        const ikeUp = this.ikeSas.get(ev.ikeSaId)?.state === 'ESTABLISHED';
+        void this.removeChild(ev.childSaId, ev.reason).then(() => {
+          // A CHILD_SA the peer deleted while its IKE_SA stays up: close_action for that child alone.
+          if (ev.reason === DELETED_BY_PEER && ikeUp && this.ikeSas.has(ev.ikeSaId))
+            this.afterLoss(undefined, ev.name, 'close');
+        });
         break;
+      }
       case 'childSaFailed':
         this.failWaiters(ev.name, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
         break;
@@ -420,7 +431,7 @@ export class Daemon {
       const [conn, child] = key.split('/') as [string, string];
       this.log.log('knl', LogLevel.CONTROL, `acquire for ${conn}/${child} (reqid ${reqid})`);
       try {
-        this.bringUp(conn, child);
+        this.bringUp(conn, [child]);
       } catch (e) {
         this.log.log('ike', LogLevel.CONTROL, `cannot start ${conn}/${child}: ${(e as Error).message}`);
       }
@@ -438,14 +449,14 @@ export class Daemon {
     }
   }
 
-  /** Initiates `child` of `conn` on the existing IKE_SA, or a new IKE_SA carrying it. */
-  private bringUp(connName: string, child: string | undefined): void {
+  /** Initiates `children` of `conn` (all when undefined) on the existing IKE_SA, or on a new IKE_SA carrying them. */
+  private bringUp(connName: string, children: readonly string[] | undefined): void {
     const conn = this.connectionOf(connName);
     if (conn === undefined) throw new ControlError('unknown-name', `no connection named '${connName}'`);
     const existing = [...this.ikeSas.values()].find((s) => s.name === connName && s.state === 'ESTABLISHED');
     const now = this.now();
     if (existing !== undefined) {
-      const names = child !== undefined ? [child] : conn.ike.children.map((c) => c.name);
+      const names = children ?? conn.ike.children.map((c) => c.name);
       for (const n of names) this.engine.createChild(existing.id, n, now);
     } else {
       if (conn.localAddr === undefined || conn.remoteAddr === undefined) {
@@ -459,7 +470,7 @@ export class Daemon {
         { address: conn.localAddr, port: conn.localPort },
         { address: conn.remoteAddr, port: conn.remotePort },
         now,
-        child !== undefined ? [child] : undefined,
+        children,
       );
     }
     this.pump();
@@ -511,6 +522,33 @@ export class Daemon {
     }
   }
 
+  /**
+   * swanctl's `close_action` (the peer deleted the SA) and `dpd_action` (the peer stopped answering):
+   * `start`/`restart` initiates again, `trap` keeps (or installs) the trap policy so the next packet does.
+   */
+  private afterLoss(connName: string | undefined, childName: string | undefined, why: 'close' | 'dpd'): void {
+    if (this.closed) return;
+    const conn =
+      connName !== undefined
+        ? this.connectionOf(connName)
+        : this.connectionOf(this.connNameOfChild(childName ?? '') ?? '');
+    if (conn === undefined) return;
+    const restart: string[] = [];
+    for (const [name, ch] of conn.children) {
+      if (childName !== undefined && name !== childName) continue;
+      const action = why === 'close' ? ch.closeAction : ch.dpdAction;
+      if (action === 'start' || action === 'restart') restart.push(name);
+      else if (action === 'trap') void this.installTrap(conn, name);
+    }
+    if (restart.length === 0) return;
+    this.log.log('ike', LogLevel.CONTROL, `${why}_action: initiating ${conn.ike.name} (${restart.join(', ')}) again`);
+    try {
+      this.bringUp(conn.ike.name, restart);
+    } catch (e) {
+      this.log.log('ike', LogLevel.AUDIT, `${why}_action for ${conn.ike.name}: ${(e as Error).message}`);
+    }
+  }
+
   private async applyStartActions(): Promise<void> {
     await this.installShunts();
     for (const conn of this.config.connections) {
@@ -520,7 +558,7 @@ export class Daemon {
       for (const [name, ch] of conn.children) {
         if (ch.startAction.includes('start')) {
           try {
-            this.bringUp(conn.ike.name, name);
+            this.bringUp(conn.ike.name, [name]);
           } catch (e) {
             this.log.log('ike', LogLevel.AUDIT, `start_action for ${conn.ike.name}/${name}: ${(e as Error).message}`);
           }
@@ -594,7 +632,7 @@ export class Daemon {
       };
       this.waiters.add(waiter);
       try {
-        this.bringUp(connName, child);
+        this.bringUp(connName, child === undefined ? undefined : [child]);
       } catch (e) {
         clearTimeout(waiter.timer);
         this.waiters.delete(waiter);

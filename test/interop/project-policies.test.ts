@@ -135,3 +135,53 @@ ${secrets}`;
     await lab.destroy();
   }
 });
+
+test(
+  'close_action = start: when the peer deletes the IKE_SA, it is initiated again',
+  { skip, timeout: 60_000 },
+  async () => {
+    const lab = await Lab.create('close');
+    try {
+      const { left, right } = lab;
+      const conf = (me: typeof left, peer: typeof left, closeAction: string) => `connections {
+  c {
+    local_addrs = ${me.outer4}
+    remote_addrs = ${peer.outer4}
+    local {
+      auth = psk
+      id = ${me.outer4}
+    }
+    remote {
+      auth = psk
+      id = ${peer.outer4}
+    }
+    children {
+      net {
+        local_ts = ${me.inner4}/32
+        remote_ts = ${peer.inner4}/32
+        close_action = ${closeAction}
+      }
+    }
+  }
+}
+${secrets}`;
+      const b = await TsipsecPeer.start(lab, right, conf(right, left, 'start'));
+      const a = await TsipsecPeer.start(lab, left, conf(left, right, 'none'));
+      await a.call('up', { name: 'net', timeoutSec: 20 });
+      const first = ((await b.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas[0];
+      assert.equal(first?.initiator, false, 'right is the responder at first');
+      await a.call('down', { name: 'c' });
+      // right sees "deleted by peer" and, with close_action = start, initiates a new IKE_SA itself.
+      await waitFor(
+        'right to initiate again',
+        async () =>
+          ((await b.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas.some((s) => s.initiator && s.children.length > 0),
+        15_000,
+      );
+      const ping = await lab.exec(left, 'ping', ['-c', '2', '-i', '0.2', '-W', '2', '-I', left.inner4, right.inner4]);
+      assert.match(ping, /2 received/);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);

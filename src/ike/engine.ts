@@ -13,34 +13,23 @@ import { ParseError } from '../common/errors.js';
 import { LogLevel, nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
-import {
-  ExchangeType,
-  IKE_HEADER_LENGTH,
-  IKE_MAJOR_VERSION,
-  NotifyType,
-  PayloadType,
-  nameOf,
-} from './codec/constants.js';
+import { ExchangeType, IKE_HEADER_LENGTH, IKE_MAJOR_VERSION, NotifyType } from './codec/constants.js';
 import { decodeHeader } from './codec/header.js';
-import { decodeMessage, encodeMessage } from './codec/message.js';
-import { validateMessageRules } from './codec/rules.js';
-import type { IkeHeader, Payload } from './codec/types.js';
+import { encodeMessage } from './codec/message.js';
+import type { IkeHeader } from './codec/types.js';
 import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from './config.js';
 import { DEFAULT_RETRANSMIT } from './config.js';
-import { CookieJar } from './cookie.js';
+import { InitResponder } from './init-responder.js';
 import type { EngineCore } from './engine-core.js';
-import { IkeError } from './errors.js';
 import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram } from './events.js';
 import { decodeIdentity, formatIdentity, identityMatches } from './identity.js';
-import { first, notify } from './payload-util.js';
+import { notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
 import { ChildSaState, IkeSaState, transition } from './sa-state.js';
-import type { Task, TaskContext } from './task.js';
+import type { Task } from './task.js';
 import { NAT_T_PORT, TaskManager } from './task-manager.js';
 import type { DropReason } from './task-manager.js';
-
-export type { DropReason };
 import { ChildCreateTask } from './tasks/child-create.js';
 import { ChildDeleteTask } from './tasks/child-delete.js';
 import { ChildRekeyTask } from './tasks/child-rekey.js';
@@ -49,7 +38,8 @@ import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
-import { parseAddress } from './traffic-selectors.js';
+
+export type { DropReason };
 
 /** RFC 3948 2.2: IKE on port 4500 starts with four zero bytes. */
 export const NON_ESP_MARKER_LENGTH = 4;
@@ -73,9 +63,8 @@ export class IkeEngine implements EngineCore {
     esp: 0,
   };
   private readonly tm: TaskManager;
-  private readonly cookies: CookieJar;
   private readonly bySpi = new Map<string, IkeSa>();
-  private readonly halfOpen = new Map<string, IkeSa>();
+  private readonly front: InitResponder;
   private readonly out: OutgoingDatagram[] = [];
   private readonly events: IkeEvent[] = [];
   private nextId = 1;
@@ -94,7 +83,15 @@ export class IkeEngine implements EngineCore {
       drops: this.drops,
       send: (from, to, packet) => this.send(from, to, packet),
     });
-    this.cookies = new CookieJar(config.rng, config.cookieSecretLifetimeSec ?? 120);
+    this.front = new InitResponder({
+      core: this,
+      drops: this.drops,
+      send: (from, to, packet) => this.send(from, to, packet),
+      newSaId: () => this.nextId++,
+      register: (sa) => this.bySpi.set(sa.spiR.toString('hex'), sa),
+      halfOpenCount: () => this.halfOpenCount(),
+      header: (sa, exchangeType, response, messageId) => this.tm.header(sa, exchangeType, response, messageId),
+    });
   }
 
   // ---- API ---------------------------------------------------------------------------------------
@@ -393,7 +390,7 @@ export class IkeEngine implements EngineCore {
     sa.active = undefined;
     sa.queue = [];
     for (const [k, v] of this.bySpi) if (v === sa) this.bySpi.delete(k);
-    for (const [k, v] of this.halfOpen) if (v === sa) this.halfOpen.delete(k);
+    this.front.forget(sa);
     if (wasEstablished || sa.initiator)
       this.emit({ type: 'ikeSaDeleted', ikeSaId: sa.id, name: sa.conn?.name ?? '', reason });
   }
@@ -570,7 +567,7 @@ export class IkeEngine implements EngineCore {
     }
     const zero = Buffer.alloc(IKE_SPI_LENGTH);
     if (!header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT && header.spiR.equals(zero)) {
-      this.receiveInitRequest(buf, header, from, to, nowMs);
+      this.front.receive(buf, header, from, to, nowMs);
       return;
     }
     // Our SPI is the responder SPI in messages from the original initiator, else the initiator SPI.
@@ -582,83 +579,5 @@ export class IkeEngine implements EngineCore {
     }
     if (header.flags.response) this.tm.receiveResponse(sa, buf, header, nowMs);
     else this.tm.receiveRequest(sa, buf, header, from, to, nowMs);
-  }
-
-  private receiveInitRequest(buf: Buffer, header: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
-    const key = `${from.address}|${from.port}|${header.spiI.toString('hex')}`;
-    const existing = this.halfOpen.get(key);
-    if (existing !== undefined) {
-      if (existing.initRequest.equals(buf)) this.send(to, from, existing.initResponse);
-      else this.drops.notExpected++;
-      return;
-    }
-    if (header.messageId !== 0) {
-      this.drops.notExpected++;
-      return;
-    }
-    const msg = decodeMessage(buf);
-    const violation = validateMessageRules(msg);
-    if (violation !== undefined) {
-      // Unauthenticated: only an unknown critical payload is answered (RFC 7296 2.5), the rest is dropped.
-      this.drops.malformed++;
-      this.log.log('enc', LogLevel.CONTROL, `invalid IKE_SA_INIT from ${from.address}: ${violation.reason}`);
-      if (violation.notifyType === NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD) {
-        const h: IkeHeader = {
-          ...header,
-          spiR: Buffer.alloc(IKE_SPI_LENGTH),
-          flags: { initiator: false, response: true, version: false },
-        };
-        const n = notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, Buffer.from([violation.payloadType ?? 0]));
-        this.send(to, from, encodeMessage({ header: h, payloads: [n] }));
-      }
-      return;
-    }
-    const nonce = first(msg.payloads, PayloadType.NONCE);
-    const stateless = (payloads: Payload[]): void => {
-      const h: IkeHeader = {
-        ...header,
-        spiR: Buffer.alloc(IKE_SPI_LENGTH),
-        flags: { initiator: false, response: true, version: false },
-      };
-      this.send(to, from, encodeMessage({ header: h, payloads }));
-    };
-    if (this.halfOpenCount() >= (this.config.cookieThreshold ?? 10)) {
-      const ip = parseAddress(from.address) ?? Buffer.alloc(0);
-      const nonceI = nonce?.data ?? Buffer.alloc(0);
-      const first0 = msg.payloads[0];
-      const got =
-        first0?.type === PayloadType.NOTIFY && first0.notifyType === NotifyType.COOKIE ? first0.data : undefined;
-      if (got === undefined || !this.cookies.verify(nowMs, got, nonceI, ip, header.spiI)) {
-        this.drops.cookie++;
-        stateless([notify(NotifyType.COOKIE, this.cookies.make(nowMs, nonceI, ip, header.spiI))]);
-        return;
-      }
-    }
-    const sa = new IkeSa(this.nextId++, false, Buffer.from(header.spiI), to, from, 'ike');
-    sa.spiR = this.newIkeSpi();
-    const task = new IkeInitTask();
-    const ctx: TaskContext = { core: this, sa, nowMs };
-    let payloads: Payload[];
-    try {
-      task.processR(ctx, msg.payloads);
-      payloads = task.buildR(ctx);
-    } catch (e) {
-      if (!(e instanceof IkeError)) throw e;
-      this.log.log('ike', LogLevel.CONTROL, `IKE_SA_INIT refused: ${e.reason} (${nameOf(NotifyType, e.notifyType)})`);
-      if (e.notifyType !== 0) stateless([notify(e.notifyType, e.data)]);
-      return;
-    }
-    sa.label = `${sa.conn?.name ?? 'ike'}[${sa.id}]`;
-    transition(sa, IkeSaState.CONNECTING, 'IKE_SA_INIT received', this.log);
-    sa.initRequest = buf;
-    sa.lastHeardMs = nowMs;
-    sa.halfOpenDeadlineMs = nowMs + (this.config.halfOpenTimeoutSec ?? 30) * 1000;
-    this.bySpi.set(sa.spiR.toString('hex'), sa);
-    this.halfOpen.set(key, sa);
-    const packet = encodeMessage({ header: this.tm.header(sa, ExchangeType.IKE_SA_INIT, true, 0), payloads });
-    sa.initResponse = packet;
-    sa.lastResponse = { messageId: 0, packets: [packet] };
-    sa.expectedRequestId = 1;
-    this.send(to, from, packet);
   }
 }

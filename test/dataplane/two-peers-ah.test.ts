@@ -170,7 +170,7 @@ function fixIpv4Checksum(b: Buffer): void {
   b.writeUInt16BE(checksum(b.subarray(0, 20)), 10);
 }
 
-test('IPv4: a changed Identification, source or protocol-51 header field is dropped as icv; TTL and DF are mutable', async () => {
+test('IPv4: a changed Identification, source address or protected byte is dropped as icv; TTL, DF and ECN may change', async () => {
   const p = await makePeers({ protocol: 'ah', family: 4 });
   try {
     const icv = async (): Promise<number> =>
@@ -194,7 +194,7 @@ test('IPv4: a changed Identification, source or protocol-51 header field is drop
       0,
     );
     assert.equal(await icv(), 2, 'source change: icv');
-    // Immutable: the TOS byte's ... no: DSCP/ECN are mutable. The IHL-covered payload is: flip one AH ICV bit.
+    // Covered in full: the AH itself and what follows it. Flip one bit of the last byte on the wire.
     assert.equal(
       await sendAltered(p, 4, seq++, (w) => {
         w.bytes[w.bytes.length - 1] = (w.bytes[w.bytes.length - 1] ?? 0) ^ 0x80;

@@ -687,28 +687,40 @@ export class Daemon {
 
   async sas(): Promise<{ ikeSas: IkeSaInfo[] }> {
     const now = this.now();
+    const secondsUntil = (atMs: number): number | null => (atMs > 0 ? Math.max(0, (atMs - now) / 1000) : null);
     const out: IkeSaInfo[] = [];
-    for (const s of this.ikeSas.values()) {
+    for (const sa of this.engine.ikeSas()) {
+      const s = this.ikeSas.get(sa.id);
       const children: ChildSaInfo[] = [];
-      for (const c of this.children.values()) if (c.info.ikeSaId === s.id) children.push(await this.childInfoLive(c));
+      for (const c of this.children.values()) {
+        if (c.info.ikeSaId !== sa.id) continue;
+        const info = await this.childInfoLive(c);
+        const live = sa.children.find((x) => x.id === c.info.id);
+        if (live !== undefined) {
+          info.state = live.state;
+          info.rekeyInSec = secondsUntil(live.rekeyAtMs);
+          info.expiresInSec = secondsUntil(live.expireAtMs);
+        }
+        children.push(info);
+      }
       out.push({
-        name: s.name,
-        uniqueId: s.id,
-        state: s.state,
-        initiator: s.initiator,
-        localAddr: s.local.address,
-        localPort: s.local.port,
-        remoteAddr: s.remote.address,
-        remotePort: s.remote.port,
-        localId: s.localId,
-        remoteId: s.remoteId,
-        spiI: s.spiI,
-        spiR: s.spiR,
-        proposal: s.proposal,
-        natLocal: s.natLocal,
-        natRemote: s.natRemote,
-        establishedSecAgo: s.establishedAtMs === undefined ? null : (now - s.establishedAtMs) / 1000,
-        rekeyInSec: null,
+        name: s?.name ?? sa.conn?.name ?? '',
+        uniqueId: sa.id,
+        state: sa.state,
+        initiator: sa.initiator,
+        localAddr: sa.local.address,
+        localPort: sa.local.port,
+        remoteAddr: sa.remote.address,
+        remotePort: sa.remote.port,
+        localId: s?.localId ?? '',
+        remoteId: s?.remoteId ?? '',
+        spiI: sa.spiI.toString('hex'),
+        spiR: sa.spiR.toString('hex'),
+        proposal: s?.proposal ?? '',
+        natLocal: s?.natLocal ?? false,
+        natRemote: s?.natRemote ?? false,
+        establishedSecAgo: s?.establishedAtMs === undefined ? null : (now - s.establishedAtMs) / 1000,
+        rekeyInSec: secondsUntil(sa.rekeyAtMs),
         children,
       });
     }

@@ -1,5 +1,6 @@
 /** A tsipsec daemon inside a lab namespace, started from the built CLI, with its control socket and log in the lab folder. */
 import fs from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Lab, LabHost } from './lab.js';
@@ -12,11 +13,14 @@ export class TsipsecPeer {
   readonly control: string;
   readonly logFile: string;
   readonly configFile: string;
+  /** The daemon process (`ip netns exec` execs node, so signals reach the daemon itself). */
+  readonly process: ChildProcess;
 
-  private constructor(control: string, logFile: string, configFile: string) {
+  private constructor(control: string, logFile: string, configFile: string, proc: ChildProcess) {
     this.control = control;
     this.logFile = logFile;
     this.configFile = configFile;
+    this.process = proc;
   }
 
   static async start(lab: Lab, host: LabHost, swanctlConf: string, logLevel = 2): Promise<TsipsecPeer> {
@@ -43,7 +47,7 @@ export class TsipsecPeer {
       },
       15_000,
     );
-    return new TsipsecPeer(control, logFile, configFile);
+    return new TsipsecPeer(control, logFile, configFile, child);
   }
 
   /** One control command; rejects with the daemon's error message. */

@@ -101,3 +101,42 @@ test('hostile input: 6,000 random and mutated datagrams into an established resp
   p.run();
   assert.equal(p.i.ikeSas().find((s) => s.id === e.ikeSaId)?.state, IkeSaState.ESTABLISHED);
 });
+
+test('hostile input: 3,000 mutated responses and requests into an established initiator', () => {
+  const p = new Pair();
+  const captured: Buffer[] = [];
+  const keep = (): void => {
+    for (const d of p.wire) if (d.sender === 'r') captured.push(Buffer.from(d.bytes));
+  };
+  p.initiate();
+  while (p.wire.length > 0) {
+    keep();
+    p.deliver();
+  }
+  const [c] = p.events('r', 'childSaInstalled');
+  assert.ok(c);
+  p.r.rekeyChild(c.child.id, p.nowMs); // the responder sends requests too
+  p.pump();
+  while (p.wire.length > 0) {
+    keep();
+    p.deliver();
+  }
+  assert.ok(captured.length >= 4);
+  const before = snapshot(p.i);
+  const eventsBefore = p.eventsI.length;
+  const rng = createTestRng('hostile-initiator');
+  const u32 = (): number => rng.bytes(4).readUInt32BE(0);
+  for (let n = 0; n < 3000; n++) {
+    const bytes = Buffer.from(captured[u32() % captured.length] as Buffer);
+    const flips = 1 + (u32() % 3);
+    for (let f = 0; f < flips; f++) {
+      const at = u32() % bytes.length;
+      bytes[at] = ((bytes[at] ?? 0) ^ (1 + (u32() % 255))) & 0xff;
+    }
+    assert.doesNotThrow(() => p.i.receiveDatagram(bytes, ADDR_R, ADDR_I, p.nowMs));
+  }
+  assert.equal(p.i.drops.internal, 0);
+  assert.equal(snapshot(p.i), before);
+  p.pump();
+  assert.deepEqual(p.eventsI.slice(eventsBefore), []);
+});

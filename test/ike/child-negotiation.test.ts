@@ -116,3 +116,18 @@ test('childless IKE_SA (RFC 6023), then a CHILD_SA with CREATE_CHILD_SA and PFS'
   assert.ok(ci && cr);
   assert.deepEqual(ci.child.keysOut, cr.child.keysIn);
 });
+
+test('PFS on one side only: CREATE_CHILD_SA gets NO_PROPOSAL_CHOSEN, the IKE_SA stays', () => {
+  const p = new Pair({ child: { proposals: ['aes128gcm16'] } }, { child: { proposals: ['aes128gcm16-x25519'] } });
+  p.initiate();
+  p.run();
+  // The first CHILD_SA in IKE_AUTH never does a key exchange: it comes up.
+  const [c] = p.events('i', 'childSaInstalled');
+  assert.ok(c);
+  p.i.rekeyChild(c.child.id, p.nowMs);
+  // HDR, SK { N(REKEY_SA), SA, Ni, TSi, TSr } -->   <-- HDR, SK { N(NO_PROPOSAL_CHOSEN) }
+  p.run();
+  assert.equal(p.events('i', 'childSaFailed')[0]?.notifyType, NotifyType.NO_PROPOSAL_CHOSEN);
+  assert.equal(p.i.ikeSas()[0]?.children.length, 1, 'the old CHILD_SA stays');
+  assert.equal(p.i.ikeSas()[0]?.children[0]?.state, 'INSTALLED');
+});

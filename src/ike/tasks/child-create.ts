@@ -207,9 +207,8 @@ export class ChildCreateTask implements Task {
       if (this.opts.inAuth) {
         ours = withKe(ours, []);
         peer = withKe(peer, []);
-      } else if (keP === undefined) {
-        ours = ours.map((p) => ({ ...p, ke: p.ke.length === 0 ? [] : p.ke }));
       }
+      // Outside IKE_AUTH a PFS group on one side only does not match (as strongSwan): NO_PROPOSAL_CHOSEN.
       const s = selectProposal(ours, peer, core.config.preferConfiguredProposals === false);
       if (s === undefined) continue;
       if (!this.opts.inAuth && s.ke !== KeGroup.NONE && keP?.group !== s.ke) {

@@ -15,6 +15,9 @@ import { EspOutboundSa, createEspTransform } from '../../src/esp/index.js';
 import { packetFrom } from '../../src/common/packet-buffer.js';
 import { setIpv4HeaderChecksum, transportChecksum, writeU16 } from '../../src/common/ip.js';
 import type { ChildSaInfo } from '../../src/ike/events.js';
+import { ExchangeType, PayloadType } from '../../src/ike/codec/constants.js';
+import type { IkeHeader, Payload } from '../../src/ike/codec/types.js';
+import { createSkCrypter } from '../../src/ike/protection/index.js';
 import {
   ESP_SA_FILE,
   IKEV2_TABLE_FILE,
@@ -231,6 +234,7 @@ const INNER_DST = Buffer.from([203, 0, 113, 2]);
 const UDP_SPORT = 40001;
 const UDP_DPORT = 7;
 const ICMP_ECHO_ID = 0x4242;
+const IKE_PORT = 500;
 
 function pcap(packets: readonly Buffer[]): Buffer {
   const g = Buffer.alloc(24);
@@ -409,6 +413,116 @@ test(
         assert.match(bad ?? '', /^(1|True)$/, line);
         if (i < 3) assert.doesNotMatch(protocols ?? '', /esp:ip:/, line);
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+/** An IPv4/UDP 500 datagram around an IKE message (checksum 0: allowed for UDP over IPv4). */
+function ikeDatagram(message: Buffer): Buffer {
+  const b = Buffer.alloc(28 + message.length);
+  b[0] = 0x45;
+  writeU16(b, 2, b.length);
+  b[8] = 64;
+  b[9] = 17;
+  TUNNEL_SRC.copy(b, 12);
+  TUNNEL_DST.copy(b, 16);
+  writeU16(b, 20, IKE_PORT);
+  writeU16(b, 22, IKE_PORT);
+  writeU16(b, 24, 8 + message.length);
+  message.copy(b, 28);
+  setIpv4HeaderChecksum(b, 0, 20);
+  return b;
+}
+
+test(
+  'tshark decrypts IKEv2 SK payloads with our ikev2_decryption_table: AES-GCM-128 and AES-CBC-256+HMAC-SHA256, ICVs correct',
+  { skip: hasTshark() ? false : 'tshark is not installed' },
+  () => {
+    const rng = createTestRng('save-keys-ike');
+    const spiI = [Buffer.from('1111111111111111', 'hex'), Buffer.from('2222222222222222', 'hex')];
+    const spiR = [Buffer.from('aaaaaaaaaaaaaaaa', 'hex'), Buffer.from('bbbbbbbbbbbbbbbb', 'hex')];
+    const gcm = ikeSaOfKeys(
+      spiI[0]!,
+      spiR[0]!,
+      { encrId: EncrId.ENCR_AES_GCM_16, encrKeyBits: 128, integId: IntegId.NONE },
+      {
+        skEi: rng.bytes(20),
+        skEr: rng.bytes(20),
+        skAi: Buffer.alloc(0),
+        skAr: Buffer.alloc(0),
+      },
+    );
+    const cbc = ikeSaOfKeys(
+      spiI[1]!,
+      spiR[1]!,
+      { encrId: EncrId.ENCR_AES_CBC, encrKeyBits: 256, integId: IntegId.AUTH_HMAC_SHA2_256_128 },
+      { skEi: rng.bytes(32), skEr: rng.bytes(32), skAi: rng.bytes(32), skAr: rng.bytes(32) },
+    );
+    const nonces = [rng.bytes(16), rng.bytes(24), rng.bytes(32)];
+    const header = (sa: SaveKeysIkeSa, initiator: boolean, messageId: number): IkeHeader => ({
+      spiI: Buffer.from(sa.spiI),
+      spiR: Buffer.from(sa.spiR),
+      nextPayload: 0,
+      majorVersion: 2,
+      minorVersion: 0,
+      exchangeType: ExchangeType.INFORMATIONAL,
+      flags: { initiator, response: !initiator, version: false },
+      messageId,
+      length: 0,
+    });
+    const nonce = (data: Uint8Array): Payload => ({ type: PayloadType.NONCE, data: Buffer.from(data) });
+    const messages = [
+      // GCM request from the initiator (SK_ei), CBC request from the initiator (SK_ei/SK_ai), CBC response (SK_er/SK_ar).
+      createSkCrypter({ encrId: gcm.encrId, skE: gcm.skEi }, rng).seal(header(gcm, true, 2), [nonce(nonces[0]!)]),
+      createSkCrypter({ encrId: cbc.encrId, integId: cbc.integId, skE: cbc.skEi, skA: cbc.skAi }, rng).seal(
+        header(cbc, true, 3),
+        [nonce(nonces[1]!)],
+      ),
+      createSkCrypter({ encrId: cbc.encrId, integId: cbc.integId, skE: cbc.skEr, skA: cbc.skAr }, rng).seal(
+        header(cbc, false, 3),
+        [nonce(nonces[2]!)],
+      ),
+    ];
+    const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-wireshark-ike-'));
+    try {
+      const conf = path.join(dir, 'conf');
+      const files = new SaveKeysFiles(conf);
+      files.addIke(1, gcm);
+      files.addIke(2, cbc);
+      const capture = path.join(dir, 'ike.pcap');
+      writeFileSync(capture, pcap(messages.map(ikeDatagram)));
+      const dissect = (): { packets: string[]; err: string } => {
+        const r = spawnSync('tshark', ['-n', '-r', capture, '-T', 'pdml'], {
+          encoding: 'utf8',
+          timeout: 60_000,
+          env: { ...process.env, WIRESHARK_CONFIG_DIR: conf },
+        });
+        const err = (r.stderr ?? '')
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !l.startsWith('Running as user'))
+          .join('\n');
+        return {
+          packets: (r.stdout ?? '').split('<packet>').slice(1),
+          err: r.status === 0 ? err : `exit ${r.status}: ${err}`,
+        };
+      };
+      const good = dissect();
+      assert.equal(good.err, '', good.err);
+      assert.equal(good.packets.length, messages.length);
+      good.packets.forEach((pdml, i) => {
+        const hexNonce = Buffer.from(nonces[i]!).toString('hex');
+        assert.match(pdml, new RegExp(`name="isakmp.nonce"[^>]* value="${hexNonce}"`), `packet ${i}: decrypted nonce`);
+        assert.match(pdml, /name="isakmp\.enc\.icd" showname="[^"]*\[correct\]"/, `packet ${i}: ICV correct`);
+        assert.doesNotMatch(pdml, /malformed|_ws\.expert/i, `packet ${i}`);
+      });
+      // Control: one changed SK_ai byte must make tshark call the CBC request's checksum incorrect.
+      files.addIke(2, { ...cbc, skAi: flip(cbc.skAi) });
+      const bad = dissect();
+      assert.equal(bad.err, '', bad.err);
+      assert.doesNotMatch(bad.packets[1] ?? '', /name="isakmp\.enc\.icd" showname="[^"]*\[correct\]"/);
+      assert.match(bad.packets[1] ?? '', /name="isakmp\.enc\.icd" showname="[^"]*incorrect/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -61,6 +61,7 @@ export interface LinuxIoOptions {
 }
 
 export const DEFAULT_MARK = 0x7473;
+const AH_PROTOCOL = 51;
 export const DEFAULT_TABLE = 220;
 const RULE_PRIORITY = 220;
 /** `pass` children: looked up before the TUN table. */
@@ -80,7 +81,14 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     clock: new SystemClock(),
     openTun: () => new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400 }),
     openUdp: (family, port) => new LinuxUdpEndpoint({ family, port, mark }),
-    openRaw: (family, protocol) => new LinuxPacketSocket({ family, protocol, mark }),
+    // AH's ICV covers the IPv4 Identification, so IPv4 AH is sent with IP_HDRINCL (our header, our ID).
+    openRaw: (family, protocol) =>
+      new LinuxPacketSocket({
+        family,
+        protocol,
+        mark,
+        ...(family === 4 && protocol === AH_PROTOCOL ? { headerIncluded: true } : {}),
+      }),
     addRoute: async (prefix, dev, src) => {
       await addRoute(prefix, dev, src !== undefined ? { src, table } : { table });
     },

@@ -34,6 +34,7 @@ const IKE_PORT = 500;
 const NAT_T_PORT = 4500;
 const NON_ESP_MARKER = Buffer.alloc(4);
 const ESP_PROTOCOL = 50;
+const AH_PROTOCOL = 51;
 /** The engine's reasons for an SA going away that trigger close_action and dpd_action. */
 const DELETED_BY_PEER = 'deleted by peer';
 const PEER_NOT_RESPONDING = 'peer not responding';
@@ -95,6 +96,7 @@ export class Daemon {
   private readonly tun: TunDevice;
   private readonly udp = new Map<string, UdpEndpoint>();
   private readonly raw: Partial<Record<IpFamily, PacketSocket>> = {};
+  private readonly rawAh: Partial<Record<IpFamily, PacketSocket>> = {};
   private readonly ikeSas = new Map<number, IkeRecord>();
   private readonly children = new Map<number, ChildRecord>();
   private readonly reqids = new Map<string, ReqidRecord>();
@@ -134,6 +136,11 @@ export class Daemon {
       } catch (e) {
         this.log.log('net', LogLevel.CONTROL, `no IPv${family} raw ESP socket: ${(e as Error).message}`);
       }
+      try {
+        this.rawAh[family] = this.io.openRaw(family, AH_PROTOCOL);
+      } catch (e) {
+        this.log.log('net', LogLevel.CONTROL, `no IPv${family} raw AH socket: ${(e as Error).message}`);
+      }
     }
     const natTEndpoints: Partial<Record<IpFamily, UdpEndpoint>> = {};
     for (const family of [4, 6] as const) {
@@ -143,6 +150,7 @@ export class Daemon {
     this.dataplane = new UserspaceDataplane({
       tun: this.tun,
       espSockets: this.raw,
+      ahSockets: this.rawAh,
       natTEndpoints,
       rng: options.rng,
       nowMs: () => this.io.clock.nowMs(),
@@ -857,7 +865,7 @@ export class Daemon {
     for (const r of this.reqids.values())
       for (const rt of r.routes) await this.io.delRoute(rt.prefix, rt.dev).catch(() => undefined);
     for (const ep of this.udp.values()) await ep.close();
-    for (const s of Object.values(this.raw)) await s?.close();
+    for (const s of [...Object.values(this.raw), ...Object.values(this.rawAh)]) await s?.close();
     await this.tun.close();
     await this.io.teardown();
   }

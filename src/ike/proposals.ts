@@ -67,6 +67,12 @@ type Kw =
   | { t: 'esn'; id: number };
 
 const KEYWORDS: Record<string, Kw> = {};
+/** AH integrity ids for the 'aesNNNgmac' keywords (RFC 4543). */
+const AH_GMAC: Readonly<Record<number, number>> = {
+  128: IntegId.AUTH_AES_128_GMAC,
+  192: IntegId.AUTH_AES_192_GMAC,
+  256: IntegId.AUTH_AES_256_GMAC,
+};
 function encr(names: string[], id: number, bits: number | undefined, aead: boolean): void {
   for (const n of names) KEYWORDS[n] = bits === undefined ? { t: 'encr', id, aead } : { t: 'encr', id, bits, aead };
 }
@@ -169,7 +175,13 @@ export function parseProposal(text: string, protocol: ProposalProtocol): Proposa
     };
     switch (kw.t) {
       case 'encr':
-        if (protocol === 'ah') misplaced();
+        if (protocol === 'ah') {
+          // strongSwan: 'aesNNNgmac' in an AH proposal is AUTH_AES_NNN_GMAC (RFC 4543), not the ESP cipher.
+          const gmac = kw.id === EncrId.ENCR_NULL_AUTH_AES_GMAC ? AH_GMAC[kw.bits ?? 0] : undefined;
+          if (gmac === undefined) misplaced();
+          else push(integs, gmac, Object.is);
+          break;
+        }
         if (aead !== undefined && aead !== kw.aead)
           throw new ProposalError(`'${word}' mixes AEAD and non-AEAD ciphers in proposal '${text}'`);
         aead = kw.aead;

@@ -29,6 +29,8 @@ interface Scenario {
   mode: 'tunnel' | 'transport';
   encap: boolean;
   esp: string;
+  /** Integrity-only AH instead of ESP (ah_proposals), never encapsulated. */
+  ah?: string;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -40,6 +42,10 @@ const SCENARIOS: Scenario[] = [
   { name: 'transport over IPv4, raw ESP', outer: 4, inner: 4, mode: 'transport', encap: false, esp: 'aes128gcm16' },
   { name: 'transport over IPv6, raw ESP', outer: 6, inner: 6, mode: 'transport', encap: false, esp: 'aes256-sha512' },
   { name: 'transport over IPv4, ESP in UDP', outer: 4, inner: 4, mode: 'transport', encap: true, esp: 'aes128gcm16' },
+  { name: 'AH tunnel IPv4 in IPv4', outer: 4, inner: 4, mode: 'tunnel', encap: false, esp: '', ah: 'sha256' },
+  { name: 'AH transport over IPv4', outer: 4, inner: 4, mode: 'transport', encap: false, esp: '', ah: 'sha384' },
+  { name: 'AH tunnel IPv6 in IPv6', outer: 6, inner: 6, mode: 'tunnel', encap: false, esp: '', ah: 'aes128gmac' },
+  { name: 'AH transport over IPv6', outer: 6, inner: 6, mode: 'transport', encap: false, esp: '', ah: 'sha256' },
 ];
 
 const outerOf = (h: LabHost, f: 4 | 6) => (f === 4 ? h.outer4 : h.outer6);
@@ -67,7 +73,7 @@ function conf(me: LabHost, peer: LabHost, s: Scenario, meId: string, peerId: str
         mode = ${s.mode}
         local_ts = ${hostPrefix(innerOf(me, s))}
         remote_ts = ${hostPrefix(innerOf(peer, s))}
-        esp_proposals = ${s.esp}
+        ${s.ah !== undefined ? `ah_proposals = ${s.ah}` : `esp_proposals = ${s.esp}`}
       }
     }
   }
@@ -88,7 +94,7 @@ async function childOf(peer: TsipsecPeer) {
 }
 
 for (const s of SCENARIOS) {
-  test(`project to project: ${s.name} (${s.esp})`, { skip, timeout: 90_000 }, async () => {
+  test(`project to project: ${s.name} (${s.ah ?? s.esp})`, { skip, timeout: 90_000 }, async () => {
     const lab = await Lab.create('pair');
     let a: TsipsecPeer | undefined;
     let b: TsipsecPeer | undefined;
@@ -105,6 +111,7 @@ for (const s of SCENARIOS) {
       const pa = await childOf(a);
       const pb = await childOf(b);
       assert.equal(pa.mode, s.mode);
+      assert.equal(pa.protocol, s.ah !== undefined ? 'ah' : 'esp');
       assert.equal(pa.encap, s.encap);
       assert.equal(pa.spiOut, pb.spiIn);
       assert.equal(pa.spiIn, pb.spiOut);

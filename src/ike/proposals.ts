@@ -11,7 +11,7 @@
  * order; within a transform type our algorithm order wins. `preferPeer` flips both loops, which is what
  * RFC 7296 3.3.6 leaves to the responder.
  */
-import { EncrId, EsnId, IntegId, KeGroup, PrfId } from '../crypto/ids.js';
+import { EncrId, EsnId, IntegId, KeGroup, PrfId, nameOf } from '../crypto/ids.js';
 import { IkeError } from './errors.js';
 import { NotifyType, PayloadType, ProtocolId, TransformType } from './codec/constants.js';
 import type { SaPayload, Transform } from './codec/types.js';
@@ -355,13 +355,26 @@ export function acceptResponseProposal(offered: readonly Proposal[], answer: rea
 /** strongSwan-like text of a selected proposal for logs: `AES_GCM_16_128/PRF_HMAC_SHA2_256/CURVE_25519`. */
 export function describeSelected(s: SelectedProposal): string {
   const parts: string[] = [];
-  if (s.encr) parts.push(`ENCR${s.encr.id}${s.encr.keyLengthBits ? `_${s.encr.keyLengthBits}` : ''}`);
-  if (s.integ !== undefined) parts.push(`INTEG${s.integ}`);
-  if (s.prf !== undefined) parts.push(`PRF${s.prf}`);
-  if (s.ke !== KeGroup.NONE) parts.push(`KE${s.ke}`);
-  if (s.esn !== undefined) parts.push(s.esn === EsnId.ESN ? 'ESN' : 'NO_ESN');
+  if (s.encr) {
+    const name = nameOf(EncrId, s.encr.id).replace(/^ENCR_/, '');
+    parts.push(s.encr.keyLengthBits ? `${name}_${s.encr.keyLengthBits}` : name);
+  }
+  if (s.integ !== undefined && s.integ !== IntegId.NONE) parts.push(nameOf(IntegId, s.integ).replace(/^AUTH_/, ''));
+  if (s.prf !== undefined) parts.push(nameOf(PrfId, s.prf));
+  if (s.ke !== KeGroup.NONE) parts.push(KE_NAMES[s.ke] ?? nameOf(KeGroup, s.ke));
+  if (s.esn !== undefined) parts.push(s.esn === EsnId.ESN ? 'EXT_SEQ' : 'NO_EXT_SEQ');
   return `${s.protocol.toUpperCase()}:${parts.join('/')}`;
 }
+
+/** strongSwan's spelling where it differs from the IANA key names. */
+const KE_NAMES: Readonly<Record<number, string>> = {
+  [KeGroup.CURVE25519]: 'CURVE_25519',
+  [KeGroup.CURVE448]: 'CURVE_448',
+  [KeGroup.BRAINPOOL_P224]: 'ECP_224_BP',
+  [KeGroup.BRAINPOOL_P256]: 'ECP_256_BP',
+  [KeGroup.BRAINPOOL_P384]: 'ECP_384_BP',
+  [KeGroup.BRAINPOOL_P512]: 'ECP_512_BP',
+};
 
 const PROTOCOL_IDS: Record<ProposalProtocol, number> = { ike: ProtocolId.IKE, ah: ProtocolId.AH, esp: ProtocolId.ESP };
 

@@ -28,7 +28,7 @@ test('wrong PSK: AUTHENTICATION_FAILED, no CHILD_SA on either side', () => {
   assert.equal(p.wire.length, 0);
 });
 
-test('responder identity mismatch: the initiator refuses the responder AUTH', () => {
+test('IDr names an identity the responder does not have: the responder answers AUTHENTICATION_FAILED', () => {
   const p = new Pair({}, { conn: { localId: { type: 'fqdn', value: 'mallory.example.org' } } });
   p.initiate();
   p.run();

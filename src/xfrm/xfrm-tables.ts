@@ -5,6 +5,8 @@
  */
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
 import type { XfrmCommand, XfrmPolicyAdd, XfrmSelector, XfrmStateAdd } from './command.js';
+import type { XfrmFileCommand } from './load-file.js';
+import { parseXfrmLine } from './parse.js';
 import { formatPolicyList, formatStateList, policyToJson, stateToJson } from './format-list.js';
 import type { XfrmPolicyJson, XfrmStateJson } from './format-list.js';
 import { policyToAddPolicyArgs, stateIdOf, stateIsInbound, stateToAddSaArgs } from './to-kernel.js';
@@ -151,6 +153,26 @@ export class XfrmTables {
         const n = this.policies.length;
         for (const p of this.policies.splice(0)) await this.kernel.delPolicy(p.id).catch(() => undefined);
         return changed(n);
+      }
+    }
+  }
+
+  /** Parse and apply one command line (the `tsipsec xfrm ...` control command). */
+  executeLine(line: string): Promise<XfrmResult> {
+    return this.execute(parseXfrmLine(line));
+  }
+
+  /**
+   * Apply the commands of an xfrm file in order (`--xfrm FILE`). Stops at the first failure and throws it as an
+   * XfrmError located at `file:line`, whether the arguments or the data plane refused it.
+   */
+  async applyFile(commands: readonly XfrmFileCommand[], file: string): Promise<void> {
+    for (const c of commands) {
+      try {
+        await this.execute(c.command);
+      } catch (e) {
+        if (e instanceof XfrmError) throw e.at(file, c.line);
+        throw new XfrmError('', (e as Error).message, undefined, 'fix or remove the line', { file, line: c.line });
       }
     }
   }

@@ -140,6 +140,32 @@ test('XfrmTables: add, get, list with filters, del, flush, duplicates refused', 
   );
 });
 
+test('XfrmTables: executeLine, and applyFile locating argument and data-plane refusals at file:line', async () => {
+  const k = new RecordingKernel();
+  const t = new XfrmTables(k, { isLocalAddress: (a) => a === '192.0.2.1' });
+  assert.deepEqual(await t.executeLine('ip xfrm state list'), { text: '', json: { states: [] } });
+  const gcm = `aead 'rfc4106(gcm(aes))' ${KEY20} 128`;
+  const text = [
+    '# lab',
+    `state add src 192.0.2.1 dst 198.51.100.2 proto esp spi 0x1000 ${gcm}`,
+    `state add src 203.0.113.1 dst 203.0.113.2 proto esp spi 0x1001 ${gcm}`,
+  ].join('\n');
+  await assert.rejects(t.applyFile(parseXfrmText(text, 'lab.xfrm'), 'lab.xfrm'), (e: Error) => {
+    assert.match(
+      e.message,
+      /^lab\.xfrm:3: argument 'dst' \(word 6, column 29\): cannot tell whether the SA is inbound or outbound/,
+    );
+    return true;
+  });
+  assert.equal(t.stateCount, 1, 'the lines before the failing one are applied');
+  k.addSa = () => Promise.reject(new Error('SPI 0x2000 in use'));
+  const more = `\n\nstate add src 192.0.2.1 dst 198.51.100.2 proto esp spi 0x2000 ${gcm}`;
+  await assert.rejects(t.applyFile(parseXfrmText(more, 'more.xfrm'), 'more.xfrm'), (e: Error) => {
+    assert.equal(e.message, 'more.xfrm:3: line: SPI 0x2000 in use; fix or remove the line');
+    return true;
+  });
+});
+
 // ------------------------------------------------------------------ two data planes, xfrm lines only
 
 const A = '203.0.113.1';

@@ -151,9 +151,10 @@ test('XfrmTables: executeLine, and applyFile locating argument and data-plane re
     `state add src 203.0.113.1 dst 203.0.113.2 proto esp spi 0x1001 ${gcm}`,
   ].join('\n');
   await assert.rejects(t.applyFile(parseXfrmText(text, 'lab.xfrm'), 'lab.xfrm'), (e: Error) => {
-    assert.match(
+    const col = text.split('\n')[2]!.indexOf(' dst ') + 2;
+    assert.ok(
+      e.message.startsWith(`lab.xfrm:3: argument 'dst' (word 5, column ${col}): cannot tell whether the SA is inbound`),
       e.message,
-      /^lab\.xfrm:3: argument 'dst' \(word 6, column 29\): cannot tell whether the SA is inbound or outbound/,
     );
     return true;
   });

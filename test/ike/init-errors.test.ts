@@ -33,7 +33,7 @@ test('INVALID_KE_PAYLOAD: the initiator retries with the group the responder ask
   assert.equal(ke2?.type === PayloadType.KE ? ke2.group : 0, KeGroup.ECP_256);
   p.run();
   const [e] = p.events('i', 'ikeSaEstablished');
-  assert.match(e?.proposal ?? '', /KE19/);
+  assert.match(e?.proposal ?? '', /ECP_256/);
   assert.equal(p.events('r', 'childSaInstalled').length, 1);
 });
 

@@ -7,7 +7,7 @@
  *                                   <-- HDR, SAr1, KEr, Nr, N(NAT_DETECTION_*), ...
  */
 import { createKeyExchange, KeGroup } from '../../crypto/index.js';
-import type { KeyExchange } from '../../crypto/types.js';
+import type { KeyExchange, Rng } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
 import { ExchangeType, HashAlgorithm, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
@@ -34,6 +34,8 @@ export const NONCE_MIN_LENGTH = 16;
 export const NONCE_MAX_LENGTH = 256;
 /** How many INVALID_KE_PAYLOAD / COOKIE rounds the initiator accepts before giving up. */
 const MAX_INIT_RETRIES = 3;
+/** SHA-1 output: the NAT_DETECTION_*_IP data length (RFC 7296 2.23). */
+const NAT_HASH_LENGTH = 20;
 
 function u16(v: number): Buffer {
   const b = Buffer.alloc(2);
@@ -70,7 +72,7 @@ export class IkeInitTask implements Task {
     if (this.cookie !== undefined) out.push(notify(NotifyType.COOKIE, this.cookie));
     out.push(encodeSa(sa.offered), { type: PayloadType.KE, group, data: this.ke.publicKey });
     out.push({ type: PayloadType.NONCE, data: sa.nonceI });
-    out.push(...commonNotifies(sa, conn.fragmentation, conn.childless !== 'never'));
+    out.push(...commonNotifies(sa, conn.fragmentation, conn.childless !== 'never', core.rng));
     return out;
   }
 
@@ -153,7 +155,7 @@ export class IkeInitTask implements Task {
       encodeSa([selectedAsProposal({ ...this.selected, spi: Buffer.alloc(0) })]),
       { type: PayloadType.KE, group: this.ke.group, data: this.ke.publicKey },
       { type: PayloadType.NONCE, data: sa.nonceR },
-      ...commonNotifies(sa, conn?.fragmentation ?? true, conn?.childless !== 'never'),
+      ...commonNotifies(sa, conn?.fragmentation ?? true, conn?.childless !== 'never', ctx.core.rng),
     ];
   }
 
@@ -196,12 +198,16 @@ export class IkeInitTask implements Task {
   }
 }
 
-function commonNotifies(sa: IkeSa, fragmentation: boolean, childless: boolean): Payload[] {
+/**
+ * NAT detection (with a random source hash when encapsulation is forced, so the peer sees a NAT, as
+ * strongSwan's `encap = yes` does), fragmentation, signature hashes and childless support.
+ */
+function commonNotifies(sa: IkeSa, fragmentation: boolean, childless: boolean, rng: Rng): Payload[] {
   const spiR = sa.initiator ? Buffer.alloc(8) : sa.spiR;
   const out: Payload[] = [
     notify(
       NotifyType.NAT_DETECTION_SOURCE_IP,
-      sa.conn?.forceEncap === true ? Buffer.alloc(20) : natHash(sa.spiI, spiR, sa.local),
+      sa.conn?.forceEncap === true ? rng.bytes(NAT_HASH_LENGTH) : natHash(sa.spiI, spiR, sa.local),
     ),
     notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(sa.spiI, spiR, sa.remote)),
   ];

@@ -67,6 +67,8 @@ interface IkeRecord {
 /** A CHILD_SA installed in the data plane. */
 interface ChildRecord {
   info: EngineChild;
+  /** The IKE_SA it belongs to now (an IKE rekey moves it to the new IKE_SA). */
+  ikeSaId: number;
   reqid: number;
   installedAtMs: number;
 }
@@ -259,6 +261,10 @@ export class Daemon {
           natRemote: ev.natRemote,
           establishedAtMs: this.now(),
         });
+        if (ev.rekeyOf !== undefined) {
+          // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
+          for (const c of this.children.values()) if (c.ikeSaId === ev.rekeyOf) c.ikeSaId = ev.ikeSaId;
+        }
         this.log.log(
           'ike',
           LogLevel.AUDIT,
@@ -366,7 +372,7 @@ export class Daemon {
         },
         selectors,
       });
-      this.children.set(c.id, { info: c, reqid: r.reqid, installedAtMs: this.now() });
+      this.children.set(c.id, { info: c, ikeSaId: c.ikeSaId, reqid: r.reqid, installedAtMs: this.now() });
       r.refs++;
       if (r.policyIds.length === 0) {
         for (const selector of selectors) {
@@ -701,7 +707,7 @@ export class Daemon {
       const s = this.ikeSas.get(sa.id);
       const children: ChildSaInfo[] = [];
       for (const c of this.children.values()) {
-        if (c.info.ikeSaId !== sa.id) continue;
+        if (c.ikeSaId !== sa.id) continue;
         const info = await this.childInfoLive(c);
         const live = sa.children.find((x) => x.id === c.info.id);
         if (live !== undefined) {

@@ -28,6 +28,13 @@ import type { DaemonConfig, DaemonConnection } from './config-map.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { DaemonIo } from './daemon-io.js';
 import type { SelectorInput } from '../spd/selector.js';
+import { XfrmTables } from '../xfrm/xfrm-tables.js';
+import type { XfrmResult } from '../xfrm/xfrm-tables.js';
+import { parseXfrmLine } from '../xfrm/parse.js';
+import { loadXfrmFile } from '../xfrm/load-file.js';
+import type { XfrmPolicyJson } from '../xfrm/format-list.js';
+import { espSasOfChild, ikeSaOfKeys } from './save-keys.js';
+import type { SaveKeysFiles } from './save-keys.js';
 import { rangeToPrefixes, singleHost } from './routes.js';
 
 const IKE_PORT = 500;
@@ -44,6 +51,10 @@ export interface DaemonOptions {
   readonly io: DaemonIo;
   readonly rng: Rng;
   readonly log: Logger;
+  /** `--save-keys DIR`: Wireshark's esp_sa and ikev2_decryption_table, kept current. */
+  readonly saveKeys?: SaveKeysFiles;
+  /** Is this one of our addresses (manual SAs without `dir`: inbound when dst is ours)? */
+  readonly isLocalAddress?: (address: string) => boolean;
 }
 
 /** What the daemon remembers of an IKE_SA for listings. */
@@ -104,6 +115,10 @@ export class Daemon {
   private readonly reqids = new Map<string, ReqidRecord>();
   private readonly waiters = new Set<Waiter>();
   private readonly shunts: { remove: () => Promise<void> }[] = [];
+  private readonly saveKeys: SaveKeysFiles | undefined;
+  /** Manually keyed SAs and policies (`ip xfrm` syntax), beside the IKE ones. */
+  private readonly xfrm: XfrmTables;
+  private readonly xfrmRoutes = new Map<string, { prefix: string; src: string | undefined }>();
   private nextReqid = 1;
   private readonly startedAtMs: number;
   private readonly counters = { ikeIn: 0, ikeOut: 0 };
@@ -158,6 +173,11 @@ export class Daemon {
       nowMs: () => this.io.clock.nowMs(),
       logger: options.log,
     });
+    this.saveKeys = options.saveKeys;
+    this.xfrm = new XfrmTables(
+      this.dataplane,
+      options.isLocalAddress ? { isLocalAddress: options.isLocalAddress } : {},
+    );
     this.dataplane.setListener({
       acquire: (e) => this.onAcquire(e.reqid),
       expire: (e) => this.onExpire(e.id.spi, e.hard),
@@ -261,6 +281,7 @@ export class Daemon {
           natRemote: ev.natRemote,
           establishedAtMs: this.now(),
         });
+        this.saveIkeKeys(ev.ikeSaId);
         if (ev.rekeyOf !== undefined) {
           // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
           for (const c of this.children.values()) if (c.ikeSaId === ev.rekeyOf) c.ikeSaId = ev.ikeSaId;
@@ -273,6 +294,7 @@ export class Daemon {
         break;
       case 'ikeSaDeleted':
         this.ikeSas.delete(ev.ikeSaId);
+        this.saveKeys?.removeIke(ev.ikeSaId);
         this.log.log('ike', LogLevel.AUDIT, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         this.failWaiters(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         if (ev.reason === DELETED_BY_PEER) this.afterLoss(ev.name, undefined, 'close');
@@ -373,6 +395,7 @@ export class Daemon {
         selectors,
       });
       this.children.set(c.id, { info: c, ikeSaId: c.ikeSaId, reqid: r.reqid, installedAtMs: this.now() });
+      this.saveKeys?.addChild(c.id, espSasOfChild(c));
       r.refs++;
       if (r.policyIds.length === 0) {
         for (const selector of selectors) {
@@ -424,6 +447,7 @@ export class Daemon {
     const rec = this.children.get(childSaId);
     if (rec === undefined) return;
     this.children.delete(childSaId);
+    this.saveKeys?.removeChild(childSaId);
     const c = rec.info;
     await this.dataplane.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
     await this.dataplane.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
@@ -697,6 +721,53 @@ export class Daemon {
     if (deleted.length === 0) throw new ControlError('not-up', `nothing named '${name}' is up`);
     this.pump();
     return { deleted };
+  }
+
+  private saveIkeKeys(ikeSaId: number): void {
+    if (this.saveKeys === undefined) return;
+    const sa = this.engine.ikeSas().find((x) => x.id === ikeSaId);
+    if (sa?.keys === undefined || sa.proposal?.encr === undefined) return;
+    const t = {
+      encrId: sa.proposal.encr.id,
+      encrKeyBits: sa.proposal.encr.keyLengthBits ?? 0,
+      integId: sa.proposal.integ ?? 0,
+    };
+    this.saveKeys.addIke(ikeSaId, ikeSaOfKeys(sa.spiI, sa.spiR, t, sa.keys));
+  }
+
+  /** One `ip xfrm` command line (`tsipsec xfrm ...`); policies get their routes into the TUN. */
+  async xfrmLine(line: string): Promise<XfrmResult> {
+    const result = await this.xfrm.executeLine(line);
+    if (/\bpolicy\b/.test(line)) await this.syncXfrmRoutes();
+    return result;
+  }
+
+  /** `--xfrm FILE`: every line applied in order; the first failure stops with file:line. */
+  async xfrmFile(file: string): Promise<void> {
+    await this.xfrm.applyFile(loadXfrmFile(file), file);
+    await this.syncXfrmRoutes();
+  }
+
+  /** Routes for manual `dir out` policies with a template, as IKE's own policies have. */
+  private async syncXfrmRoutes(): Promise<void> {
+    const listed = (await this.xfrm.execute(parseXfrmLine('policy list'))).json as { policies?: XfrmPolicyJson[] };
+    const want = new Map<string, { prefix: string; src: string | undefined }>();
+    for (const p of listed.policies ?? []) {
+      if (p.dir !== 'out' || p.action !== 'allow' || p.tmpls.length === 0) continue;
+      const src = /\/(32|128)$/.test(p.sel.src) ? p.sel.src.replace(/\/\d+$/, '') : undefined;
+      want.set(p.sel.dst, { prefix: p.sel.dst, src });
+    }
+    for (const [k, r] of this.xfrmRoutes) {
+      if (want.has(k)) continue;
+      await this.io.delRoute(r.prefix, this.tun.name).catch(() => undefined);
+      this.xfrmRoutes.delete(k);
+    }
+    for (const [k, r] of want) {
+      if (this.xfrmRoutes.has(k)) continue;
+      await this.io.addRoute(r.prefix, this.tun.name, r.src);
+      this.xfrmRoutes.set(k, r);
+      this.log.log('knl', LogLevel.CONTROL, `route ${r.prefix} via ${this.tun.name} (manual policy)`);
+    }
   }
 
   async sas(): Promise<{ ikeSas: IkeSaInfo[] }> {

@@ -23,7 +23,13 @@ export class TsipsecPeer {
     this.process = proc;
   }
 
-  static async start(lab: Lab, host: LabHost, swanctlConf: string, logLevel = 2): Promise<TsipsecPeer> {
+  static async start(
+    lab: Lab,
+    host: LabHost,
+    swanctlConf: string,
+    logLevel = 2,
+    extraArgs: readonly string[] = [],
+  ): Promise<TsipsecPeer> {
     const base = path.join(lab.dir, `tsipsec-${host.ns}`);
     const control = `${base}.sock`;
     const logFile = `${base}.log`;
@@ -33,7 +39,7 @@ export class TsipsecPeer {
     const child = lab.spawn(
       host,
       process.execPath,
-      [CLI, 'daemon', '--config', configFile, '--control', control, '--log-level', String(logLevel)],
+      [CLI, 'daemon', '--config', configFile, '--control', control, '--log-level', String(logLevel), ...extraArgs],
       { stdio: ['ignore', log, log] },
     );
     fs.closeSync(log);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import os from 'node:os';
 import type { Command } from '../command.js';
 import { parseArgs, UsageError, flagString } from '../args.js';
 import { createLineLogger, LogLevel } from '../../common/log.js';
@@ -10,17 +11,29 @@ import { ControlError } from '../../control/protocol.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { linuxIo } from '../../daemon/daemon-io.js';
 import { loadDaemonConfig } from '../../daemon/load-config.js';
+import { SAVE_KEYS_WARNING, SaveKeysFiles } from '../../daemon/save-keys.js';
+import { XfrmError } from '../../xfrm/xfrm-error.js';
+import { KernelError } from '../../kernel/kernel-ipsec.js';
+
+/** Our own addresses, for manual SAs given without `dir in|out`. */
+function isLocalAddress(address: string): boolean {
+  for (const list of Object.values(os.networkInterfaces()))
+    for (const a of list ?? []) if (a.address === address) return true;
+  return false;
+}
 
 export const daemon: Command = {
   name: 'daemon',
   summary: 'run the IKE daemon and data plane in the foreground (logs to stderr)',
-  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--log-level N] [--tun NAME] [--mtu N]
+  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--xfrm FILE] [--save-keys DIR] [--log-level N] [--tun NAME] [--mtu N]
 
 Runs in the foreground with the connections of FILE (strongSwan swanctl.conf syntax), a TUN device for
 plaintext and the control socket (default /run/tsipsec/control.sock, mode 0600) for the other commands.
 SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, and exits 0.
 
   --config FILE    swanctl.conf to load (required)
+  --xfrm FILE      manually keyed SAs and policies in 'ip xfrm' syntax, one command per line
+  --save-keys DIR  write Wireshark's esp_sa and ikev2_decryption_table there (debugging only)
   --log-level N    -1 silent, 0 audit, 1 control (default), 2 detail, 3 raw, 4 private (keys)
   --tun NAME       TUN device name or pattern (default tsi%d)
   --mtu N          TUN MTU (default 1400)
@@ -31,6 +44,8 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       'log-level': { value: true },
       tun: { value: true },
       mtu: { value: true },
+      xfrm: { value: true },
+      'save-keys': { value: true },
     });
     if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
     const configFile = flagString(p, 'config');
@@ -63,11 +78,19 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
     if (level >= LogLevel.PRIVATE) log.log('dmn', LogLevel.AUDIT, 'log level 4: key material will be logged');
 
     const tunName = flagString(p, 'tun');
+    const saveKeysDir = flagString(p, 'save-keys');
+    let saveKeys: SaveKeysFiles | undefined;
+    if (saveKeysDir !== undefined) {
+      log.log('dmn', LogLevel.AUDIT, `WARNING: ${SAVE_KEYS_WARNING} (${path.resolve(saveKeysDir)})`);
+      saveKeys = new SaveKeysFiles(path.resolve(saveKeysDir));
+    }
     const d = new Daemon({
       config: loaded.config,
       io: linuxIo({ mtu, ...(tunName !== undefined ? { tunName } : {}) }),
       rng: nodeRng,
       log,
+      isLocalAddress,
+      ...(saveKeys !== undefined ? { saveKeys } : {}),
     });
     let server: ControlServer;
     try {
@@ -94,6 +117,16 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       return d.down(name);
     });
     server.handle('sas', () => d.sas());
+    server.handle('xfrm', async (r) => {
+      const line = r.args['line'];
+      if (typeof line !== 'string') throw new ControlError('bad-request', 'xfrm needs a line');
+      try {
+        return await d.xfrmLine(line);
+      } catch (e) {
+        if (e instanceof XfrmError || e instanceof KernelError) throw new ControlError('xfrm', e.message);
+        throw e;
+      }
+    });
     server.handle('conns', () => d.conns());
     server.handle('stats', () => d.stats());
     server.handle('load', async (r) => {
@@ -115,6 +148,18 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       return 1;
     }
     log.log('dmn', LogLevel.AUDIT, `control socket ${ctx.control}; config ${file}`);
+    const xfrmFile = flagString(p, 'xfrm');
+    if (xfrmFile !== undefined) {
+      try {
+        await d.xfrmFile(path.resolve(xfrmFile));
+        log.log('cfg', LogLevel.AUDIT, `loaded manual SAs and policies from ${xfrmFile}`);
+      } catch (e) {
+        ctx.stderr.write(`tsipsec daemon: ${(e as Error).message}\n`);
+        await server.close();
+        await d.stop(0);
+        return 1;
+      }
+    }
 
     return new Promise<number>((resolve) => {
       let stopping = false;

@@ -29,6 +29,8 @@ export interface DaemonConnection {
 
 export interface DaemonConfig {
   readonly connections: readonly DaemonConnection[];
+  /** Settings accepted but not acted on, with file:line. */
+  readonly warnings: readonly Diagnostic[];
   readonly psk: (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined;
 }
 
@@ -70,7 +72,21 @@ function mapChild(c: SwanChild): ChildConfig {
   });
 }
 
-function mapConnection(c: IkeConnection, errors: Diagnostic[]): DaemonConnection {
+function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnostic[]): DaemonConnection {
+  const reauth = c.keyOrigins['reauth_time'];
+  if (reauth !== undefined && c.reauthTimeSec > 0)
+    warnings.push(
+      diagnostic(
+        reauth,
+        `reauth_time: reauthentication is not supported yet`,
+        'the IKE_SA is rekeyed (rekey_time) instead',
+      ),
+    );
+  const mobike = c.keyOrigins['mobike'];
+  if (mobike !== undefined && c.mobike)
+    warnings.push(
+      diagnostic(mobike, 'mobike: MOBIKE (RFC 4555) is not supported yet', 'address changes are not followed'),
+    );
   if (c.version === 1)
     errors.push(
       diagnostic(
@@ -176,7 +192,8 @@ export function pskLookup(config: SwanctlConfig): (local: IkeIdentity, remote: I
 /** Maps the whole configuration; throws one ConfigError listing every unsupported setting. */
 export function mapSwanctlConfig(config: SwanctlConfig): DaemonConfig {
   const errors: Diagnostic[] = [];
-  const connections = config.connections.map((c) => mapConnection(c, errors));
+  const warnings: Diagnostic[] = [];
+  const connections = config.connections.map((c) => mapConnection(c, errors, warnings));
   for (const s of config.secrets)
     for (const id of s.ids) {
       try {
@@ -187,5 +204,5 @@ export function mapSwanctlConfig(config: SwanctlConfig): DaemonConfig {
       }
     }
   if (errors.length > 0) throw new ConfigError(errors);
-  return { connections, psk: pskLookup(config) };
+  return { connections, psk: pskLookup(config), warnings };
 }

@@ -92,6 +92,12 @@ interface ReqidRecord {
   refs: number;
 }
 
+interface InitAttempt {
+  conn: string;
+  children: readonly string[] | undefined;
+  attempt: number;
+}
+
 type Waiter = {
   name: string;
   conn: string;
@@ -115,6 +121,10 @@ export class Daemon {
   private readonly reqids = new Map<string, ReqidRecord>();
   private readonly waiters = new Set<Waiter>();
   private readonly shunts: { remove: () => Promise<void> }[] = [];
+  /** IKE_SAs we initiated and not yet established: for keyingtries. */
+  private readonly initiated = new Map<number, InitAttempt>();
+  private readonly attempts = new Map<string, InitAttempt>();
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly saveKeys: SaveKeysFiles | undefined;
   /** Manually keyed SAs and policies (`ip xfrm` syntax), beside the IKE ones. */
   private readonly xfrm: XfrmTables;
@@ -282,6 +292,7 @@ export class Daemon {
           establishedAtMs: this.now(),
         });
         this.saveIkeKeys(ev.ikeSaId);
+        this.initiated.delete(ev.ikeSaId);
         if (ev.rekeyOf !== undefined) {
           // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
           for (const c of this.children.values()) if (c.ikeSaId === ev.rekeyOf) c.ikeSaId = ev.ikeSaId;
@@ -293,6 +304,7 @@ export class Daemon {
         );
         break;
       case 'ikeSaDeleted':
+        this.retryKeying(ev.ikeSaId, ev.reason);
         this.ikeSas.delete(ev.ikeSaId);
         this.saveKeys?.removeIke(ev.ikeSaId);
         this.log.log('ike', LogLevel.AUDIT, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
@@ -488,7 +500,7 @@ export class Daemon {
   }
 
   /** Initiates `children` of `conn` (all when undefined) on the existing IKE_SA, or on a new IKE_SA carrying them. */
-  private bringUp(connName: string, children: readonly string[] | undefined): void {
+  private bringUp(connName: string, children: readonly string[] | undefined, retry = false): void {
     const conn = this.connectionOf(connName);
     if (conn === undefined) throw new ControlError('unknown-name', `no connection named '${connName}'`);
     const existing = [...this.ikeSas.values()].find((s) => s.name === connName && s.state === 'ESTABLISHED');
@@ -503,13 +515,20 @@ export class Daemon {
           `connection '${connName}' needs concrete local_addrs and remote_addrs to initiate (it has %any)`,
         );
       }
-      this.engine.initiate(
+      const id = this.engine.initiate(
         connName,
         { address: conn.localAddr, port: conn.localPort },
         { address: conn.remoteAddr, port: conn.remotePort },
         now,
         children,
       );
+      const previous = this.attempts.get(connName);
+      this.initiated.set(id, {
+        conn: connName,
+        children,
+        attempt: retry && previous !== undefined ? previous.attempt + 1 : 1,
+      });
+      this.attempts.set(connName, this.initiated.get(id) as InitAttempt);
     }
     this.pump();
   }
@@ -558,6 +577,37 @@ export class Daemon {
           }
       }
     }
+  }
+
+  /**
+   * swanctl's `keyingtries`: an IKE_SA we initiated that failed before it was established is tried again,
+   * up to keyingtries attempts in all (0: for ever), one second apart. Authentication failures are final.
+   */
+  private retryKeying(ikeSaId: number, reason: string): void {
+    const a = this.initiated.get(ikeSaId);
+    if (a === undefined) return;
+    this.initiated.delete(ikeSaId);
+    const conn = this.connectionOf(a.conn);
+    if (conn === undefined || this.closed || /AUTHENTICATION_FAILED|authentication/i.test(reason)) return;
+    const tries = conn.source.keyingtries;
+    if (tries !== 0 && a.attempt >= tries) {
+      if (tries > 1) this.log.log('ike', LogLevel.AUDIT, `${a.conn}: giving up after ${a.attempt} keying tries`);
+      return;
+    }
+    this.log.log(
+      'ike',
+      LogLevel.CONTROL,
+      `${a.conn}: keying try ${a.attempt + 1}${tries ? ` of ${tries}` : ''} in 1 s (${reason})`,
+    );
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      try {
+        this.bringUp(a.conn, a.children, true);
+      } catch (e) {
+        this.log.log('ike', LogLevel.AUDIT, `${a.conn}: retry failed: ${(e as Error).message}`);
+      }
+    }, 1000);
+    this.retryTimers.add(t);
   }
 
   /**
@@ -934,6 +984,8 @@ export class Daemon {
     while (this.ikeSas.size > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     this.closed = true;
     this.io.clock.cancel();
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
     for (const w of this.waiters) {
       clearTimeout(w.timer);
       w.reject(new ControlError('stopping', 'the daemon is stopping'));

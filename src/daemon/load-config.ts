@@ -19,5 +19,6 @@ export function validateProposal(text: string, kind: ProposalProtocol): string |
 /** Reads, validates and maps a swanctl.conf file. Throws ConfigError with every finding at file:line:column. */
 export function loadDaemonConfig(file: string): { config: DaemonConfig; warnings: string[] } {
   const { config, warnings } = loadSwanctlConf(file, { validateProposal });
-  return { config: mapSwanctlConfig(config), warnings: warnings.map(formatDiagnostic) };
+  const mapped = mapSwanctlConfig(config);
+  return { config: mapped, warnings: [...warnings, ...mapped.warnings].map(formatDiagnostic) };
 }

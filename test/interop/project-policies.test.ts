@@ -185,3 +185,55 @@ ${secrets}`;
     }
   },
 );
+
+test(
+  'keyingtries: a failed initiation is tried again, then given up; unsupported keys warn',
+  { skip, timeout: 60_000 },
+  async () => {
+    const lab = await Lab.create('tries');
+    try {
+      const { left, right } = lab;
+      const conf = (me: typeof left, peer: typeof left, ike: string, extra: string) => `connections {
+  k {
+    local_addrs = ${me.outer4}
+    remote_addrs = ${peer.outer4}
+    proposals = ${ike}
+${extra}
+    local {
+      auth = psk
+      id = ${me.outer4}
+    }
+    remote {
+      auth = psk
+      id = ${peer.outer4}
+    }
+    children {
+      net {
+        local_ts = ${me.inner4}/32
+        remote_ts = ${peer.inner4}/32
+      }
+    }
+  }
+}
+${secrets}`;
+      await TsipsecPeer.start(lab, right, conf(right, left, 'aes256-sha512-modp4096', ''));
+      const a = await TsipsecPeer.start(
+        lab,
+        left,
+        conf(
+          left,
+          right,
+          'aes128gcm16-prfsha256-x25519',
+          '    keyingtries = 3\n    reauth_time = 2h\n    mobike = yes',
+        ),
+      );
+      assert.match(a.log(), /swanctl\.conf:\d+:\d+: reauth_time: reauthentication is not supported yet/);
+      assert.match(a.log(), /swanctl\.conf:\d+:\d+: mobike: MOBIKE \(RFC 4555\) is not supported yet/);
+      await assert.rejects(a.call('up', { name: 'net', timeoutSec: 10 }), /NO_PROPOSAL_CHOSEN/);
+      await waitFor('three tries', () => /giving up after 3 keying tries/.test(a.log()), 15_000);
+      assert.equal((a.log().match(/CREATED -> CONNECTING \(initiate\)/g) ?? []).length, 3);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);

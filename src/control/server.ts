@@ -49,6 +49,11 @@ export class ControlServer {
     return control;
   }
 
+  /** True when a daemon answers on `socketPath` (checked before a new daemon touches TUN, sockets and routes). */
+  static inUse(socketPath: string): Promise<boolean> {
+    return fs.existsSync(socketPath) ? isAlive(socketPath) : Promise.resolve(false);
+  }
+
   /** Registers the handler of one command name. */
   handle(command: string, handler: ControlHandler): void {
     this.handlers.set(command, handler);

@@ -8,38 +8,15 @@ import fs from 'node:fs';
 import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { pskConfig } from '../helpers/swanctl.js';
 import type { ConnectionInfo, IkeSaInfo } from '../../src/control/schema.js';
 
 const can = canRunLab();
 const skip = !can.ok ? can.why : false;
 
-function conf(me: LabHost, peer: LabHost, extraChild = ''): string {
-  return `connections {
-  life {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    local {
-      auth = psk
-      id = ${me.outer4}
-    }
-    remote {
-      auth = psk
-      id = ${peer.outer4}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-      }${extraChild}
-    }
-  }
-}
-secrets {
-  ike-1 {
-    secret = "lifecycle-psk-0123456789"
-  }
-}
-`;
+function conf(me: LabHost, peer: LabHost, withV6 = false): string {
+  const v6 = { name: 'v6', localTs: `${me.inner6}/128`, remoteTs: `${peer.inner6}/128` };
+  return pskConfig({ me, peer, name: 'life', children: withV6 ? [{}, v6] : [{}] });
 }
 
 test(
@@ -54,14 +31,7 @@ test(
       await a.call('up', { name: 'net', timeoutSec: 20 });
 
       // SIGHUP with a second child: it appears in conns, the SAs stay up.
-      fs.writeFileSync(
-        a.configFile,
-        conf(
-          left,
-          right,
-          `\n      v6 {\n        local_ts = ${left.inner6}/128\n        remote_ts = ${right.inner6}/128\n      }`,
-        ),
-      );
+      fs.writeFileSync(a.configFile, conf(left, right, true));
       a.process.kill('SIGHUP');
       await waitFor('the reload', async () => {
         const { connections } = (await a.call('conns')) as { connections: ConnectionInfo[] };

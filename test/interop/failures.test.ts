@@ -12,6 +12,7 @@ import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
 const can = canRunLab();
@@ -33,36 +34,21 @@ interface Side {
 }
 
 function conf(me: LabHost, peer: LabHost, meId: string, peerId: string, s: Side): string {
-  return `connections {
-  lab {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    encap = yes
-    proposals = ${s.ike}
-    local {
-      auth = psk
-      id = ${meId}
-    }
-    remote {
-      auth = psk
-      id = ${peerId}
-    }
-    children {
-      net {
-        local_ts = ${s.localTs}
-        remote_ts = ${s.remoteTs}
-        esp_proposals = ${s.esp}
-        start_action = ${s.startAction}
-      }
-    }
-  }
-}
-secrets {
-  ike-lab {
-    secret = "${s.psk}"
-  }
-}
-`;
+  return pskConfig({
+    me,
+    peer,
+    meId,
+    peerId,
+    secret: s.psk,
+    settings: { encap: 'yes', proposals: s.ike },
+    children: [
+      {
+        localTs: s.localTs,
+        remoteTs: s.remoteTs,
+        settings: { esp_proposals: s.esp, start_action: s.startAction },
+      },
+    ],
+  });
 }
 
 interface Failure {

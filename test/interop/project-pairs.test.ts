@@ -8,18 +8,10 @@ import assert from 'node:assert/strict';
 import { Lab, canRunLab } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { haveCommand, pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
-import { execFileSync } from 'node:child_process';
 
 const can = canRunLab();
-function haveIperf(): boolean {
-  try {
-    execFileSync('iperf3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const skip = !can.ok ? can.why : false;
 
 interface Scenario {
@@ -54,36 +46,23 @@ const innerOf = (h: LabHost, s: Scenario) =>
 const hostPrefix = (a: string) => `${a}/${a.includes(':') ? 128 : 32}`;
 
 function conf(me: LabHost, peer: LabHost, s: Scenario, meId: string, peerId: string): string {
-  return `connections {
-  pair {
-    local_addrs = ${outerOf(me, s.outer)}
-    remote_addrs = ${outerOf(peer, s.outer)}
-    encap = ${s.encap ? 'yes' : 'no'}
-    proposals = aes128gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = ${meId}
-    }
-    remote {
-      auth = psk
-      id = ${peerId}
-    }
-    children {
-      net {
-        mode = ${s.mode}
-        local_ts = ${hostPrefix(innerOf(me, s))}
-        remote_ts = ${hostPrefix(innerOf(peer, s))}
-        ${s.ah !== undefined ? `ah_proposals = ${s.ah}` : `esp_proposals = ${s.esp}`}
-      }
-    }
-  }
-}
-secrets {
-  ike-pair {
-    secret = 0x${Buffer.from('project-pair-psk-0123456789').toString('hex')}
-  }
-}
-`;
+  return pskConfig({
+    me,
+    peer,
+    name: 'pair',
+    outer: s.outer,
+    meId,
+    peerId,
+    secret: 'project-pair-psk-0123456789',
+    settings: { encap: s.encap ? 'yes' : 'no', proposals: 'aes128gcm16-prfsha256-x25519' },
+    children: [
+      {
+        localTs: hostPrefix(innerOf(me, s)),
+        remoteTs: hostPrefix(innerOf(peer, s)),
+        settings: { mode: s.mode, ...(s.ah !== undefined ? { ah_proposals: s.ah } : { esp_proposals: s.esp }) },
+      },
+    ],
+  });
 }
 
 async function childOf(peer: TsipsecPeer) {
@@ -118,7 +97,7 @@ for (const s of SCENARIOS) {
       assert.deepEqual([pa.out.packets, pb.in.packets, pb.out.packets, pa.in.packets], [3, 3, 3, 3]);
       assert.deepEqual(pa.drops, {});
       assert.deepEqual(pb.drops, {});
-      if (haveIperf()) {
+      if (haveCommand('iperf3')) {
         lab.spawn(right, 'iperf3', ['-s', '-1', '-B', dst], { stdio: 'ignore' });
         await new Promise((r) => setTimeout(r, 400));
         const out = await lab.exec(left, 'iperf3', ['-c', dst, '-B', src, '-t', '1', '-J'], 30_000);

@@ -10,17 +10,14 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { pskConfig } from '../helpers/swanctl.js';
+import type { LabHost } from '../helpers/lab.js';
 import type { DaemonStats, IkeSaInfo } from '../../src/control/schema.js';
 
 const can = canRunLab();
 const skip = !can.ok ? can.why : false;
 
-const secrets = `secrets {
-  ike-1 {
-    secret = "policies-psk-0123456789"
-  }
-}
-`;
+const SECRET = 'policies-psk-0123456789';
 
 test(
   'trap policy: the first packets start IKE, wait, and arrive through the tunnel',
@@ -29,28 +26,8 @@ test(
     const lab = await Lab.create('trap');
     try {
       const { left, right } = lab;
-      const conf = (me: typeof left, peer: typeof left, action: string) => `connections {
-  t {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    local {
-      auth = psk
-      id = ${me.outer4}
-    }
-    remote {
-      auth = psk
-      id = ${peer.outer4}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-        start_action = ${action}
-      }
-    }
-  }
-}
-${secrets}`;
+      const conf = (me: LabHost, peer: LabHost, action: string) =>
+        pskConfig({ me, peer, name: 't', secret: SECRET, children: [{ settings: { start_action: action } }] });
       const b = await TsipsecPeer.start(lab, right, conf(right, left, 'none'));
       const a = await TsipsecPeer.start(lab, left, conf(left, right, 'trap'));
       assert.equal(((await a.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas.length, 0, 'nothing up before traffic');
@@ -73,37 +50,28 @@ test('pass and drop children beside a transport-mode child', { skip, timeout: 60
   const lab = await Lab.create('shunt');
   try {
     const { left, right } = lab;
-    const conf = (me: typeof left, peer: typeof left) => `connections {
-  host {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    local {
-      auth = psk
-      id = ${me.outer4}
-    }
-    remote {
-      auth = psk
-      id = ${peer.outer4}
-    }
-    children {
-      all {
-        mode = transport
-        start_action = trap
-      }
-      ping-in-clear {
-        mode = pass
-        local_ts = ${me.outer4}/32
-        remote_ts = ${peer.outer4}/32[icmp]
-      }
-      discard {
-        mode = drop
-        local_ts = ${me.outer4}/32
-        remote_ts = ${peer.outer4}/32[udp/9]
-      }
-    }
-  }
-}
-${secrets}`;
+    const conf = (me: LabHost, peer: LabHost) =>
+      pskConfig({
+        me,
+        peer,
+        name: 'host',
+        secret: SECRET,
+        children: [
+          { name: 'all', localTs: null, remoteTs: null, settings: { mode: 'transport', start_action: 'trap' } },
+          {
+            name: 'ping-in-clear',
+            localTs: `${me.outer4}/32`,
+            remoteTs: `${peer.outer4}/32[icmp]`,
+            settings: { mode: 'pass' },
+          },
+          {
+            name: 'discard',
+            localTs: `${me.outer4}/32`,
+            remoteTs: `${peer.outer4}/32[udp/9]`,
+            settings: { mode: 'drop' },
+          },
+        ],
+      });
     await TsipsecPeer.start(lab, right, conf(right, left));
     const a = await TsipsecPeer.start(lab, left, conf(left, right));
     const pcap = path.join(lab.dir, 'link.pcap');
@@ -143,28 +111,8 @@ test(
     const lab = await Lab.create('close');
     try {
       const { left, right } = lab;
-      const conf = (me: typeof left, peer: typeof left, closeAction: string) => `connections {
-  c {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    local {
-      auth = psk
-      id = ${me.outer4}
-    }
-    remote {
-      auth = psk
-      id = ${peer.outer4}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-        close_action = ${closeAction}
-      }
-    }
-  }
-}
-${secrets}`;
+      const conf = (me: LabHost, peer: LabHost, closeAction: string) =>
+        pskConfig({ me, peer, name: 'c', secret: SECRET, children: [{ settings: { close_action: closeAction } }] });
       const b = await TsipsecPeer.start(lab, right, conf(right, left, 'start'));
       const a = await TsipsecPeer.start(lab, left, conf(left, right, 'none'));
       await a.call('up', { name: 'net', timeoutSec: 20 });
@@ -193,39 +141,13 @@ test(
     const lab = await Lab.create('tries');
     try {
       const { left, right } = lab;
-      const conf = (me: typeof left, peer: typeof left, ike: string, extra: string) => `connections {
-  k {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    proposals = ${ike}
-${extra}
-    local {
-      auth = psk
-      id = ${me.outer4}
-    }
-    remote {
-      auth = psk
-      id = ${peer.outer4}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-      }
-    }
-  }
-}
-${secrets}`;
-      await TsipsecPeer.start(lab, right, conf(right, left, 'aes256-sha512-modp4096', ''));
+      const conf = (me: LabHost, peer: LabHost, ike: string, extra: Record<string, string>) =>
+        pskConfig({ me, peer, name: 'k', secret: SECRET, settings: { proposals: ike, ...extra } });
+      await TsipsecPeer.start(lab, right, conf(right, left, 'aes256-sha512-modp4096', {}));
       const a = await TsipsecPeer.start(
         lab,
         left,
-        conf(
-          left,
-          right,
-          'aes128gcm16-prfsha256-x25519',
-          '    keyingtries = 3\n    reauth_time = 2h\n    mobike = yes',
-        ),
+        conf(left, right, 'aes128gcm16-prfsha256-x25519', { keyingtries: '3', reauth_time: '2h', mobike: 'yes' }),
       );
       assert.match(a.log(), /swanctl\.conf:\d+:\d+: reauth_time: reauthentication is not supported yet/);
       assert.match(a.log(), /swanctl\.conf:\d+:\d+: mobike: MOBIKE \(RFC 4555\) is not supported yet/);

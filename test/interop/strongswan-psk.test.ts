@@ -9,6 +9,7 @@ import { Lab, canRunLab } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
 const can = canRunLab();
@@ -28,36 +29,14 @@ const CASES: Case[] = [
 ];
 
 function conf(me: LabHost, peer: LabHost, c: Case, meId: string, peerId: string): string {
-  return `connections {
-  lab {
-    version = 2
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    encap = yes
-    proposals = ${c.ike}
-    local {
-      auth = psk
-      id = ${meId}
-    }
-    remote {
-      auth = psk
-      id = ${peerId}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-        esp_proposals = ${c.esp}
-      }
-    }
-  }
-}
-secrets {
-  ike-lab {
-    secret = "interop-psk-0123456789abcdef"
-  }
-}
-`;
+  return pskConfig({
+    me,
+    peer,
+    meId,
+    peerId,
+    settings: { version: '2', encap: 'yes', proposals: c.ike },
+    children: [{ settings: { mode: 'tunnel', esp_proposals: c.esp } }],
+  });
 }
 
 async function ping(lab: Lab, from: LabHost, to: LabHost, count = 3): Promise<void> {

@@ -4,27 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { haveCommand, pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync(cmd, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const can = canRunLab();
 const skip = !can.ok
   ? can.why
   : !haveStrongSwan()
     ? 'strongSwan is not installed (scripts/setup.sh)'
-    : !have('iperf3')
+    : !haveCommand('iperf3')
       ? 'iperf3 is not installed (scripts/setup.sh)'
       : false;
 
@@ -38,41 +30,30 @@ const LONG: Timers = { ikeRekey: '4h', ikeOver: '10m', childRekey: '1h', childLi
 const SHORT: Timers = { ikeRekey: '9s', ikeOver: '20s', childRekey: '4s', childLife: '20s' };
 
 function conf(me: LabHost, peer: LabHost, meId: string, peerId: string, t: Timers): string {
-  return `connections {
-  lab {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    encap = yes
-    proposals = aes128gcm16-prfsha256-x25519
-    rekey_time = ${t.ikeRekey}
-    over_time = ${t.ikeOver}
-    rand_time = 0s
-    local {
-      auth = psk
-      id = ${meId}
-    }
-    remote {
-      auth = psk
-      id = ${peerId}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-        esp_proposals = aes128gcm16-x25519
-        rekey_time = ${t.childRekey}
-        life_time = ${t.childLife}
-        rand_time = 0s
-      }
-    }
-  }
-}
-secrets {
-  ike-lab {
-    secret = "rekey-psk-0123456789abcdef"
-  }
-}
-`;
+  return pskConfig({
+    me,
+    peer,
+    meId,
+    peerId,
+    secret: 'rekey-psk-0123456789abcdef',
+    settings: {
+      encap: 'yes',
+      proposals: 'aes128gcm16-prfsha256-x25519',
+      rekey_time: t.ikeRekey,
+      over_time: t.ikeOver,
+      rand_time: '0s',
+    },
+    children: [
+      {
+        settings: {
+          esp_proposals: 'aes128gcm16-x25519',
+          rekey_time: t.childRekey,
+          life_time: t.childLife,
+          rand_time: '0s',
+        },
+      },
+    ],
+  });
 }
 
 async function ourSas(p: TsipsecPeer): Promise<IkeSaInfo[]> {

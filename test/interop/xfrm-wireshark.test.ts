@@ -9,22 +9,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { haveCommand, pskConfig } from '../helpers/swanctl.js';
 import { run } from '../../src/cli/run.js';
 
 const can = canRunLab();
 const skip = !can.ok ? can.why : false;
-function have(cmd: string): boolean {
-  try {
-    execFileSync(cmd, ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const NO_CONNECTIONS = '# keys come from ip xfrm lines only\n';
 const hex = (n: number, seed: number) => '0x' + Buffer.alloc(n, seed).toString('hex');
@@ -135,39 +128,20 @@ function splitWords(line: string): string[] {
 
 test(
   'tshark decrypts a whole project-to-project session with the tables --save-keys wrote',
-  { skip: skip || (!have('tshark') ? 'tshark is not installed (scripts/setup.sh)' : false), timeout: 90_000 },
+  { skip: skip || (!haveCommand('tshark') ? 'tshark is not installed (scripts/setup.sh)' : false), timeout: 90_000 },
   async () => {
     const lab = await Lab.create('keys');
     try {
       const { left, right } = lab;
-      const conf = (me: LabHost, peer: LabHost) => `connections {
-  k {
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    proposals = aes128-sha256-x25519
-    local {
-      auth = psk
-      id = ${me.outer4}
-    }
-    remote {
-      auth = psk
-      id = ${peer.outer4}
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-        esp_proposals = aes128gcm16, aes256-sha256
-      }
-    }
-  }
-}
-secrets {
-  ike-1 {
-    secret = "wireshark-psk-0123456789"
-  }
-}
-`;
+      const conf = (me: LabHost, peer: LabHost) =>
+        pskConfig({
+          me,
+          peer,
+          name: 'k',
+          secret: 'wireshark-psk-0123456789',
+          settings: { proposals: 'aes128-sha256-x25519' },
+          children: [{ settings: { esp_proposals: 'aes128gcm16, aes256-sha256' } }],
+        });
       const keys = path.join(lab.dir, 'keys');
       await TsipsecPeer.start(lab, right, conf(right, left));
       const a = await TsipsecPeer.start(lab, left, conf(left, right), 2, ['--save-keys', keys]);

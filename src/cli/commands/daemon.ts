@@ -92,6 +92,33 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       isLocalAddress,
       ...(saveKeys !== undefined ? { saveKeys } : {}),
     });
+    if (await ControlServer.inUse(ctx.control)) {
+      ctx.stderr.write(
+        `tsipsec daemon: control socket ${ctx.control} is in use by another daemon; stop it or pass --control PATH\n`,
+      );
+      return 1;
+    }
+    try {
+      await d.start();
+    } catch (e) {
+      ctx.stderr.write(`tsipsec daemon: cannot start: ${(e as Error).message}\n`);
+      await d.stop(0);
+      return 1;
+    }
+    log.log('dmn', LogLevel.AUDIT, `control socket ${ctx.control}; config ${file}`);
+    const xfrmFile = flagString(p, 'xfrm');
+    if (xfrmFile !== undefined) {
+      try {
+        await d.xfrmFile(path.resolve(xfrmFile));
+        log.log('cfg', LogLevel.AUDIT, `loaded manual SAs and policies from ${xfrmFile}`);
+      } catch (e) {
+        ctx.stderr.write(`tsipsec daemon: ${(e as Error).message}\n`);
+        await d.stop(0);
+        return 1;
+      }
+    }
+
+    // The socket appears only now: once it exists, trap policies, routes and manual SAs are in place.
     let server: ControlServer;
     try {
       server = await ControlServer.listen(ctx.control);
@@ -139,28 +166,6 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
         throw e;
       }
     });
-    try {
-      await d.start();
-    } catch (e) {
-      ctx.stderr.write(`tsipsec daemon: cannot start: ${(e as Error).message}\n`);
-      await server.close();
-      await d.stop(0);
-      return 1;
-    }
-    log.log('dmn', LogLevel.AUDIT, `control socket ${ctx.control}; config ${file}`);
-    const xfrmFile = flagString(p, 'xfrm');
-    if (xfrmFile !== undefined) {
-      try {
-        await d.xfrmFile(path.resolve(xfrmFile));
-        log.log('cfg', LogLevel.AUDIT, `loaded manual SAs and policies from ${xfrmFile}`);
-      } catch (e) {
-        ctx.stderr.write(`tsipsec daemon: ${(e as Error).message}\n`);
-        await server.close();
-        await d.stop(0);
-        return 1;
-      }
-    }
-
     return new Promise<number>((resolve) => {
       let stopping = false;
       const stop = (sig: string) => {

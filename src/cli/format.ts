@@ -79,7 +79,12 @@ export function formatStats(s: DaemonStats): string {
     [
       `uptime ${duration(s.uptimeSec)}, ${s.ikeSas} IKE_SA(s), ${s.childSas} CHILD_SA(s), rss ${(s.memoryRssBytes / 1048576).toFixed(1)} MiB`,
       `packets in ${s.packetsIn} (${s.bytesIn} bytes), out ${s.packetsOut} (${s.bytesOut} bytes)`,
-      `IKE messages in ${s.ikeIn}, out ${s.ikeOut}, retransmits ${s.ikeRetransmits}`,
+      `IKE messages in ${s.ikeIn}, out ${s.ikeOut}, retransmits ${s.ikeRetransmits}` +
+        (Object.keys(s.ikeDrops).length > 0
+          ? `, dropped ${Object.entries(s.ikeDrops)
+              .map(([r, n]) => `${r} ${n}`)
+              .join(', ')}`
+          : ''),
       `drops: ${drops.length === 0 ? 'none' : drops.map(([r, n]) => `${r} ${n}`).join(', ')}`,
     ].join('\n') + '\n'
   );

@@ -99,5 +99,7 @@ export interface DaemonStats {
   ikeIn: number;
   ikeOut: number;
   ikeRetransmits: number;
+  /** IKE datagrams dropped by reason ('malformed', 'unknownSpi', 'integrity', ...). */
+  ikeDrops: Record<string, number>;
   memoryRssBytes: number;
 }

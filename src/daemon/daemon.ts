@@ -963,7 +963,8 @@ export class Daemon {
       drops,
       ikeIn: this.counters.ikeIn,
       ikeOut: this.counters.ikeOut,
-      ikeRetransmits: 0,
+      ikeRetransmits: this.engine.retransmits,
+      ikeDrops: Object.fromEntries(Object.entries(this.engine.drops).filter(([, n]) => n > 0)),
       memoryRssBytes: process.memoryUsage.rss(),
     };
   }

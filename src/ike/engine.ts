@@ -256,6 +256,11 @@ export class IkeEngine implements EngineCore {
     return [...new Set(this.bySpi.values())];
   }
 
+  /** Requests retransmitted since the engine started (RFC 7296 2.1). */
+  get retransmits(): number {
+    return this.tm.retransmits;
+  }
+
   /** Number of half-open responder IKE_SAs (RFC 7296 2.6). */
   halfOpenCount(): number {
     return this.ikeSas().filter((s) => !s.initiator && s.state === IkeSaState.CONNECTING).length;

@@ -100,6 +100,9 @@ export class TaskManager {
     return t;
   }
 
+  /** Requests sent again since the engine started (for statistics). */
+  retransmits = 0;
+
   retransmitOrGiveUp(sa: IkeSa, nowMs: number): void {
     const a = sa.active;
     if (a === undefined) return;
@@ -122,6 +125,7 @@ export class TaskManager {
       return;
     }
     a.tries++;
+    this.retransmits++;
     a.deadlineMs = nowMs + this.timeoutMs(a.tries);
     this.core.log.log(
       'ike',

@@ -39,13 +39,10 @@ import {
   ESP_SPI_OFFSET,
   ESP_TRAILER_LENGTH,
   UDP_HEADER_LENGTH,
-  ESP_AAD_ESN_LENGTH,
-  ESP_AAD_LENGTH,
-  ESP_ESN_HIGH_LENGTH,
   writeEspAad,
 } from './constants.js';
 import type { EspMode, EspSaCounters, EspSaParams } from './sa-params.js';
-import { espLayout, isAeadTransform } from './transform.js';
+import { espSaSetup } from './sa-setup.js';
 import type { EspLayout } from './transform.js';
 
 /** Result of `open`: 'ok' or the drop reason (already counted in `counters.drops`). */
@@ -69,26 +66,24 @@ export class EspInboundSa {
   private readonly encapsulated: boolean;
   private readonly iv: Buffer;
   private readonly aad: Buffer;
-  private readonly seqHi = Buffer.alloc(ESP_ESN_HIGH_LENGTH);
+  private readonly seqHi: Buffer;
   private readonly chunks: Uint8Array[];
   private readonly walk = newIpv6Walk();
   private readonly info = newIpInfo();
 
   /** Throws RangeError for an invalid combination of parameters (never per packet). */
   constructor(p: EspSaParams) {
-    this.spi = p.spi >>> 0;
-    this.mode = p.mode;
-    this.esn = p.esn;
-    this.layout = espLayout(p.transform);
-    if (isAeadTransform(p.transform)) {
-      this.aead = p.transform.aead;
-      this.cipher = null;
-      this.integrity = null;
-    } else {
-      this.aead = null;
-      this.cipher = p.transform.cipher;
-      this.integrity = p.transform.integrity;
-    }
+    const s = espSaSetup(p);
+    this.spi = s.spi;
+    this.mode = s.mode;
+    this.esn = s.esn;
+    this.layout = s.layout;
+    this.aead = s.aead;
+    this.cipher = s.cipher;
+    this.integrity = s.integrity;
+    this.aad = s.aad;
+    this.seqHi = s.seqHi;
+    this.chunks = s.chunks;
     this.encapsulated = p.encapsulation !== undefined;
     this.replay = new ReplayWindow({
       size: p.replayWindow ?? REPLAY_WINDOW_DEFAULT,
@@ -96,8 +91,6 @@ export class EspInboundSa {
       initialHighest: BigInt(p.initialSeq ?? 0),
     });
     this.iv = Buffer.alloc(Math.max(this.layout.ivLength, 1));
-    this.aad = Buffer.alloc(this.esn ? ESP_AAD_ESN_LENGTH : ESP_AAD_LENGTH);
-    this.chunks = this.esn ? [this.seqHi, this.seqHi] : [this.seqHi];
   }
 
   /**

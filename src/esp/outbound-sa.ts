@@ -43,14 +43,11 @@ import {
   SEQ_MODULUS,
   UDP_CHECKSUM_OFFSET,
   UDP_HEADER_LENGTH,
-  ESP_AAD_ESN_LENGTH,
-  ESP_AAD_LENGTH,
-  ESP_ESN_HIGH_LENGTH,
   writeEspAad,
 } from './constants.js';
 import { maxSequenceNumber } from './sa-params.js';
 import type { EspEncapsulation, EspMode, EspSaCounters, EspSaParams, SealResult } from './sa-params.js';
-import { espLayout, isAeadTransform } from './transform.js';
+import { espSaSetup } from './sa-setup.js';
 import type { EspLayout } from './transform.js';
 import { writeUdpHeader } from './udp-encap.js';
 
@@ -86,7 +83,7 @@ export class EspOutboundSa {
   private wrapped = false;
   private readonly iv: Buffer;
   private readonly aad: Buffer;
-  private readonly seqHi = Buffer.alloc(ESP_ESN_HIGH_LENGTH);
+  private readonly seqHi: Buffer;
   private readonly chunks: Uint8Array[];
   private readonly ivPool: Buffer;
   private ivPoolPos: number;
@@ -96,19 +93,17 @@ export class EspOutboundSa {
 
   /** Throws RangeError for an invalid combination of parameters (never per packet). */
   constructor(p: EspSaParams) {
-    this.spi = p.spi >>> 0;
-    this.mode = p.mode;
-    this.esn = p.esn;
-    this.layout = espLayout(p.transform);
-    if (isAeadTransform(p.transform)) {
-      this.aead = p.transform.aead;
-      this.cipher = null;
-      this.integrity = null;
-    } else {
-      this.aead = null;
-      this.cipher = p.transform.cipher;
-      this.integrity = p.transform.integrity;
-    }
+    const s = espSaSetup(p);
+    this.spi = s.spi;
+    this.mode = s.mode;
+    this.esn = s.esn;
+    this.layout = s.layout;
+    this.aead = s.aead;
+    this.cipher = s.cipher;
+    this.integrity = s.integrity;
+    this.aad = s.aad;
+    this.seqHi = s.seqHi;
+    this.chunks = s.chunks;
     if (this.cipher !== null && this.cipher.name === DES3_NAME) {
       // RFC 8221 5: ENCR_3DES SHOULD NOT be used; it is kept for opening old traffic (published captures) only.
       throw new RangeError('3DES-CBC is accepted for decryption only');
@@ -136,8 +131,6 @@ export class EspOutboundSa {
     this.seqHigh = Number(first >> 32n);
     this.seqLow = Number(first & 0xffff_ffffn);
     this.iv = Buffer.alloc(Math.max(this.layout.ivLength, 8));
-    this.aad = Buffer.alloc(this.esn ? ESP_AAD_ESN_LENGTH : ESP_AAD_LENGTH);
-    this.chunks = this.esn ? [this.seqHi, this.seqHi] : [this.seqHi];
     this.ivPool = Buffer.alloc(this.randomIv ? IV_POOL_SIZE : 0);
     this.ivPoolPos = IV_POOL_SIZE;
   }

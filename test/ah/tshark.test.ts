@@ -6,10 +6,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import {
   DST4,
   DST6,
@@ -27,36 +23,7 @@ import {
   udpDatagram,
 } from './reference.js';
 import { saPair, sealOk } from './sa-helpers.js';
-
-const LINKTYPE_RAW = 101;
-
-function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** A classic pcap file (microsecond magic, little-endian) of raw IP packets. */
-function pcap(packets: readonly Buffer[]): Buffer {
-  const g = Buffer.alloc(24);
-  g.writeUInt32LE(0xa1b2c3d4, 0);
-  g.writeUInt16LE(2, 4);
-  g.writeUInt16LE(4, 6);
-  g.writeUInt32LE(65535, 16);
-  g.writeUInt32LE(LINKTYPE_RAW, 20);
-  const parts: Buffer[] = [g];
-  packets.forEach((p, i) => {
-    const r = Buffer.alloc(16);
-    r.writeUInt32LE(1_700_000_000 + i, 0);
-    r.writeUInt32LE(p.length, 8);
-    r.writeUInt32LE(p.length, 12);
-    parts.push(r, p);
-  });
-  return Buffer.concat(parts);
-}
+import { hasTshark, tsharkFieldArgs, tsharkOnPackets } from '../helpers/tshark.js';
 
 const tshark = hasTshark();
 
@@ -130,50 +97,24 @@ test(
       });
       add(sealOk(out, inner4), 0x4004, 99, 4, 8, 'udp');
     }
-    const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-ah-'));
-    try {
-      const file = path.join(dir, 'ah.pcap');
-      writeFileSync(file, pcap(packets));
-      const text = execFileSync(
-        'tshark',
-        [
-          '-n',
-          '-r',
-          file,
-          '-T',
-          'fields',
-          '-E',
-          'separator=|',
-          '-e',
-          'ah.spi',
-          '-e',
-          'ah.sequence',
-          '-e',
-          'ah.next_header',
-          '-e',
-          'ah.length',
-          '-e',
-          'udp.srcport',
-          '-e',
-          'frame.protocols',
-        ],
-        { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] },
-      );
-      const lines = text.trim().split('\n');
-      assert.equal(lines.length, expected.length, text);
-      lines.forEach((line, i) => {
-        const e = expected[i]!;
-        const [spi, seq, nh, len, sport, protocols] = line.split('|');
-        assert.equal(Number(spi), e.spi, line);
-        assert.equal(Number(seq), e.seq, line);
-        assert.equal(Number(nh), e.nh, line);
-        assert.equal(Number(len), e.len, line);
-        assert.equal(sport, '5000', line);
-        assert.match(protocols ?? '', /:ah:/, line);
-        assert.match(protocols ?? '', new RegExp(`:${e.inner}`), line);
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const text = tsharkOnPackets(
+      packets,
+      tsharkFieldArgs(['ah.spi', 'ah.sequence', 'ah.next_header', 'ah.length', 'udp.srcport', 'frame.protocols']),
+      'ts-ipsec-ah-',
+      'ah.pcap',
+    );
+    const lines = text.trim().split('\n');
+    assert.equal(lines.length, expected.length, text);
+    lines.forEach((line, i) => {
+      const e = expected[i]!;
+      const [spi, seq, nh, len, sport, protocols] = line.split('|');
+      assert.equal(Number(spi), e.spi, line);
+      assert.equal(Number(seq), e.seq, line);
+      assert.equal(Number(nh), e.nh, line);
+      assert.equal(Number(len), e.len, line);
+      assert.equal(sport, '5000', line);
+      assert.match(protocols ?? '', /:ah:/, line);
+      assert.match(protocols ?? '', new RegExp(`:${e.inner}`), line);
+    });
   },
 );

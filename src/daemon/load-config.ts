@@ -16,9 +16,16 @@ export function validateProposal(text: string, kind: ProposalProtocol): string |
   }
 }
 
-/** Reads, validates and maps a swanctl.conf file. Throws ConfigError with every finding at file:line:column. */
-export function loadDaemonConfig(file: string): { config: DaemonConfig; warnings: string[] } {
-  const { config, warnings } = loadSwanctlConf(file, { validateProposal });
+/**
+ * Reads, validates and maps a swanctl.conf file. Throws ConfigError with every finding at file:line:column.
+ * A file holding secrets must not be readable by other users; `allowWorldReadableSecrets` (the daemon's
+ * TSIPSEC_ALLOW_WORLD_READABLE_SECRETS=1) turns that refusal into a warning, for shared lab configurations.
+ */
+export function loadDaemonConfig(
+  file: string,
+  allowWorldReadableSecrets = false,
+): { config: DaemonConfig; warnings: string[] } {
+  const { config, warnings } = loadSwanctlConf(file, { validateProposal, allowWorldReadableSecrets });
   const mapped = mapSwanctlConfig(config);
   return { config: mapped, warnings: [...warnings, ...mapped.warnings].map(formatDiagnostic) };
 }

@@ -55,11 +55,12 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
     const mtu = Number(flagString(p, 'mtu') ?? 1400);
     if (!Number.isInteger(mtu) || mtu < 576 || mtu > 9000) throw new UsageError('--mtu takes 576..9000');
     const file = path.resolve(configFile);
+    const allowWorldReadable = process.env['TSIPSEC_ALLOW_WORLD_READABLE_SECRETS'] === '1';
     const log = createLineLogger({ level, write: (l) => ctx.stderr.write(l + '\n'), now: () => new Date() });
 
     let loaded;
     try {
-      loaded = loadDaemonConfig(file);
+      loaded = loadDaemonConfig(file, allowWorldReadable);
     } catch (e) {
       if (e instanceof ConfigError) {
         ctx.stderr.write(`tsipsec daemon: ${file} has errors:\n${e.message}\n`);
@@ -68,6 +69,12 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       throw e;
     }
     for (const w of loaded.warnings) log.log('cfg', LogLevel.AUDIT, `warning: ${w}`);
+    if (allowWorldReadable)
+      log.log(
+        'cfg',
+        LogLevel.AUDIT,
+        'TSIPSEC_ALLOW_WORLD_READABLE_SECRETS=1: secrets other users can read are accepted',
+      );
     try {
       const chain = configureCryptoBackend(process.env['TSIPSEC_CRYPTO_BACKEND'] ?? 'auto');
       log.log('lib', LogLevel.CONTROL, `crypto backends: ${chain.join(', ')}`);
@@ -128,7 +135,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       return 1;
     }
     const reload = async (f: string) => {
-      const next = loadDaemonConfig(f);
+      const next = loadDaemonConfig(f, allowWorldReadable);
       const names = await d.reload(next.config);
       return { connections: names, warnings: next.warnings };
     };

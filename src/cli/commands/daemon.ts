@@ -173,6 +173,15 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
         throw e;
       }
     });
+    // A bug in one handler must not take every tunnel down: log it loudly and keep serving.
+    process.on('unhandledRejection', (e) => {
+      log.log(
+        'dmn',
+        LogLevel.AUDIT,
+        `internal error (please report): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      );
+    });
+
     return new Promise<number>((resolve) => {
       let stopping = false;
       const stop = (sig: string) => {

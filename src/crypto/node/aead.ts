@@ -8,9 +8,9 @@ import type { KeyObject } from 'node:crypto';
 import type { AeadParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { AeadTransform } from '../types.js';
+import { AEAD_IV_LENGTH, aeadOpenArgsInvalid, checkIv, saltedNonce, setNonceIv } from '../packet-args.js';
 
-/** Explicit IV bytes carried in every ESP packet for these AEADs (RFC 4106 3.1, RFC 4309 3.1, RFC 7634 2). */
-export const AEAD_IV_LENGTH = 8;
+export { AEAD_IV_LENGTH };
 
 function aesAlgo(keyLength: number, mode: 'gcm' | 'ccm'): string {
   return `aes-${keyLength * 8}-${mode}`;
@@ -38,8 +38,7 @@ class NodeNonceAead implements AeadTransform {
     this.authOnly = params.mode === 'gmac';
     this.#algo = algo;
     this.#key = createSecretKey(params.key);
-    this.#nonce = Buffer.alloc(params.salt.length + AEAD_IV_LENGTH);
-    this.#nonce.set(params.salt, 0);
+    this.#nonce = saltedNonce(params.salt, AEAD_IV_LENGTH);
     this.#options = { authTagLength: params.icvLength };
   }
 
@@ -52,8 +51,8 @@ class NodeNonceAead implements AeadTransform {
     icvOut: Uint8Array,
     icvOff: number,
   ): void {
-    if (iv.length !== AEAD_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${AEAD_IV_LENGTH} bytes`);
-    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    checkIv(this.name, iv, AEAD_IV_LENGTH);
+    setNonceIv(this.#nonce, iv);
     const c = createCipheriv(this.#algo as 'aes-128-gcm', this.#key, this.#nonce, this.#options);
     c.setAAD(aad);
     const region = data.subarray(off, off + len);
@@ -76,9 +75,8 @@ class NodeNonceAead implements AeadTransform {
     icv: Uint8Array,
     icvOff: number,
   ): boolean {
-    if (iv.length !== AEAD_IV_LENGTH || icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
-    if (off < 0 || len < 0 || off + len > data.length) return false;
-    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    if (aeadOpenArgsInvalid(iv, data, off, len, icv, icvOff, this.icvLength)) return false;
+    setNonceIv(this.#nonce, iv);
     try {
       const d = createDecipheriv(this.#algo as 'aes-128-gcm', this.#key, this.#nonce, this.#options);
       d.setAuthTag(icv.subarray(icvOff, icvOff + this.icvLength));
@@ -157,8 +155,7 @@ class NodeCcmAead implements AeadTransform {
     this.icvLength = params.icvLength;
     this.#algo = aesAlgo(params.key.length, 'ccm');
     this.#key = createSecretKey(params.key);
-    this.#nonce = Buffer.alloc(params.salt.length + AEAD_IV_LENGTH);
-    this.#nonce.set(params.salt, 0);
+    this.#nonce = saltedNonce(params.salt, AEAD_IV_LENGTH);
     this.#options = { authTagLength: params.icvLength };
   }
 
@@ -171,8 +168,8 @@ class NodeCcmAead implements AeadTransform {
     icvOut: Uint8Array,
     icvOff: number,
   ): void {
-    if (iv.length !== AEAD_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${AEAD_IV_LENGTH} bytes`);
-    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    checkIv(this.name, iv, AEAD_IV_LENGTH);
+    setNonceIv(this.#nonce, iv);
     if (len === 0) {
       icvOut.set(ccmEmptyTag(this.#algo, this.#key, this.#nonce, aad, this.icvLength), icvOff);
       return;
@@ -194,9 +191,8 @@ class NodeCcmAead implements AeadTransform {
     icv: Uint8Array,
     icvOff: number,
   ): boolean {
-    if (iv.length !== AEAD_IV_LENGTH || icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
-    if (off < 0 || len < 0 || off + len > data.length) return false;
-    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    if (aeadOpenArgsInvalid(iv, data, off, len, icv, icvOff, this.icvLength)) return false;
+    setNonceIv(this.#nonce, iv);
     try {
       if (len === 0) {
         const tag = ccmEmptyTag(this.#algo, this.#key, this.#nonce, aad, this.icvLength);

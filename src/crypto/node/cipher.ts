@@ -5,13 +5,8 @@
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { CipherParams } from '../backend.js';
-import { CryptoError } from '../types.js';
 import type { CipherTransform } from '../types.js';
-
-/** RFC 3686 4: counter block = nonce(4) || IV(8) || block counter(4), the counter starting at 1. */
-const CTR_NONCE_LENGTH = 4;
-const CTR_IV_LENGTH = 8;
-const CTR_COUNTER_OFFSET = CTR_NONCE_LENGTH + CTR_IV_LENGTH;
+import { CTR_IV_LENGTH, CTR_NONCE_LENGTH, checkBlocks, checkIv, checkRange, ctrCounterBlock } from '../packet-args.js';
 
 /** CBC mode (AES, 3DES): the IV travels in the packet; length must be a multiple of the block size. */
 class NodeCbcCipher implements CipherTransform {
@@ -31,10 +26,8 @@ class NodeCbcCipher implements CipherTransform {
   }
 
   #check(iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
-    if (iv.length !== this.ivLength) throw new CryptoError(`${this.name}: IV must be ${this.ivLength} bytes`);
-    if (len % this.blockSize !== 0 || off < 0 || len < 0 || off + len > data.length) {
-      throw new CryptoError(`${this.name}: length ${len} is not a whole number of ${this.blockSize}-byte blocks`);
-    }
+    checkIv(this.name, iv, this.ivLength);
+    checkBlocks(this.name, data, off, len, this.blockSize);
   }
 
   encrypt(iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
@@ -60,19 +53,18 @@ class NodeCtrCipher implements CipherTransform {
   readonly blockSize = 1;
   readonly #algo: string;
   readonly #key: KeyObject;
-  readonly #counterBlock = Buffer.alloc(16);
+  readonly #counterBlock: Buffer;
 
   constructor(name: string, key: Uint8Array, nonce: Uint8Array) {
     this.name = name;
     this.#algo = `aes-${key.length * 8}-ctr`;
     this.#key = createSecretKey(key);
-    this.#counterBlock.set(nonce, 0);
-    this.#counterBlock.writeUInt32BE(1, CTR_COUNTER_OFFSET);
+    this.#counterBlock = ctrCounterBlock(nonce);
   }
 
   #run(iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
-    if (iv.length !== CTR_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${CTR_IV_LENGTH} bytes`);
-    if (off < 0 || len < 0 || off + len > data.length) throw new CryptoError(`${this.name}: range out of bounds`);
+    checkIv(this.name, iv, CTR_IV_LENGTH);
+    checkRange(this.name, data, off, len);
     this.#counterBlock.set(iv, CTR_NONCE_LENGTH);
     const c = createCipheriv(this.#algo, this.#key, this.#counterBlock);
     data.set(c.update(data.subarray(off, off + len)), off);

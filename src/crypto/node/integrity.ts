@@ -6,8 +6,8 @@
 import { createCipheriv, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { IntegrityParams } from '../backend.js';
-import { CryptoError } from '../types.js';
 import type { IntegrityTransform } from '../types.js';
+import { checkIv, outOfBounds, saltedNonce } from '../packet-args.js';
 import { AesCbcMac } from './aes-cbc-mac.js';
 
 /** RFC 4543 3.1 / 4: AH GMAC nonce = salt(4) || IV(8); the tag is the full 16 bytes. */
@@ -30,7 +30,7 @@ abstract class MacBase implements IntegrityTransform {
   abstract compute(chunks: readonly Uint8Array[], out: Uint8Array, outOff: number, iv?: Uint8Array): void;
 
   verify(chunks: readonly Uint8Array[], icv: Uint8Array, icvOff: number, iv?: Uint8Array): boolean {
-    if (icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
+    if (outOfBounds(icv, icvOff, this.icvLength)) return false;
     if (this.ivLength > 0 && iv?.length !== this.ivLength) return false;
     this.compute(chunks, this.scratch, 0, iv);
     return timingSafeEqual(this.scratch, icv.subarray(icvOff, icvOff + this.icvLength));
@@ -73,19 +73,19 @@ class NodeGmacIntegrity extends MacBase {
   override readonly ivLength = GMAC_IV_LENGTH;
   readonly #algo: string;
   readonly #key: KeyObject;
-  readonly #nonce = Buffer.alloc(GMAC_SALT_LENGTH + GMAC_IV_LENGTH);
+  readonly #nonce: Buffer;
   readonly #options: { authTagLength: number };
 
   constructor(params: IntegrityParams) {
     super(params.name, params.icvLength);
     this.#algo = `aes-${params.key.length * 8}-gcm`;
     this.#key = createSecretKey(params.key);
-    this.#nonce.set(params.salt, 0);
+    this.#nonce = saltedNonce(params.salt, GMAC_IV_LENGTH);
     this.#options = { authTagLength: params.icvLength };
   }
 
   compute(chunks: readonly Uint8Array[], out: Uint8Array, outOff: number, iv?: Uint8Array): void {
-    if (iv?.length !== GMAC_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${GMAC_IV_LENGTH} bytes`);
+    checkIv(this.name, iv, GMAC_IV_LENGTH);
     this.#nonce.set(iv, GMAC_SALT_LENGTH);
     const c = createCipheriv(this.#algo as 'aes-128-gcm', this.#key, this.#nonce, this.#options);
     for (const chunk of chunks) c.setAAD(chunk);

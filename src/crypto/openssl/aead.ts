@@ -6,12 +6,11 @@
 import type { AeadParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { AeadTransform } from '../types.js';
+import { AEAD_IV_LENGTH, aeadOpenArgsInvalid, checkIv, checkRange, saltedNonce, setNonceIv } from '../packet-args.js';
 import { EVP_CTRL_AEAD_GET_TAG, EVP_CTRL_AEAD_SET_TAG } from './libcrypto.js';
 import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
 import { NativeResources } from './lifetime.js';
 
-/** Explicit IV bytes per packet (RFC 4106 3.1, RFC 4543 3.1, RFC 7634 2). */
-const AEAD_IV_LENGTH = 8;
 /** EVP_CipherInit_ex `enc` values. */
 const ENC_ENCRYPT = 1;
 const ENC_DECRYPT = 0;
@@ -59,8 +58,7 @@ class EvpNonceAead implements AeadTransform {
       lib.EVP_CIPHER_CTX_free(this.#enc);
       throw e;
     }
-    this.#nonce = new Uint8Array(params.salt.length + AEAD_IV_LENGTH);
-    this.#nonce.set(params.salt, 0);
+    this.#nonce = saltedNonce(params.salt, AEAD_IV_LENGTH);
     this.#tagView = this.#tag.subarray(0, this.icvLength);
     const enc = this.#enc;
     const dec = this.#dec;
@@ -79,13 +77,13 @@ class EvpNonceAead implements AeadTransform {
     icvOut: Uint8Array,
     icvOff: number,
   ): void {
-    if (iv.length !== AEAD_IV_LENGTH) throw new CryptoError(`${this.name}: IV must be ${AEAD_IV_LENGTH} bytes`);
+    checkIv(this.name, iv, AEAD_IV_LENGTH);
     if (this.#resources.released) throw new CryptoError(`${this.name}: used after dispose()`);
-    if (off < 0 || len < 0 || off + len > data.length) throw new CryptoError(`${this.name}: range out of bounds`);
+    checkRange(this.name, data, off, len);
     const lib = this.#lib;
     const ctx = this.#enc;
     const outl = this.#outl;
-    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    setNonceIv(this.#nonce, iv);
     let ok = lib.EVP_CipherInit_ex(ctx, null, null, null, this.#nonce, ENC_UNCHANGED);
     if (aad.length > 0) ok &= lib.EVP_CipherUpdate(ctx, null, outl, aad, aad.length);
     if (len > 0) {
@@ -114,14 +112,15 @@ class EvpNonceAead implements AeadTransform {
     icv: Uint8Array,
     icvOff: number,
   ): boolean {
-    if (iv.length !== AEAD_IV_LENGTH || icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
-    if (off < 0 || len < 0 || off + len > data.length || this.#resources.released) return false;
+    if (aeadOpenArgsInvalid(iv, data, off, len, icv, icvOff, this.icvLength) || this.#resources.released) {
+      return false;
+    }
     const lib = this.#lib;
     const ctx = this.#dec;
     const outl = this.#outl;
     const tag = this.#tagView;
     for (let i = 0; i < this.icvLength; i++) tag[i] = icv[icvOff + i] ?? 0;
-    this.#nonce.set(iv, this.#nonce.length - AEAD_IV_LENGTH);
+    setNonceIv(this.#nonce, iv);
     let ok = lib.EVP_CipherInit_ex(ctx, null, null, null, this.#nonce, ENC_UNCHANGED);
     ok &= lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, this.icvLength, tag);
     if (aad.length > 0) ok &= lib.EVP_CipherUpdate(ctx, null, outl, aad, aad.length);

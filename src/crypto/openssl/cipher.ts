@@ -5,6 +5,7 @@
 import type { CipherParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { CipherTransform } from '../types.js';
+import { CTR_IV_LENGTH, CTR_NONCE_LENGTH, checkBlocks, checkIv, ctrCounterBlock } from '../packet-args.js';
 import { keyedContext } from './aead.js';
 import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
 import { NativeResources } from './lifetime.js';
@@ -12,10 +13,6 @@ import { NativeResources } from './lifetime.js';
 const ENC_ENCRYPT = 1;
 const ENC_DECRYPT = 0;
 const ENC_UNCHANGED = -1;
-/** RFC 3686 4: counter block = nonce(4) || IV(8) || counter(4) starting at 1. */
-const CTR_NONCE_LENGTH = 4;
-const CTR_IV_LENGTH = 8;
-const CTR_BLOCK_LENGTH = 16;
 const MAX_BLOCK = 16;
 
 class EvpCipher implements CipherTransform {
@@ -40,9 +37,7 @@ class EvpCipher implements CipherTransform {
     const ctr = params.mode === 'aes-ctr';
     this.ivLength = ctr ? CTR_IV_LENGTH : blockSize;
     if (ctr) {
-      this.#ivBlock = new Uint8Array(CTR_BLOCK_LENGTH);
-      this.#ivBlock.set(params.nonce, 0);
-      this.#ivBlock[CTR_BLOCK_LENGTH - 1] = 1;
+      this.#ivBlock = ctrCounterBlock(params.nonce);
       this.#ivOffset = CTR_NONCE_LENGTH;
     } else {
       this.#ivBlock = new Uint8Array(blockSize);
@@ -64,10 +59,8 @@ class EvpCipher implements CipherTransform {
   }
 
   #run(ctx: EvpCipherCtx, iv: Uint8Array, data: Uint8Array, off: number, len: number): void {
-    if (iv.length !== this.ivLength) throw new CryptoError(`${this.name}: IV must be ${this.ivLength} bytes`);
-    if (len % this.blockSize !== 0 || off < 0 || len < 0 || off + len > data.length) {
-      throw new CryptoError(`${this.name}: length ${len} is not a whole number of ${this.blockSize}-byte blocks`);
-    }
+    checkIv(this.name, iv, this.ivLength);
+    checkBlocks(this.name, data, off, len, this.blockSize);
     if (this.#resources.released) throw new CryptoError(`${this.name}: used after dispose()`);
     const lib = this.#lib;
     this.#ivBlock.set(iv, this.#ivOffset);

@@ -6,6 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IntegrityParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { IntegrityTransform } from '../types.js';
+import { outOfBounds } from '../packet-args.js';
 import type { HmacCtx, LibCrypto } from './libcrypto.js';
 import { NativeResources } from './lifetime.js';
 
@@ -56,7 +57,7 @@ class EvpHmac implements IntegrityTransform {
   }
 
   verify(chunks: readonly Uint8Array[], icv: Uint8Array, icvOff: number): boolean {
-    if (icvOff < 0 || icvOff + this.icvLength > icv.length) return false;
+    if (outOfBounds(icv, icvOff, this.icvLength)) return false;
     if (!this.#mac(chunks)) return false;
     return timingSafeEqual(this.#icv, icv.subarray(icvOff, icvOff + this.icvLength));
   }

@@ -9,22 +9,8 @@ import assert from 'node:assert/strict';
 import { DROP_REASONS, totalDrops } from '../../src/common/drop.js';
 import type { PacketBuffer } from '../../src/common/packet-buffer.js';
 import type { AhInboundSa } from '../../src/ah/index.js';
-import {
-  DST4,
-  DST6,
-  HOP4A,
-  HOP4B,
-  HOP6A,
-  HOP6B,
-  REF_ALGOS,
-  SRC4,
-  SRC6,
-  ipv4Header,
-  ipv6Header,
-  pattern,
-  prng,
-  udpDatagram,
-} from './reference.js';
+import { HOP4A, HOP4B, HOP6A, HOP6B, REF_ALGOS, pattern, prng, udpDatagram } from './reference.js';
+import { ipv4Udp, ipv6Udp } from './packets.js';
 import { inboundSa, saPair, sealOk } from './sa-helpers.js';
 
 const ITERATIONS = 100_000;
@@ -58,32 +44,8 @@ function maskFor(sealed: Buffer): Uint8Array {
 
 function bases(): Base[] {
   const payload = udpDatagram(pattern(40, 3));
-  const v4 = Buffer.concat([
-    ipv4Header({
-      tos: 0,
-      totalLength: 20 + payload.length,
-      id: 1,
-      flagsFragment: 0,
-      ttl: 64,
-      protocol: 17,
-      src: SRC4,
-      dst: DST4,
-      options: Buffer.alloc(0),
-    }),
-    payload,
-  ]);
-  const v6 = Buffer.concat([
-    ipv6Header({
-      trafficClass: 0,
-      flowLabel: 0,
-      payloadLength: payload.length,
-      nextHeader: 17,
-      hopLimit: 64,
-      src: SRC6,
-      dst: DST6,
-    }),
-    payload,
-  ]);
+  const v4 = ipv4Udp(payload, { id: 1 });
+  const v6 = ipv6Udp(payload);
   const r: Base[] = [];
   for (const name of ['hmac-sha1-96', 'hmac-sha256-128', 'aes-xcbc-96', 'aes128-gmac']) {
     const algo = REF_ALGOS.find((a) => a.name === name)!;

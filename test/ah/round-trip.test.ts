@@ -7,57 +7,22 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DST4,
-  DST6,
-  HOP4A,
-  HOP4B,
-  HOP6A,
-  HOP6B,
-  REF_ALGOS,
-  SRC4,
-  SRC6,
-  ipv4Header,
-  ipv6Header,
-  ipv6OptionsHeader,
-  pattern,
-  udpDatagram,
-} from './reference.js';
+import { HOP4A, HOP4B, HOP6A, HOP6B, REF_ALGOS, ipv6OptionsHeader, pattern, udpDatagram } from './reference.js';
+import { PROTO_UDP, ipv4Udp, ipv6Udp } from './packets.js';
 import { openCopy, saPair, sealOk } from './sa-helpers.js';
 
 const TWO_32 = 0x1_0000_0000;
-const PROTO_UDP = 17;
 
 function packet4(n: number): Buffer {
   const payload = udpDatagram(pattern(n, n));
   const options = n % 2 === 0 ? Buffer.from([0x94, 0x04, 0x00, 0x00]) : Buffer.alloc(0);
-  const h = ipv4Header({
-    tos: n & 0xff,
-    totalLength: 20 + options.length + payload.length,
-    id: n,
-    flagsFragment: n % 3 === 0 ? 0x4000 : 0,
-    ttl: 64,
-    protocol: PROTO_UDP,
-    src: SRC4,
-    dst: DST4,
-    options,
-  });
-  return Buffer.concat([h, payload]);
+  return ipv4Udp(payload, { tos: n & 0xff, id: n, flagsFragment: n % 3 === 0 ? 0x4000 : 0, options });
 }
 
 function packet6(n: number): Buffer {
   const payload = udpDatagram(pattern(n, n + 1));
   const ext = n % 2 === 0 ? ipv6OptionsHeader(PROTO_UDP, [{ type: 0x3e, data: pattern(3, n) }]) : Buffer.alloc(0);
-  const h = ipv6Header({
-    trafficClass: n & 0xff,
-    flowLabel: n * 99,
-    payloadLength: ext.length + payload.length,
-    nextHeader: ext.length > 0 ? 0 : PROTO_UDP,
-    hopLimit: 64,
-    src: SRC6,
-    dst: DST6,
-  });
-  return Buffer.concat([h, ext, payload]);
+  return ipv6Udp(payload, { trafficClass: n & 0xff, flowLabel: n * 99, extensions: ext });
 }
 
 const SIZES = [0, 1, 7, 64, 513, 1400];

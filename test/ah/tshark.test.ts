@@ -6,22 +6,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DST4,
-  DST6,
-  HOP4A,
-  HOP4B,
-  HOP6A,
-  HOP6B,
-  REF_ALGOS,
-  SRC4,
-  SRC6,
-  ipv4Header,
-  ipv6Header,
-  ipv6OptionsHeader,
-  pattern,
-  udpDatagram,
-} from './reference.js';
+import { HOP4A, HOP4B, HOP6A, HOP6B, REF_ALGOS, ipv6OptionsHeader, pattern, udpDatagram } from './reference.js';
+import { ipv4Udp, ipv6Udp } from './packets.js';
 import { saPair, sealOk } from './sa-helpers.js';
 import { hasTshark, tsharkFieldArgs, tsharkOnPackets } from '../helpers/tshark.js';
 
@@ -34,34 +20,9 @@ test(
     const sha256 = REF_ALGOS.find((a) => a.name === 'hmac-sha256-128')!;
     const gmac = REF_ALGOS.find((a) => a.name === 'aes256-gmac')!;
     const payload = udpDatagram(pattern(32, 1), 5000, 6000);
-    const inner4 = Buffer.concat([
-      ipv4Header({
-        tos: 0,
-        totalLength: 20 + payload.length,
-        id: 3,
-        flagsFragment: 0,
-        ttl: 64,
-        protocol: 17,
-        src: SRC4,
-        dst: DST4,
-        options: Buffer.alloc(0),
-      }),
-      payload,
-    ]);
+    const inner4 = ipv4Udp(payload, { id: 3 });
     const hbh = ipv6OptionsHeader(17, [{ type: 0x3e, data: pattern(4, 2) }]);
-    const inner6 = Buffer.concat([
-      ipv6Header({
-        trafficClass: 0,
-        flowLabel: 0,
-        payloadLength: hbh.length + payload.length,
-        nextHeader: 0,
-        hopLimit: 64,
-        src: SRC6,
-        dst: DST6,
-      }),
-      hbh,
-      payload,
-    ]);
+    const inner6 = ipv6Udp(payload, { extensions: hbh });
     const expected: { spi: number; seq: number; nh: number; len: number; inner: string }[] = [];
     const packets: Buffer[] = [];
     const add = (p: Buffer, spi: number, seq: number, nh: number, len: number, inner: string): void => {

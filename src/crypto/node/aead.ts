@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import type { AeadParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { AeadTransform } from '../types.js';
+import { AeadBase } from '../aead-base.js';
 import { AEAD_IV_LENGTH, aeadOpenArgsInvalid, checkIv, saltedNonce, setNonceIv } from '../packet-args.js';
 
 export { AEAD_IV_LENGTH };
@@ -20,22 +21,14 @@ function aesAlgo(keyLength: number, mode: 'gcm' | 'ccm'): string {
  * GCM, GMAC and ChaCha20-Poly1305: nonce = salt(4) || IV(8) (RFC 4106 4, RFC 4543 3.1, RFC 7634 2).
  * For GMAC the tag covers aad || iv || data and nothing is encrypted (RFC 4543 3.3).
  */
-class NodeNonceAead implements AeadTransform {
-  readonly kind = 'aead';
-  readonly name: string;
-  readonly ivLength = AEAD_IV_LENGTH;
-  readonly icvLength: number;
-  readonly blockSize = 1;
-  readonly authOnly: boolean;
+class NodeNonceAead extends AeadBase implements AeadTransform {
   readonly #algo: string;
   readonly #key: KeyObject;
   readonly #nonce: Buffer;
   readonly #options: { authTagLength: number };
 
   constructor(params: AeadParams, algo: string) {
-    this.name = params.name;
-    this.icvLength = params.icvLength;
-    this.authOnly = params.mode === 'gmac';
+    super(params);
     this.#algo = algo;
     this.#key = createSecretKey(params.key);
     this.#nonce = saltedNonce(params.salt, AEAD_IV_LENGTH);
@@ -137,13 +130,7 @@ function ccmEmptyTag(algo: string, key: KeyObject, nonce: Buffer, aad: Uint8Arra
 }
 
 /** AES-CCM: nonce = salt(3) || IV(8) (RFC 4309 4); node:crypto needs the plaintext length before the AAD. */
-class NodeCcmAead implements AeadTransform {
-  readonly kind = 'aead';
-  readonly name: string;
-  readonly ivLength = AEAD_IV_LENGTH;
-  readonly icvLength: number;
-  readonly blockSize = 1;
-  readonly authOnly = false;
+class NodeCcmAead extends AeadBase implements AeadTransform {
   readonly #algo: string;
   readonly #key: KeyObject;
   readonly #nonce: Buffer;
@@ -151,8 +138,7 @@ class NodeCcmAead implements AeadTransform {
   readonly #aadOptions = { plaintextLength: 0 };
 
   constructor(params: AeadParams) {
-    this.name = params.name;
-    this.icvLength = params.icvLength;
+    super(params);
     this.#algo = aesAlgo(params.key.length, 'ccm');
     this.#key = createSecretKey(params.key);
     this.#nonce = saltedNonce(params.salt, AEAD_IV_LENGTH);

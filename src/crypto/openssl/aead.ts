@@ -6,6 +6,7 @@
 import type { AeadParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { AeadTransform } from '../types.js';
+import { AeadBase } from '../aead-base.js';
 import { AEAD_IV_LENGTH, aeadOpenArgsInvalid, checkIv, checkRange, saltedNonce, setNonceIv } from '../packet-args.js';
 import { EVP_CTRL_AEAD_GET_TAG, EVP_CTRL_AEAD_SET_TAG } from './libcrypto.js';
 import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
@@ -30,13 +31,7 @@ export function keyedContext(lib: LibCrypto, evpName: string, key: Uint8Array, e
   return ctx;
 }
 
-class EvpNonceAead implements AeadTransform {
-  readonly kind = 'aead';
-  readonly name: string;
-  readonly ivLength = AEAD_IV_LENGTH;
-  readonly icvLength: number;
-  readonly blockSize = 1;
-  readonly authOnly: boolean;
+class EvpNonceAead extends AeadBase implements AeadTransform {
   readonly #lib: LibCrypto;
   readonly #enc: EvpCipherCtx;
   readonly #dec: EvpCipherCtx;
@@ -47,9 +42,7 @@ class EvpNonceAead implements AeadTransform {
   readonly #resources: NativeResources;
 
   constructor(lib: LibCrypto, params: AeadParams, evpName: string) {
-    this.name = params.name;
-    this.icvLength = params.icvLength;
-    this.authOnly = params.mode === 'gmac';
+    super(params);
     this.#lib = lib;
     this.#enc = keyedContext(lib, evpName, params.key, ENC_ENCRYPT);
     try {

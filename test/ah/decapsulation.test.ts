@@ -23,42 +23,19 @@ import {
   pattern,
   udpDatagram,
 } from './reference.js';
+import { ipv4Udp, ipv6Udp } from './packets.js';
 import { openCopy, saPair, sealOk } from './sa-helpers.js';
 
 const SHA256 = REF_ALGOS.find((a) => a.name === 'hmac-sha256-128')!;
 
 function inner4(tos: number): Buffer {
   const payload = udpDatagram(pattern(16, 1));
-  return Buffer.concat([
-    ipv4Header({
-      tos,
-      totalLength: 20 + payload.length,
-      id: 1,
-      flagsFragment: 0,
-      ttl: 30,
-      protocol: 17,
-      src: SRC4,
-      dst: DST4,
-      options: Buffer.alloc(0),
-    }),
-    payload,
-  ]);
+  return ipv4Udp(payload, { tos, id: 1, ttl: 30 });
 }
 
 function inner6(tc: number): Buffer {
   const payload = udpDatagram(pattern(16, 2));
-  return Buffer.concat([
-    ipv6Header({
-      trafficClass: tc,
-      flowLabel: 5,
-      payloadLength: payload.length,
-      nextHeader: 17,
-      hopLimit: 30,
-      src: SRC6,
-      dst: DST6,
-    }),
-    payload,
-  ]);
+  return ipv6Udp(payload, { trafficClass: tc, flowLabel: 5, hopLimit: 30 });
 }
 
 /** Set the ECN field of the outer header of a sealed packet (a router marking congestion). */

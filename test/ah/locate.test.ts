@@ -3,18 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { locateAh, newAhLocation } from '../../src/ah/index.js';
-import {
-  DST4,
-  DST6,
-  REF_ALGOS,
-  SRC4,
-  SRC6,
-  ipv4Header,
-  ipv6Header,
-  ipv6OptionsHeader,
-  pattern,
-  udpDatagram,
-} from './reference.js';
+import { REF_ALGOS, ipv6OptionsHeader, pattern, udpDatagram } from './reference.js';
+import { ipv4Udp, ipv6Udp } from './packets.js';
 import { SPI, saPair, sealOk } from './sa-helpers.js';
 
 const SHA1 = REF_ALGOS[0]!;
@@ -23,23 +13,7 @@ test('locateAh finds the AH and SPI after IPv4 options and IPv6 extension header
   const { out } = saPair(SHA1, { mode: 'transport', esn: false });
   const payload = udpDatagram(pattern(10, 1));
   const opts = Buffer.from([0x94, 0x04, 0x00, 0x00]);
-  const v4 = sealOk(
-    out,
-    Buffer.concat([
-      ipv4Header({
-        tos: 0,
-        totalLength: 24 + payload.length,
-        id: 1,
-        flagsFragment: 0,
-        ttl: 1,
-        protocol: 17,
-        src: SRC4,
-        dst: DST4,
-        options: opts,
-      }),
-      payload,
-    ]),
-  );
+  const v4 = sealOk(out, ipv4Udp(payload, { id: 1, ttl: 1, options: opts }));
   const loc = newAhLocation();
   // Trailing bytes past the IP length are not part of the datagram.
   const padded = Buffer.concat([v4, Buffer.alloc(6)]);
@@ -48,23 +22,7 @@ test('locateAh finds the AH and SPI after IPv4 options and IPv6 extension header
 
   const hbh = ipv6OptionsHeader(60, [{ type: 0x3e, data: pattern(4, 2) }]);
   const dst = ipv6OptionsHeader(17, [{ type: 0x1e, data: pattern(2, 3) }]);
-  const v6 = sealOk(
-    out,
-    Buffer.concat([
-      ipv6Header({
-        trafficClass: 0,
-        flowLabel: 0,
-        payloadLength: hbh.length + dst.length + payload.length,
-        nextHeader: 0,
-        hopLimit: 1,
-        src: SRC6,
-        dst: DST6,
-      }),
-      hbh,
-      dst,
-      payload,
-    ]),
-  );
+  const v6 = sealOk(out, ipv6Udp(payload, { hopLimit: 1, extensions: Buffer.concat([hbh, dst]) }));
   assert.equal(locateAh(v6, 0, v6.length, loc), true);
   assert.deepEqual(loc, { ahOff: 40 + hbh.length, spi: SPI, end: v6.length });
 
@@ -73,20 +31,7 @@ test('locateAh finds the AH and SPI after IPv4 options and IPv6 extension header
   const frag = Buffer.from(v4);
   frag.writeUInt16BE(0x2000, 6);
   assert.equal(locateAh(frag, 0, frag.length, loc), false);
-  const plain = Buffer.concat([
-    ipv4Header({
-      tos: 0,
-      totalLength: 20 + payload.length,
-      id: 1,
-      flagsFragment: 0,
-      ttl: 1,
-      protocol: 17,
-      src: SRC4,
-      dst: DST4,
-      options: Buffer.alloc(0),
-    }),
-    payload,
-  ]);
+  const plain = ipv4Udp(payload, { id: 1, ttl: 1 });
   assert.equal(locateAh(plain, 0, plain.length, loc), false);
   const short6 = Buffer.from(v6.subarray(0, 40 + hbh.length + 8));
   short6.writeUInt16BE(hbh.length + 8, 4);

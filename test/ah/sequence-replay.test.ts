@@ -10,20 +10,8 @@ import { AhOutboundSa } from '../../src/ah/index.js';
 import { createIntegrity } from '../../src/crypto/index.js';
 import { packetFrom } from '../../src/common/packet-buffer.js';
 import { totalDrops } from '../../src/common/drop.js';
-import {
-  DST4,
-  DST6,
-  HOP4A,
-  HOP4B,
-  REF_ALGOS,
-  SRC4,
-  SRC6,
-  ipv4Header,
-  ipv6Header,
-  pattern,
-  testKey,
-  udpDatagram,
-} from './reference.js';
+import { DST6, HOP4A, HOP4B, REF_ALGOS, SRC6, ipv6Header, pattern, testKey, udpDatagram } from './reference.js';
+import { ipv4Udp } from './packets.js';
 import { SPI, inboundSa, openCopy, saPair, sealOk } from './sa-helpers.js';
 
 const TWO_32 = 0x1_0000_0000;
@@ -32,20 +20,7 @@ const GMAC = REF_ALGOS.find((a) => a.name === 'aes128-gmac')!;
 
 function udp4(n: number, flagsFragment = 0): Buffer {
   const payload = udpDatagram(pattern(n, n));
-  return Buffer.concat([
-    ipv4Header({
-      tos: 0,
-      totalLength: 20 + payload.length,
-      id: n,
-      flagsFragment,
-      ttl: 64,
-      protocol: 17,
-      src: SRC4,
-      dst: DST4,
-      options: Buffer.alloc(0),
-    }),
-    payload,
-  ]);
+  return ipv4Udp(payload, { id: n, flagsFragment });
 }
 
 function sealMany(out: AhOutboundSa, n: number): Buffer[] {

@@ -10,26 +10,13 @@ import { AeadBase } from '../aead-base.js';
 import { AEAD_IV_LENGTH, aeadOpenArgsInvalid, checkIv, checkRange, saltedNonce, setNonceIv } from '../packet-args.js';
 import { EVP_CTRL_AEAD_GET_TAG, EVP_CTRL_AEAD_SET_TAG } from './libcrypto.js';
 import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
-import { NativeResources } from './lifetime.js';
+import type { NativeResources } from './lifetime.js';
+import { ENC_UNCHANGED, keyedContext, keyedContextPair } from './evp-context.js';
 
-/** EVP_CipherInit_ex `enc` values. */
-const ENC_ENCRYPT = 1;
-const ENC_DECRYPT = 0;
-const ENC_UNCHANGED = -1;
+export { keyedContext };
+
 /** Largest tag any of these AEADs produces. */
 const MAX_TAG = 16;
-
-/** A cipher context keyed once for one direction (enc 1 = encrypt, 0 = decrypt). */
-export function keyedContext(lib: LibCrypto, evpName: string, key: Uint8Array, enc: number): EvpCipherCtx {
-  const cipher = lib.cipher(evpName);
-  const ctx = lib.EVP_CIPHER_CTX_new();
-  if (cipher === null || ctx === null) throw new CryptoError(`OpenSSL: ${evpName} unavailable`);
-  if (lib.EVP_CipherInit_ex(ctx, cipher, null, key, null, enc) !== 1) {
-    lib.EVP_CIPHER_CTX_free(ctx);
-    throw new CryptoError(`OpenSSL: cannot key ${evpName}`);
-  }
-  return ctx;
-}
 
 class EvpNonceAead extends AeadBase implements AeadTransform {
   readonly #lib: LibCrypto;
@@ -44,21 +31,12 @@ class EvpNonceAead extends AeadBase implements AeadTransform {
   constructor(lib: LibCrypto, params: AeadParams, evpName: string) {
     super(params);
     this.#lib = lib;
-    this.#enc = keyedContext(lib, evpName, params.key, ENC_ENCRYPT);
-    try {
-      this.#dec = keyedContext(lib, evpName, params.key, ENC_DECRYPT);
-    } catch (e) {
-      lib.EVP_CIPHER_CTX_free(this.#enc);
-      throw e;
-    }
+    const contexts = keyedContextPair(lib, evpName, params.key, this);
+    this.#enc = contexts.enc;
+    this.#dec = contexts.dec;
+    this.#resources = contexts.resources;
     this.#nonce = saltedNonce(params.salt, AEAD_IV_LENGTH);
     this.#tagView = this.#tag.subarray(0, this.icvLength);
-    const enc = this.#enc;
-    const dec = this.#dec;
-    this.#resources = new NativeResources(this, () => {
-      lib.EVP_CIPHER_CTX_free(enc);
-      lib.EVP_CIPHER_CTX_free(dec);
-    });
   }
 
   seal(

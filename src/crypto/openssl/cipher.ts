@@ -6,13 +6,10 @@ import type { CipherParams } from '../backend.js';
 import { CryptoError } from '../types.js';
 import type { CipherTransform } from '../types.js';
 import { CTR_IV_LENGTH, CTR_NONCE_LENGTH, checkBlocks, checkIv, ctrCounterBlock } from '../packet-args.js';
-import { keyedContext } from './aead.js';
+import { ENC_UNCHANGED, keyedContextPair } from './evp-context.js';
 import type { EvpCipherCtx, LibCrypto } from './libcrypto.js';
-import { NativeResources } from './lifetime.js';
+import type { NativeResources } from './lifetime.js';
 
-const ENC_ENCRYPT = 1;
-const ENC_DECRYPT = 0;
-const ENC_UNCHANGED = -1;
 const MAX_BLOCK = 16;
 
 class EvpCipher implements CipherTransform {
@@ -43,19 +40,10 @@ class EvpCipher implements CipherTransform {
       this.#ivBlock = new Uint8Array(blockSize);
       this.#ivOffset = 0;
     }
-    this.#enc = keyedContext(lib, evpName, params.key, ENC_ENCRYPT);
-    try {
-      this.#dec = keyedContext(lib, evpName, params.key, ENC_DECRYPT);
-    } catch (e) {
-      lib.EVP_CIPHER_CTX_free(this.#enc);
-      throw e;
-    }
-    const enc = this.#enc;
-    const dec = this.#dec;
-    this.#resources = new NativeResources(this, () => {
-      lib.EVP_CIPHER_CTX_free(enc);
-      lib.EVP_CIPHER_CTX_free(dec);
-    });
+    const contexts = keyedContextPair(lib, evpName, params.key, this);
+    this.#enc = contexts.enc;
+    this.#dec = contexts.dec;
+    this.#resources = contexts.resources;
   }
 
   #run(ctx: EvpCipherCtx, iv: Uint8Array, data: Uint8Array, off: number, len: number): void {

@@ -30,6 +30,7 @@ import {
   udpDatagram,
 } from './reference.js';
 import type { Ipv6Option, RefAlgo } from './reference.js';
+import { ipv4Udp, ipv6Udp } from './packets.js';
 import { SPI, saPair, sealOk, openCopy } from './sa-helpers.js';
 import type { AhInboundSa } from '../../src/ah/index.js';
 
@@ -290,20 +291,7 @@ for (const algo of REF_ALGOS) {
           tunnel: { src: HOP4A, dst: HOP4B },
         });
         const payload = udpDatagram(pattern(33, 15));
-        const inner = Buffer.concat([
-          ipv4Header({
-            tos: 0xb9,
-            totalLength: 20 + payload.length,
-            id: 99,
-            flagsFragment: 0x4000,
-            ttl: 17,
-            protocol: PROTO_UDP,
-            src: SRC4,
-            dst: DST4,
-            options: Buffer.alloc(0),
-          }),
-          payload,
-        ]);
+        const inner = ipv4Udp(payload, { tos: 0xb9, id: 99, flagsFragment: 0x4000, ttl: 17 });
         const sealed = sealOk(out, inner);
         const len = ahLen(algo, 4);
         const total = 20 + len + inner.length;
@@ -334,18 +322,7 @@ for (const algo of REF_ALGOS) {
           tunnel: { src: HOP6A, dst: HOP6B },
         });
         const payload = udpDatagram(pattern(41, 16));
-        const inner = Buffer.concat([
-          ipv6Header({
-            trafficClass: 0x5a,
-            flowLabel: 0xabcde,
-            payloadLength: payload.length,
-            nextHeader: PROTO_UDP,
-            hopLimit: 9,
-            src: SRC6,
-            dst: DST6,
-          }),
-          payload,
-        ]);
+        const inner = ipv6Udp(payload, { trafficClass: 0x5a, flowLabel: 0xabcde, hopLimit: 9 });
         const sealed = sealOk(out, inner);
         const len = ahLen(algo, 6);
         const outer = { payloadLength: len + inner.length, nextHeader: PROTO_AH, src: HOP6A, dst: HOP6B, flowLabel: 0 };

@@ -17,17 +17,14 @@ import {
   HOP6A,
   HOP6B,
   REF_ALGOS,
-  SRC4,
-  SRC6,
   ipv4Checksum,
-  ipv4Header,
-  ipv6Header,
   ipv6OptionsHeader,
   pattern,
   routingType0,
   udpDatagram,
 } from './reference.js';
 import type { Ipv6Option, RefAlgo } from './reference.js';
+import { ipv4Udp, ipv6Udp } from './packets.js';
 import { inboundSa, openCopy, saPair, sealOk } from './sa-helpers.js';
 
 const SHA256 = REF_ALGOS.find((a) => a.name === 'hmac-sha256-128')!;
@@ -84,21 +81,7 @@ test('IPv4 transport: immutable bytes are protected, TOS/flags/TTL/checksum/muta
     Buffer.from([0x01]), // NOP
   ]);
   const payload = udpDatagram(pattern(24, 4));
-  const hl = 20 + options.length;
-  const orig = Buffer.concat([
-    ipv4Header({
-      tos: 0x28,
-      totalLength: hl + payload.length,
-      id: 1,
-      flagsFragment: 0x4000,
-      ttl: 64,
-      protocol: PROTO_UDP,
-      src: SRC4,
-      dst: DST4,
-      options,
-    }),
-    payload,
-  ]);
+  const orig = ipv4Udp(payload, { tos: 0x28, id: 1, flagsFragment: 0x4000, options });
   const sealed = sealOk(out, orig);
   const masks: Masks = new Array<number | null>(sealed.length).fill(0);
   masks[1] = 0xff; // TOS
@@ -130,21 +113,11 @@ test('IPv6 transport: immutable bytes are protected, traffic class/flow label/ho
   const dst1 = ipv6OptionsHeader(43, dstOpts);
   const rt = routingType0(PROTO_UDP, 0, [HOP6A]);
   const payload = udpDatagram(pattern(24, 8));
-  const orig = Buffer.concat([
-    ipv6Header({
-      trafficClass: 0x28,
-      flowLabel: 0x54321,
-      payloadLength: hbh.length + dst1.length + rt.length + payload.length,
-      nextHeader: 0,
-      hopLimit: 64,
-      src: SRC6,
-      dst: DST6,
-    }),
-    hbh,
-    dst1,
-    rt,
-    payload,
-  ]);
+  const orig = ipv6Udp(payload, {
+    trafficClass: 0x28,
+    flowLabel: 0x54321,
+    extensions: Buffer.concat([hbh, dst1, rt]),
+  });
   const sealed = sealOk(out, orig);
   const masks: Masks = new Array<number | null>(sealed.length).fill(0);
   masks[0] = 0x0f;
@@ -159,40 +132,17 @@ test('IPv6 transport: immutable bytes are protected, traffic class/flow label/ho
 
 test('tunnel mode: the outer header mutable fields do not matter, the inner packet is protected', () => {
   const payload = udpDatagram(pattern(30, 9));
-  const inner4 = Buffer.concat([
-    ipv4Header({
-      tos: 0,
-      totalLength: 20 + payload.length,
-      id: 5,
-      flagsFragment: 0,
-      ttl: 9,
-      protocol: PROTO_UDP,
-      src: SRC4,
-      dst: DST4,
-      options: Buffer.alloc(0),
-    }),
-    payload,
-  ]);
-  {
-    const { out } = saPair(SHA256, { mode: 'tunnel', esn: false, tunnel: { src: HOP4A, dst: HOP4B } });
+  const inner4 = ipv4Udp(payload, { id: 5, ttl: 9 });
+  // Outer IPv4: TOS, reserved flag/DF, TTL, checksum. Outer IPv6: traffic class, flow label, hop limit.
+  const outers: { tunnel: { src: Buffer; dst: Buffer }; mutable: Readonly<Record<number, number>> }[] = [
+    { tunnel: { src: HOP4A, dst: HOP4B }, mutable: { 1: 0xff, 6: 0xc0, 8: 0xff, 10: 0xff, 11: 0xff } },
+    { tunnel: { src: HOP6A, dst: HOP6B }, mutable: { 0: 0x0f, 1: 0xff, 2: 0xff, 3: 0xff, 7: 0xff } },
+  ];
+  for (const o of outers) {
+    const { out } = saPair(SHA256, { mode: 'tunnel', esn: false, tunnel: o.tunnel });
     const sealed = sealOk(out, inner4);
     const masks: Masks = new Array<number | null>(sealed.length).fill(0);
-    masks[1] = 0xff;
-    masks[6] = 0xc0;
-    masks[8] = 0xff;
-    masks[10] = 0xff;
-    masks[11] = 0xff;
-    flipEveryByte(SHA256, sealed, masks, 'tunnel');
-  }
-  {
-    const { out } = saPair(SHA256, { mode: 'tunnel', esn: false, tunnel: { src: HOP6A, dst: HOP6B } });
-    const sealed = sealOk(out, inner4);
-    const masks: Masks = new Array<number | null>(sealed.length).fill(0);
-    masks[0] = 0x0f;
-    masks[1] = 0xff;
-    masks[2] = 0xff;
-    masks[3] = 0xff;
-    masks[7] = 0xff;
+    for (const [offset, bits] of Object.entries(o.mutable)) masks[Number(offset)] = bits;
     flipEveryByte(SHA256, sealed, masks, 'tunnel');
   }
 });
@@ -255,20 +205,7 @@ for (const algo of REF_ALGOS) {
     ]);
     const payload = udpDatagram(pattern(21, 10));
     const hl = 20 + options.length;
-    const orig = Buffer.concat([
-      ipv4Header({
-        tos: 0x02,
-        totalLength: hl + payload.length,
-        id: 77,
-        flagsFragment: 0,
-        ttl: 64,
-        protocol: PROTO_UDP,
-        src: SRC4,
-        dst: HOP4A,
-        options,
-      }),
-      payload,
-    ]);
+    const orig = ipv4Udp(payload, { tos: 0x02, id: 77, dst: HOP4A, options });
     const sealed = sealOk(out, orig);
     routeIpv4(sealed, hl, HOP4A, 1000);
     routeIpv4(sealed, hl, HOP4B, 2000);
@@ -290,20 +227,7 @@ for (const algo of REF_ALGOS) {
     const hbh = ipv6OptionsHeader(43, hbhOpts);
     const rt = routingType0(PROTO_UDP, 2, [HOP6B, DST6]);
     const payload = udpDatagram(pattern(35, 12));
-    const orig = Buffer.concat([
-      ipv6Header({
-        trafficClass: 0,
-        flowLabel: 0,
-        payloadLength: hbh.length + rt.length + payload.length,
-        nextHeader: 0,
-        hopLimit: 64,
-        src: SRC6,
-        dst: HOP6A,
-      }),
-      hbh,
-      rt,
-      payload,
-    ]);
+    const orig = ipv6Udp(payload, { dst: HOP6A, extensions: Buffer.concat([hbh, rt]) });
     const sealed = sealOk(out, orig);
     const rtOff = 40 + hbh.length;
     const mutable = mutableDataOffsets(hbhOpts).map((o) => 40 + o);

@@ -5,7 +5,7 @@
  * counter; nothing throws out of `open`.
  */
 
-import { countDrop, newDropCounters } from '../common/drop.js';
+import { countDrop } from '../common/drop.js';
 import type { DropReason } from '../common/drop.js';
 import {
   IPV4_FLAGS_FRAGMENT_OFFSET,
@@ -30,7 +30,6 @@ import {
 } from '../common/ip.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { REPLAY_WINDOW_DEFAULT, ReplayWindow } from '../common/replay-window.js';
-import type { AeadTransform, CipherTransform, IntegrityTransform } from '../crypto/types.js';
 import {
   ESP_HEADER_LENGTH,
   ESP_IV_OFFSET,
@@ -41,49 +40,28 @@ import {
   UDP_HEADER_LENGTH,
   writeEspAad,
 } from './constants.js';
-import type { EspMode, EspSaCounters, EspSaParams } from './sa-params.js';
-import { espSaSetup } from './sa-setup.js';
+import type { EspSaParams } from './sa-params.js';
+import { EspSaBase } from './sa-setup.js';
 import type { EspLayout } from './transform.js';
 
 /** Result of `open`: 'ok' or the drop reason (already counted in `counters.drops`). */
 export type OpenResult = 'ok' | DropReason;
 
-export class EspInboundSa {
-  readonly spi: number;
-  readonly mode: EspMode;
-  readonly esn: boolean;
-  readonly layout: EspLayout;
+export class EspInboundSa extends EspSaBase {
   readonly replay: ReplayWindow;
-  readonly counters: EspSaCounters = { packets: 0, bytes: 0, drops: newDropCounters() };
   /** Sequence number of the last packet that verified: high (ESN) and low 32 bits. */
   lastSeqHigh = 0;
   lastSeqLow = 0;
   /** Next header of the last packet opened (4/41 in tunnel mode, the upper-layer protocol in transport). */
   lastNextHeader = 0;
-  private readonly aead: AeadTransform | null;
-  private readonly cipher: CipherTransform | null;
-  private readonly integrity: IntegrityTransform | null;
   private readonly encapsulated: boolean;
   private readonly iv: Buffer;
-  private readonly aad: Buffer;
-  private readonly seqHi: Buffer;
-  private readonly chunks: Uint8Array[];
   private readonly walk = newIpv6Walk();
   private readonly info = newIpInfo();
 
   /** Throws RangeError for an invalid combination of parameters (never per packet). */
   constructor(p: EspSaParams) {
-    const s = espSaSetup(p);
-    this.spi = s.spi;
-    this.mode = s.mode;
-    this.esn = s.esn;
-    this.layout = s.layout;
-    this.aead = s.aead;
-    this.cipher = s.cipher;
-    this.integrity = s.integrity;
-    this.aad = s.aad;
-    this.seqHi = s.seqHi;
-    this.chunks = s.chunks;
+    super(p);
     this.encapsulated = p.encapsulation !== undefined;
     this.replay = new ReplayWindow({
       size: p.replayWindow ?? REPLAY_WINDOW_DEFAULT,

@@ -6,7 +6,7 @@
  * (sa-params.ts). No allocation per packet apart from one subarray view for separate integrity.
  */
 
-import { countDrop, newDropCounters } from '../common/drop.js';
+import { countDrop } from '../common/drop.js';
 import {
   IPV4_FLAGS_FRAGMENT_OFFSET,
   IPV4_FLAG_MF,
@@ -33,7 +33,7 @@ import {
 } from '../common/ip.js';
 import type { OuterIpParams } from '../common/ip.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
-import type { AeadTransform, CipherTransform, IntegrityTransform, Rng } from '../crypto/types.js';
+import type { Rng } from '../crypto/types.js';
 import {
   ESP_IV_OFFSET,
   ESP_NEXT_HEADER_DUMMY,
@@ -46,9 +46,8 @@ import {
   writeEspAad,
 } from './constants.js';
 import { maxSequenceNumber } from './sa-params.js';
-import type { EspEncapsulation, EspMode, EspSaCounters, EspSaParams, SealResult } from './sa-params.js';
-import { espSaSetup } from './sa-setup.js';
-import type { EspLayout } from './transform.js';
+import type { EspEncapsulation, EspSaParams, SealResult } from './sa-params.js';
+import { EspSaBase } from './sa-setup.js';
 import { writeUdpHeader } from './udp-encap.js';
 
 /** strongSwan keyword the crypto provider names ENCR_3DES by. */
@@ -58,17 +57,9 @@ const IV_POOL_SIZE = 4096;
 /** Default soft limit: 90% of the sequence space (RFC 4303 3.3.3 leaves the margin to the implementation). */
 const SOFT_LIMIT_FRACTION = 0.9;
 
-export class EspOutboundSa {
-  readonly spi: number;
-  readonly mode: EspMode;
-  readonly esn: boolean;
-  readonly layout: EspLayout;
-  readonly counters: EspSaCounters = { packets: 0, bytes: 0, drops: newDropCounters() };
+export class EspOutboundSa extends EspSaBase {
   /** Once the next sequence number passes this, `rekeyDue` turns true. */
   readonly softSeqLimit: number;
-  private readonly aead: AeadTransform | null;
-  private readonly cipher: CipherTransform | null;
-  private readonly integrity: IntegrityTransform | null;
   private readonly output: 'esp' | 'ip';
   private readonly encap: EspEncapsulation | null;
   private readonly outer: OuterIpParams | null;
@@ -82,9 +73,6 @@ export class EspOutboundSa {
   /** Every sequence number has been used (RFC 4303 3.3.3: the counter must not cycle). */
   private wrapped = false;
   private readonly iv: Buffer;
-  private readonly aad: Buffer;
-  private readonly seqHi: Buffer;
-  private readonly chunks: Uint8Array[];
   private readonly ivPool: Buffer;
   private ivPoolPos: number;
   private ipId = 0;
@@ -93,17 +81,7 @@ export class EspOutboundSa {
 
   /** Throws RangeError for an invalid combination of parameters (never per packet). */
   constructor(p: EspSaParams) {
-    const s = espSaSetup(p);
-    this.spi = s.spi;
-    this.mode = s.mode;
-    this.esn = s.esn;
-    this.layout = s.layout;
-    this.aead = s.aead;
-    this.cipher = s.cipher;
-    this.integrity = s.integrity;
-    this.aad = s.aad;
-    this.seqHi = s.seqHi;
-    this.chunks = s.chunks;
+    super(p);
     if (this.cipher !== null && this.cipher.name === DES3_NAME) {
       // RFC 8221 5: ENCR_3DES SHOULD NOT be used; it is kept for opening old traffic (published captures) only.
       throw new RangeError('3DES-CBC is accepted for decryption only');

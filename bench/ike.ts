@@ -40,8 +40,8 @@ function engine(local: string, remote: string, localTs: string, remoteTs: string
 
 function engines(ike: string): [IkeEngine, IkeEngine] {
   return [
-    engine('moon.example.org', 'sun.example.org', '10.1.0.0/16', '10.2.0.0/16', ike),
-    engine('sun.example.org', 'moon.example.org', '10.2.0.0/16', '10.1.0.0/16', ike),
+    engine('moon.example.org', 'sun.example.org', '198.51.100.0/24', '203.0.113.0/24', ike),
+    engine('sun.example.org', 'moon.example.org', '203.0.113.0/24', '198.51.100.0/24', ike),
   ];
 }
 

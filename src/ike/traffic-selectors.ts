@@ -88,7 +88,7 @@ export function formatAddress(a: Uint8Array): string {
 
 /**
  * A selector from text: `192.0.2.0/24`, `2001:db8::/32`, `192.0.2.1`, `192.0.2.10-192.0.2.20`, with an
- * optional `[proto/port]` suffix like strongSwan (`10.0.0.0/8[tcp/80]`, `[udp]`, `[6/1000-2000]`).
+ * optional `[proto/port]` suffix like strongSwan (`192.0.2.0/24[tcp/80]`, `[udp]`, `[6/1000-2000]`).
  */
 export function parseTrafficSelector(text: string): TrafficSelector {
   const m = /^([^[\]]+)(?:\[([^\]]*)\])?$/.exec(text.trim());

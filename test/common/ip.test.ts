@@ -41,13 +41,13 @@ test('IPv4 header checksum of the RFC 3602 case 5 headers (published, independen
 });
 
 test('parseIpHeader: IPv4 and IPv6 fields, and refusal of truncated or inconsistent headers', () => {
-  const v4 = hex('4500005408f200004001f9fec0a87b03c0a87b64');
+  const v4 = hex('4500005408f200004001ed4fc0000203c0000264');
   const pkt = Buffer.concat([v4, Buffer.alloc(64)]);
   const info = newIpInfo();
   assert.ok(parseIpHeader(pkt, 0, pkt.length, info));
   assert.deepEqual([info.version, info.headerLength, info.totalLength, info.protocol], [4, 20, 84, IpProto.ICMP]);
-  assert.equal(formatIpAddress(pkt, info.srcOffset, 4), '192.168.123.3');
-  assert.equal(formatIpAddress(pkt, info.dstOffset, 4), '192.168.123.100');
+  assert.equal(formatIpAddress(pkt, info.srcOffset, 4), '192.0.2.3');
+  assert.equal(formatIpAddress(pkt, info.dstOffset, 4), '192.0.2.100');
   assert.equal(parseIpHeader(pkt, 0, pkt.length - 1, info), false, 'total length beyond the buffer');
   assert.equal(parseIpHeader(pkt, 0, 19, info), false);
   const badIhl = Buffer.from(pkt);

@@ -8,24 +8,24 @@ import { Pair } from './exchange-helper.js';
 
 test('narrowing: the responder narrows TSi/TSr to its policy, the initiator accepts the subset', () => {
   const p = new Pair(
-    { child: { localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'] } },
-    { child: { localTs: ['10.2.3.0/24[tcp/443]'], remoteTs: ['10.1.0.0/24', '10.1.9.0/24'] } },
+    { child: { localTs: ['198.51.100.0/24'], remoteTs: ['203.0.113.0/24'] } },
+    { child: { localTs: ['203.0.113.64/26[tcp/443]'], remoteTs: ['198.51.100.0/26', '198.51.100.128/26'] } },
   );
   p.initiate();
-  // HDR, SK { IDi, AUTH, SAi2, TSi(10.1.0.0/16), TSr(10.2.0.0/16) } -->
-  // <-- HDR, SK { IDr, AUTH, SAr2, TSi(10.1.0.0/24, 10.1.9.0/24), TSr(10.2.3.0/24[6/443]) }
+  // HDR, SK { IDi, AUTH, SAi2, TSi(198.51.100.0/24), TSr(203.0.113.0/24) } -->
+  // <-- HDR, SK { IDr, AUTH, SAr2, TSi(198.51.100.0/26, 198.51.100.128/26), TSr(203.0.113.64/26[6/443]) }
   p.run();
   const [ci] = p.events('i', 'childSaInstalled');
   const [cr] = p.events('r', 'childSaInstalled');
   assert.ok(ci && cr);
-  assert.deepEqual(ci.child.tsLocal.map(formatTs), ['10.1.0.0/24', '10.1.9.0/24']);
-  assert.deepEqual(ci.child.tsRemote.map(formatTs), ['10.2.3.0/24[6/443]']);
-  assert.deepEqual(cr.child.tsRemote.map(formatTs), ['10.1.0.0/24', '10.1.9.0/24']);
-  assert.deepEqual(cr.child.tsLocal.map(formatTs), ['10.2.3.0/24[6/443]']);
+  assert.deepEqual(ci.child.tsLocal.map(formatTs), ['198.51.100.0/26', '198.51.100.128/26']);
+  assert.deepEqual(ci.child.tsRemote.map(formatTs), ['203.0.113.64/26[6/443]']);
+  assert.deepEqual(cr.child.tsRemote.map(formatTs), ['198.51.100.0/26', '198.51.100.128/26']);
+  assert.deepEqual(cr.child.tsLocal.map(formatTs), ['203.0.113.64/26[6/443]']);
 });
 
 test('TS_UNACCEPTABLE: no overlap; the IKE_SA stands without a CHILD_SA', () => {
-  const p = new Pair({}, { child: { remoteTs: ['10.99.0.0/16'] } });
+  const p = new Pair({}, { child: { remoteTs: ['192.0.2.0/24'] } });
   p.initiate();
   // <-- HDR, SK { IDr, AUTH, N(TS_UNACCEPTABLE) }
   p.run();

@@ -33,8 +33,8 @@ export function makeEngine(side: 'i' | 'r', o: PeerOptions = {}): IkeEngine {
   const child = childConfig({
     name: 'net',
     proposals: ['aes128gcm16'],
-    localTs: [side === 'i' ? '10.1.0.0/16' : '10.2.0.0/16'],
-    remoteTs: [side === 'i' ? '10.2.0.0/16' : '10.1.0.0/16'],
+    localTs: [side === 'i' ? '198.51.100.0/24' : '203.0.113.0/24'],
+    remoteTs: [side === 'i' ? '203.0.113.0/24' : '198.51.100.0/24'],
     ...o.child,
   });
   const conn = connectionConfig({

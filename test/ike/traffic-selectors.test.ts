@@ -21,30 +21,34 @@ test('addresses: IPv4, IPv6 with compression, v4-mapped; junk refused', () => {
 });
 
 test('selectors from text, with protocol and ports', () => {
-  assert.equal(formatTs(parseTrafficSelector('10.1.2.3/16')), '10.1.0.0/16');
+  assert.equal(formatTs(parseTrafficSelector('198.51.100.77/24')), '198.51.100.0/24');
   assert.equal(formatTs(parseTrafficSelector('2001:db8::/32[tcp/443]')), '2001:db8::/32[6/443]');
   assert.equal(
     formatTs(parseTrafficSelector('192.0.2.10-192.0.2.20[udp/1000-2000]')),
     '192.0.2.10-192.0.2.20[17/1000-2000]',
   );
-  assert.throws(() => parseTrafficSelector('10.0.0.0/33'));
-  assert.throws(() => parseTrafficSelector('10.0.0.0/8[tcp/70000]'));
+  assert.throws(() => parseTrafficSelector('192.0.2.0/33'));
+  assert.throws(() => parseTrafficSelector('192.0.2.0/24[tcp/70000]'));
 });
 
 test('intersection and narrowing', () => {
-  const a = parseTrafficSelector('10.0.0.0/8');
-  const b = parseTrafficSelector('10.1.0.0/16[tcp/80]');
-  assert.equal(formatTs(intersectTs(a, b) ?? assert.fail()), '10.1.0.0/16[6/80]');
+  const a = parseTrafficSelector('198.51.100.0/24');
+  const b = parseTrafficSelector('198.51.100.64/26[tcp/80]');
+  assert.equal(formatTs(intersectTs(a, b) ?? assert.fail()), '198.51.100.64/26[6/80]');
   assert.equal(
-    intersectTs(parseTrafficSelector('10.0.0.0/8[udp]'), parseTrafficSelector('10.0.0.0/8[tcp]')),
+    intersectTs(parseTrafficSelector('198.51.100.0/24[udp]'), parseTrafficSelector('198.51.100.0/24[tcp]')),
     undefined,
   );
-  assert.equal(intersectTs(parseTrafficSelector('10.0.0.0/8'), parseTrafficSelector('2001:db8::/32')), undefined);
+  assert.equal(intersectTs(parseTrafficSelector('198.51.100.0/24'), parseTrafficSelector('2001:db8::/32')), undefined);
   const narrowed = narrowTs(
     [a],
-    [parseTrafficSelector('10.1.0.0/24'), parseTrafficSelector('10.2.0.0/24'), parseTrafficSelector('192.0.2.0/24')],
+    [
+      parseTrafficSelector('198.51.100.0/26'),
+      parseTrafficSelector('198.51.100.128/26'),
+      parseTrafficSelector('203.0.113.0/24'),
+    ],
   );
-  assert.deepEqual(narrowed.map(formatTs), ['10.1.0.0/24', '10.2.0.0/24']);
+  assert.deepEqual(narrowed.map(formatTs), ['198.51.100.0/26', '198.51.100.128/26']);
   assert.equal(tsListIsSubset(narrowed, [a]), true);
   assert.equal(tsListIsSubset([a], narrowed), false);
   assert.equal(tsListIsSubset([], [a]), false);

@@ -18,6 +18,8 @@ export interface PskConnection {
   name?: string;
   /** Outer addresses: IPv4 (default) or IPv6. */
   outer?: 4 | 6;
+  /** remote_addrs (default: the peer's outer address; `%any` for a responder behind which NAT hides the peer). */
+  remoteAddrs?: string;
   /** Identities (default: the outer addresses). */
   meId?: string;
   peerId?: string;
@@ -47,7 +49,7 @@ export function pskConfig(c: PskConnection): string {
     .join('');
   return (
     `connections {\n  ${c.name ?? 'lab'} {\n` +
-    `    local_addrs = ${outer(c.me)}\n    remote_addrs = ${outer(c.peer)}\n` +
+    `    local_addrs = ${outer(c.me)}\n    remote_addrs = ${c.remoteAddrs ?? outer(c.peer)}\n` +
     lines(c.settings, '    ') +
     `    local {\n      auth = psk\n      id = ${c.meId ?? outer(c.me)}\n    }\n` +
     `    remote {\n      auth = psk\n      id = ${c.peerId ?? outer(c.peer)}\n    }\n` +

@@ -21,6 +21,10 @@ export const IpProto = {
   ICMPV6: 58,
   IPV6_NONXT: 59,
   IPV6_OPTS: 60,
+  DCCP: 33,
+  SCTP: 132,
+  MOBILITY: 135,
+  UDPLITE: 136,
 } as const;
 export type IpProto = (typeof IpProto)[keyof typeof IpProto];
 

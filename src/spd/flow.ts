@@ -9,45 +9,31 @@
  * themselves here, as in IPv4.
  */
 
+import {
+  IpProto,
+  IPV4_VERSION_IHL_OFFSET,
+  IPV4_TOTAL_LENGTH_OFFSET,
+  IPV4_FLAGS_FRAGMENT_OFFSET,
+  IPV4_PROTOCOL_OFFSET,
+  IPV4_SRC_OFFSET,
+  IPV4_DST_OFFSET,
+  IPV4_MIN_HEADER_LENGTH,
+  IPV4_FRAGMENT_OFFSET_MASK,
+  IPV4_FLAG_MF,
+  IPV6_PAYLOAD_LENGTH_OFFSET,
+  IPV6_NEXT_HEADER_OFFSET,
+  IPV6_SRC_OFFSET,
+  IPV6_DST_OFFSET,
+  IPV6_HEADER_LENGTH,
+  IPV6_FRAGMENT_HEADER_LENGTH,
+} from '../common/ip.js';
 import { ADDRESS_WORDS, loadAddressWords } from './address.js';
 import type { IpFamily } from './address.js';
 
-/** IANA protocol numbers the extractor knows the next-layer header of. */
-export const FlowProto = {
-  HOPOPT: 0,
-  ICMP: 1,
-  TCP: 6,
-  UDP: 17,
-  DCCP: 33,
-  IPV6_ROUTE: 43,
-  IPV6_FRAG: 44,
-  ESP: 50,
-  AH: 51,
-  ICMPV6: 58,
-  IPV6_NONXT: 59,
-  IPV6_OPTS: 60,
-  SCTP: 132,
-  MOBILITY: 135,
-  UDPLITE: 136,
-} as const;
+/** IANA protocol numbers the extractor knows the next-layer header of (one registry: src/common/ip.ts). */
+export const FlowProto = IpProto;
 
-// RFC 791 3.1 and RFC 8200 3 offsets used here (relative to the IP header).
-const IPV4_IHL_OFFSET = 0;
-const IPV4_TOTAL_LENGTH_OFFSET = 2;
-const IPV4_FRAGMENT_OFFSET = 6;
-const IPV4_PROTOCOL_OFFSET = 9;
-const IPV4_SRC_OFFSET = 12;
-const IPV4_DST_OFFSET = 16;
-const IPV4_MIN_HEADER = 20;
-const IPV4_FRAGMENT_OFFSET_MASK = 0x1fff;
-const IPV4_MF = 0x2000;
-const IPV6_PAYLOAD_LENGTH_OFFSET = 4;
-const IPV6_NEXT_HEADER_OFFSET = 6;
-const IPV6_SRC_OFFSET = 8;
-const IPV6_DST_OFFSET = 24;
-const IPV6_HEADER = 40;
-/** RFC 8200 4.5: fragment header is 8 bytes, the offset in the upper 13 bits of its bytes 2..3. */
-const IPV6_FRAG_HEADER = 8;
+/** RFC 8200 4.5: the fragment offset is in the upper 13 bits of the fragment header's bytes 2..3. */
 const IPV6_FRAG_OFFSET_FIELD = 2;
 const IPV6_FRAG_OFFSET_MASK = 0xfff8;
 /** Ports are the first 4 bytes of TCP, UDP, SCTP, DCCP and UDP-Lite headers. */
@@ -175,30 +161,30 @@ export function extractFlow(buf: Uint8Array, off: number, len: number, key: Flow
   if (first === undefined) return 'malformed';
   const version = first >> 4;
   if (version === 4) {
-    const hl = ((buf[off + IPV4_IHL_OFFSET] ?? 0) & 0x0f) * 4;
-    if (hl < IPV4_MIN_HEADER || off + hl > limit) return 'malformed';
+    const hl = ((buf[off + IPV4_VERSION_IHL_OFFSET] ?? 0) & 0x0f) * 4;
+    if (hl < IPV4_MIN_HEADER_LENGTH || off + hl > limit) return 'malformed';
     const total = readU16(buf, off + IPV4_TOTAL_LENGTH_OFFSET);
     if (total < hl || off + total > limit) return 'malformed';
     key.family = 4;
     loadAddressWords(4, buf, off + IPV4_SRC_OFFSET, key.src, 0);
     loadAddressWords(4, buf, off + IPV4_DST_OFFSET, key.dst, 0);
     key.protocol = buf[off + IPV4_PROTOCOL_OFFSET] ?? 0;
-    const frag = readU16(buf, off + IPV4_FRAGMENT_OFFSET);
+    const frag = readU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET);
     const fragOffset = frag & IPV4_FRAGMENT_OFFSET_MASK;
-    key.fragment = fragOffset !== 0 || (frag & IPV4_MF) !== 0;
+    key.fragment = fragOffset !== 0 || (frag & IPV4_FLAG_MF) !== 0;
     // RFC 4301 7: a non-initial fragment has no next-layer header, its ports are OPAQUE.
     if (fragOffset === 0) readNextLayer(buf, off + hl, off + total, key);
     return undefined;
   }
   if (version !== 6) return 'malformed';
-  if (off + IPV6_HEADER > limit) return 'malformed';
-  const end = off + IPV6_HEADER + readU16(buf, off + IPV6_PAYLOAD_LENGTH_OFFSET);
+  if (off + IPV6_HEADER_LENGTH > limit) return 'malformed';
+  const end = off + IPV6_HEADER_LENGTH + readU16(buf, off + IPV6_PAYLOAD_LENGTH_OFFSET);
   if (end > limit) return 'malformed';
   key.family = 6;
   loadAddressWords(6, buf, off + IPV6_SRC_OFFSET, key.src, 0);
   loadAddressWords(6, buf, off + IPV6_DST_OFFSET, key.dst, 0);
   let nh = buf[off + IPV6_NEXT_HEADER_OFFSET] ?? 0;
-  let p = off + IPV6_HEADER;
+  let p = off + IPV6_HEADER_LENGTH;
   let nonInitial = false;
   for (let n = 0; ; n++) {
     if (n > MAX_IPV6_EXTENSION_HEADERS) return 'malformed';
@@ -207,8 +193,8 @@ export function extractFlow(buf: Uint8Array, off: number, len: number, key: Flow
       if (p + 2 > end) return 'malformed';
       hlen = ((buf[p + 1] ?? 0) + 1) * 8;
     } else if (nh === FlowProto.IPV6_FRAG) {
-      if (p + IPV6_FRAG_HEADER > end) return 'malformed';
-      hlen = IPV6_FRAG_HEADER;
+      if (p + IPV6_FRAGMENT_HEADER_LENGTH > end) return 'malformed';
+      hlen = IPV6_FRAGMENT_HEADER_LENGTH;
       const fo = readU16(buf, p + IPV6_FRAG_OFFSET_FIELD);
       key.fragment = true;
       if ((fo & IPV6_FRAG_OFFSET_MASK) !== 0) nonInitial = true;

@@ -60,30 +60,15 @@ export interface MarkRuleOptions extends IpCommandOptions {
  * `ip [-6] rule add not fwmark MARK table TABLE [priority P]`.
  */
 export function addUnmarkedRule(mark: number, table: number, options: MarkRuleOptions): Promise<string> {
-  const args = [
-    options.family === 6 ? '-6' : '-4',
-    'rule',
-    'add',
-    'not',
-    'fwmark',
-    String(mark),
-    'table',
-    String(table),
-  ];
+  const args = unmarkedRuleArgs('add', mark, table, options);
   if (options.priority !== undefined) args.push('priority', String(options.priority));
   return ip(args, options);
 }
 
 export function deleteUnmarkedRule(mark: number, table: number, options: MarkRuleOptions): Promise<string> {
-  const args = [
-    options.family === 6 ? '-6' : '-4',
-    'rule',
-    'del',
-    'not',
-    'fwmark',
-    String(mark),
-    'table',
-    String(table),
-  ];
-  return ip(args, options);
+  return ip(unmarkedRuleArgs('del', mark, table, options), options);
+}
+
+function unmarkedRuleArgs(verb: 'add' | 'del', mark: number, table: number, options: MarkRuleOptions): string[] {
+  return [options.family === 6 ? '-6' : '-4', 'rule', verb, 'not', 'fwmark', String(mark), 'table', String(table)];
 }

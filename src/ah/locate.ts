@@ -5,18 +5,7 @@
  * AH is processed after reassembly).
  */
 
-import {
-  IPV4_FLAGS_FRAGMENT_OFFSET,
-  IPV4_FLAG_MF,
-  IPV4_FRAGMENT_OFFSET_MASK,
-  IpProto,
-  newIpInfo,
-  newIpv6Walk,
-  parseIpHeader,
-  readU16,
-  readU32,
-  walkIpv6Headers,
-} from '../common/ip.js';
+import { IpProto, locateUpperLayer, newUpperLayer, readU32 } from '../common/ip.js';
 import { AH_FIXED_LENGTH, AH_SPI_OFFSET } from './ah-header.js';
 
 /** Where the AH is (reused object: see `locateAh`). */
@@ -33,31 +22,17 @@ export function newAhLocation(): AhLocation {
   return { ahOff: 0, spi: 0, end: 0 };
 }
 
-const info = newIpInfo();
-const walk = newIpv6Walk();
+const upper = newUpperLayer();
 
 /**
  * Locate the AH of the IP datagram at buf[off, end). Returns false for anything that is not an unfragmented
  * datagram whose headers lead to at least the fixed part of an AH.
  */
 export function locateAh(buf: Uint8Array, off: number, end: number, out: AhLocation): boolean {
-  if (!parseIpHeader(buf, off, end, info)) return false;
-  const dgramEnd = off + info.totalLength;
-  let ahOff: number;
-  if (info.version === 4) {
-    if ((readU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET) & (IPV4_FLAG_MF | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) {
-      return false;
-    }
-    if (info.protocol !== IpProto.AH) return false;
-    ahOff = off + info.headerLength;
-  } else {
-    if (!walkIpv6Headers(buf, off, dgramEnd, walk) || walk.fragment) return false;
-    if (walk.upperProtocol !== IpProto.AH) return false;
-    ahOff = walk.upperOffset;
-  }
-  if (ahOff + AH_FIXED_LENGTH > dgramEnd) return false;
-  out.ahOff = ahOff;
-  out.spi = readU32(buf, ahOff + AH_SPI_OFFSET);
-  out.end = dgramEnd;
+  if (!locateUpperLayer(buf, off, end, upper) || upper.protocol !== IpProto.AH) return false;
+  if (upper.offset + AH_FIXED_LENGTH > upper.end) return false;
+  out.ahOff = upper.offset;
+  out.spi = readU32(buf, upper.offset + AH_SPI_OFFSET);
+  out.end = upper.end;
   return true;
 }

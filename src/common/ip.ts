@@ -376,3 +376,43 @@ export function transportChecksum(
   const c = ~sum & 0xffff;
   return c === 0 ? 0xffff : c;
 }
+
+/** Where the upper-layer header of an unfragmented datagram starts (a reused object: see `locateUpperLayer`). */
+export interface UpperLayer {
+  /** Offset of the upper-layer header (after the IPv4 header or the IPv6 extension headers). */
+  offset: number;
+  /** Its protocol number (IPv4 protocol or the last IPv6 next header). */
+  protocol: number;
+  /** End of the datagram (IP total length), which may be before the end of the buffer. */
+  end: number;
+}
+
+export function newUpperLayer(): UpperLayer {
+  return { offset: 0, protocol: 0, end: 0 };
+}
+
+const upperInfo = newIpInfo();
+const upperWalk = newIpv6Walk();
+
+/**
+ * Find the upper-layer header of the IP datagram at buf[off, end): after the IPv4 header, or after the IPv6
+ * hop-by-hop, routing and destination options headers. False for malformed headers and for fragments
+ * (IPsec processes datagrams after reassembly, RFC 4303 3.4.1, RFC 4302 3.4.1). Never throws.
+ */
+export function locateUpperLayer(buf: Uint8Array, off: number, end: number, out: UpperLayer): boolean {
+  if (!parseIpHeader(buf, off, end, upperInfo)) return false;
+  const dgramEnd = off + upperInfo.totalLength;
+  if (upperInfo.version === 4) {
+    if ((readU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET) & (IPV4_FLAG_MF | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) {
+      return false;
+    }
+    out.offset = off + upperInfo.headerLength;
+    out.protocol = upperInfo.protocol;
+  } else {
+    if (!walkIpv6Headers(buf, off, dgramEnd, upperWalk) || upperWalk.fragment) return false;
+    out.offset = upperWalk.upperOffset;
+    out.protocol = upperWalk.upperProtocol;
+  }
+  out.end = dgramEnd;
+  return true;
+}

@@ -4,18 +4,7 @@
  * reads the SPI there to find the SA, then calls `EspInboundSa.open(pkt, espOff)`.
  */
 
-import {
-  IPV4_FLAGS_FRAGMENT_OFFSET,
-  IPV4_FLAG_MF,
-  IPV4_FRAGMENT_OFFSET_MASK,
-  IpProto,
-  newIpInfo,
-  newIpv6Walk,
-  parseIpHeader,
-  readU16,
-  readU32,
-  walkIpv6Headers,
-} from '../common/ip.js';
+import { IpProto, locateUpperLayer, newUpperLayer, readU16, readU32 } from '../common/ip.js';
 import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, NAT_T_PORT, UDP_DST_PORT_OFFSET, UDP_HEADER_LENGTH } from './constants.js';
 import { classifyUdpPayload } from './udp-encap.js';
 
@@ -35,8 +24,7 @@ export function newEspLocation(): EspLocation {
   return { espOff: 0, spi: 0, udp: false, end: 0 };
 }
 
-const info = newIpInfo();
-const walk = newIpv6Walk();
+const upper = newUpperLayer();
 
 /**
  * Locate the ESP header of the IP datagram at buf[off, end). Returns false for anything that is not an
@@ -44,21 +32,10 @@ const walk = newIpv6Walk();
  * fragment, truncated headers.
  */
 export function locateEsp(buf: Uint8Array, off: number, end: number, out: EspLocation): boolean {
-  if (!parseIpHeader(buf, off, end, info)) return false;
-  const dgramEnd = off + info.totalLength;
-  let l4: number;
-  let proto: number;
-  if (info.version === 4) {
-    if ((readU16(buf, off + IPV4_FLAGS_FRAGMENT_OFFSET) & (IPV4_FLAG_MF | IPV4_FRAGMENT_OFFSET_MASK)) !== 0) {
-      return false;
-    }
-    l4 = off + info.headerLength;
-    proto = info.protocol;
-  } else {
-    if (!walkIpv6Headers(buf, off, dgramEnd, walk) || walk.fragment) return false;
-    l4 = walk.upperOffset;
-    proto = walk.upperProtocol;
-  }
+  if (!locateUpperLayer(buf, off, end, upper)) return false;
+  const dgramEnd = upper.end;
+  const l4 = upper.offset;
+  const proto = upper.protocol;
   let espOff: number;
   let udp = false;
   if (proto === IpProto.ESP) {

@@ -559,7 +559,7 @@ export class Daemon {
             const what = `${child.mode} policy ${lts.text} === ${rts.text} (${conn.ike.name}/${child.name})`;
             try {
               const id = await this.dataplane.addPolicy({ direction: 'out', selector, action });
-              const prefix = remote.includes('/') ? remote : `${remote}/${remote.includes(':') ? 128 : 32}`;
+              const prefix = asPrefix(remote);
               const rule = { prefix, protocol, ports: portRange(rts) };
               if (action === 'bypass') await this.io.addBypass(rule);
               else await this.io.addRoute(prefix, this.tun.name);
@@ -667,8 +667,8 @@ export class Daemon {
     for (const l of locals)
       for (const rm of remotes) {
         if (l === undefined || rm === undefined) continue;
-        const local = l.replace(/\[.*$/, '');
-        const remote = rm.replace(/\[.*$/, '');
+        const local = tsPrefix(l);
+        const remote = tsPrefix(rm);
         if (local.includes(':') !== remote.includes(':')) continue;
         try {
           r.policyIds.push(
@@ -680,7 +680,7 @@ export class Daemon {
             }),
           );
           {
-            const prefix = remote.includes('/') ? remote : `${remote}/${remote.includes(':') ? 128 : 32}`;
+            const prefix = asPrefix(remote);
             const src = local.includes('/') ? undefined : local;
             await this.io.addRoute(prefix, this.tun.name, src);
             r.routes.push({ prefix, dev: this.tun.name });
@@ -1009,6 +1009,11 @@ function portRange(ts: {
 }): { start: number; end: number } | undefined {
   if (ts.opaque || (ts.portFrom === 0 && ts.portTo === 65535)) return undefined;
   return { start: ts.portFrom, end: ts.portTo };
+}
+
+/** An address or prefix as a prefix: a bare address becomes /32 or /128. */
+function asPrefix(addr: string): string {
+  return addr.includes('/') ? addr : `${addr}/${addr.includes(':') ? 128 : 32}`;
 }
 
 /** The address part of a traffic selector as written (`192.0.2.0/24[tcp/80]` -> `192.0.2.0/24`). */

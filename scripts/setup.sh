@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Installed with --no-install-recommends, so every package a test, the demo or a bench loads is named here,
+# strongSwan's plugin packages included: charon without them has no openssl, gcm, ctr (standard), curve25519,
+# chapoly, ccm, cmac (extra) or eap-mschapv2 (extauth). test/prerequisites.test.ts checks each piece by name.
 DEBIAN_PACKAGES=(
-  iproute2 iputils-ping nftables iperf3 tcpdump tshark bc
-  strongswan-charon strongswan-swanctl libcharon-extra-plugins
+  iproute2 iputils-ping procps nftables iperf3 tcpdump tshark bc openssl
+  strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libcharon-extauth-plugins
+  libstrongswan-standard-plugins libstrongswan-extra-plugins
   wireguard-go wireguard-tools
 )
 

@@ -6,10 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { toolSkip } from '../helpers/prerequisites.js';
 import { EncrId, IntegId, createTestRng } from '../../src/crypto/index.js';
 import { EspOutboundSa, createEspTransform } from '../../src/esp/index.js';
 import { packetFrom } from '../../src/common/packet-buffer.js';
@@ -217,15 +218,6 @@ test('SaveKeysFiles: 0600 files rewritten atomically as SAs come and go; deleted
 
 // ------------------------------------------------------------------ tshark as the outside reader
 
-function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const LINKTYPE_RAW = 101;
 const TUNNEL_SRC = Buffer.from([192, 0, 2, 1]);
 const TUNNEL_DST = Buffer.from([198, 51, 100, 2]);
@@ -299,7 +291,7 @@ function sealTunnel(sa: EspOutboundSa, inner: Buffer): Buffer {
 
 test(
   'tshark decrypts AES-GCM-128 and AES-CBC+HMAC-SHA256 ESP with our esp_sa file, ICVs good, nothing malformed',
-  { skip: hasTshark() ? false : 'tshark is not installed' },
+  { skip: toolSkip('tshark') },
   () => {
     const rng = createTestRng('save-keys-tshark');
     const gcm = esp(EncrId.ENCR_AES_GCM_16, rng.bytes(20), IntegId.NONE, Buffer.alloc(0), 0x0000a001);
@@ -438,7 +430,7 @@ function ikeDatagram(message: Buffer): Buffer {
 
 test(
   'tshark decrypts IKEv2 SK payloads with our ikev2_decryption_table: AES-GCM-128 and AES-CBC-256+HMAC-SHA256, ICVs correct',
-  { skip: hasTshark() ? false : 'tshark is not installed' },
+  { skip: toolSkip('tshark') },
   () => {
     const rng = createTestRng('save-keys-ike');
     const spiI = [Buffer.from('1111111111111111', 'hex'), Buffer.from('2222222222222222', 'hex')];

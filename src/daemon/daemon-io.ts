@@ -54,6 +54,8 @@ export interface LinuxIoOptions {
   /** TUN name or pattern (default `tsi%d`). */
   readonly tunName?: string;
   readonly mtu?: number;
+  /** TUN offloads (TSO/USO reads split here, GRO writes); default on, `false` for plain packets. */
+  readonly offload?: boolean;
   /** Firewall mark on every packet the daemon sends itself (IKE, ESP), default 0x7473. */
   readonly mark?: number;
   /** Routing table holding the routes into the TUN, default 220 (as strongSwan). */
@@ -79,7 +81,8 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
   const rules: (4 | 6)[] = [];
   return {
     clock: new SystemClock(),
-    openTun: () => new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400 }),
+    openTun: () =>
+      new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400, offload: options.offload ?? true }),
     openUdp: (family, port) => new LinuxUdpEndpoint({ family, port, mark }),
     // AH's ICV covers the IPv4 Identification, so IPv4 AH is sent with IP_HDRINCL (our header, our ID).
     openRaw: (family, protocol) =>

@@ -25,7 +25,7 @@ function isLocalAddress(address: string): boolean {
 export const daemon: Command = {
   name: 'daemon',
   summary: 'run the IKE daemon and data plane in the foreground (logs to stderr)',
-  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--xfrm FILE] [--save-keys DIR] [--log-level N] [--tun NAME] [--mtu N]
+  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--xfrm FILE] [--save-keys DIR] [--log-level N] [--tun NAME] [--mtu N] [--no-offload]
 
 Runs in the foreground with the connections of FILE (strongSwan swanctl.conf syntax), a TUN device for
 plaintext and the control socket (default /run/tsipsec/control.sock, mode 0600) for the other commands.
@@ -37,6 +37,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
   --log-level N    -1 silent, 0 audit, 1 control (default), 2 detail, 3 raw, 4 private (keys)
   --tun NAME       TUN device name or pattern (default tsi%d)
   --mtu N          TUN MTU (default 1400)
+  --no-offload     plain TUN packets: no TSO/USO super-packets read, no GRO writes (default: offloads on)
 `,
   async run(argv, ctx) {
     const p = parseArgs(argv, {
@@ -44,6 +45,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       'log-level': { value: true },
       tun: { value: true },
       mtu: { value: true },
+      'no-offload': { value: false },
       xfrm: { value: true },
       'save-keys': { value: true },
     });
@@ -93,7 +95,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
     }
     const d = new Daemon({
       config: loaded.config,
-      io: linuxIo({ mtu, ...(tunName !== undefined ? { tunName } : {}) }),
+      io: linuxIo({ mtu, offload: !p.flags.has('no-offload'), ...(tunName !== undefined ? { tunName } : {}) }),
       rng: nodeRng,
       log,
       isLocalAddress,

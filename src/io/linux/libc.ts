@@ -19,11 +19,18 @@ export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
 export const SO_MARK = 36;
 export const IPPROTO_IP = 0;
 export const IPPROTO_IPV6 = 41;
 export const IP_PKTINFO = 8;
 export const IPV6_V6ONLY = 26;
+/** SOL_UDP option and control message: the segment size of a UDP GSO send (linux/udp.h). */
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
+/** Most segments one UDP GSO send may carry (UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer). */
+export const UDP_MAX_SEGMENTS = 64;
 export const IPV6_RECVPKTINFO = 49;
 export const IPV6_PKTINFO = 50;
 export const MSG_DONTWAIT = 0x40;

@@ -26,7 +26,7 @@ import {
   type UdpEndpoint,
   type UdpReceivers,
 } from '../types.js';
-import { DatagramSocketCore } from './datagram-socket.js';
+import { DatagramSocketCore, type UdpGsoState } from './datagram-socket.js';
 import { SOCK_DGRAM } from './libc.js';
 
 export const IKE_PORT = 500;
@@ -46,6 +46,8 @@ export interface UdpEndpointOptions {
   readonly reuseAddr?: boolean;
   readonly mark?: number;
   readonly batchSize?: number;
+  /** ESP-in-UDP runs to one peer as UDP GSO sends (UDP_SEGMENT); default true, off again at the first refusal. */
+  readonly udpGso?: boolean;
   readonly receiveBufferBytes?: number;
   readonly sendBufferBytes?: number;
   readonly netns?: string;
@@ -72,6 +74,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
       bufferBytes: UDP_BUFFER_BYTES,
       kind: DatagramKind.INVALID,
+      udpGso: options.udpGso ?? true,
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       ...(options.mark !== undefined ? { mark: options.mark } : {}),
       ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
@@ -85,6 +88,11 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
 
   get stats(): IoStats {
     return this.#core.stats;
+  }
+
+  /** UDP GSO: on or off (and why), GSO sends and the datagrams they carried. */
+  get gso(): Readonly<UdpGsoState> {
+    return this.#core.gso;
   }
 
   get keepalivesReceived(): number {

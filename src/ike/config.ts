@@ -11,6 +11,18 @@ export type IkeIdentity =
   | { readonly type: 'keyId'; readonly value: Uint8Array }
   | { readonly type: 'any' };
 
+/**
+ * One item of swanctl `local_addrs` / `remote_addrs` (the shape of the config model's AddressSpec). As
+ * responder, a request is only answered by a connection whose lists hold both of its addresses. A DNS name
+ * is not resolved by the engine and matches no request.
+ */
+export type AddressMatch =
+  | { readonly kind: 'any'; readonly family?: 4 | 6 }
+  | { readonly kind: 'address'; readonly address: string }
+  | { readonly kind: 'subnet'; readonly address: string; readonly prefix: number }
+  | { readonly kind: 'range'; readonly from: string; readonly to: string }
+  | { readonly kind: 'dns'; readonly name: string };
+
 /** Where a CHILD_SA's traffic selectors come from: text like `192.0.2.0/24[tcp/80]`, or `dynamic` (the IKE address). */
 export type TsSpec = string;
 
@@ -69,6 +81,10 @@ export interface ConnectionConfig {
   readonly localId: IkeIdentity;
   /** swanctl `remote.id` (default `%any`). */
   readonly remoteId: IkeIdentity;
+  /** swanctl `local_addrs` (default `%any`): our addresses this connection answers on. */
+  readonly localAddrs: readonly AddressMatch[];
+  /** swanctl `remote_addrs` (default `%any`): the peer addresses this connection answers. */
+  readonly remoteAddrs: readonly AddressMatch[];
   /** swanctl `proposals` (IKE). */
   readonly proposals: readonly string[];
   /** swanctl `rekey_time` for the IKE_SA in seconds (default 14400); 0 = never. */
@@ -148,6 +164,8 @@ export function connectionConfig(
 ): ConnectionConfig {
   return {
     remoteId: { type: 'any' },
+    localAddrs: [{ kind: 'any' }],
+    remoteAddrs: [{ kind: 'any' }],
     proposals: ['default'],
     rekeyTimeSec: 14400,
     overTimeSec: 1440,

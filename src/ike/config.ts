@@ -117,8 +117,23 @@ export interface EngineConfig {
   readonly rng: Rng;
   readonly log?: Logger;
   readonly retransmit?: RetransmitConfig;
-  /** `charon.cookie_threshold` (default 10): half-open IKE_SAs above which COOKIE is required. */
+  /** `charon.cookie_threshold` (default 10): half-open IKE_SAs from which on COOKIE is required. */
   readonly cookieThreshold?: number;
+  /**
+   * `charon.block_threshold` (default 5): half-open IKE_SAs from one initiator address from which on its
+   * further IKE_SA_INIT requests are dropped; 0 = no limit.
+   */
+  readonly blockThreshold?: number;
+  /**
+   * `charon.init_limit_half_open` (default 1000 here; strongSwan's is 0): half-open IKE_SAs in total from
+   * which on new IKE_SA_INIT requests are dropped; 0 = no limit.
+   */
+  readonly initLimitHalfOpen?: number;
+  /**
+   * Key exchange work granted to IKE_SA_INIT requests, in estimated milliseconds of CPU per second
+   * (default 250, a quarter of the event loop; 0 = no bound). Requests beyond it are dropped.
+   */
+  readonly keLimitMsPerSec?: number;
   /** Seconds between rotations of the COOKIE secret (default 120). */
   readonly cookieSecretLifetimeSec?: number;
   /** `charon.half_open_timeout` seconds (default 30). */

@@ -65,7 +65,18 @@ function notifyName(e: IkeError): string {
 export const NAT_T_PORT = 4500;
 
 /** Why datagrams were dropped (counters). */
-export type DropReason = 'malformed' | 'unknownSpi' | 'notExpected' | 'integrity' | 'cookie' | 'internal' | 'esp';
+export type DropReason =
+  | 'malformed'
+  | 'unknownSpi'
+  | 'notExpected'
+  | 'integrity'
+  | 'cookie'
+  | 'internal'
+  | 'esp'
+  /** IKE_SA_INIT beyond charon.block_threshold or charon.init_limit_half_open. */
+  | 'halfOpenLimit'
+  /** IKE_SA_INIT beyond the key exchange budget (keLimitMsPerSec). */
+  | 'keLimit';
 
 export interface TaskManagerOptions {
   readonly retransmit: RetransmitConfig;

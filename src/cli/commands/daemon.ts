@@ -73,7 +73,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       log.log(
         'cfg',
         LogLevel.AUDIT,
-        'TSIPSEC_ALLOW_WORLD_READABLE_SECRETS=1: secrets other users can read are accepted',
+        'TSIPSEC_ALLOW_WORLD_READABLE_SECRETS=1: secrets files others can read or write are accepted',
       );
     try {
       const chain = configureCryptoBackend(process.env['TSIPSEC_CRYPTO_BACKEND'] ?? 'auto');

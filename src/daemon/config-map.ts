@@ -139,6 +139,8 @@ function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnos
     name: c.name,
     localId,
     remoteId,
+    localAddrs: c.localAddrs,
+    remoteAddrs: c.remoteAddrs,
     proposals: c.proposals.map((p) => p.text),
     rekeyTimeSec: c.rekeyTimeSec,
     overTimeSec: c.overTimeSec,

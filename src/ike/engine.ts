@@ -61,6 +61,8 @@ export class IkeEngine implements EngineCore {
     cookie: 0,
     internal: 0,
     esp: 0,
+    halfOpenLimit: 0,
+    keLimit: 0,
   };
   private readonly tm: TaskManager;
   private readonly bySpi = new Map<string, IkeSa>();
@@ -89,7 +91,6 @@ export class IkeEngine implements EngineCore {
       send: (from, to, packet) => this.send(from, to, packet),
       newSaId: () => this.nextId++,
       register: (sa) => this.bySpi.set(sa.spiR.toString('hex'), sa),
-      halfOpenCount: () => this.halfOpenCount(),
       header: (sa, exchangeType, response, messageId) => this.tm.header(sa, exchangeType, response, messageId),
     });
   }
@@ -261,9 +262,9 @@ export class IkeEngine implements EngineCore {
     return this.tm.retransmits;
   }
 
-  /** Number of half-open responder IKE_SAs (RFC 7296 2.6). */
+  /** Number of half-open responder IKE_SAs (RFC 7296 2.6), counted as they come and go. */
   halfOpenCount(): number {
-    return this.ikeSas().filter((s) => !s.initiator && s.state === IkeSaState.CONNECTING).length;
+    return this.front.halfOpenCount();
   }
 
   // ---- EngineCore ------------------------------------------------------------------------------
@@ -352,6 +353,7 @@ export class IkeEngine implements EngineCore {
     const conn = sa.conn;
     sa.establishedAtMs = nowMs;
     sa.halfOpenDeadlineMs = 0;
+    this.front.settled(sa);
     sa.lastHeardMs = nowMs;
     if (conn !== undefined) {
       sa.rekeyAtMs =

@@ -222,6 +222,24 @@ export function narrowTs(proposed: readonly TrafficSelector[], allowed: readonly
   return out;
 }
 
+/**
+ * Limits on what a peer may ask for (an authenticated peer could otherwise make the daemon install 255 x 255
+ * policies): at most MAX_TS_PER_PAYLOAD selectors in one TSi or TSr payload, and at most MAX_TS_PAIRS
+ * policy pairs (selectors of TSi times selectors of TSr) per CHILD_SA. Beyond either: TS_UNACCEPTABLE.
+ */
+export const MAX_TS_PER_PAYLOAD = 16;
+export const MAX_TS_PAIRS = 64;
+
+/** Why these selectors exceed the limits, or undefined when they do not. */
+export function tsLimitViolation(tsI: readonly TrafficSelector[], tsR: readonly TrafficSelector[]): string | undefined {
+  const most = Math.max(tsI.length, tsR.length);
+  if (most > MAX_TS_PER_PAYLOAD)
+    return `${most} traffic selectors in one payload, at most ${MAX_TS_PER_PAYLOAD} are accepted`;
+  if (tsI.length * tsR.length > MAX_TS_PAIRS)
+    return `${tsI.length} x ${tsR.length} traffic selector pairs, at most ${MAX_TS_PAIRS} per CHILD_SA are accepted`;
+  return undefined;
+}
+
 /** Initiator check: each selector in the response lies within one we proposed (RFC 7296 2.9). */
 export function tsListIsSubset(answer: readonly TrafficSelector[], proposed: readonly TrafficSelector[]): boolean {
   return answer.length > 0 && answer.every((t) => proposed.some((p) => tsIsSubset(t, p)));

@@ -10,6 +10,8 @@
  * Lookup is a linear scan in order over a flat table (protocol, family and IPv4 bounds in typed arrays, the
  * full selector checked only for candidates), fronted by a small direct-mapped cache of recent flows per
  * direction; any change to the SPD rebuilds the table and clears the cache. Nothing is allocated per lookup.
+ * Many policies (a CHILD_SA's selector pairs) go in and out with `addPolicies` / `removePolicies`: one
+ * rebuild per direction for the whole batch.
  */
 
 import { ADDRESS_WORDS } from './address.js';
@@ -188,37 +190,76 @@ export class SecurityPolicyDatabase {
   private readonly byId = new Map<number, Policy>();
   private nextId = 1;
   private nextSeq = 1;
+  private rebuilds = 0;
 
   /** Compile and insert a policy. Throws SelectorError for a bad selector, RangeError for protect without reqid. */
   add(input: PolicyInput): Policy {
-    if (input.action === PolicyAction.PROTECT && (input.reqid === undefined || input.reqid <= 0)) {
-      throw new RangeError('a protect policy needs a reqid > 0');
+    const [policy] = this.addPolicies([input]);
+    return policy!;
+  }
+
+  /**
+   * Compile and insert many policies at once, in the order given (as one `add` after the other would), with
+   * one scan-table rebuild per direction touched. All or nothing: a bad selector or a protect policy without
+   * reqid throws (SelectorError, RangeError) before anything is inserted.
+   */
+  addPolicies(inputs: readonly PolicyInput[]): Policy[] {
+    const compiled = inputs.map((input) => {
+      if (input.action === PolicyAction.PROTECT && (input.reqid === undefined || input.reqid <= 0)) {
+        throw new RangeError('a protect policy needs a reqid > 0');
+      }
+      return { input, selector: new CompiledSelector(input.selector) };
+    });
+    const touched = new Set<PolicyDirection>();
+    const added = compiled.map(({ input, selector }) => {
+      const policy = new Policy(this.nextId++, this.nextSeq++, input, selector);
+      this.lists[policy.direction].push(policy);
+      this.byId.set(policy.id, policy);
+      touched.add(policy.direction);
+      return policy;
+    });
+    for (const d of touched) {
+      // Stable order: priority, then insertion (what inserting one by one after equal priorities gives).
+      this.lists[d].sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+      this.changed(d);
     }
-    const selector = new CompiledSelector(input.selector);
-    const policy = new Policy(this.nextId++, this.nextSeq++, input, selector);
-    const list = this.lists[policy.direction];
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.priority > policy.priority) i--;
-    list.splice(i, 0, policy);
-    this.byId.set(policy.id, policy);
-    this.changed(policy.direction);
-    return policy;
+    return added;
   }
 
   /** Remove by id; false if there was none. */
   remove(id: number): boolean {
-    const p = this.byId.get(id);
-    if (p === undefined) return false;
-    const list = this.lists[p.direction];
-    list.splice(list.indexOf(p), 1);
-    this.byId.delete(id);
-    this.changed(p.direction);
-    return true;
+    return this.removePolicies([id]) === 1;
+  }
+
+  /** Remove many by id with one rebuild per direction touched; returns how many were there. */
+  removePolicies(ids: readonly number[]): number {
+    const gone = new Set<Policy>();
+    for (const id of ids) {
+      const p = this.byId.get(id);
+      if (p === undefined) continue;
+      gone.add(p);
+      this.byId.delete(id);
+    }
+    const touched = new Set([...gone].map((p) => p.direction));
+    for (const d of touched) {
+      const list = this.lists[d];
+      let kept = 0;
+      for (const p of list) if (!gone.has(p)) list[kept++] = p;
+      list.length = kept;
+      this.changed(d);
+    }
+    return gone.size;
+  }
+
+  /** Scan-table rebuilds since start (each change of a direction costs one; batches cost one per direction). */
+  get tableRebuilds(): number {
+    return this.rebuilds;
   }
 
   private changed(direction: PolicyDirection): void {
     this.tables[direction].rebuild(this.lists[direction]);
     this.caches[direction].clear();
+    this.rebuilds++;
   }
 
   get(id: number): Policy | undefined {

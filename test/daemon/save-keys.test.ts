@@ -7,7 +7,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { toolSkip } from '../helpers/prerequisites.js';
@@ -22,6 +33,7 @@ import { createSkCrypter } from '../../src/ike/protection/index.js';
 import {
   ESP_SA_FILE,
   IKEV2_TABLE_FILE,
+  SaveKeysError,
   SaveKeysFiles,
   espSaFile,
   espSaLine,
@@ -211,6 +223,68 @@ test('SaveKeysFiles: 0600 files rewritten atomically as SAs come and go; deleted
     none.addChild(1, [a]);
     none.removeChild(1);
     assert.equal(readFileSync(path.join(dir, 'none', ESP_SA_FILE), 'utf8'), '');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SaveKeysFiles refuses a key directory others can write, a symbolic link, or one of another user', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-keys-'));
+  try {
+    const keys = path.join(dir, 'keys');
+    mkdirSync(keys, { mode: 0o700 });
+    for (const [mode, who] of [
+      [0o770, 'its group'],
+      [0o777, 'every user'],
+      [0o1777, 'every user'],
+    ] as const) {
+      chmodSync(keys, mode);
+      assert.throws(
+        () => new SaveKeysFiles(keys),
+        (e: unknown) =>
+          e instanceof SaveKeysError &&
+          e.message.includes(`can be written by ${who}`) &&
+          e.message.includes(`chmod 700 ${keys}`),
+      );
+    }
+    assert.deepEqual(readdirSync(keys), [], 'nothing written into a refused directory');
+    chmodSync(keys, 0o700);
+    const link = path.join(dir, 'link');
+    symlinkSync(keys, link);
+    assert.throws(() => new SaveKeysFiles(link), /is a symbolic link/);
+    const uid = process.geteuid?.() ?? 0;
+    assert.throws(() => new SaveKeysFiles(keys, { uid: uid + 1 }), /owned by uid \d+, not by the daemon's user/);
+    if (uid === 0) {
+      const other = path.join(dir, 'other');
+      mkdirSync(other, { mode: 0o700 });
+      chownSync(other, 65534, 65534);
+      assert.throws(() => new SaveKeysFiles(other), /owned by uid 65534/);
+    }
+    new SaveKeysFiles(keys);
+    assert.deepEqual(readdirSync(keys).sort(), [ESP_SA_FILE, IKEV2_TABLE_FILE]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SaveKeysFiles never writes through a planted link: temporary names are unpredictable and created exclusively', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-keys-'));
+  try {
+    const keys = path.join(dir, 'keys');
+    mkdirSync(keys, { mode: 0o700 });
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'precious\n', { mode: 0o644 });
+    // Links at the names a predictable writer would use (pid-based and fixed).
+    for (const f of [ESP_SA_FILE, IKEV2_TABLE_FILE])
+      for (const name of [`.${f}.${process.pid}.tmp`, `.${f}.tmp`, `${f}.tmp`])
+        symlinkSync(victim, path.join(keys, name));
+    const files = new SaveKeysFiles(keys);
+    files.addChild(1, [esp(EncrId.ENCR_AES_GCM_16, K20, 0, Buffer.alloc(0))]);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.equal(statSync(victim).mode & 0o777, 0o644);
+    assert.match(readFileSync(path.join(keys, ESP_SA_FILE), 'utf8'), /AES-GCM/);
+    const left = readdirSync(keys).filter((n) => n.endsWith('.tmp'));
+    assert.equal(left.length, 6, 'only the planted links, no temporary file of ours left');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

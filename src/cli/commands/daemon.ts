@@ -11,7 +11,7 @@ import { ControlError } from '../../control/protocol.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { linuxIo } from '../../daemon/daemon-io.js';
 import { loadDaemonConfig } from '../../daemon/load-config.js';
-import { SAVE_KEYS_WARNING, SaveKeysFiles } from '../../daemon/save-keys.js';
+import { SAVE_KEYS_WARNING, SaveKeysError, SaveKeysFiles } from '../../daemon/save-keys.js';
 import { XfrmError } from '../../xfrm/xfrm-error.js';
 import { KernelError } from '../../kernel/kernel-ipsec.js';
 
@@ -75,7 +75,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       log.log(
         'cfg',
         LogLevel.AUDIT,
-        'TSIPSEC_ALLOW_WORLD_READABLE_SECRETS=1: secrets other users can read are accepted',
+        'TSIPSEC_ALLOW_WORLD_READABLE_SECRETS=1: secrets files others can read or write are accepted',
       );
     try {
       const chain = configureCryptoBackend(process.env['TSIPSEC_CRYPTO_BACKEND'] ?? 'auto');
@@ -91,7 +91,13 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
     let saveKeys: SaveKeysFiles | undefined;
     if (saveKeysDir !== undefined) {
       log.log('dmn', LogLevel.AUDIT, `WARNING: ${SAVE_KEYS_WARNING} (${path.resolve(saveKeysDir)})`);
-      saveKeys = new SaveKeysFiles(path.resolve(saveKeysDir));
+      try {
+        saveKeys = new SaveKeysFiles(path.resolve(saveKeysDir));
+      } catch (e) {
+        if (!(e instanceof SaveKeysError)) throw e;
+        ctx.stderr.write(`tsipsec daemon: ${e.message}\n`);
+        return 1;
+      }
     }
     const d = new Daemon({
       config: loaded.config,

@@ -11,6 +11,7 @@ import type { KeyExchange, Rng } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
 import { ExchangeType, HashAlgorithm, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
+import { connectionsForInit } from '../connection-select.js';
 import { IkeError } from '../errors.js';
 import { computeSkeyseed, deriveIkeKeys, prfOf } from '../keymat.js';
 import { natHash, detectNat } from '../nat-detection.js';
@@ -120,7 +121,13 @@ export class IkeInitTask implements Task {
     const theirs = decodeSa(saP).filter((p) => p.protocol === 'ike');
     const preferPeer = core.config.preferConfiguredProposals === false;
     let chosen: { conn: (typeof conns)[number]; s: SelectedProposal; ours: Proposal[] } | undefined;
-    const conns = core.connections();
+    // Only connections whose local_addrs and remote_addrs hold this request's addresses, best match first.
+    const conns = connectionsForInit(core.connections(), sa.local.address, sa.remote.address);
+    if (conns.length === 0)
+      throw new IkeError(
+        NotifyType.NO_PROPOSAL_CHOSEN,
+        `no connection for ${sa.local.address}...${sa.remote.address} (local_addrs / remote_addrs)`,
+      );
     for (const conn of conns) {
       const ours = parseProposals(conn.proposals, 'ike');
       const s = selectProposal(ours, theirs, preferPeer);

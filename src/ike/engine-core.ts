@@ -35,6 +35,11 @@ export interface EngineCore {
   psk(local: IkeIdentity, remote: IkeIdentity): Uint8Array | undefined;
   /** RFC 7296 2.4 INITIAL_CONTACT: drop other IKE_SAs with this peer identity on this connection. */
   initialContact(sa: IkeSa, peer: IkeIdentity): void;
+  /**
+   * Responder, IKE_SA_INIT: may a key exchange with `group` run now (the budget for unauthenticated key
+   * exchange work)? When not, the drop is counted and the request is to be dropped silently.
+   */
+  allowKeyExchange(group: number, nowMs: number): boolean;
   /** Find the CHILD_SA of `sa` whose outbound SPI is `spi` (what the peer names in REKEY_SA / DELETE). */
   childByPeerSpi(sa: IkeSa, protocol: 'esp' | 'ah', spi: Uint8Array): ChildSa | undefined;
 }

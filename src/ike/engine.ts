@@ -425,6 +425,10 @@ export class IkeEngine implements EngineCore {
     }
   }
 
+  allowKeyExchange(group: number, nowMs: number): boolean {
+    return this.front.allowKeyExchange(group, nowMs);
+  }
+
   childByPeerSpi(sa: IkeSa, protocol: 'esp' | 'ah', spi: Uint8Array): ChildSa | undefined {
     return sa.children.find((c) => c.protocol === protocol && Buffer.compare(c.spiOut, Buffer.from(spi)) === 0);
   }

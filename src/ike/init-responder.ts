@@ -70,6 +70,16 @@ export class InitResponder {
     return this.halfOpen.count();
   }
 
+  /**
+   * The key exchange budget, asked by IKE_SA_INIT processing once the group is agreed (so requests refused
+   * before any key exchange cost nothing). Counts the drop when the budget is spent.
+   */
+  allowKeyExchange(group: number, nowMs: number): boolean {
+    if (this.keBudget.take(group, nowMs)) return true;
+    this.host.drops.keLimit++;
+    return false;
+  }
+
   /** The IKE_SA was authenticated: it no longer counts as half-open. */
   settled(sa: IkeSa): void {
     this.halfOpen.settle(sa);
@@ -155,12 +165,6 @@ export class InitResponder {
     if (limit > 0 && halfOpen >= limit) {
       this.host.drops.halfOpenLimit++;
       this.note('net', `ignoring IKE_SA_INIT from ${from.address}: half-open limit of ${limit} reached`, nowMs);
-      return;
-    }
-    const keP = first(msg.payloads, PayloadType.KE);
-    if (keP !== undefined && !this.keBudget.take(keP.group, nowMs)) {
-      this.host.drops.keLimit++;
-      this.note('net', `ignoring IKE_SA_INIT from ${from.address}: key exchange budget spent (KE ${keP.group})`, nowMs);
       return;
     }
     const sa = new IkeSa(this.host.newSaId(), false, Buffer.from(header.spiI), to, from, 'ike');

@@ -12,7 +12,7 @@ import { decodeMessage, encodeMessage } from '../../src/ike/codec/message.js';
 import { KeBudget, keCostMs } from '../../src/ike/ke-budget.js';
 import { parseProposal } from '../../src/ike/proposals.js';
 import type { Endpoint } from '../../src/ike/events.js';
-import { ADDR_R, Pair, describe } from './exchange-helper.js';
+import { ADDR_R, Pair, describe, makeEngine } from './exchange-helper.js';
 
 const from = (n: number): Endpoint => ({ address: `192.0.2.${n}`, port: 500 });
 
@@ -99,6 +99,20 @@ test('key exchange budget: requests beyond it are dropped, and served again once
   p.nowMs += 1000;
   requestFrom(p, from(5));
   assert.equal(responses(p), 1);
+});
+
+test('key exchange budget: requests refused before any key exchange cost nothing', () => {
+  const p = new Pair({}, { engine: { cookieThreshold: 100, blockThreshold: 0, keLimitMsPerSec: 3 } });
+  // Another initiator whose proposal the responder refuses (NO_PROPOSAL_CHOSEN): no key exchange is made.
+  const stranger = makeEngine('i', { conn: { proposals: ['aes256-sha384-ecp384'] } });
+  for (let n = 1; n <= 20; n++) {
+    stranger.initiate('gw', from(100 + n), ADDR_R, p.nowMs);
+    for (const d of stranger.datagramsToSend()) p.r.receiveDatagram(d.bytes, d.from, d.to, p.nowMs);
+  }
+  assert.equal(responses(p), 20, 'each refused with NO_PROPOSAL_CHOSEN');
+  assert.equal(p.r.drops.keLimit, 0);
+  for (let n = 1; n <= 3; n++) requestFrom(p, from(n));
+  assert.equal(responses(p), 3, 'the budget is still whole');
 });
 
 test('key exchange budget: expensive groups cost more; one dearer than the budget runs at most once a second', () => {

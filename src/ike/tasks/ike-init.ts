@@ -148,6 +148,8 @@ export class IkeInitTask implements Task {
     sa.conn = chosen.conn;
     sa.offered = chosen.ours;
     sa.nonceI = checkNonce(nonce.data);
+    // Unauthenticated key exchange work is bounded (notify 0: the request is dropped without an answer).
+    if (!core.allowKeyExchange(s.ke, ctx.nowMs)) throw new IkeError(0, `key exchange budget spent (KE ${s.ke})`);
     sa.nonceR = core.rng.bytes(core.nonceLength);
     this.ke = createKeyExchange(s.ke, core.rng);
     this.derive(ctx, s, keP.data);

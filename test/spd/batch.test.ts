@@ -1,6 +1,6 @@
 /**
- * Batches of policies (a CHILD_SA's selector pairs): inserted and removed with one scan-table rebuild per
- * direction, in the order one-by-one inserts would give, all or nothing.
+ * Batches of policies (a CHILD_SA's selector pairs): inserted and removed in the order one-by-one inserts
+ * would give, all or nothing, and found through the index afterwards.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,13 +28,11 @@ function pairs(reqid: number): PolicyInput[] {
   return out;
 }
 
-test('addPolicies: 128 policies with one scan-table rebuild per direction, all found by lookup', () => {
+test('addPolicies: 128 policies, all found by lookup', () => {
   const spd = new SecurityPolicyDatabase();
-  const before = spd.tableRebuilds;
   const added = spd.addPolicies(pairs(7));
   assert.equal(added.length, 128);
   assert.equal(spd.size, 128);
-  assert.equal(spd.tableRebuilds - before, 2);
   assert.equal(spd.lookup('out', flow('192.0.2.3', '198.51.100.8'))?.reqid, 7);
   assert.equal(spd.lookup('in', flow('198.51.100.5', '192.0.2.1'))?.reqid, 7);
   assert.equal(spd.lookup('out', flow('192.0.2.9', '198.51.100.8')), undefined);
@@ -65,7 +63,6 @@ test('addPolicies gives the order one add after the other gives (priority, then 
 test('addPolicies is all or nothing: a bad selector or a protect without reqid inserts none', () => {
   const spd = new SecurityPolicyDatabase();
   const good = pairs(3).slice(0, 10);
-  const rebuilds = spd.tableRebuilds;
   assert.throws(
     () =>
       spd.addPolicies([
@@ -80,16 +77,14 @@ test('addPolicies is all or nothing: a bad selector or a protect without reqid i
     RangeError,
   );
   assert.equal(spd.size, 0);
-  assert.equal(spd.tableRebuilds, rebuilds);
+  assert.equal(spd.lookup('out', flow('192.0.2.1', '198.51.100.1')), undefined, 'nothing left in the index');
 });
 
-test('removePolicies: many out at once, one rebuild per direction, the rest still found', () => {
+test('removePolicies: many out at once, the rest still found', () => {
   const spd = new SecurityPolicyDatabase();
   const first = spd.addPolicies(pairs(1));
   spd.addPolicies([{ direction: 'out', selector: { local: 'any4', remote: 'any4' }, action: 'bypass' }]);
-  const rebuilds = spd.tableRebuilds;
   assert.equal(spd.removePolicies([...first.map((p) => p.id), 9999]), 128);
-  assert.equal(spd.tableRebuilds - rebuilds, 2);
   assert.equal(spd.size, 1);
   assert.equal(spd.lookup('out', flow('192.0.2.3', '198.51.100.8'))?.action, 'bypass');
   assert.equal(spd.lookup('in', flow('198.51.100.5', '192.0.2.1')), undefined);

@@ -39,7 +39,6 @@ import { rangeToPrefixes, singleHost } from './routes.js';
 
 const IKE_PORT = 500;
 const NAT_T_PORT = 4500;
-const NON_ESP_MARKER = Buffer.alloc(4);
 const ESP_PROTOCOL = 50;
 const AH_PROTOCOL = 51;
 /** The engine's reasons for an SA going away that trigger close_action and dpd_action. */
@@ -229,10 +228,8 @@ export class Daemon {
   private onIke(message: Buffer, remote: Endpoint, local: Endpoint, port: number): void {
     if (this.closed) return;
     this.counters.ikeIn++;
-    // The endpoint strips the non-ESP marker on 4500; the engine expects the datagram as it came.
-    const bytes = port === NAT_T_PORT ? Buffer.concat([NON_ESP_MARKER, message]) : message;
     const localEp = { address: local.address, port };
-    this.engine.receiveDatagram(bytes, { address: remote.address, port: remote.port }, localEp, this.now());
+    this.engine.receiveDatagram(message, { address: remote.address, port: remote.port }, localEp, this.now());
     this.pump();
   }
 
@@ -261,8 +258,7 @@ export class Daemon {
         this.log.log('net', LogLevel.CONTROL, `no socket for ${d.from.address}[${d.from.port}], message dropped`);
         continue;
       }
-      const payload = d.from.port === NAT_T_PORT || d.to.port === NAT_T_PORT ? d.bytes.subarray(4) : d.bytes;
-      ep.sendIke(payload, { address: d.to.address, port: d.to.port });
+      ep.sendIke(d.bytes, { address: d.to.address, port: d.to.port });
       this.counters.ikeOut++;
     }
   }

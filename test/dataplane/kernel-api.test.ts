@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelError } from '../../src/kernel/kernel-ipsec.js';
-import { selectorFromTs, selectorsFromTs } from '../../src/kernel/traffic-selectors.js';
+import { selectorFromTs, selectorsFromTs } from '../../src/kernel/selectors-from-ts.js';
 import { CompiledSelector } from '../../src/spd/selector.js';
 import { FlowKey, PortKind } from '../../src/spd/flow.js';
 import { addressWords } from '../../src/spd/address.js';

@@ -1,6 +1,6 @@
 /**
- * CHILD_SAs into the kernel boundary: both SAs of a CHILD_SA (with the byte and packet limits the data plane
- * enforces: it counts the traffic, so it owns volume lifetimes; time lifetimes stay with the IKE engine),
+ * CHILD_SAs into the kernel boundary: both SAs of a CHILD_SA (with the byte and packet limits the engine drew
+ * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
  * the PROTECT policies and routes of its reqid, and trap policies under their own reqid.
  */
 import type { Logger } from '../common/log.js';
@@ -104,9 +104,9 @@ export class ChildInstaller {
         dst: c.remote.address,
         ...(c.encap ? { encap: { sport: c.local.port, dport: c.remote.port } } : {}),
         lifetime: {
-          ...(swan && swan.rekeyBytes > 0 ? { softBytes: swan.rekeyBytes } : {}),
+          ...(c.rekeyBytes > 0 ? { softBytes: c.rekeyBytes } : {}),
           ...(c.lifeBytes > 0 ? { hardBytes: c.lifeBytes } : {}),
-          ...(swan && swan.rekeyPackets > 0 ? { softPackets: swan.rekeyPackets } : {}),
+          ...(c.rekeyPackets > 0 ? { softPackets: c.rekeyPackets } : {}),
           ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
         },
       });

@@ -27,7 +27,7 @@ export type ActionCommand =
     }
   | { readonly kind: 'trap'; readonly conn: string; readonly child: string }
   | { readonly kind: 'rekeyChild'; readonly childSaId: number }
-  | { readonly kind: 'terminateChild'; readonly childSaId: number };
+  | { readonly kind: 'expireChild'; readonly childSaId: number };
 
 interface Attempt {
   readonly conn: string;
@@ -128,7 +128,7 @@ export class ConnectionActions {
 
   /** A byte or packet limit of a CHILD_SA: soft rekeys it, hard deletes it. */
   expire(childSaId: number, hard: boolean): void {
-    this.#commands.push({ kind: hard ? 'terminateChild' : 'rekeyChild', childSaId });
+    this.#commands.push({ kind: hard ? 'expireChild' : 'rekeyChild', childSaId });
   }
 
   /** No more commands: the daemon is stopping. */

@@ -228,8 +228,8 @@ export class SaManager {
         case 'rekeyChild':
           this.#d.engine.rekeyChild(c.childSaId, now);
           break;
-        case 'terminateChild':
-          this.#d.engine.terminateChild(c.childSaId, now);
+        case 'expireChild':
+          this.#d.engine.expireChild(c.childSaId, now);
           break;
       }
     } catch (e) {

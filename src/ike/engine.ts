@@ -161,16 +161,13 @@ export class IkeEngine implements EngineCore {
   }
 
   /**
-   * The data plane reports traffic on a CHILD_SA (both directions summed); crossing the soft limit
-   * starts a rekey, crossing the hard limit deletes it.
+   * The data plane reached a CHILD_SA's hard byte or packet limit (it counts the traffic and enforces the
+   * volume limits the engine drew, `ChildSaInfo.lifeBytes` and friends): the CHILD_SA is gone now, the
+   * peer is told with a DELETE. A soft limit is a `rekeyChild`.
    */
-  reportTraffic(childSaId: number, bytes: number, packets: number, nowMs: number): void {
-    const found = this.findChild(childSaId);
-    if (found === undefined) return;
-    const [sa, child] = found;
-    child.bytes += bytes;
-    child.packets += packets;
-    this.checkChildLimits(sa, child, nowMs);
+  expireChild(childSaId: number, nowMs: number): void {
+    const [sa, child] = this.child(childSaId);
+    this.hardExpire(sa, child);
     this.tm.startNext(sa, nowMs);
   }
 
@@ -469,31 +466,32 @@ export class IkeEngine implements EngineCore {
       local: sa.local,
       remote: sa.remote,
       encap: sa.natLocal || sa.natRemote,
+      rekeyBytes: c.rekeyBytes,
+      rekeyPackets: c.rekeyPackets,
       lifeBytes: c.lifeBytes,
       lifePackets: c.lifePackets,
     };
   }
 
+  /** Time lifetimes (volume ones are the data plane's, see `expireChild`). */
   private checkChildLimits(sa: IkeSa, c: ChildSa, nowMs: number): void {
-    const hard = (c.lifeBytes > 0 && c.bytes >= c.lifeBytes) || (c.lifePackets > 0 && c.packets >= c.lifePackets);
-    const hardTime = c.expireAtMs > 0 && nowMs >= c.expireAtMs;
-    if ((hard || hardTime) && c.state !== ChildSaState.DESTROYED) {
-      // Hard expiry: the CHILD_SA stops now; the peer is told with a DELETE when the window allows.
-      c.expireAtMs = 0;
-      this.removeChild(sa, c, 'expired', 'hard lifetime expired');
-      this.queueTask(sa, new ChildDeleteTask([c], 'expired', 'hard lifetime expired', true));
+    if (c.expireAtMs > 0 && nowMs >= c.expireAtMs) {
+      this.hardExpire(sa, c);
       return;
     }
-    const soft =
-      (c.rekeyBytes > 0 && c.bytes >= c.rekeyBytes) ||
-      (c.rekeyPackets > 0 && c.packets >= c.rekeyPackets) ||
-      (c.rekeyAtMs > 0 && nowMs >= c.rekeyAtMs);
+    const soft = c.rekeyAtMs > 0 && nowMs >= c.rekeyAtMs;
     if (soft && c.state === ChildSaState.INSTALLED && sa.state === IkeSaState.ESTABLISHED) {
       c.rekeyAtMs = 0;
-      c.rekeyBytes = 0;
-      c.rekeyPackets = 0;
       this.queueTask(sa, new ChildRekeyTask(c));
     }
+  }
+
+  /** Hard expiry: the CHILD_SA stops now; the peer is told with a DELETE when the window allows. */
+  private hardExpire(sa: IkeSa, c: ChildSa): void {
+    if (c.state === ChildSaState.DESTROYED) return;
+    c.expireAtMs = 0;
+    this.removeChild(sa, c, 'expired', 'hard lifetime expired');
+    this.queueTask(sa, new ChildDeleteTask([c], 'expired', 'hard lifetime expired', true));
   }
 
   private timersOf(sa: IkeSa, nowMs: number): void {

@@ -54,7 +54,12 @@ export interface ChildSaInfo {
   readonly remote: Endpoint;
   /** ESP in UDP (RFC 3948): true when a NAT was detected or encapsulation was forced. */
   readonly encap: boolean;
-  /** Soft/hard limits the data plane may enforce too (0 = none). */
+  /**
+   * Volume limits (0 = none): the data plane counts the traffic, so it enforces them and reports a soft
+   * limit (rekey) or a hard one (`expireChild`). Soft limits already carry the rand_bytes/rand_packets jitter.
+   */
+  readonly rekeyBytes: number;
+  readonly rekeyPackets: number;
   readonly lifeBytes: number;
   readonly lifePackets: number;
 }

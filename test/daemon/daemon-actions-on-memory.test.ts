@@ -50,6 +50,40 @@ test('CHILD_SA rekey by the clock: new SPIs, the same reqid, traffic flows on', 
   }
 });
 
+test('volume limits: the data plane counts, a soft packet limit rekeys, a hard one deletes', async () => {
+  const child = 'rekey_time = 0s\n life_time = 0s\n rekey_packets = 3\n life_packets = 6\n rand_packets = 0';
+  const t = await TwoDaemons.start(conf('left', { child }), conf('right'));
+  try {
+    await t.left.daemon.up('net', 10);
+    await settle();
+    const first = (await t.left.daemon.sas()).ikeSas[0]?.children[0];
+    assert.ok(first);
+    for (let seq = 1; seq <= 3; seq++) assert.equal((await t.ping(t.left, t.right, seq)).reply?.type, 0);
+    await settle();
+    const rekeyed = (await t.left.daemon.sas()).ikeSas[0]?.children;
+    assert.equal(rekeyed?.length, 1);
+    assert.notEqual(rekeyed?.[0]?.spiIn, first.spiIn, 'three packets out: rekeyed, no clock involved');
+    assert.equal(rekeyed?.[0]?.reqid, first.reqid);
+    assert.equal(t.nowMs, 1_000, 'the clock never moved');
+  } finally {
+    await t.stop();
+  }
+  const hard = 'rekey_time = 0s\n life_time = 0s\n life_packets = 2';
+  const h = await TwoDaemons.start(conf('left', { child: hard }), conf('right'));
+  try {
+    await h.left.daemon.up('net', 10);
+    await settle();
+    assert.equal((await h.ping(h.left, h.right, 1)).reply?.type, 0);
+    await h.ping(h.left, h.right, 2);
+    await settle();
+    assert.equal((await h.left.daemon.sas()).ikeSas[0]?.children.length, 0, 'hard limit: the CHILD_SA is gone');
+    assert.equal((await h.right.daemon.sas()).ikeSas[0]?.children.length, 0, 'and the peer was told');
+    assert.ok(h.left.logs.some((l) => /CHILD_SA net\{\d+\} deleted: hard lifetime expired/.test(l)));
+  } finally {
+    await h.stop();
+  }
+});
+
 test('IKE_SA rekey by the clock: a new IKE_SA carries the same CHILD_SA', async () => {
   const t = await TwoDaemons.start(conf('left', { conn: 'rekey_time = 100s\n rand_time = 0s' }), conf('right'));
   try {

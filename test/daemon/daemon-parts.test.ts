@@ -81,7 +81,7 @@ test('connection actions: close_action and dpd_action follow the typed cause of 
   a.expire(8, true);
   assert.deepEqual(drain(a), [
     { kind: 'rekeyChild', childSaId: 7 },
-    { kind: 'terminateChild', childSaId: 8 },
+    { kind: 'expireChild', childSaId: 8 },
   ]);
   a.stop();
   a.ikeSaDeleted(9, 'lab', 'peerDeleted', '', 0);

@@ -1,7 +1,11 @@
 /**
  * Address ranges (as IKEv2 traffic selectors carry them) to the CIDR prefixes a routing table needs.
  */
-import { formatAddress } from '../ike/traffic-selectors.js';
+import { formatIpAddress } from '../common/ip.js';
+
+function formatAddress(a: Uint8Array): string {
+  return formatIpAddress(a, 0, a.length);
+}
 
 function toBigInt(a: Uint8Array): bigint {
   let v = 0n;

@@ -44,8 +44,3 @@ export function rangeToPrefixes(start: Uint8Array, end: Uint8Array): string[] {
   }
   return out;
 }
-
-/** The single address of a one-host range, else undefined. */
-export function singleHost(start: Uint8Array, end: Uint8Array): string | undefined {
-  return Buffer.compare(Buffer.from(start), Buffer.from(end)) === 0 ? formatAddress(start) : undefined;
-}

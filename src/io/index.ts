@@ -4,13 +4,7 @@
  * (importing them loads koffi).
  */
 export * from './types.js';
-export {
-  createDatagramBatch,
-  createPacketBatch,
-  copyDatagramSlot,
-  DEFAULT_BATCH_SIZE,
-  type BatchShape,
-} from './batch.js';
+export { createDatagramBatch, createPacketBatch, DEFAULT_BATCH_SIZE, type BatchShape } from './batch.js';
 export {
   canonicalAddress,
   familyOf,

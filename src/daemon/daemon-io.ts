@@ -8,6 +8,7 @@ import { LinuxPacketSocket } from '../io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../io/linux/udp-endpoint.js';
 import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule, ip } from '../io/linux/iproute.js';
 import { SystemClock } from '../io/clock.js';
+import { IpProto } from '../common/ip.js';
 
 export interface DaemonIo {
   readonly clock: Clock;
@@ -63,7 +64,6 @@ export interface LinuxIoOptions {
 }
 
 export const DEFAULT_MARK = 0x7473;
-const AH_PROTOCOL = 51;
 export const DEFAULT_TABLE = 220;
 const RULE_PRIORITY = 220;
 /** `pass` children: looked up before the TUN table. */
@@ -90,7 +90,7 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
         family,
         protocol,
         mark,
-        ...(family === 4 && protocol === AH_PROTOCOL ? { headerIncluded: true } : {}),
+        ...(family === 4 && protocol === IpProto.AH ? { headerIncluded: true } : {}),
       }),
     addRoute: async (prefix, dev, src) => {
       await addRoute(prefix, dev, src !== undefined ? { src, table } : { table });

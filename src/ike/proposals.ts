@@ -319,11 +319,6 @@ function match(o: Proposal, t: Proposal, preferPeer: boolean): SelectedProposal 
   };
 }
 
-/** Does `proposal` (one of ours or the peer's) list key exchange method `group`? */
-export function proposalHasKe(proposal: Proposal, group: number): boolean {
-  return proposal.ke.includes(group);
-}
-
 /** The selected proposal as a one-transform-per-type Proposal, to put in the response SA payload. */
 export function selectedAsProposal(s: SelectedProposal): Proposal {
   return {

@@ -6,6 +6,7 @@
  * IkeErrors from tasks become notifies (responder) or failures/teardowns (initiator) here, in one place.
  */
 import { LogLevel } from '../common/log.js';
+import { NAT_T_PORT } from '../common/nat-t.js';
 import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType, nameOf } from './codec/constants.js';
 import { encodeMessage, decodeMessage } from './codec/message.js';
 import type { IkeHeader, IkeMessage, Payload } from './codec/types.js';
@@ -62,7 +63,6 @@ function checked(msg: IkeMessage, inner: readonly Payload[] | undefined, payload
 function notifyName(e: IkeError): string {
   return e.notifyType === 0 ? '' : ` (${nameOf(NotifyType, e.notifyType)})`;
 }
-export const NAT_T_PORT = 4500;
 
 /** Why datagrams were dropped (counters). */
 export type DropReason =
@@ -72,7 +72,6 @@ export type DropReason =
   | 'integrity'
   | 'cookie'
   | 'internal'
-  | 'esp'
   /** IKE_SA_INIT beyond charon.block_threshold or charon.init_limit_half_open. */
   | 'halfOpenLimit'
   /** IKE_SA_INIT beyond the key exchange budget (keLimitMsPerSec). */
@@ -137,7 +136,7 @@ export class TaskManager {
             notifyType: 0,
             reason: 'peer not responding',
           });
-        this.core.destroyIke(sa, 'peer not responding');
+        this.core.destroyIke(sa, 'peerDead', 'peer not responding');
       }
       return;
     }
@@ -197,7 +196,7 @@ export class TaskManager {
             notifyType: e.notifyType,
             reason: e.reason,
           });
-          this.core.destroyIke(sa, e.reason);
+          this.core.destroyIke(sa, 'failed', e.reason);
           return;
         }
         t.failed?.(ctx, e.reason, e.notifyType);
@@ -344,7 +343,8 @@ export class TaskManager {
           } else
             this.core.emit({ type: 'ikeSaFailed', ikeSaId: sa.id, name, notifyType: e.notifyType, reason: e.reason });
           for (const other of a.tasks.slice(1)) other.failed?.(ctx, e.reason, e.notifyType);
-          this.core.destroyIke(sa, e.reason);
+          const cause = e.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authFailed' : 'failed';
+          this.core.destroyIke(sa, cause, e.reason);
           return;
         }
         t.failed?.(ctx, e.reason, e.notifyType);
@@ -478,7 +478,11 @@ export class TaskManager {
           notifyType: fatal.notifyType,
           reason: fatal.reason,
         });
-      this.core.destroyIke(sa, fatal.reason);
+      this.core.destroyIke(
+        sa,
+        fatal.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authFailed' : 'failed',
+        fatal.reason,
+      );
       return;
     }
     this.respond(sa, header, out, replyTo);

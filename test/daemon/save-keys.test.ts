@@ -175,6 +175,8 @@ function child(protocol: 'esp' | 'ah'): ChildSaInfo {
     local: { address: '192.0.2.1', port: 500 },
     remote: { address: '198.51.100.2', port: 500 },
     encap: false,
+    rekeyBytes: 0,
+    rekeyPackets: 0,
     lifeBytes: 0,
     lifePackets: 0,
   };

@@ -105,6 +105,15 @@ for (const rekeyer of ['tsipsec', 'strongswan'] as const) {
         const sw = await theirs.listSas();
         assert.equal((sw.match(/INSTALLED/g) ?? []).length, 1, `strongSwan has exactly one CHILD_SA:\n${sw}`);
         assert.ok(sw.includes(ike.children[0]?.spiIn ?? '?'), `strongSwan uses our current SPI:\n${sw}`);
+        // Our own listing after the IKE rekey: the new IKE_SA as strongSwan knows it, its CHILD_SA installed.
+        assert.equal(ike.state, 'ESTABLISHED');
+        assert.equal(ike.children[0]?.state, 'INSTALLED');
+        assert.ok(
+          sw.includes(ike.spiI) && sw.includes(ike.spiR),
+          `strongSwan lists our IKE SPIs ${ike.spiI}/${ike.spiR}:\n${sw}`,
+        );
+        assert.ok(sw.includes(ike.children[0]?.spiOut ?? '?'), `strongSwan lists our outbound SPI:\n${sw}`);
+        assert.equal(ike.remoteId, 'right.lab');
 
         // DELETE from our side.
         await ours.call('down', { name: 'lab' });

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createDatagramBatch } from '../../src/io/batch.js';
 import { readAddressSlot, writeAddressSlot } from '../../src/io/ip-address.js';
-import { IPPROTO_AH, IPPROTO_ESP, LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
+import { IpProto } from '../../src/common/ip.js';
+import { LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../../src/io/linux/udp-endpoint.js';
 import { gsoRunLength } from '../../src/io/linux/datagram-socket.js';
 import { DatagramKind, type DatagramBatch, type IpFamily, type UdpAddress } from '../../src/io/types.js';
@@ -62,8 +63,8 @@ for (const family of [4, 6] as const) {
   test(`raw ESP over IPv${family} between two namespaces, both ways, header stripped`, { skip: rootSkip }, () =>
     withVeth(async (v) => {
       const [addrA, addrB] = family === 4 ? [v.a4, v.b4] : [v.a6, v.b6];
-      const a = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsA });
-      const b = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsB });
+      const a = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsA });
+      const b = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsB });
       try {
         const atA: Seen[] = [];
         const atB: Seen[] = [];
@@ -94,9 +95,9 @@ for (const family of [4, 6] as const) {
 
 test('raw AH (protocol 51) over IPv4 is delivered as AH and not to the ESP socket', { skip: rootSkip }, () =>
   withVeth(async (v) => {
-    const a = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: v.nsA });
-    const bAh = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: v.nsB, bindAddress: v.b4 });
-    const bEsp = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_ESP, netns: v.nsB });
+    const a = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: v.nsA });
+    const bAh = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: v.nsB, bindAddress: v.b4 });
+    const bEsp = new LinuxPacketSocket({ family: 4, protocol: IpProto.ESP, netns: v.nsB });
     try {
       const ah: Seen[] = [];
       const esp: Seen[] = [];
@@ -208,7 +209,7 @@ test(
   { skip: rootSkip },
   () =>
     withVeth(async (v) => {
-      const raw = new LinuxPacketSocket({ family: 6, protocol: IPPROTO_ESP, netns: v.nsA });
+      const raw = new LinuxPacketSocket({ family: 6, protocol: IpProto.ESP, netns: v.nsA });
       const udp = new LinuxUdpEndpoint({ family: 6, port: 0, natT: true, netns: v.nsA });
       assert.ok(udp.port > 0, 'an ephemeral port was bound');
       raw.start(() => assert.fail('nothing sent'));
@@ -248,8 +249,8 @@ for (const family of [4, 6] as const) {
         ]);
         const a = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
         const b = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsB });
-        const rawA = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsA });
-        const rawB = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsB });
+        const rawA = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsA });
+        const rawB = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsB });
         try {
           const replies: [string, UdpAddress][] = [];
           b.start({

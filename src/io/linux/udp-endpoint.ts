@@ -15,7 +15,8 @@
  */
 import { DEFAULT_BATCH_SIZE, createDatagramBatch } from '../batch.js';
 import { writeAddressSlot } from '../ip-address.js';
-import { NAT_KEEPALIVE_BYTE, NAT_KEEPALIVE_BYTES, NON_ESP_MARKER_BYTES } from '../non-esp-marker.js';
+import { IpProto } from '../../common/ip.js';
+import { NAT_KEEPALIVE_BYTE, NAT_KEEPALIVE_LENGTH, NAT_T_PORT, NON_ESP_MARKER_LENGTH } from '../../common/nat-t.js';
 import { dispatchUdpBatch } from '../udp-demux.js';
 import {
   DatagramKind,
@@ -29,11 +30,9 @@ import {
 import { DatagramSocketCore, type UdpGsoState } from './datagram-socket.js';
 import { SOCK_DGRAM } from './libc.js';
 
-export const IKE_PORT = 500;
-export const NAT_T_PORT = 4500;
 /** Receive buffer per slot: the largest UDP payload. */
 export const UDP_BUFFER_BYTES = 65535;
-const IPPROTO_UDP = 17;
+const IPPROTO_UDP = IpProto.UDP;
 
 export interface UdpEndpointOptions {
   readonly family: IpFamily;
@@ -106,7 +105,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
   }
 
   sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean {
-    const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
+    const prefix = this.natT ? NON_ESP_MARKER_LENGTH : 0;
     const c = this.#control;
     const buf = c.bufs[0];
     if (buf === undefined || prefix + message.length > buf.length) {
@@ -122,7 +121,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
     const buf = this.#control.bufs[0];
     if (buf === undefined) return false;
     buf[0] = NAT_KEEPALIVE_BYTE;
-    return this.#sendControl(NAT_KEEPALIVE_BYTES, remote, undefined);
+    return this.#sendControl(NAT_KEEPALIVE_LENGTH, remote, undefined);
   }
 
   sendEsp(batch: DatagramBatch): number {

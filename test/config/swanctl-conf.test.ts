@@ -5,8 +5,9 @@ import { parseSwanctlConf, type SwanctlParseOptions } from '../../src/config/swa
 import { ConfigError, formatDiagnostic } from '../../src/config/config-error.js';
 import type { SwanctlParseResult } from '../../src/config/swanctl-model.js';
 import { memoryFiles } from './memory-files.js';
+import { sharedBench } from '../helpers/vectors.js';
 
-const BENCH = '/work/shared/bench';
+const BENCH = sharedBench;
 const FILE = '/etc/swanctl/swanctl.conf';
 
 function parse(text: string, extra: Partial<SwanctlParseOptions> = {}): SwanctlParseResult {

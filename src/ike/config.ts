@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
+import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
 
 /** An identity (RFC 7296 3.5). `any` on the remote side accepts every identity (swanctl `%any`). */
 export type IkeIdentity =
@@ -104,6 +105,10 @@ export interface ConnectionConfig {
   /** swanctl `encap`: force UDP encapsulation (pretend NAT). */
   readonly forceEncap: boolean;
   readonly children: readonly ChildConfig[];
+  /** swanctl `vips`: virtual IPs to ask for in IKE_AUTH (`0.0.0.0`, `::` for any; RFC 7296 2.19). */
+  readonly vips?: readonly string[];
+  /** swanctl `pools`: pools (EngineConfig.pools) to assign the peer's virtual IPs from, in order. */
+  readonly pools?: readonly string[];
 }
 
 /** The engine as a whole: one local endpoint (charon's `charon.*` settings plus loaded connections). */
@@ -144,6 +149,8 @@ export interface EngineConfig {
   readonly fragmentSizeBytes?: number;
   /** Nonce length in bytes (default 32, RFC 7296 2.10: at least half the PRF key size, 16..256). */
   readonly nonceLength?: number;
+  /** Virtual IP pools (swanctl `pools`) that connections with `pools` assign from. */
+  readonly pools?: VirtualIpPools;
 }
 
 export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutSec: 4, base: 1.8, tries: 5, limitSec: 0 };

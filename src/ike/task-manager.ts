@@ -25,6 +25,7 @@ import type { Task, TaskContext } from './task.js';
 import { ChildCreateTask } from './tasks/child-create.js';
 import { ChildRekeyTask } from './tasks/child-rekey.js';
 import { IkeAuthTask } from './tasks/ike-auth.js';
+import { IkeConfigTask } from './tasks/ike-config.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 import { InformationalTask } from './tasks/informational.js';
@@ -426,7 +427,7 @@ export class TaskManager {
       case ExchangeType.IKE_AUTH:
         if (sa.initiator || sa.state !== IkeSaState.CONNECTING)
           return this.respondError(sa, header, NotifyType.INVALID_SYNTAX, replyTo);
-        tasks = [new IkeAuthTask(), new ChildCreateTask({ inAuth: true })];
+        tasks = [new IkeAuthTask(), new IkeConfigTask(), new ChildCreateTask({ inAuth: true })];
         break;
       case ExchangeType.CREATE_CHILD_SA:
         if (sa.state !== IkeSaState.ESTABLISHED && sa.state !== IkeSaState.REKEYING)

@@ -38,11 +38,20 @@ import {
 } from '../traffic-selectors.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { checkNonce } from './ike-init.js';
+import { dynamicSelectors } from '../virtual-ips.js';
 import { LogLevel } from '../../common/log.js';
 
-/** Resolve configured selectors; `dynamic` is the IKE address of that side. */
-export function resolveTs(specs: readonly string[], address: string): TrafficSelector[] {
-  return specs.map((s) => {
+/**
+ * Resolve configured selectors; `dynamic` is the IKE address of that side, or `dynamic` selectors when given
+ * (virtual IPs, virtual-ips.ts).
+ */
+export function resolveTs(
+  specs: readonly string[],
+  address: string,
+  dynamic?: readonly TrafficSelector[],
+): TrafficSelector[] {
+  return specs.flatMap((s) => {
+    if (s === 'dynamic' && dynamic !== undefined) return dynamic;
     if (s === 'dynamic') {
       const a = parseAddress(address);
       if (a === undefined) throw new Error(`cannot use 'dynamic' with address ${address}`);
@@ -121,8 +130,8 @@ export class ChildCreateTask implements Task {
         out.push({ type: PayloadType.KE, group, data: this.ke.publicKey });
       }
     }
-    this.tsI = resolveTs(config.localTs, sa.local.address);
-    this.tsR = resolveTs(config.remoteTs, sa.remote.address);
+    this.tsI = resolveTs(config.localTs, sa.local.address, dynamicSelectors(sa, 'local'));
+    this.tsR = resolveTs(config.remoteTs, sa.remote.address, dynamicSelectors(sa, 'remote'));
     out.push({ type: PayloadType.TSi, selectors: this.tsI }, { type: PayloadType.TSr, selectors: this.tsR });
     return out;
   }
@@ -196,6 +205,9 @@ export class ChildCreateTask implements Task {
       return;
     }
     if (saP === undefined) throw new IkeError(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without SA');
+    // RFC 7296 3.15.4: the IKE_SA stands without the CHILD_SA when no virtual IP could be assigned.
+    if (this.opts.inAuth && sa.vips?.failed === true)
+      throw new IkeError(0, 'configuration payload negotiation failed, no CHILD_SA built');
     const theirs = decodeSa(saP).filter((p) => p.protocol !== 'ike' && p.spi.length === 4);
     const tsIP = first(payloads, PayloadType.TSi)?.selectors ?? [];
     const tsRP = first(payloads, PayloadType.TSr)?.selectors ?? [];
@@ -208,8 +220,8 @@ export class ChildCreateTask implements Task {
     let tsFailed = false;
     let wantGroup: number | undefined;
     for (const config of configs) {
-      const tsI = narrowTs(tsIP, resolveTs(config.remoteTs, sa.remote.address));
-      const tsR = narrowTs(tsRP, resolveTs(config.localTs, sa.local.address));
+      const tsI = narrowTs(tsIP, resolveTs(config.remoteTs, sa.remote.address, dynamicSelectors(sa, 'remote')));
+      const tsR = narrowTs(tsRP, resolveTs(config.localTs, sa.local.address, dynamicSelectors(sa, 'local')));
       if (tsI.length === 0 || tsR.length === 0) {
         tsFailed = true;
         continue;

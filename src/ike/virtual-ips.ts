@@ -31,7 +31,7 @@ export interface VirtualIps {
   splitInclude: string[];
   /** Responder: the leases behind `remote`. */
   leases: VipLease[];
-  /** Responder: the peer asked for an address and got none (INTERNAL_ADDRESS_FAILURE): no CHILD_SA in IKE_AUTH. */
+  /** Responder: no address for the peer (INTERNAL_ADDRESS_FAILURE, FAILED_CP_REQUIRED): no CHILD_SA in IKE_AUTH. */
   failed: boolean;
 }
 

@@ -175,6 +175,20 @@ test('EAP-MSCHAPv2: a server that cannot prove the password is refused by the pe
   assert.match(r.peer.kind === 'failure' ? r.peer.reason : '', /did not prove/);
 });
 
+test('EAP-MSCHAPv2 server: a Success response instead of a Response does not authenticate (CVE-2015-8023)', () => {
+  const s = server({ identity: 'carol@example.org' });
+  const challenge = decodeEapPacket(s.start().packet);
+  const skip = encodeEapPacket({
+    code: EapCode.Response,
+    identifier: challenge.identifier,
+    type: MSCHAPV2,
+    data: encodeMsChapV2({ opCode: MsChapV2OpCode.Success, short: true }),
+  });
+  const r = s.process(skip);
+  assert.equal(r.kind, 'failure');
+  assert.equal(decodeEapPacket(r.packet).code, EapCode.Failure);
+});
+
 test('EAP-Success before the method finished is refused by the peer', () => {
   const p = peer('carol@example.org', 'carol-secret');
   const s = server({ identity: 'carol@example.org' });

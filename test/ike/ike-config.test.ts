@@ -306,3 +306,17 @@ test('an IKE_SA rekey keeps the lease online until the last IKE_SA holding it go
     ['offline'],
   );
 });
+
+test('gateway with pools, client asking for nothing: FAILED_CP_REQUIRED, no CHILD_SA, no lease', () => {
+  const pools = gatewayPools();
+  const p = new Pair({ child: { localTs: ['192.0.2.1'], remoteTs: SUBNETS } }, gateway(pools));
+  p.initiate();
+  p.run();
+  assert.equal(p.events('i', 'ikeSaEstablished').length, 1);
+  assert.equal(p.events('i', 'childSaFailed')[0]?.notifyType, NotifyType.FAILED_CP_REQUIRED);
+  assert.equal(p.events('r', 'childSaInstalled').length, 0);
+  assert.deepEqual(
+    pools.list().map((x) => x.leases.length),
+    [0, 0],
+  );
+});

@@ -8,8 +8,9 @@
  * Initiator with `vips`: asks for one address per family (a specific one when configured) and the DNS servers;
  * the reply's addresses become our virtual IPs, and until then `dynamic` in TSi stands for the whole address space
  * of each family asked for. Responder with `pools`: leases one address per requested family for the peer's identity;
- * when none can be had it answers N(INTERNAL_ADDRESS_FAILURE) and the IKE_AUTH builds no CHILD_SA (RFC 7296 3.15.4),
- * and `dynamic` in the peer's selectors stands for its virtual IPs, so TSi is narrowed to them.
+ * when none can be had it answers N(INTERNAL_ADDRESS_FAILURE), and when the peer asked for none N(FAILED_CP_REQUIRED);
+ * either way the IKE_AUTH builds no CHILD_SA (RFC 7296 3.15.4, as strongSwan). `dynamic` in the peer's selectors
+ * stands for its virtual IPs, so TSi is narrowed to them.
  */
 import { ParseError } from '../../common/errors.js';
 import { LogLevel } from '../../common/log.js';
@@ -130,7 +131,12 @@ export class IkeConfigTask implements Task {
     const cp = cpOf(payloads, CfgType.CFG_REQUEST);
     const names = sa.conn?.pools ?? [];
     const pools = core.config.pools;
-    if (cp === undefined || names.length === 0 || pools === undefined) return;
+    if (names.length === 0 || pools === undefined) return;
+    if (cp === undefined) {
+      // RFC 7296 3.10.1: our policy hands out addresses, the peer did not ask for one.
+      virtualIpsOf(sa).failed = true;
+      throw new IkeError(NotifyType.FAILED_CP_REQUIRED, 'expected a virtual IP request (CP), got none');
+    }
     const families: IpFamily[] = [];
     for (const a of attributesOf(cp)) {
       if (a.type === CpAttr.INTERNAL_IP4_ADDRESS && !families.includes(4)) families.push(4);
@@ -156,7 +162,7 @@ export class IkeConfigTask implements Task {
       state.failed = true;
       throw new IkeError(
         NotifyType.INTERNAL_ADDRESS_FAILURE,
-        `no virtual IP for peer '${identity}': ${missing.join('; ')}`,
+        `no virtual IP found for peer '${identity}' (${missing.join('; ')})`,
       );
     }
     const { dns, splitInclude } = pools.attributes(names);

@@ -264,7 +264,7 @@ test('gateway without pools for the family asked: INTERNAL_ADDRESS_FAILURE too',
   assert.equal(p.events('r', 'childSaInstalled').length, 0);
 });
 
-test('a specific vips address is asked for; a gateway without pools sends no CP and narrows TSi its own way', () => {
+test('a specific vips address is asked for; a gateway without pools sends no CP; TSi ends at the IKE address', () => {
   const p = new Pair(client(['198.51.100.200']), {
     child: { localTs: SUBNETS, remoteTs: ['192.0.2.0/24'] },
   });
@@ -281,7 +281,8 @@ test('a specific vips address is asked for; a gateway without pools sends no CP 
   assert.equal(cp(inner(p, response, 'r')), undefined);
   p.deliverDatagram(response);
   assert.equal(p.events('i', 'virtualIpsAssigned').length, 0);
-  assert.deepEqual(p.events('i', 'childSaInstalled')[0]?.child.tsLocal.map(formatTs), ['192.0.2.0/24']);
+  // No virtual IP: our side is narrowed back to the IKE address, as strongSwan narrows it.
+  assert.deepEqual(p.events('i', 'childSaInstalled')[0]?.child.tsLocal.map(formatTs), ['192.0.2.1/32']);
 });
 
 test('an IKE_SA rekey keeps the lease online until the last IKE_SA holding it goes', () => {
@@ -319,4 +320,14 @@ test('gateway with pools, client asking for nothing: FAILED_CP_REQUIRED, no CHIL
     pools.list().map((x) => x.leases.length),
     [0, 0],
   );
+});
+
+test('a gateway narrowing TSi to a subnet: the client keeps only its virtual IP', () => {
+  const pools = gatewayPools();
+  const gw = gateway(pools);
+  const p = new Pair(client(['0.0.0.0']), { ...gw, child: { localTs: SUBNETS, remoteTs: ['198.51.100.0/24'] } });
+  p.initiate();
+  p.run();
+  assert.deepEqual(p.events('i', 'childSaInstalled')[0]?.child.tsLocal.map(formatTs), ['198.51.100.129/32']);
+  assert.deepEqual(p.events('r', 'childSaInstalled')[0]?.child.tsRemote.map(formatTs), ['198.51.100.0/24']);
 });

@@ -172,6 +172,13 @@ export class ChildCreateTask implements Task {
       throw new IkeError(NotifyType.TS_UNACCEPTABLE, 'responder selectors are not a subset of ours');
     const tooMany = tsLimitViolation(tsI, tsR);
     if (tooMany !== undefined) throw new IkeError(NotifyType.TS_UNACCEPTABLE, `responder sent ${tooMany}`);
+    // With virtual IPs our side is narrowed to the addresses we hold now (as strongSwan does).
+    const tsLocal =
+      sa.vips === undefined
+        ? tsI
+        : narrowTs(tsI, resolveTs(child.config.localTs, sa.local.address, dynamicSelectors(sa, 'local')));
+    if (tsLocal.length === 0)
+      throw new IkeError(NotifyType.TS_UNACCEPTABLE, 'responder selectors miss our virtual IPs');
     let gir: Buffer | undefined;
     if (!this.opts.inAuth) {
       child.nonceR = checkNonce(first(payloads, PayloadType.NONCE)?.data);
@@ -190,7 +197,7 @@ export class ChildCreateTask implements Task {
       child.config.mode === 'transport' && findNotify(payloads, NotifyType.USE_TRANSPORT_MODE) ? 'transport' : 'tunnel';
     if (child.config.mode === 'transport' && child.mode === 'tunnel')
       core.log.log('chd', LogLevel.CONTROL, 'peer did not accept transport mode, using tunnel mode', child.label);
-    child.tsLocal = tsI.map(copyTs);
+    child.tsLocal = tsLocal.map(copyTs);
     child.tsRemote = tsR.map(copyTs);
     this.finish(sa, child, s, gir);
     core.installChild(sa, child, ctx.nowMs);

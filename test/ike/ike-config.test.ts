@@ -285,7 +285,7 @@ test('a specific vips address is asked for; a gateway without pools sends no CP;
   assert.deepEqual(p.events('i', 'childSaInstalled')[0]?.child.tsLocal.map(formatTs), ['192.0.2.1/32']);
 });
 
-test('an IKE_SA rekey keeps the lease online until the last IKE_SA holding it goes', () => {
+test('rekeys keep the virtual IP: the lease stays online until the last IKE_SA holding it goes', () => {
   const pools = gatewayPools();
   const p = new Pair(client(['0.0.0.0']), gateway(pools));
   p.initiate();
@@ -300,6 +300,28 @@ test('an IKE_SA rekey keeps the lease online until the last IKE_SA holding it go
     pools.list()[0]?.leases.map((l) => l.status),
     ['online'],
   );
+  // CHILD_SA rekeys, from either side, keep the virtual IP in the selectors.
+  for (const [side, engine] of [
+    ['i', p.i],
+    ['r', p.r],
+  ] as const) {
+    const child = engine.ikeSas()[0]?.children[0];
+    assert.ok(child);
+    engine.rekeyChild(child.id, p.nowMs);
+    p.run();
+    const installed = p.events(side, 'childSaInstalled').at(-1);
+    assert.equal(installed?.rekeyOf, child.id);
+  }
+  const last = p.events('i', 'childSaInstalled').at(-1)?.child;
+  assert.deepEqual(last?.tsLocal.map(formatTs), ['198.51.100.129/32']);
+  assert.deepEqual(p.events('r', 'childSaInstalled').at(-1)?.child.tsRemote.map(formatTs), ['198.51.100.129/32']);
+  // The client rekeys its IKE_SA too; a new CHILD_SA still uses the virtual IP.
+  p.i.rekeyIke(p.i.ikeSas()[0]?.id ?? 0, p.nowMs);
+  p.run();
+  assert.deepEqual(p.i.ikeSas()[0]?.vips?.local, ['198.51.100.129']);
+  p.i.createChild(p.i.ikeSas()[0]?.id ?? 0, 'net', p.nowMs);
+  p.run();
+  assert.deepEqual(p.events('i', 'childSaInstalled').at(-1)?.child.tsLocal.map(formatTs), ['198.51.100.129/32']);
   p.r.terminate(p.r.ikeSas()[0]?.id ?? 0, p.nowMs);
   p.run();
   assert.deepEqual(
@@ -330,4 +352,35 @@ test('a gateway narrowing TSi to a subnet: the client keeps only its virtual IP'
   p.run();
   assert.deepEqual(p.events('i', 'childSaInstalled')[0]?.child.tsLocal.map(formatTs), ['198.51.100.129/32']);
   assert.deepEqual(p.events('r', 'childSaInstalled')[0]?.child.tsRemote.map(formatTs), ['198.51.100.0/24']);
+});
+
+test('twenty clients at once: each its own IPv4 and IPv6 address, each CHILD_SA selecting it', () => {
+  const pools = gatewayPools();
+  const gw = makeEngine('r', gateway(pools));
+  const seen = new Set<string>();
+  const gwEvents: IkeEvent[] = [];
+  for (let n = 0; n < 20; n++) {
+    const events: IkeEvent[] = [];
+    connect(
+      gw,
+      makeEngine('i', client(['0.0.0.0', '::'], `user${n}@example.org`, `u${n}`)),
+      1_000_000,
+      events,
+      gwEvents,
+    );
+    const assigned = events.find((e) => e.type === 'virtualIpsAssigned');
+    const child = events.find((e) => e.type === 'childSaInstalled');
+    assert.ok(assigned?.type === 'virtualIpsAssigned' && child?.type === 'childSaInstalled', `client ${n}`);
+    assert.deepEqual(
+      child.child.tsLocal.map(formatTs),
+      assigned.local.map((a) => `${a}/${a.includes(':') ? 128 : 32}`),
+    );
+    for (const a of assigned.local) seen.add(a);
+  }
+  assert.equal(seen.size, 40);
+  assert.equal(gw.ikeSas().length, 20);
+  assert.deepEqual(
+    pools.list().map((p) => p.online),
+    [20, 20],
+  );
 });

@@ -63,6 +63,19 @@ export interface ChildConfig {
   readonly lifetimes: ChildLifetimes;
 }
 
+/** EAP as a client: our EAP identity (swanctl `eap_id`) and the methods we accept (EapType, default MSCHAPv2, MD5). */
+export interface EapClientConfig {
+  readonly identity: string;
+  readonly methods?: readonly number[];
+}
+
+/** EAP as a server: the methods offered (EapType), and whether to ask the identity (swanctl `eap_id = %any`). */
+export interface EapServerSettings {
+  readonly methods: readonly number[];
+  /** Ask with EAP-Identity; otherwise the peer's IKE identity is its EAP identity. */
+  readonly askIdentity: boolean;
+}
+
 /** Retransmission (strongSwan `charon.retransmit_*`): timeout * base^n, n = 0 .. tries. */
 export interface RetransmitConfig {
   /** `retransmit_timeout`, seconds (default 4). */
@@ -109,6 +122,10 @@ export interface ConnectionConfig {
   readonly vips?: readonly string[];
   /** swanctl `pools`: pools (EngineConfig.pools) to assign the peer's virtual IPs from, in order. */
   readonly pools?: readonly string[];
+  /** We authenticate with EAP (swanctl local auth = eap-*, eap_id; RFC 7296 2.16); the peer with its PSK. */
+  readonly eapClient?: EapClientConfig;
+  /** The peer authenticates with EAP (swanctl remote auth = eap-*); we with our PSK. */
+  readonly eapServer?: EapServerSettings;
 }
 
 /** The engine as a whole: one local endpoint (charon's `charon.*` settings plus loaded connections). */
@@ -151,6 +168,8 @@ export interface EngineConfig {
   readonly nonceLength?: number;
   /** Virtual IP pools (swanctl `pools`) that connections with `pools` assign from. */
   readonly pools?: VirtualIpPools;
+  /** EAP passwords by EAP identity (swanctl `secrets.eap*`), for both roles. */
+  readonly eapPassword?: (identity: string) => string | undefined;
 }
 
 export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutSec: 4, base: 1.8, tries: 5, limitSec: 0 };

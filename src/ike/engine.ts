@@ -36,6 +36,7 @@ import { ChildDeleteTask } from './tasks/child-delete.js';
 import { ChildRekeyTask } from './tasks/child-rekey.js';
 import { IkeAuthTask } from './tasks/ike-auth.js';
 import { IkeConfigTask } from './tasks/ike-config.js';
+import { IkeEapTask } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
@@ -106,7 +107,7 @@ export class IkeEngine implements EngineCore {
     transition(sa, IkeSaState.CONNECTING, 'initiate', this.log);
     sa.halfOpenDeadlineMs = 0;
     this.queueTask(sa, new IkeInitTask());
-    this.queueTask(sa, new IkeAuthTask());
+    this.queueTask(sa, conn.eapClient !== undefined ? new IkeEapTask() : new IkeAuthTask());
     this.queueTask(sa, new IkeConfigTask());
     const wanted = conn.children.filter((c) => children === undefined || children.includes(c.name));
     const [firstChild, ...rest] = conn.childless === 'force' ? [] : wanted;

@@ -39,6 +39,8 @@ import {
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { checkNonce } from './ike-init.js';
 import { dynamicSelectors } from '../virtual-ips.js';
+import { authenticationPending } from './ike-eap.js';
+import { IkeSaState } from '../sa-state.js';
 import { LogLevel } from '../../common/log.js';
 
 /**
@@ -95,6 +97,9 @@ export class ChildCreateTask implements Task {
   private retries = 0;
   /** The responder found nothing to do (childless IKE_AUTH, RFC 6023). */
   private skipped = false;
+  /** IKE_AUTH with EAP (ike-eap.ts): the request that carried SA and TS, answered once the peer is authenticated. */
+  private authRequest: readonly Payload[] | undefined;
+  private waiting = false;
 
   constructor(opts: ChildCreateOptions) {
     this.opts = opts;
@@ -106,6 +111,8 @@ export class ChildCreateTask implements Task {
     const { sa, core } = ctx;
     const config = this.opts.config;
     if (config === undefined) throw new Error('initiator CHILD_SA without config');
+    // Later IKE_AUTH rounds of EAP carry no CHILD_SA payloads (RFC 7296 2.16).
+    if (this.opts.inAuth && this.offered.length > 0) return [];
     if (this.child === undefined) {
       this.child = core.newChildSa(config);
       this.child.createdAsInitiator = true;
@@ -140,6 +147,7 @@ export class ChildCreateTask implements Task {
     const { sa, core } = ctx;
     const child = this.child;
     if (child === undefined) throw new Error('no child');
+    if (this.opts.inAuth && sa.state === IkeSaState.CONNECTING) return 'retry'; // EAP rounds: wait for the last
     const invalidKe = findNotify(payloads, NotifyType.INVALID_KE_PAYLOAD);
     if (invalidKe !== undefined && !this.opts.inAuth) {
       const group = invalidKe.data.length === 2 ? invalidKe.data.readUInt16BE(0) : -1;
@@ -204,8 +212,12 @@ export class ChildCreateTask implements Task {
     return 'done';
   }
 
-  processR(ctx: TaskContext, payloads: readonly Payload[]): void {
+  processR(ctx: TaskContext, request: readonly Payload[]): void {
     const { sa, core } = ctx;
+    // EAP (ike-eap.ts): keep the first IKE_AUTH request and answer it in the last round.
+    const payloads = this.opts.inAuth ? (this.authRequest ??= request) : request;
+    this.waiting = this.opts.inAuth && authenticationPending(sa);
+    if (this.waiting) return;
     const saP = first(payloads, PayloadType.SA);
     if (saP === undefined && this.opts.inAuth) {
       this.skipped = true; // childless initiator (RFC 6023)
@@ -302,7 +314,7 @@ export class ChildCreateTask implements Task {
 
   buildR(ctx: TaskContext): Payload[] {
     const child = this.child;
-    if (this.skipped) return [];
+    if (this.skipped || this.waiting) return [];
     if (child === undefined || this.selected === undefined) throw new Error('CHILD_SA response before request');
     const out: Payload[] = [];
     if (child.mode === 'transport') out.push(notify(NotifyType.USE_TRANSPORT_MODE));

@@ -23,6 +23,8 @@ import { decodeIdentity, formatIdentity } from '../identity.js';
 import type { IkeSa } from '../sa.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { familyOf, virtualIpsOf } from '../virtual-ips.js';
+import { IkeSaState } from '../sa-state.js';
+import { authenticationPending, eapIdentityOf } from './ike-eap.js';
 import type { IpFamily } from '../virtual-ips.js';
 
 const ADDRESS_ATTR: Readonly<Record<IpFamily, number>> = {
@@ -51,6 +53,8 @@ function attributesOf(cp: CpPayload): ConfigAttribute[] {
 }
 
 function peerIdentity(sa: IkeSa): string {
+  const eap = eapIdentityOf(sa);
+  if (eap !== undefined) return eap;
   const id = sa.initiator ? sa.idR : sa.idI;
   const decoded = id === undefined ? undefined : decodeIdentity(id.type, id.data);
   return decoded === undefined ? '%any' : formatIdentity(decoded);
@@ -67,10 +71,14 @@ export class IkeConfigTask implements Task {
   private reply: CpPayload | undefined;
   /** Virtual IPs were assigned (to us or by us) in this exchange. */
   private assigned = false;
+  /** IKE_AUTH with EAP (ike-eap.ts): the CP went in the first round; the first request is answered in the last. */
+  private asked = false;
+  private authRequest: readonly Payload[] | undefined;
 
   buildI(ctx: TaskContext): Payload[] {
     const vips = ctx.sa.conn?.vips ?? [];
-    if (vips.length === 0) return [];
+    if (vips.length === 0 || this.asked) return [];
+    this.asked = true;
     const state = virtualIpsOf(ctx.sa);
     const attributes: ConfigAttribute[] = [];
     for (const vip of vips) {
@@ -94,6 +102,7 @@ export class IkeConfigTask implements Task {
 
   processI(ctx: TaskContext, payloads: readonly Payload[]): TaskResult {
     const { sa, core } = ctx;
+    if (sa.state === IkeSaState.CONNECTING) return 'retry'; // EAP rounds: the reply comes with the last
     const state = sa.vips;
     if (state === undefined || state.requested.length === 0) return 'done';
     const requested = state.requested;
@@ -126,8 +135,10 @@ export class IkeConfigTask implements Task {
     return 'done';
   }
 
-  processR(ctx: TaskContext, payloads: readonly Payload[]): void {
+  processR(ctx: TaskContext, request: readonly Payload[]): void {
     const { sa, core } = ctx;
+    const payloads = (this.authRequest ??= request);
+    if (authenticationPending(sa)) return;
     const cp = cpOf(payloads, CfgType.CFG_REQUEST);
     const names = sa.conn?.pools ?? [];
     const pools = core.config.pools;

@@ -225,7 +225,16 @@ test('same identity, same address: a reconnecting client gets its address back, 
 
 test('pool exhausted: INTERNAL_ADDRESS_FAILURE, the IKE_SA stands, no CHILD_SA on either side', () => {
   const pools = new VirtualIpPools([{ name: 'rw-v4', addrs: '198.51.100.10-198.51.100.10' }]);
-  const gw = makeEngine('r', { ...gateway(pools), conn: { pools: ['rw-v4'], remoteId: { type: 'any' } } });
+  const lines: string[] = [];
+  const log = {
+    enabled: () => true,
+    log: (_s: string, _l: number, m: string, sa?: string) => lines.push(`<${sa}> ${m}`),
+  };
+  const gw = makeEngine('r', {
+    ...gateway(pools),
+    conn: { pools: ['rw-v4'], remoteId: { type: 'any' } },
+    engine: { pools, log },
+  });
   const now = 1_000_000;
   const gwEvents: IkeEvent[] = [];
   const first: IkeEvent[] = [];
@@ -251,6 +260,12 @@ test('pool exhausted: INTERNAL_ADDRESS_FAILURE, the IKE_SA stands, no CHILD_SA o
   assert.deepEqual(
     pools.list()[0]?.leases.map((l) => l.identity),
     ['carol@example.org'],
+  );
+  assert.ok(
+    lines.includes(
+      "<gw[3]> ike-config failed: no virtual IP found for peer 'dave@example.org' (IPv4 pool rw-v4 full) (INTERNAL_ADDRESS_FAILURE)",
+    ),
+    lines.join('\n'),
   );
 });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { parseSwanctlConf } from '../../src/config/swanctl-conf.js';
 import { ConfigError, formatDiagnostic } from '../../src/config/config-error.js';
 import { mapSwanctlConfig } from '../../src/daemon/config-map.js';
+import { poolsFromConfig } from '../../src/pools/from-config.js';
 
 const FILE = '/etc/swanctl/swanctl.conf';
 
@@ -125,4 +126,19 @@ test('the daemon refuses vips and pools until it installs virtual IPs', () => {
       lines.join('\n'),
     );
   }
+});
+
+test('the parsed pools become the engine pools', () => {
+  const { config } = parseSwanctlConf(GATEWAY, { filename: FILE });
+  const pools = poolsFromConfig(config.pools);
+  assert.deepEqual(pools.acquire(['rw-v4', 'rw-v6'], 'carol@example.org', 6), {
+    ok: true,
+    pool: 'rw-v6',
+    address: '2001:db8:1::10',
+    reused: false,
+  });
+  assert.deepEqual(pools.attributes(['rw-v4']), {
+    dns: ['198.51.100.53', '2001:db8::53'],
+    splitInclude: ['203.0.113.0/24', '198.51.100.1/32'],
+  });
 });

@@ -26,7 +26,9 @@ import { Findings, keyOriginsOf } from './swanctl-findings.js';
 import { buildAuthRounds } from './swanctl-auth.js';
 import { buildChildren } from './swanctl-children.js';
 import { buildSecrets } from './swanctl-secrets.js';
+import { buildPools, checkPoolReferences, parseVips } from './swanctl-pools.js';
 import type {
+  AddressPoolConfig,
   AddressSpec,
   ChildConfig,
   IkeConnection,
@@ -83,11 +85,13 @@ class Builder extends Findings {
     }
     let connections: IkeConnection[] = [];
     let secrets: IkeSecret[] = [];
+    let pools: AddressPoolConfig[] = [];
     const secretOrigins: Origin[] = [];
     for (const section of root.sections.values()) {
       if (section.name === 'connections') connections = this.connections(section);
       else if (section.name === 'secrets') secrets = buildSecrets(this, section, secretOrigins);
-      else if (section.name === 'pools' || section.name === 'authorities') {
+      else if (section.name === 'pools') pools = buildPools(this, section);
+      else if (section.name === 'authorities') {
         this.warn(section.origin, `section '${section.name}' is ignored`, `${section.name} are not supported yet`);
       } else if (!this.isTemplate(section.name)) {
         const hint = didYouMean(section.name, TOP_LEVEL_SECTIONS);
@@ -95,7 +99,8 @@ class Builder extends Findings {
         else this.warn(section.origin, `unknown section '${section.name}' is ignored`, 'strongSwan ignores it too');
       }
     }
-    return { connections, secrets, files: [...files], secretOrigins };
+    checkPoolReferences(this, connections, pools);
+    return { connections, pools, secrets, files: [...files], secretOrigins };
   }
 
   // ---- connections ------------------------------------------------------------------------------------------
@@ -196,6 +201,8 @@ class Builder extends Findings {
         this.read(s, 'fragmentation', (v) => parseEnum(v, ['yes', 'accept', 'force', 'no'] as const)) ?? 'yes',
       unique: this.read(s, 'unique', (v) => parseEnum(v, ['no', 'never', 'keep', 'replace'] as const)) ?? 'no',
       keyingtries: this.read(s, 'keyingtries', (v) => parseUint(v, 0xffffffff, 'count')) ?? 1,
+      vips: this.read(s, 'vips', parseVips) ?? [],
+      pools: this.read(s, 'pools', splitList) ?? [],
       local: buildAuthRounds(this, local, 'local', s),
       remote: buildAuthRounds(this, remote, 'remote', s),
       children,

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
+import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
 
 /** An identity (RFC 7296 3.5). `any` on the remote side accepts every identity (swanctl `%any`). */
 export type IkeIdentity =
@@ -62,6 +63,19 @@ export interface ChildConfig {
   readonly lifetimes: ChildLifetimes;
 }
 
+/** EAP as a client: our EAP identity (swanctl `eap_id`) and the methods we accept (EapType, default MSCHAPv2, MD5). */
+export interface EapClientConfig {
+  readonly identity: string;
+  readonly methods?: readonly number[];
+}
+
+/** EAP as a server: the methods offered (EapType), and whether to ask the identity (swanctl `eap_id = %any`). */
+export interface EapServerSettings {
+  readonly methods: readonly number[];
+  /** Ask with EAP-Identity; otherwise the peer's IKE identity is its EAP identity. */
+  readonly askIdentity: boolean;
+}
+
 /** Retransmission (strongSwan `charon.retransmit_*`): timeout * base^n, n = 0 .. tries. */
 export interface RetransmitConfig {
   /** `retransmit_timeout`, seconds (default 4). */
@@ -104,6 +118,14 @@ export interface ConnectionConfig {
   /** swanctl `encap`: force UDP encapsulation (pretend NAT). */
   readonly forceEncap: boolean;
   readonly children: readonly ChildConfig[];
+  /** swanctl `vips`: virtual IPs to ask for in IKE_AUTH (`0.0.0.0`, `::` for any; RFC 7296 2.19). */
+  readonly vips?: readonly string[];
+  /** swanctl `pools`: pools (EngineConfig.pools) to assign the peer's virtual IPs from, in order. */
+  readonly pools?: readonly string[];
+  /** We authenticate with EAP (swanctl local auth = eap-*, eap_id; RFC 7296 2.16); the peer with its PSK. */
+  readonly eapClient?: EapClientConfig;
+  /** The peer authenticates with EAP (swanctl remote auth = eap-*); we with our PSK. */
+  readonly eapServer?: EapServerSettings;
 }
 
 /** The engine as a whole: one local endpoint (charon's `charon.*` settings plus loaded connections). */
@@ -144,6 +166,10 @@ export interface EngineConfig {
   readonly fragmentSizeBytes?: number;
   /** Nonce length in bytes (default 32, RFC 7296 2.10: at least half the PRF key size, 16..256). */
   readonly nonceLength?: number;
+  /** Virtual IP pools (swanctl `pools`) that connections with `pools` assign from. */
+  readonly pools?: VirtualIpPools;
+  /** EAP passwords by EAP identity (swanctl `secrets.eap*`), for both roles. */
+  readonly eapPassword?: (identity: string) => string | undefined;
 }
 
 export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutSec: 4, base: 1.8, tries: 5, limitSec: 0 };

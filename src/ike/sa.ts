@@ -11,6 +11,7 @@ import type { Proposal, SelectedProposal } from './proposals.js';
 import { ChildSaState, IkeSaState } from './sa-state.js';
 import type { Task } from './task.js';
 import type { SkCrypter } from './protection/sk-crypter.js';
+import type { VirtualIps } from './virtual-ips.js';
 
 /** A request we sent and wait an answer for (RFC 7296 2.1, 2.3). */
 export interface ActiveRequest {
@@ -124,6 +125,8 @@ export class IkeSa {
   dpdAtMs = 0;
   /** Why the SA is going away (for the ikeSaDeleted event). */
   deleteReason = '';
+  /** Virtual IPs and attributes of the configuration payload exchange (RFC 7296 2.19), once there was one. */
+  vips: VirtualIps | undefined;
   constructor(id: number, initiator: boolean, spiI: Buffer, local: Endpoint, remote: Endpoint, name: string) {
     this.id = id;
     this.label = `${name}[${id}]`;

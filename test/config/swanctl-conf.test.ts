@@ -62,6 +62,8 @@ function benchExpectation(
     fragmentation: 'yes',
     unique: 'no',
     keyingtries: 1,
+    vips: [],
+    pools: [],
     local: [
       {
         name: 'local',
@@ -416,9 +418,9 @@ const errorCases: [string, string, string[]][] = [
   ],
   [
     'refused key',
-    'connections { c {\n  vips = 0.0.0.0 } }',
+    'connections { c {\n  ppk_id = ppk } }',
     [
-      "/etc/swanctl/swanctl.conf:2:3: 'vips' is not supported: virtual IPs (configuration payloads) are not supported (remove the key)",
+      "/etc/swanctl/swanctl.conf:2:3: 'ppk_id' is not supported: postquantum preshared keys (RFC 8784) are not supported (remove the key)",
     ],
   ],
   [

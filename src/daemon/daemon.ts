@@ -108,7 +108,7 @@ export class Daemon {
     this.#dataplane.setListener({
       acquire: (e) => this.#sa.acquire(e.reqid),
       expire: (e) => this.#sa.expire(e.id.spi, e.hard),
-      mapping: () => undefined,
+      mapping: (e) => void this.#sa.mapping(e.id.spi, e.newSrc),
     });
   }
 

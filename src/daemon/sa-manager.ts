@@ -10,7 +10,7 @@ import { nameOf } from '../crypto/ids.js';
 import { ControlError } from '../control/protocol.js';
 import { NotifyType } from '../ike/codec/constants.js';
 import type { IkeEngine } from '../ike/engine.js';
-import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
+import type { ChildSaInfo, Endpoint, IkeEvent } from '../ike/events.js';
 import { IkeSaState } from '../ike/sa-state.js';
 import type { ChildInstaller } from './child-installer.js';
 import type { DaemonConfig, DaemonConnection } from './config-map.js';
@@ -137,6 +137,18 @@ export class SaManager {
     const rec = this.#d.children.bySpi(spi);
     if (rec === undefined) return;
     this.#actions.expire(rec.info.id, hard);
+    this.#d.pump();
+  }
+
+  /**
+   * The data plane's NAT mapping upcall: an authenticated ESP-in-UDP packet on inbound SA `spi` came from
+   * `remote`. When the engine follows (the peer is behind a NAT), every CHILD_SA of that IKE_SA does too.
+   */
+  async mapping(spi: number, remote: Endpoint): Promise<void> {
+    const rec = this.#d.children.bySpi(spi);
+    if (rec === undefined || !this.#d.engine.peerMoved(rec.ikeSaId, remote)) return;
+    for (const c of [...this.#d.children.all()])
+      if (c.ikeSaId === rec.ikeSaId) await this.#d.children.followPeer(c, remote).catch(() => undefined);
     this.#d.pump();
   }
 

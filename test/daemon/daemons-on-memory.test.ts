@@ -140,7 +140,7 @@ test('reload: a new child with start_action = trap gets its trap policy and rout
   }
 });
 
-test('NAT: the peer behind a NAT is followed when its mapping changes (the mapping upcall)', async () => {
+test('NAT: keepalives from behind the NAT; the peer is followed when its mapping changes (the mapping upcall)', async () => {
   const NAT = '203.0.113.9';
   const ike500 = 40000;
   let ike4500 = 40500;
@@ -167,6 +167,16 @@ test('NAT: the peer behind a NAT is followed when its mapping changes (the mappi
     assert.equal(before?.remotePort, ike4500);
     assert.equal(before?.children[0]?.encap, true);
     assert.equal((await t.ping(t.left, t.right, 1)).reply?.type, 0);
+    const since = t.wire.length;
+    await t.advance(20_000);
+    const keepalives = t.wire
+      .slice(since)
+      .filter((w) => w.protocol === 17 && w.packet.bytes.equals(Buffer.from([0xff])));
+    assert.deepEqual(
+      keepalives.map((k) => [k.packet.srcAddr, k.packet.dstAddr, k.packet.dstPort]),
+      [[NAT, RIGHT.outer, 4500]],
+      'one NAT-keepalive after 20 s, from the side behind the NAT only',
+    );
     ike4500 = 40501; // the NAT forgets the mapping and makes a new one
     const p = await t.ping(t.left, t.right, 2);
     assert.equal(p.request?.seq, 2, 'the request arrives from the new port');

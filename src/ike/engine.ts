@@ -176,6 +176,19 @@ export class IkeEngine implements EngineCore {
     this.tm.startNext(sa, nowMs);
   }
 
+  /**
+   * The data plane saw an authenticated ESP-in-UDP packet of this IKE_SA's peer from a new address or port
+   * (a NAT mapping changed, RFC 7296 2.23). When the peer is behind a NAT, IKE follows it as strongSwan
+   * does: later messages go to `remote`. Returns whether it did.
+   */
+  peerMoved(ikeSaId: number, remote: Endpoint): boolean {
+    const sa = this.ike(ikeSaId);
+    if (!sa.natRemote || sa.state === IkeSaState.DESTROYED) return false;
+    this.log.log('ike', LogLevel.CONTROL, `peer moved to ${remote.address}[${remote.port}]`, sa.label);
+    sa.remote = remote;
+    return true;
+  }
+
   /** Feed one received IKE message (on port 4500 the socket layer already removed the non-ESP marker). Never throws. */
   receiveDatagram(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
     try {

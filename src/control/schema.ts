@@ -2,8 +2,10 @@
  * The shapes the daemon returns on the control channel, which `--json` prints unchanged. These are a
  * user-facing surface: fields are only ever added, never renamed or removed.
  */
+import type { OffloadInfo, UdpGsoInfo } from '../io/types.js';
 
 /** Traffic counters of one direction of a CHILD_SA. */
+
 export interface TrafficCounters {
   bytes: number;
   packets: number;
@@ -102,4 +104,12 @@ export interface DaemonStats {
   /** IKE datagrams dropped by reason ('malformed', 'unknownSpi', 'integrity', ...). */
   ikeDrops: Record<string, number>;
   memoryRssBytes: number;
+  /**
+   * Data-plane offloads chosen at start: the TUN's (TSO/USO reads split in user space, GRO writes, or why they
+   * are off) and UDP GSO for ESP in UDP, with what each did. Absent on devices without offloads.
+   */
+  offloads?: {
+    tun?: OffloadInfo;
+    udpGso?: UdpGsoInfo;
+  };
 }

@@ -21,6 +21,8 @@ export interface ControlDeps {
   readonly startedAtMs: number;
   readonly ikeCounters: { readonly ikeIn: number; readonly ikeOut: number };
   readonly pump: () => void;
+  /** The data plane's offloads, for `stats`. */
+  readonly offloads?: () => DaemonStats['offloads'];
 }
 
 export class ControlApi {
@@ -84,6 +86,7 @@ export class ControlApi {
       ikeIn: this.#d.ikeCounters.ikeIn,
       ikeOut: this.#d.ikeCounters.ikeOut,
       dataplaneDrops: this.#d.kernel.stats.drops,
+      ...(this.#d.offloads !== undefined ? { offloads: this.#d.offloads() } : {}),
     });
   }
 }

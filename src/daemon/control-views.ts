@@ -170,6 +170,7 @@ export interface StatsSources {
   readonly ikeIn: number;
   readonly ikeOut: number;
   readonly dataplaneDrops: Readonly<Record<string, number>>;
+  readonly offloads?: DaemonStats['offloads'];
 }
 
 export function daemonStats(sas: { ikeSas: IkeSaInfo[] }, engine: IkeEngine, extra: StatsSources): DaemonStats {
@@ -198,5 +199,6 @@ export function daemonStats(sas: { ikeSas: IkeSaInfo[] }, engine: IkeEngine, ext
     ikeRetransmits: engine.retransmits,
     ikeDrops: Object.fromEntries(Object.entries(engine.drops).filter(([, n]) => n > 0)),
     memoryRssBytes: process.memoryUsage.rss(),
+    ...(extra.offloads !== undefined ? { offloads: extra.offloads } : {}),
   };
 }

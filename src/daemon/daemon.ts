@@ -18,7 +18,7 @@ import type { ConnectionConfig } from '../ike/config.js';
 import { IkeEngine } from '../ike/engine.js';
 import type { Endpoint } from '../ike/events.js';
 import { UserspaceDataplane } from '../dataplane/userspace-dataplane.js';
-import type { IpFamily, PacketSocket, TunDevice } from '../io/types.js';
+import type { IpFamily, PacketSocket, TunDevice, UdpGsoInfo } from '../io/types.js';
 import type { XfrmResult } from '../xfrm/xfrm-tables.js';
 import { ChildInstaller } from './child-installer.js';
 import type { DaemonConfig } from './config-map.js';
@@ -104,6 +104,11 @@ export class Daemon {
       startedAtMs: nowMs(),
       ikeCounters: this.#transport.counters,
       pump,
+      offloads: () => {
+        const udpGso = sumGso(Object.values(this.#transport.natTEndpoints()).map((e) => e.gsoInfo?.()));
+        const tun = this.#tun.offloadInfo?.();
+        return { ...(tun !== undefined ? { tun } : {}), ...(udpGso !== undefined ? { udpGso } : {}) };
+      },
     });
     this.#manual = new ManualKeying(this.#dataplane, policies, options.isLocalAddress);
     this.#dataplane.setListener({
@@ -255,4 +260,17 @@ export class Daemon {
     await this.#tun.close();
     await this.#io.teardown();
   }
+}
+
+/** UDP GSO over the ESP-in-UDP endpoints of both families: on while every one is, with their sends added. */
+function sumGso(infos: readonly (UdpGsoInfo | undefined)[]): UdpGsoInfo | undefined {
+  const known = infos.filter((i): i is UdpGsoInfo => i !== undefined);
+  if (known.length === 0) return undefined;
+  const fallback = known.find((i) => i.fallback !== undefined)?.fallback;
+  return {
+    enabled: known.every((i) => i.enabled),
+    sends: known.reduce((n, i) => n + i.sends, 0),
+    segments: known.reduce((n, i) => n + i.segments, 0),
+    ...(fallback !== undefined ? { fallback } : {}),
+  };
 }

@@ -25,8 +25,10 @@ import { CONNECTION_KEYS, TOP_LEVEL_SECTIONS } from './swanctl-keys.js';
 import { Findings, keyOriginsOf } from './swanctl-findings.js';
 import { buildAuthRounds } from './swanctl-auth.js';
 import { buildChildren } from './swanctl-children.js';
-import { buildSecrets } from './swanctl-secrets.js';
+import { buildPrivateKeySecrets, buildSecrets } from './swanctl-secrets.js';
 import type {
+  Authority,
+  PrivateKeySecret,
   AddressSpec,
   ChildConfig,
   IkeConnection,
@@ -83,11 +85,16 @@ class Builder extends Findings {
     }
     let connections: IkeConnection[] = [];
     let secrets: IkeSecret[] = [];
+    let privateKeys: PrivateKeySecret[] = [];
+    let authorities: Authority[] = [];
     const secretOrigins: Origin[] = [];
     for (const section of root.sections.values()) {
       if (section.name === 'connections') connections = this.connections(section);
-      else if (section.name === 'secrets') secrets = buildSecrets(this, section, secretOrigins);
-      else if (section.name === 'pools' || section.name === 'authorities') {
+      else if (section.name === 'secrets') {
+        secrets = buildSecrets(this, section, secretOrigins);
+        privateKeys = buildPrivateKeySecrets(this, section);
+      } else if (section.name === 'authorities') authorities = this.authorities(section);
+      else if (section.name === 'pools') {
         this.warn(section.origin, `section '${section.name}' is ignored`, `${section.name} are not supported yet`);
       } else if (!this.isTemplate(section.name)) {
         const hint = didYouMean(section.name, TOP_LEVEL_SECTIONS);
@@ -95,7 +102,38 @@ class Builder extends Findings {
         else this.warn(section.origin, `unknown section '${section.name}' is ignored`, 'strongSwan ignores it too');
       }
     }
-    return { connections, secrets, files: [...files], secretOrigins };
+    return { connections, secrets, files: [...files], secretOrigins, privateKeys, authorities };
+  }
+
+  /** authorities.<name> { cacert, crl_uris, ocsp_uris } (swanctl.conf(5)); smartcard keys are refused. */
+  private authorities(section: SettingsSection): Authority[] {
+    const out: Authority[] = [];
+    for (const s of section.sections.values()) {
+      for (const k of s.keys.values()) {
+        if (k.name === 'cacert' || k.name === 'crl_uris' || k.name === 'ocsp_uris') continue;
+        if (k.name === 'cert_uri_base')
+          this.warn(
+            k.origin,
+            `'cert_uri_base' in authority '${s.name}' is ignored`,
+            'hash and URL certificates are not supported',
+          );
+        else
+          this.error(
+            k.origin,
+            `'${k.name}' in authority '${s.name}' is not supported`,
+            didYouMean(k.name, ['cacert', 'crl_uris', 'ocsp_uris']) ??
+              'give the CA as cacert = FILE (smartcards are not supported)',
+          );
+      }
+      out.push({
+        name: s.name,
+        origin: s.origin,
+        cacert: this.read(s, 'cacert', (v) => v.trim()),
+        crlUris: this.read(s, 'crl_uris', splitList) ?? [],
+        ocspUris: this.read(s, 'ocsp_uris', splitList) ?? [],
+      });
+    }
+    return out;
   }
 
   // ---- connections ------------------------------------------------------------------------------------------
@@ -198,6 +236,8 @@ class Builder extends Findings {
       keyingtries: this.read(s, 'keyingtries', (v) => parseUint(v, 0xffffffff, 'count')) ?? 1,
       local: buildAuthRounds(this, local, 'local', s),
       remote: buildAuthRounds(this, remote, 'remote', s),
+      sendCert: this.read(s, 'send_cert', (v) => parseEnum(v, ['always', 'ifasked', 'never'] as const)) ?? 'ifasked',
+      sendCertreq: this.read(s, 'send_certreq', parseBool) ?? true,
       children,
     };
   }

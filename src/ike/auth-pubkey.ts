@@ -142,14 +142,15 @@ function checkCertificate(
   if (remote.certs.length > 0 && !remote.certs.some((c) => c.der.equals(ee.der)))
     fail(`the peer '${who}' used certificate '${ee.subjectText}', which is not one of remote.certs`);
   const anchors = [...remote.cacerts, ...remote.certs];
-  const result = validateChain(ee, [...sent, ...remote.intermediates], anchors, ctx.nowMs);
+  const wallMs = remote.wallClockMs?.(ctx.nowMs) ?? ctx.nowMs;
+  const result = validateChain(ee, [...sent, ...remote.intermediates], anchors, wallMs);
   if (!result.ok) fail(`certificate of '${who}' is not trusted: ${result.reason}`);
   const status = remote.revocationStatus;
   for (let i = 0; i < result.chain.length; i++) {
     const cert = result.chain[i] as X509Cert;
     const issuer = result.chain[i + 1] ?? result.anchor;
     if (cert === issuer) continue;
-    const s = status?.(cert, issuer, ctx.nowMs) ?? { status: 'unknown' as const, detail: 'no revocation information' };
+    const s = status?.(cert, issuer, wallMs) ?? { status: 'unknown' as const, detail: 'no revocation information' };
     if (s.status === 'revoked') fail(`certificate '${cert.subjectText}' of '${who}' is revoked: ${s.detail}`);
     if (s.status === 'unknown') {
       const hasUri = cert.crlUris.length > 0 || cert.ocspUris.length > 0;

@@ -96,6 +96,11 @@ export interface RemotePubkeyAuth {
   readonly pubkeys: readonly KeyObject[];
   /** swanctl `remote.revocation`: `strict` refuses unknown status, `ifuri` only when the cert names a URI. */
   readonly revocation: 'strict' | 'ifuri' | 'relaxed';
+  /**
+   * Wall-clock time (ms since 1970) for certificate validity and revocation, given the engine's `nowMs`. The
+   * engine's clock may be monotonic; the glue supplies the conversion. Absent: `nowMs` is wall-clock time.
+   */
+  readonly wallClockMs?: (nowMs: number) => number;
   /** Status of `cert` issued by `issuer` from what was loaded or fetched beforehand (CRLs, OCSP). */
   readonly revocationStatus?: (cert: X509Cert, issuer: X509Cert, nowMs: number) => RevocationStatus;
 }

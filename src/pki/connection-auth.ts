@@ -166,6 +166,8 @@ export function mapRemotePubkey(
     certs,
     pubkeys,
     revocation: round.revocation,
+    // The daemon's engine clock is monotonic: certificates are checked against the wall clock.
+    wallClockMs: () => Date.now(),
     revocationStatus: (cert, issuer, nowMs) => crlStatus(crls, cert, issuer, nowMs),
   };
 }

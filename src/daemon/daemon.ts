@@ -24,6 +24,7 @@ import { selectorsFromTs } from '../kernel/traffic-selectors.js';
 import type { IpFamily, PacketSocket, TunDevice, UdpEndpoint } from '../io/types.js';
 import { ControlError } from '../control/protocol.js';
 import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import { connectionCertificates, saCertificates } from '../pki/listing.js';
 import type { DaemonConfig, DaemonConnection } from './config-map.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { DaemonIo } from './daemon-io.js';
@@ -857,6 +858,7 @@ export class Daemon {
         establishedSecAgo: s?.establishedAtMs === undefined ? null : (now - s.establishedAtMs) / 1000,
         rekeyInSec: secondsUntil(sa.rekeyAtMs),
         children,
+        ...saCertificates(sa),
       });
     }
     return { ikeSas: out };
@@ -922,6 +924,7 @@ export class Daemon {
         localId: c.source.local[0]?.id ?? c.localAddr ?? '%any',
         remoteAuth: c.source.remote[0]?.auth ?? 'psk',
         remoteId: c.source.remote[0]?.id ?? '%any',
+        ...connectionCertificates(c.ike),
         children: c.source.children.map((ch) => ({
           name: ch.name,
           mode: ch.mode,

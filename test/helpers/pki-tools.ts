@@ -33,6 +33,10 @@ export interface PkiOptions {
   readonly org?: string;
   /** Validity of the end entities in days (negative: already expired, via tsipsec/openssl dates). */
   readonly days?: number;
+  /** End entities start this many days from now (tsipsec pki only): not yet valid. */
+  readonly notBeforeDays?: number;
+  /** End entities' keyUsage instead of digitalSignature (openssl only), e.g. `keyEncipherment`. */
+  readonly eeKeyUsage?: string;
 }
 
 function sh(cmd: string, args: string[], cwd: string): string {
@@ -226,7 +230,7 @@ function byOpenssl(dir: string, kind: PkiKind, o: PkiOptions): void {
     issue(
       host,
       dn(o, `${host}.lab`, true),
-      `subjectAltName=DNS:${host}.lab\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n`,
+      `subjectAltName=DNS:${host}.lab\nkeyUsage=critical,${host === 'right' ? (o.eeKeyUsage ?? 'digitalSignature') : 'digitalSignature'}\nextendedKeyUsage=serverAuth,clientAuth\n`,
       String(o.days ?? 30),
     );
   }
@@ -263,7 +267,12 @@ function byTsipsec(dir: string, kind: PkiKind, o: PkiOptions): void {
   for (const host of ['left', 'right']) {
     t(`${host}.key`, ['--gen', ...TSIPSEC_TYPE[kind]]);
     const days = o.days ?? 30;
-    const life = days < 0 ? ['--not-before', '-40', '--lifetime', String(40 + days)] : ['--lifetime', String(days)];
+    const life =
+      days < 0
+        ? ['--not-before', '-40', '--lifetime', String(40 + days)]
+        : o.notBeforeDays !== undefined && host === 'right'
+          ? ['--not-before', String(o.notBeforeDays), '--lifetime', String(days)]
+          : ['--lifetime', String(days)];
     t(`${host}.pem`, [
       '--issue',
       '--in',

@@ -10,6 +10,7 @@ import type { ConnectionConfig, IkeIdentity, LocalPubkeyAuth, RemotePubkeyAuth }
 import type { X509Cert } from '../../src/pki/certificate.js';
 import { encodeDn, parseDn } from '../../src/pki/dn.js';
 import { Pair } from './exchange-helper.js';
+import { saCertificates } from '../../src/pki/listing.js';
 import type { PeerOptions } from './exchange-helper.js';
 import { T0_MS, genKey, makeCa, makeCert } from '../helpers/pki.js';
 import type { KeyKind, TestCa } from '../helpers/pki.js';
@@ -84,6 +85,11 @@ for (const [name, kind, pss] of kinds) {
     assertUp(p);
     const [saI] = p.i.ikeSas();
     assert.ok(saI !== undefined);
+    const listed = saCertificates(saI);
+    assert.equal(listed.localCert?.subject, 'C=CH, O=ts-ipsec test, CN=moon.example.org');
+    assert.equal(listed.remoteCert?.subject, 'C=CH, O=ts-ipsec test, CN=sun.example.org');
+    assert.equal(listed.remoteCert?.issuer, 'C=CH, O=ts-ipsec test, CN=Intermediate CA');
+    assert.equal(listed.remoteCert?.serial, sun.cert.serial);
   });
 }
 

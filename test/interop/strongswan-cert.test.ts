@@ -8,15 +8,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Lab, canRunLab } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
-import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { CLI, TsipsecPeer } from '../helpers/tsipsec.js';
 import { makeLabPki } from '../helpers/pki-tools.js';
-import type { LabPki, PkiKind, PkiTool } from '../helpers/pki-tools.js';
-import type { IkeSaInfo } from '../../src/control/schema.js';
+import type { LabPki, PkiKind, PkiOptions, PkiTool } from '../helpers/pki-tools.js';
+import type { ConnectionInfo, IkeSaInfo } from '../../src/control/schema.js';
 
 const can = canRunLab();
 const skip = !can.ok
@@ -147,6 +148,10 @@ for (const [tool, kind, im] of MATRIX) {
           const { ikeSas } = (await peers.ours.call('sas')) as { ikeSas: IkeSaInfo[] };
           assert.equal(ikeSas[0]?.remoteId, 'right.lab');
           assert.ok(ikeSas[0]?.children[0], 'our side lists the CHILD_SA');
+          assert.equal(ikeSas[0]?.remoteCert?.subject, 'C=CH, O=ts-ipsec lab, CN=right.lab');
+          assert.equal(ikeSas[0]?.localCert?.issuer, `C=CH, O=ts-ipsec lab, CN=${im ? 'Intermediate' : 'Root'} CA`);
+          const { connections } = (await peers.ours.call('conns')) as { connections: ConnectionInfo[] };
+          assert.equal(connections[0]?.remoteCacerts?.[0]?.subject, 'C=CH, O=ts-ipsec lab, CN=Root CA');
           const ourLog = peers.ours.log();
           assert.match(ourLog, new RegExp(`authentication of 'right\\.lab' with ${SCHEME[kind].source} successful`));
           if (im) assert.match(ourLog, /trusted via 'C=CH, O=ts-ipsec lab, CN=Root CA'/);
@@ -222,34 +227,82 @@ test('strongSwan raw public keys both ways; a signature by another key is refuse
   }),
 );
 
-for (const [what, reason] of [
-  [
-    'untrusted CA',
-    /certificate of 'right\.lab' is not trusted: no trusted CA issued 'C=CH, O=ts-ipsec lab, CN=right\.lab'/,
-  ],
-  [
-    'expired certificate',
-    /certificate of 'right\.lab' is not trusted: certificate 'C=CH, O=ts-ipsec lab, CN=right\.lab' expired at/,
-  ],
-] as const) {
-  test(`strongSwan cert refusal: ${what}, both directions, no CHILD_SA`, { skip, timeout: 120_000 }, () =>
+interface Refusal {
+  readonly what: string;
+  readonly tool: PkiTool;
+  readonly options: PkiOptions;
+  /** Our reason, as logged. */
+  readonly reason: RegExp;
+}
+
+const RIGHT = "'C=CH, O=ts-ipsec lab, CN=right\\.lab'";
+const REFUSALS: readonly Refusal[] = [
+  {
+    what: 'untrusted CA',
+    tool: 'tsipsec',
+    options: {},
+    reason: new RegExp(`certificate of 'right\\.lab' is not trusted: no trusted CA issued ${RIGHT}`),
+  },
+  {
+    what: 'expired certificate',
+    tool: 'tsipsec',
+    options: { days: -1 },
+    reason: new RegExp(`certificate of 'right\\.lab' is not trusted: certificate ${RIGHT} expired at`),
+  },
+  {
+    what: 'certificate not yet valid',
+    tool: 'tsipsec',
+    options: { notBeforeDays: 2 },
+    reason: new RegExp(`certificate of 'right\\.lab' is not trusted: certificate ${RIGHT} is not valid before`),
+  },
+  {
+    what: 'key usage without digitalSignature',
+    tool: 'openssl',
+    options: { eeKeyUsage: 'keyEncipherment' },
+    reason: new RegExp(`certificate ${RIGHT} key usage does not allow digitalSignature`),
+  },
+  {
+    what: 'certificate revoked by a CRL',
+    tool: 'tsipsec',
+    options: {},
+    reason: new RegExp(
+      `certificate ${RIGHT} of 'right\\.lab' is revoked: listed in the CRL of 'C=CH, O=ts-ipsec lab, CN=Root CA'`,
+    ),
+  },
+];
+
+for (const r of REFUSALS) {
+  test(`strongSwan cert refusal: ${r.what}, both directions, no CHILD_SA`, { skip, timeout: 120_000 }, () =>
     withPeers('swrf', async (lab, peers) => {
-      const pki = makeLabPki(
-        path.join(lab.dir, 'pki'),
-        'tsipsec',
-        'p256',
-        what === 'expired certificate' ? { days: -1 } : {},
-      );
+      const pki = makeLabPki(path.join(lab.dir, 'pki'), r.tool, 'p256', r.options);
       const other = makeLabPki(path.join(lab.dir, 'other'), 'tsipsec', 'p256', { org: 'Another Org' });
-      installOurs(lab, pki, what === 'untrusted CA' ? other.caCert : pki.caCert);
+      installOurs(lab, pki, r.what === 'untrusted CA' ? other.caCert : pki.caCert);
+      if (r.what === 'certificate revoked by a CRL') {
+        fs.mkdirSync(path.join(lab.dir, 'x509crl'));
+        const crl = execFileSync(process.execPath, [
+          CLI,
+          'pki',
+          '--signcrl',
+          '--cacert',
+          pki.caCert,
+          '--cakey',
+          pki.caKey,
+          '--cert',
+          pki.right.cert,
+        ]);
+        fs.writeFileSync(path.join(lab.dir, 'x509crl', 'ca.crl'), crl);
+      }
       peers.ours = await TsipsecPeer.start(lab, lab.left, ourConf(lab, false));
       peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
       // strongSwan initiates: we refuse with our reason and AUTHENTICATION_FAILED.
       await assert.rejects(peers.theirs.swanctl('--initiate', '--child', 'net'));
-      assert.match(peers.ours.log(), reason);
+      assert.match(peers.ours.log(), r.reason);
       assert.match(peers.theirs.log(), /received AUTHENTICATION_FAILED notify error/);
       // We initiate: the responder's AUTH is refused the same way.
-      await assert.rejects(peers.ours.call('up', { name: 'net', timeoutSec: 20 }), /AUTHENTICATION_FAILED|not trusted/);
+      await assert.rejects(
+        peers.ours.call('up', { name: 'net', timeoutSec: 20 }),
+        /AUTHENTICATION_FAILED|not trusted|revoked|key usage/,
+      );
       const { ikeSas } = (await peers.ours.call('sas')) as { ikeSas: IkeSaInfo[] };
       assert.equal(ikeSas.length, 0);
       assert.doesNotMatch(await peers.theirs.listSas(), /INSTALLED/);

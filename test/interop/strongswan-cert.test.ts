@@ -227,6 +227,33 @@ test('strongSwan raw public keys both ways; a signature by another key is refuse
   }),
 );
 
+for (const initiator of ['tsipsec', 'strongswan'] as const) {
+  test(
+    `strongSwan cert interop, ${initiator} initiates: an RSA-4096 chain over a link with MTU 1280 needs IKE fragmentation`,
+    { skip, timeout: 180_000 },
+    () =>
+      withPeers('swfr', async (lab, peers) => {
+        const pki = makeLabPki(path.join(lab.dir, 'pki'), 'pki', 'rsa4096', { intermediate: true });
+        installOurs(lab, pki);
+        for (const h of [lab.left, lab.right]) await lab.exec(h, 'ip', ['link', 'set', 'dev', h.dev, 'mtu', '1280']);
+        peers.ours = await TsipsecPeer.start(lab, lab.left, ourConf(lab, false));
+        peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+        if (initiator === 'tsipsec') await peers.ours.call('up', { name: 'net', timeoutSec: 30 });
+        else
+          assert.match(await peers.theirs.swanctl('--initiate', '--child', 'net'), /initiate completed successfully/);
+        await ping(lab, lab.left, lab.right);
+        const sw = peers.theirs.log();
+        // charon reassembled our IKE_AUTH from fragments and split its own.
+        assert.match(sw, /received fragment #\d+ of \d+, reassembled fragmented IKE message/);
+        assert.match(sw, /splitting IKE message \(\d+ bytes\) into \d+ fragments/);
+        assert.match(
+          peers.ours.log(),
+          /authentication of 'right\.lab' with RSA_EMSA_PKCS1_SHA(2_)?(256|384|512) successful/,
+        );
+      }),
+  );
+}
+
 interface Refusal {
   readonly what: string;
   readonly tool: PkiTool;

@@ -160,6 +160,8 @@ export function mapRemotePubkey(
     return undefined;
   }
   const crls = creds.crls;
+  const cache = creds.crlCache;
+  for (const uri of [...certs, ...cacerts].flatMap((c) => c.crlUris)) void cache?.fetch(uri);
   return {
     cacerts,
     intermediates: [...creds.certs, ...creds.cacerts],
@@ -168,6 +170,7 @@ export function mapRemotePubkey(
     revocation: round.revocation,
     // The daemon's engine clock is monotonic: certificates are checked against the wall clock.
     wallClockMs: () => Date.now(),
-    revocationStatus: (cert, issuer, nowMs) => crlStatus(crls, cert, issuer, nowMs),
+    revocationStatus: (cert, issuer, nowMs) =>
+      cache?.status(cert, issuer, nowMs) ?? crlStatus(crls, cert, issuer, nowMs),
   };
 }

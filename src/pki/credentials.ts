@@ -14,6 +14,7 @@ import { diagnostic } from '../config/config-error.js';
 import type { PrivateKeySecret, SwanctlConfig } from '../config/swanctl-model.js';
 import { CertificateError, X509Cert } from './certificate.js';
 import { Crl } from './crl.js';
+import { CrlCache } from './crl-fetch.js';
 import { isPem, pemBlocks } from './pem.js';
 
 /** Group and other permission bits: a private key must have none of the read bits. */
@@ -30,6 +31,8 @@ export interface Credentials {
   readonly certs: X509Cert[];
   readonly privateKeys: KeyObject[];
   readonly crls: Crl[];
+  /** CRLs from x509crl/ and fetched over HTTP (authorities' crl_uris, distribution points of known certificates). */
+  crlCache: CrlCache | undefined;
   readonly errors: Diagnostic[];
   readonly warnings: Diagnostic[];
 }
@@ -120,6 +123,7 @@ export function loadCredentials(configFile: string, config: SwanctlConfig, allow
     certs: [],
     privateKeys: [],
     crls: [],
+    crlCache: undefined,
     errors: [],
     warnings: [],
   };
@@ -199,5 +203,12 @@ export function loadCredentials(configFile: string, config: SwanctlConfig, allow
         );
     }
   }
+  // Prefetch the CRLs the authorities and every certificate we know name: peers of the same CA point to them too.
+  creds.crlCache = new CrlCache(creds.crls);
+  const uris = new Set<string>([
+    ...(config.authorities ?? []).flatMap((a) => a.crlUris),
+    ...[...creds.cacerts, ...creds.certs].flatMap((c) => c.crlUris),
+  ]);
+  for (const uri of uris) void creds.crlCache.fetch(uri);
   return creds;
 }

@@ -37,6 +37,8 @@ export interface PkiOptions {
   readonly notBeforeDays?: number;
   /** End entities' keyUsage instead of digitalSignature (openssl only), e.g. `keyEncipherment`. */
   readonly eeKeyUsage?: string;
+  /** CRL distribution point of the end entities (tsipsec pki only). */
+  readonly crlUri?: string;
 }
 
 function sh(cmd: string, args: string[], cwd: string): string {
@@ -289,6 +291,7 @@ function byTsipsec(dir: string, kind: PkiKind, o: PkiOptions): void {
       'serverAuth',
       '--flag',
       'clientAuth',
+      ...(o.crlUri !== undefined ? ['--crl', o.crlUri] : []),
       ...life,
       ...pss,
     ]);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, canRunLab } from '../helpers/lab.js';
+import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
 import { CLI, TsipsecPeer } from '../helpers/tsipsec.js';
@@ -336,3 +336,69 @@ for (const r of REFUSALS) {
     }),
   );
 }
+
+test(
+  'strongSwan cert refusal: revoked in the CRL at the distribution point, fetched over HTTP',
+  { skip, timeout: 120_000 },
+  () =>
+    withPeers('swcdp', async (lab, peers) => {
+      const uri = `http://${lab.left.outer4}:8080/ca.crl`;
+      const pki = makeLabPki(path.join(lab.dir, 'pki'), 'tsipsec', 'p256', { crlUri: uri });
+      installOurs(lab, pki);
+      const crlFile = path.join(lab.dir, 'served.crl');
+      const crl = execFileSync(process.execPath, [
+        CLI,
+        'pki',
+        '--signcrl',
+        '--cacert',
+        pki.caCert,
+        '--cakey',
+        pki.caKey,
+        '--cert',
+        pki.right.cert,
+      ]);
+      fs.writeFileSync(crlFile, crl);
+      const served = path.join(lab.dir, 'served.log');
+      // A CRL server in our namespace; it notes each request.
+      lab.spawn(lab.left, process.execPath, [
+        '-e',
+        `const fs = require('fs'); require('http').createServer((q, r) => { fs.appendFileSync(${JSON.stringify(served)}, q.url + '\\n'); r.end(fs.readFileSync(${JSON.stringify(crlFile)})); }).listen(8080, ${JSON.stringify(lab.left.outer4)});`,
+      ]);
+      await waitFor(
+        'the CRL server',
+        async () => {
+          try {
+            await lab.exec(lab.left, 'bash', ['-c', `exec 3<>/dev/tcp/${lab.left.outer4}/8080`]);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        10_000,
+      );
+      fs.rmSync(served, { force: true });
+      peers.ours = await TsipsecPeer.start(
+        lab,
+        lab.left,
+        ourConf(lab, false).replace(
+          '      auth = pubkey\n      id = "right.lab"',
+          '      auth = pubkey\n      id = "right.lab"\n      revocation = ifuri',
+        ),
+      );
+      // The daemon fetched the CRL its own certificate names (the same CA's distribution point) at start.
+      await waitFor(
+        'the CRL fetch',
+        () => fs.existsSync(served) && fs.readFileSync(served, 'utf8').includes('/ca.crl'),
+        10_000,
+      );
+      peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+      await assert.rejects(peers.theirs.swanctl('--initiate', '--child', 'net'));
+      assert.match(
+        peers.ours.log(),
+        /certificate 'C=CH, O=ts-ipsec lab, CN=right\.lab' of 'right\.lab' is revoked: listed in the CRL of 'C=CH, O=ts-ipsec lab, CN=Root CA'/,
+      );
+      assert.match(peers.theirs.log(), /received AUTHENTICATION_FAILED notify error/);
+      const { ikeSas } = (await peers.ours.call('sas')) as { ikeSas: IkeSaInfo[] };
+      assert.equal(ikeSas.length, 0);
+    }),
+);

@@ -42,9 +42,14 @@ function firstAddress(specs: readonly AddressSpec[]): string | undefined {
   return undefined;
 }
 
+/** An identity string, distinguished names included. */
+function identityText(text: string): IkeIdentity {
+  return looksLikeDn(text) ? dnIdentity(text) : parseIdentityText(text);
+}
+
 function identity(text: string, origin: Origin, errors: Diagnostic[]): IkeIdentity {
   try {
-    return looksLikeDn(text) ? dnIdentity(text) : parseIdentityText(text);
+    return identityText(text);
   } catch (e) {
     if (!(e instanceof IdentityError) && !(e instanceof DnError)) throw e;
     errors.push(diagnostic(origin, e.message));
@@ -198,7 +203,7 @@ function mapConnection(
  * which beats one matching ours, which beats one with no ids at all (a wildcard).
  */
 export function pskLookup(config: SwanctlConfig): (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined {
-  const secrets = config.secrets.map((s) => ({ secret: s.secret, ids: s.ids.map((t) => parseIdentityText(t)) }));
+  const secrets = config.secrets.map((s) => ({ secret: s.secret, ids: s.ids.map(identityText) }));
   return (local, remote) => {
     let best: Uint8Array | undefined;
     let bestScore = -1;
@@ -229,9 +234,10 @@ export function mapSwanctlConfig(config: SwanctlConfig, creds?: Credentials): Da
   for (const s of config.secrets)
     for (const id of s.ids) {
       try {
-        parseIdentityText(id);
+        identityText(id);
       } catch (e) {
-        if (e instanceof IdentityError) errors.push(diagnostic(s.origin, `secret '${s.name}': ${e.message}`));
+        if (e instanceof IdentityError || e instanceof DnError)
+          errors.push(diagnostic(s.origin, `secret '${s.name}': ${e.message}`));
         else throw e;
       }
     }

@@ -132,7 +132,13 @@ export class X509Cert {
 
   /** Parse DER; throws CertificateError. */
   static fromDer(der: Uint8Array): X509Cert {
-    return new X509Cert(Buffer.from(der));
+    try {
+      return new X509Cert(Buffer.from(der));
+    } catch (e) {
+      if (e instanceof CertificateError) throw e;
+      // node:crypto may accept the outer structure and still fail on the key or a field inside
+      throw new CertificateError(`malformed certificate: ${(e as Error).message}`);
+    }
   }
 
   get subjectText(): string {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeDn, dnMatches, encodeDn, formatDn, parseDn } from '../../src/pki/dn.js';
 import { toPem } from '../../src/pki/pem.js';
+import { CertificateError, X509Cert } from '../../src/pki/certificate.js';
 import { certHasIdentity } from '../../src/pki/identity-binding.js';
 import { validateChain } from '../../src/pki/validate.js';
 import { T0_MS, makeCa, makeCert } from '../helpers/pki.js';
@@ -90,4 +91,24 @@ test('chain refusals: path length, CA flag, key usage', () => {
   const noSign = makeCert(root, 'CN=encipher only', 'p256', [], { keyUsage: 4 });
   const r3 = validateChain(noSign.cert, [], [root.cert], T0_MS);
   assert.ok(!r3.ok && /does not allow digitalSignature/.test(r3.reason));
+});
+
+test('garbled and truncated certificates only ever give CertificateError', () => {
+  const ca = makeCa('C=CH, O=Test, CN=Fuzz CA', 'p256');
+  const ee = makeCert(ca, 'C=CH, O=Test, CN=fuzz', 'rsa', ['fuzz.example.org', '2001:db8::1']);
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  for (let i = 0; i < 300; i++) {
+    const der = Buffer.from(ee.cert.der);
+    const mutated = i % 3 === 0 ? der.subarray(0, rnd(der.length)) : der;
+    if (i % 3 !== 0) for (let k = 0; k <= rnd(4); k++) mutated[rnd(mutated.length)] = rnd(256);
+    try {
+      X509Cert.fromDer(mutated);
+    } catch (e) {
+      assert.ok(e instanceof CertificateError, `mutation ${i}: ${String(e)}`);
+    }
+  }
 });

@@ -170,7 +170,14 @@ export function mapRemotePubkey(
     revocation: round.revocation,
     // The daemon's engine clock is monotonic: certificates are checked against the wall clock.
     wallClockMs: () => Date.now(),
-    revocationStatus: (cert, issuer, nowMs) =>
-      cache?.status(cert, issuer, nowMs) ?? crlStatus(crls, cert, issuer, nowMs),
+    // OCSP first, then CRLs, as strongSwan's revocation plugin does.
+    revocationStatus: (cert, issuer, nowMs) => {
+      const extra = creds.ocspUrisByCa.get(issuer.keyHash.toString('hex')) ?? [];
+      const o = creds.ocspCache?.status(cert, issuer, extra, nowMs);
+      if (o !== undefined && o.status !== 'unknown') return o;
+      const c = cache?.status(cert, issuer, nowMs) ?? crlStatus(crls, cert, issuer, nowMs);
+      if (c.status !== 'unknown' || o === undefined) return c;
+      return { status: 'unknown', detail: `${o.detail}; ${c.detail}` };
+    },
   };
 }

@@ -15,6 +15,7 @@ import type { PrivateKeySecret, SwanctlConfig } from '../config/swanctl-model.js
 import { CertificateError, X509Cert } from './certificate.js';
 import { Crl } from './crl.js';
 import { CrlCache } from './crl-fetch.js';
+import { OcspCache } from './ocsp.js';
 import { isPem, pemBlocks } from './pem.js';
 
 /** Group and other permission bits: a private key must have none of the read bits. */
@@ -33,6 +34,10 @@ export interface Credentials {
   readonly crls: Crl[];
   /** CRLs from x509crl/ and fetched over HTTP (authorities' crl_uris, distribution points of known certificates). */
   crlCache: CrlCache | undefined;
+  /** OCSP answers, asked of the certificate's responder or the authority's `ocsp_uris`. */
+  ocspCache: OcspCache | undefined;
+  /** `authorities.*.ocsp_uris`, by the SHA-1 key hash of the authority's CA certificate. */
+  readonly ocspUrisByCa: Map<string, string[]>;
   readonly errors: Diagnostic[];
   readonly warnings: Diagnostic[];
 }
@@ -124,6 +129,8 @@ export function loadCredentials(configFile: string, config: SwanctlConfig, allow
     privateKeys: [],
     crls: [],
     crlCache: undefined,
+    ocspCache: undefined,
+    ocspUrisByCa: new Map(),
     errors: [],
     warnings: [],
   };
@@ -210,5 +217,22 @@ export function loadCredentials(configFile: string, config: SwanctlConfig, allow
     ...[...creds.cacerts, ...creds.certs].flatMap((c) => c.crlUris),
   ]);
   for (const uri of uris) void creds.crlCache.fetch(uri);
+  // OCSP: authorities' responders by CA, and a first answer for every certificate in x509/ whose CA we know.
+  for (const a of config.authorities ?? []) {
+    if (a.cacert === undefined || a.ocspUris.length === 0) continue;
+    try {
+      for (const ca of readCertificates(resolveIn(baseDir, 'x509ca', a.cacert)))
+        creds.ocspUrisByCa.set(ca.keyHash.toString('hex'), [...a.ocspUris]);
+    } catch {
+      // reported above when the authority's cacert was loaded
+    }
+  }
+  creds.ocspCache = new OcspCache();
+  const nowMs = Date.now();
+  for (const c of creds.certs) {
+    const issuer = [...creds.cacerts, ...creds.certs].find((i) => i !== c && c.signedBy(i));
+    if (issuer === undefined) continue;
+    void creds.ocspCache.fetch(c, issuer, creds.ocspUrisByCa.get(issuer.keyHash.toString('hex')) ?? [], nowMs);
+  }
   return creds;
 }

@@ -7,6 +7,9 @@ import { constants, createHash, createPublicKey, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
+  AccessDescription,
+  AuthorityInfoAccessSyntax,
+  id_pe_authorityInfoAccess,
   AlgorithmIdentifier,
   AuthorityKeyIdentifier,
   BasicConstraints,
@@ -49,6 +52,7 @@ import { encodeDn } from './dn.js';
 /** id-kp-ipsecIKE (RFC 4945 5.1.3.12) and strongSwan's ikeIntermediate. */
 const ID_KP_IPSEC_IKE = '1.3.6.1.5.5.7.3.17';
 const ID_KP_IKE_INTERMEDIATE = '1.3.6.1.5.5.8.2.2';
+const ID_AD_OCSP = '1.3.6.1.5.5.7.48.1';
 
 export interface IssueOptions {
   readonly subject: readonly DnAttribute[];
@@ -66,6 +70,8 @@ export interface IssueOptions {
   /** `serverAuth`, `clientAuth`, `ikeIntermediate`, `ipsecIKE`. */
   readonly flags?: readonly string[];
   readonly crlUris?: readonly string[];
+  /** OCSP responder URIs (authorityInfoAccess id-ad-ocsp). */
+  readonly ocspUris?: readonly string[];
   /** Sign with RSASSA-PSS (RSA signing keys only). */
   readonly rsaPss?: boolean;
   /** Leave out the keyUsage extension (tests of peers that set none). */
@@ -182,6 +188,21 @@ export function issueCertificate(o: IssueOptions): Buffer {
                 distributionPoint: new DistributionPointName({
                   fullName: [new GeneralName({ uniformResourceIdentifier: u })],
                 }),
+              }),
+          ),
+        ),
+      ),
+    );
+  if (o.ocspUris !== undefined && o.ocspUris.length > 0)
+    exts.push(
+      ext(
+        id_pe_authorityInfoAccess,
+        new AuthorityInfoAccessSyntax(
+          o.ocspUris.map(
+            (u) =>
+              new AccessDescription({
+                accessMethod: ID_AD_OCSP,
+                accessLocation: new GeneralName({ uniformResourceIdentifier: u }),
               }),
           ),
         ),

@@ -39,6 +39,8 @@ export interface PkiOptions {
   readonly eeKeyUsage?: string;
   /** CRL distribution point of the end entities (tsipsec pki only). */
   readonly crlUri?: string;
+  /** OCSP responder of the end entities (tsipsec pki only). */
+  readonly ocspUri?: string;
 }
 
 function sh(cmd: string, args: string[], cwd: string): string {
@@ -292,6 +294,7 @@ function byTsipsec(dir: string, kind: PkiKind, o: PkiOptions): void {
       '--flag',
       'clientAuth',
       ...(o.crlUri !== undefined ? ['--crl', o.crlUri] : []),
+      ...(o.ocspUri !== undefined ? ['--ocsp', o.ocspUri] : []),
       ...life,
       ...pss,
     ]);

@@ -18,6 +18,8 @@ import { CLI, TsipsecPeer } from '../helpers/tsipsec.js';
 import { makeLabPki } from '../helpers/pki-tools.js';
 import type { LabPki, PkiKind, PkiOptions, PkiTool } from '../helpers/pki-tools.js';
 import type { ConnectionInfo, IkeSaInfo } from '../../src/control/schema.js';
+import { readCertificates } from '../../src/pki/credentials.js';
+import { normalizeSerial } from '../../src/pki/crl.js';
 
 const can = canRunLab();
 const skip = !can.ok
@@ -402,3 +404,66 @@ test(
       assert.equal(ikeSas.length, 0);
     }),
 );
+
+for (const revokedByOcsp of [false, true]) {
+  test(
+    `strongSwan cert interop: OCSP from openssl ocsp says ${revokedByOcsp ? 'revoked: refused' : 'good: accepted with revocation = strict'}`,
+    { skip, timeout: 120_000 },
+    () =>
+      withPeers('swocsp', async (lab, peers) => {
+        const uri = `http://${lab.left.outer4}:8888/`;
+        const pki = makeLabPki(path.join(lab.dir, 'pki'), 'tsipsec', 'p256', { ocspUri: uri });
+        installOurs(lab, pki);
+        // The peer's certificate is known beforehand (x509/), so its status is asked at start.
+        fs.copyFileSync(pki.right.cert, path.join(lab.dir, 'x509', 'right-peer.pem'));
+        const serial = normalizeSerial(readCertificates(pki.right.cert)[0]?.serial ?? '').toUpperCase();
+        const index = path.join(lab.dir, 'ocsp-index.txt');
+        fs.writeFileSync(
+          index,
+          revokedByOcsp
+            ? `R\t301231235959Z\t250101000000Z\t${serial.length % 2 ? `0${serial}` : serial}\tunknown\t/CN=right.lab\n`
+            : `V\t301231235959Z\t\t${serial.length % 2 ? `0${serial}` : serial}\tunknown\t/CN=right.lab\n`,
+        );
+        const responderLog = path.join(lab.dir, 'ocsp.log');
+        lab.spawn(lab.left, 'sh', [
+          '-c',
+          `exec stdbuf -oL -eL openssl ocsp -index ${index} -port 8888 -CA ${pki.caCert} -rsigner ${pki.caCert} -rkey ${pki.caKey} -ndays 1 -text >${responderLog} 2>&1`,
+        ]);
+        // Its first line says it listens (a probe connection would hold the single-threaded responder).
+        await waitFor(
+          'openssl ocsp',
+          () => fs.existsSync(responderLog) && fs.readFileSync(responderLog, 'utf8').includes('ACCEPT'),
+          10_000,
+        );
+        peers.ours = await TsipsecPeer.start(
+          lab,
+          lab.left,
+          ourConf(lab, false).replace(
+            '      auth = pubkey\n      id = "right.lab"',
+            '      auth = pubkey\n      id = "right.lab"\n      revocation = strict',
+          ),
+        );
+        await waitFor(
+          'the OCSP answer',
+          () => /Cert Status: (good|revoked)/.test(fs.readFileSync(responderLog, 'utf8')),
+          10_000,
+        ).catch((e: Error) => {
+          throw new Error(`${e.message}\n--- openssl ocsp ---\n${fs.readFileSync(responderLog, 'utf8')}`);
+        });
+        peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+        if (revokedByOcsp) {
+          await assert.rejects(peers.theirs.swanctl('--initiate', '--child', 'net'));
+          assert.match(
+            peers.ours.log(),
+            /certificate 'C=CH, O=ts-ipsec lab, CN=right\.lab' of 'right\.lab' is revoked: OCSP responder 'C=CH, O=ts-ipsec lab, CN=Root CA' says revoked/,
+          );
+          assert.match(peers.theirs.log(), /received AUTHENTICATION_FAILED notify error/);
+          const { ikeSas } = (await peers.ours.call('sas')) as { ikeSas: IkeSaInfo[] };
+          assert.equal(ikeSas.length, 0);
+        } else {
+          assert.match(await peers.theirs.swanctl('--initiate', '--child', 'net'), /initiate completed successfully/);
+          await ping(lab, lab.left, lab.right);
+        }
+      }),
+  );
+}

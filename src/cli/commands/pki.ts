@@ -22,7 +22,7 @@ const USAGE = `Usage: tsipsec pki --gen [--type rsa|ecdsa|ed25519] [--size BITS]
        tsipsec pki --self --in KEY --dn DN [--ca] [--pathlen N] [--san NAME]... [--flag F]...
                    [--lifetime DAYS] [--rsa-padding pkcs1|pss] [--outform der|pem]
        tsipsec pki --issue --in KEY|PUBKEY --cacert FILE --cakey FILE --dn DN [--ca] [--pathlen N]
-                   [--san NAME]... [--flag serverAuth|clientAuth|ikeIntermediate]... [--crl URI]
+                   [--san NAME]... [--flag serverAuth|clientAuth|ikeIntermediate]... [--crl URI] [--ocsp URI]
                    [--lifetime DAYS] [--not-before DAYS] [--rsa-padding pkcs1|pss] [--outform der|pem]
        tsipsec pki --signcrl --cacert FILE --cakey FILE [--cert FILE]... [--serial HEX]... [--lifetime DAYS]
                    [--outform der|pem]
@@ -139,6 +139,7 @@ export const pki: Command = {
       cacert: v,
       cakey: v,
       crl: v,
+      ocsp: v,
       'rsa-padding': v,
     });
     if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
@@ -210,6 +211,7 @@ export const pki: Command = {
           sans: repeated.get('san') ?? [],
           flags: repeated.get('flag') ?? [],
           crlUris: str('crl') !== undefined ? [str('crl') as string] : [],
+          ocspUris: str('ocsp') !== undefined ? [str('ocsp') as string] : [],
           rsaPss: pss,
         });
         out(ctx, 'CERTIFICATE', der, form);

@@ -7,7 +7,8 @@
  *   inbound       UserspaceDataplane.handleEspBatch: SPI -> SAD, open, selector check, TUN batch (stub)
  *   two peers     MemoryTun -> A -> MemoryNetwork (raw ESP) -> B -> MemoryTun, end to end, including the
  *                 memory twins' copies and event-loop turns
- * and SPD lookups with 10/100/1000 policies, through the flow cache and by the uncached ordered scan.
+ * SPD lookups with 1 to 10,000 policies (flow cache, index, and the ordered scan for comparison), and the
+ * outbound pipeline with up to 10,000 CHILD_SAs installed and traffic spread over all of them (heap per SA).
  * Figures are packets per CPU second of this process (the machine is shared). Prints; asserts nothing.
  * Run: node dist/bench/dataplane.js   (DATAPLANE_BENCH_MS=<ms per row>, default 300)
  */
@@ -58,8 +59,8 @@ function rate(perRound: number, round: () => void): number {
   return (rounds * perRound) / ((cpuMs() - start) / 1000);
 }
 
-function packet(size: number): Buffer {
-  return ipv4(HOST_A, HOST_B, 17, udp(4000, 9000, Buffer.alloc(size - 28, 0x61)));
+function packet(size: number, dst: string = HOST_B): Buffer {
+  return ipv4(HOST_A, dst, 17, udp(4000, 9000, Buffer.alloc(size - 28, 0x61)));
 }
 
 class StubTun implements TunDevice {
@@ -194,21 +195,29 @@ async function row(size: number): Promise<string[]> {
   ];
 }
 
-/** SPD lookups per CPU second with `n` policies: the matching one last, flows repeating (cache) or not. */
+/** The /32 remote of road warrior `i` (198.51.100.0 .. 198.51.255.255: up to 40,000 of them). */
+function warrior(i: number): string {
+  return `198.51.${100 + (i >> 8)}.${i & 255}`;
+}
+
+/**
+ * SPD lookups per CPU second with `n` policies, one /32 remote each (a gateway's road warriors): repeating
+ * flows (the flow cache), flows spread over every policy (cache misses, the index), and the ordered scan
+ * every lookup would be without the index.
+ */
 function spdRow(n: number): string {
   const spd = new SecurityPolicyDatabase();
-  for (let i = 0; i < n - 1; i++) {
+  for (let i = 0; i < n; i++) {
     spd.add({
       direction: 'out',
-      selector: { local: '192.0.2.0/24', remote: `198.51.100.${i % 256}`, protocol: 6, remotePort: 1000 + i },
-      action: 'bypass',
-      priority: 10,
+      selector: { local: SITE_A, remote: `${warrior(i)}/32` },
+      action: 'protect',
+      reqid: i + 1,
     });
   }
-  spd.add({ direction: 'out', selector: { local: SITE_A, remote: SITE_B }, action: 'protect', reqid: 1, priority: 20 });
   const keys: FlowKey[] = [];
   for (let i = 0; i < 4096; i++) {
-    const p = ipv4(`192.0.2.${i % 100}`, `198.51.100.${(i >> 4) % 256}`, 17, udp(1024 + i, 53));
+    const p = ipv4(HOST_A, warrior((i * 7919) % n), 17, udp(1024 + i, 53));
     const k = new FlowKey();
     extractFlow(p, 0, p.length, k);
     keys.push(k);
@@ -217,14 +226,70 @@ function spdRow(n: number): string {
   const hot = rate(64, () => {
     for (let i = 0; i < 64; i++) spd.lookup('out', keys[i & 7]!);
   });
-  const cold = rate(64, () => {
+  const spread = rate(64, () => {
+    for (let i = 0; i < 64; i++) spd.lookup('out', keys[j++ & 4095]!);
+  });
+  const scan = rate(64, () => {
     for (let i = 0; i < 64; i++) spd.lookupUncached('out', keys[j++ & 4095]!);
   });
-  return `spd with ${String(n).padStart(4)} policies: ${(hot / 1e6).toFixed(1)} M lookups/s cached, ${(cold / 1e6).toFixed(2)} M/s uncached scan`;
+  const m = (x: number): string => (x / 1e6).toFixed(2).padStart(6);
+  return `spd ${String(n).padStart(6)} policies: ${m(hot)} M/s cached  ${m(spread)} M/s spread (index)  ${m(scan)} M/s ordered scan`;
+}
+
+/**
+ * The outbound pipeline with `n` CHILD_SAs installed (a policy and an outbound SA each) and traffic on
+ * `active` of them, round-robin: packets per CPU second and heap bytes per SA. With every SA active, nearly
+ * every packet misses the flow cache and touches another SA's keys (memory-bound); with a few active, the
+ * figure shows what the installed ones cost the traffic.
+ */
+async function scaleRow(n: number, size: number, active: number): Promise<{ pps: number; bytesPerSa: number }> {
+  const tun = new StubTun();
+  const sock = new StubSocket();
+  const dp = new UserspaceDataplane({ tun, espSockets: { 4: sock }, rng: createTestRng('scale') });
+  const heap0 = heapUsed();
+  for (let i = 0; i < n; i++) {
+    const sel = { local: SITE_A, remote: `${warrior(i)}/32` };
+    await dp.addPolicy({ direction: 'out', selector: sel, action: 'protect', reqid: i + 1 });
+    await dp.addSa({ ...saArgs(0x1000 + i, false, OUTER_A, OUTER_B, [sel], {}, KEY_A_TO_B), reqid: i + 1 });
+  }
+  const bytesPerSa = (heapUsed() - heap0) / n;
+  const flows = Math.min(active, 4096);
+  const pkts = Array.from({ length: flows }, (_, i) => packet(size, warrior((i * 7919) % active)));
+  const batch = createPacketBatch({ size: BATCH, bufferBytes: HEADROOM + 1500 + 64 });
+  batch.count = BATCH;
+  let j = 0;
+  const pps = rate(BATCH, () => {
+    for (let i = 0; i < BATCH; i++) {
+      pkts[j++ % flows]!.copy(batch.bufs[i]!, HEADROOM);
+      batch.offsets[i] = HEADROOM;
+      batch.lengths[i] = pkts[0]!.length;
+    }
+    dp.handleTunBatch(batch);
+  });
+  if (sock.stats.txPackets === 0) throw new Error('scale: nothing was sealed');
+  return { pps, bytesPerSa };
+}
+
+/** JavaScript heap and external memory in use (OpenSSL's own allocations for each SA's contexts are not counted). */
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.external;
 }
 
 async function main(): Promise<void> {
-  for (const n of [10, 100, 1000]) console.log(spdRow(n));
+  for (const n of [1, 10, 100, 1000, 10_000]) console.log(spdRow(n));
+  const one = await scaleRow(1, 512, 1);
+  console.log('outbound pipeline, 512 B packets, n CHILD_SAs installed, traffic on 8 of them / on all of them:');
+  for (const n of [1, 100, 1000, 10_000]) {
+    const few = n === 1 ? one : await scaleRow(n, 512, Math.min(8, n));
+    const all = n === 1 ? one : await scaleRow(n, 512, n);
+    const pct = (x: number): string => `${((x / one.pps) * 100).toFixed(0)}%`.padStart(5);
+    const k = (x: number): string => `${(x / 1e3).toFixed(0)}k`.padStart(5);
+    console.log(
+      `  ${String(n).padStart(6)} SAs: ${k(few.pps)} pkt/s (${pct(few.pps)} of one SA)  all active: ${k(all.pps)} (${pct(all.pps)})  ${(all.bytesPerSa / 1024).toFixed(1)} KiB heap per CHILD_SA`,
+    );
+  }
   console.log('dataplane: packets per CPU second, AES-128-GCM-16 tunnel mode, one direction');
   console.log(' size  seal-only outbound  inbound  2-peers 2p-wall  out-Gb/s');
   for (const size of SIZES) console.log((await row(size)).join('  '));

@@ -10,7 +10,8 @@ import { spawn } from 'node:child_process';
 import { createDatagramBatch, createPacketBatch } from '../src/io/batch.js';
 import { writeAddressSlot } from '../src/io/ip-address.js';
 import { addAddress } from '../src/io/linux/iproute.js';
-import { IPPROTO_ESP, LinuxPacketSocket } from '../src/io/linux/raw-socket.js';
+import { IpProto } from '../src/common/ip.js';
+import { LinuxPacketSocket } from '../src/io/linux/raw-socket.js';
 import { LinuxTun } from '../src/io/linux/tun.js';
 import { LinuxUdpEndpoint } from '../src/io/linux/udp-endpoint.js';
 import type { DatagramBatch } from '../src/io/types.js';
@@ -49,7 +50,7 @@ async function flood(kind: 'udp' | 'raw', dst: string, seconds: number): Promise
       : (
           (r) => (b: DatagramBatch) =>
             r.send(b)
-        )(new LinuxPacketSocket({ family: 4, protocol: IPPROTO_ESP }));
+        )(new LinuxPacketSocket({ family: 4, protocol: IpProto.ESP }));
   const end = performance.now() + seconds * 1000;
   let sent = 0;
   let calls = 0;
@@ -197,7 +198,7 @@ async function benchRaw(seconds: number): Promise<void> {
   const v = vethPair();
   let rx: LinuxPacketSocket | undefined;
   try {
-    rx = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_ESP, netns: v.nsB, receiveBufferBytes: 4 << 20 });
+    rx = new LinuxPacketSocket({ family: 4, protocol: IpProto.ESP, netns: v.nsB, receiveBufferBytes: 4 << 20 });
     let packets = 0;
     rx.start((b) => (packets += b.count));
     const cpu0 = process.cpuUsage();
@@ -232,7 +233,7 @@ async function benchIdle(): Promise<void> {
         u.start({ ike: () => undefined, esp: () => undefined });
         closers.push(() => u.close());
       }
-      const r = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: ns });
+      const r = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: ns });
       r.start(() => undefined);
       closers.push(() => r.close());
     }

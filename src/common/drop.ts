@@ -52,12 +52,3 @@ export function totalDrops(counters: Readonly<DropCounters>): number {
   for (const r of DROP_REASONS) n += counters[r];
   return n;
 }
-
-/** Add `from` into `into` (aggregating SAs for a summary). */
-export function addDropCounters(into: DropCounters, from: Readonly<DropCounters>): void {
-  for (const r of DROP_REASONS) into[r] += from[r];
-}
-
-export function isDropReason(x: unknown): x is DropReason {
-  return typeof x === 'string' && (DROP_REASONS as readonly string[]).includes(x);
-}

@@ -329,7 +329,10 @@ export function writeOuterIp(buf: Uint8Array, off: number, totalLength: number, 
     : writeOuterIpv4(buf, off, totalLength, p);
 }
 
-/** Text form of an address (dotted quad or RFC 5952-ish compressed IPv6) for logs and tests. */
+/**
+ * The one text form of an address in the project: a dotted quad, or IPv6 compressed per RFC 5952 4.2 (the
+ * longest run of two or more zero groups becomes `::`, the first on a tie; lower-case hex).
+ */
 export function formatIpAddress(buf: Uint8Array, off: number, len: number): string {
   if (len === IPV4_ADDRESS_LENGTH) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
   const words: number[] = [];

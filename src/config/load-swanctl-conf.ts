@@ -4,8 +4,8 @@
  * Secrets: strongSwan's swanctl does not check the permissions of swanctl.conf (it reads whatever it can open;
  * Debian installs /etc/swanctl/swanctl.conf 0644 with no secrets in it and the key directories 0700). This project
  * is stricter: a file that holds a secret (`secret` or `pin` in a secrets section, in the main file or an included
- * one) and is readable by every user (mode o+r) is refused, with the chmod that fixes it. `allowWorldReadableSecrets`
- * turns the refusal into a warning, for read-only files such as lab fixtures.
+ * one) and is readable or writable by its group or by every user (any of mode 066) is refused, with the chmod that
+ * fixes it. `allowWorldReadableSecrets` turns the refusal into a warning, for read-only files such as lab fixtures.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -17,12 +17,25 @@ import type { SwanctlParseResult, ValidateProposal } from './swanctl-model.js';
 
 export interface LoadSwanctlOptions {
   readonly validateProposal?: ValidateProposal;
-  /** Warn instead of refusing when a file holding secrets is world-readable. */
+  /** Warn instead of refusing when a file holding secrets is group or world readable or writable. */
   readonly allowWorldReadableSecrets?: boolean;
 }
 
-/** Mode bit "readable by others". */
+/** Mode bits: readable and writable by the group and by others. */
+const S_IRGRP = 0o040;
+const S_IWGRP = 0o020;
 const S_IROTH = 0o004;
+const S_IWOTH = 0o002;
+
+/** Who besides the owner can read or write a file of this mode, in words; undefined when nobody. */
+function exposure(mode: number): string | undefined {
+  const who: string[] = [];
+  if ((mode & S_IROTH) !== 0) who.push('every user can read it');
+  else if ((mode & S_IRGRP) !== 0) who.push('its group can read it');
+  if ((mode & S_IWOTH) !== 0) who.push('every user can write it');
+  else if ((mode & S_IWGRP) !== 0) who.push('its group can write it');
+  return who.length === 0 ? undefined : who.join(' and ');
+}
 
 /** Parse swanctl.conf at `file` and every file it includes. Throws ConfigError. */
 export function loadSwanctlConf(file: string, options: LoadSwanctlOptions = {}): SwanctlParseResult {
@@ -44,7 +57,7 @@ export function loadSwanctlConf(file: string, options: LoadSwanctlOptions = {}):
   return { config: result.config, warnings: Object.freeze([...result.warnings, ...findings]) };
 }
 
-/** One diagnostic per world-readable file that holds a secret, at the first secret in it. */
+/** One diagnostic per file that holds a secret and that others can read or write, at the first secret in it. */
 export function checkSecretPermissions(secretOrigins: readonly Origin[]): Diagnostic[] {
   const seen = new Set<string>();
   const out: Diagnostic[] = [];
@@ -57,11 +70,12 @@ export function checkSecretPermissions(secretOrigins: readonly Origin[]): Diagno
     } catch {
       continue;
     }
-    if ((mode & S_IROTH) !== 0) {
+    const who = exposure(mode);
+    if (who !== undefined) {
       out.push(
         diagnostic(
           o,
-          `this file holds secrets but every user can read it (mode ${(mode & 0o777).toString(8)})`,
+          `this file holds secrets but ${who} (mode ${(mode & 0o777).toString(8)})`,
           `run: chmod 600 ${o.file} (and chown it to the user the daemon runs as)`,
         ),
       );

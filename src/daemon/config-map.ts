@@ -172,6 +172,8 @@ function mapConnection(
     name: c.name,
     localId,
     remoteId,
+    localAddrs: c.localAddrs,
+    remoteAddrs: c.remoteAddrs,
     proposals: c.proposals.map((p) => p.text),
     rekeyTimeSec: c.rekeyTimeSec,
     overTimeSec: c.overTimeSec,

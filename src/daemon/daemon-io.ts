@@ -8,6 +8,7 @@ import { LinuxPacketSocket } from '../io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../io/linux/udp-endpoint.js';
 import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule, ip } from '../io/linux/iproute.js';
 import { SystemClock } from '../io/clock.js';
+import { IpProto } from '../common/ip.js';
 
 export interface DaemonIo {
   readonly clock: Clock;
@@ -54,6 +55,8 @@ export interface LinuxIoOptions {
   /** TUN name or pattern (default `tsi%d`). */
   readonly tunName?: string;
   readonly mtu?: number;
+  /** TUN offloads (TSO/USO reads split here, GRO writes); default on, `false` for plain packets. */
+  readonly offload?: boolean;
   /** Firewall mark on every packet the daemon sends itself (IKE, ESP), default 0x7473. */
   readonly mark?: number;
   /** Routing table holding the routes into the TUN, default 220 (as strongSwan). */
@@ -61,7 +64,6 @@ export interface LinuxIoOptions {
 }
 
 export const DEFAULT_MARK = 0x7473;
-const AH_PROTOCOL = 51;
 export const DEFAULT_TABLE = 220;
 const RULE_PRIORITY = 220;
 /** `pass` children: looked up before the TUN table. */
@@ -79,7 +81,8 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
   const rules: (4 | 6)[] = [];
   return {
     clock: new SystemClock(),
-    openTun: () => new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400 }),
+    openTun: () =>
+      new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400, offload: options.offload ?? true }),
     openUdp: (family, port) => new LinuxUdpEndpoint({ family, port, mark }),
     // AH's ICV covers the IPv4 Identification, so IPv4 AH is sent with IP_HDRINCL (our header, our ID).
     openRaw: (family, protocol) =>
@@ -87,7 +90,7 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
         family,
         protocol,
         mark,
-        ...(family === 4 && protocol === AH_PROTOCOL ? { headerIncluded: true } : {}),
+        ...(family === 4 && protocol === IpProto.AH ? { headerIncluded: true } : {}),
       }),
     addRoute: async (prefix, dev, src) => {
       await addRoute(prefix, dev, src !== undefined ? { src, table } : { table });

@@ -1,7 +1,11 @@
 /**
  * Address ranges (as IKEv2 traffic selectors carry them) to the CIDR prefixes a routing table needs.
  */
-import { formatAddress } from '../ike/traffic-selectors.js';
+import { formatIpAddress } from '../common/ip.js';
+
+function formatAddress(a: Uint8Array): string {
+  return formatIpAddress(a, 0, a.length);
+}
 
 function toBigInt(a: Uint8Array): bigint {
   let v = 0n;
@@ -39,9 +43,4 @@ export function rangeToPrefixes(start: Uint8Array, end: Uint8Array): string[] {
     if (out.length > 128) break; // pathological ranges: enough to route, the SPD still decides
   }
   return out;
-}
-
-/** The single address of a one-host range, else undefined. */
-export function singleHost(start: Uint8Array, end: Uint8Array): string | undefined {
-  return Buffer.compare(Buffer.from(start), Buffer.from(end)) === 0 ? formatAddress(start) : undefined;
 }

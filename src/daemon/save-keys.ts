@@ -1,181 +1,55 @@
 /**
  * `tsipsec daemon --save-keys DIR`: Wireshark decryption tables for the SAs this daemon negotiates, in the
  * layout strongSwan's save-keys plugin writes, so a capture can be decrypted by an independent implementation.
+ * The table formats are in save-keys-tables.ts.
  *
- * - `esp_sa` (Wireshark's "ESP SAs" table), one line per SA direction, every field quoted:
- *     "IPv4","<src>","<dst>","0x<spi %08x>","<encryption>","0x<keymat hex>","<authentication>","0x<key hex>"
- *   The encryption keymat is key || salt for AES-GCM and AES-CTR (RFC 4106 8.1, RFC 3686 5.1).
- * - `ikev2_decryption_table` (Wireshark's "IKEv2 Decryption Table"), one line per IKE_SA, unquoted hex:
- *     <SPIi 16 hex>,<SPIr 16 hex>,<SK_ei>,<SK_er>,"<encryption>",<SK_ai>,<SK_ar>,"<integrity>"
+ * SaveKeysFiles keeps the current lists and rewrites both files when SAs come and go. Deleted SAs stay in the
+ * files (up to a limit) so that a capture of a finished session still decrypts.
  *
- * Names are the ones Wireshark 4.0 offers. An SA whose algorithm Wireshark cannot decrypt (AES-CCM, AES-GMAC,
- * ChaCha20-Poly1305 in ESP; ChaCha20-Poly1305, AES-XCBC in IKE) gets a `#` comment line instead, saying why.
- * ESP integrity Wireshark does not know (AES-XCBC, AES-CMAC) is written as "ANY 96 bit authentication [no
- * checking]": the packets decrypt, the ICV is not checked.
- *
- * The text builders are pure; SaveKeysFiles keeps the current lists and rewrites both files (mode 0600, via a
- * temporary file and rename) when SAs come and go. Deleted SAs stay in the files (up to a limit) so that a
- * capture of a finished session still decrypts.
+ * The files hold every key, so the directory is checked before anything is written: it must be a real
+ * directory (not a symbolic link), owned by the user the daemon runs as, and not writable by its group or
+ * by others (else anyone who can write there could swap files under the daemon). Each file is written to a
+ * temporary file with an unpredictable name, created with O_EXCL | O_NOFOLLOW and mode 0600, then renamed
+ * over the old one.
  */
-import { closeSync, fchmodSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
-import { EncrId, IntegId, nameOf } from '../crypto/ids.js';
 import type { ChildSaInfo } from '../ike/events.js';
 import type { IkeKeys } from '../ike/keymat.js';
+import { espSaFile, ikev2TableFile } from './save-keys-tables.js';
+import type { SaveKeysEspSa, SaveKeysIkeSa } from './save-keys-tables.js';
+
+export * from './save-keys-tables.js';
 
 export const ESP_SA_FILE = 'esp_sa';
 export const IKEV2_TABLE_FILE = 'ikev2_decryption_table';
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-const IKE_SPI_LENGTH = 8;
+/** Mode bits: writable by the group, by others. */
+const S_IWGRP = 0o020;
+const S_IWOTH = 0o002;
+/** Random bytes in a temporary file's name. */
+const TMP_NAME_BYTES = 12;
 
 /** Printed by the daemon when --save-keys is on. */
 export const SAVE_KEYS_WARNING =
   'WARNING: --save-keys writes the IKE and ESP keys of every SA to disk; anyone who can read them can decrypt ' +
   'the traffic. Use it for debugging only.';
 
-/** One direction of an ESP SA. */
-export interface SaveKeysEspSa {
-  /** Outer source and destination of the packets this SA protects. */
-  readonly src: string;
-  readonly dst: string;
-  readonly spi: number;
-  /** EncrId and its keymat (key || salt for AEADs and AES-CTR). */
-  readonly encrId: number;
-  readonly encKey: Uint8Array;
-  /** IntegId (NONE with an AEAD) and its key. */
-  readonly integId: number;
-  readonly integKey: Uint8Array;
-}
-
-/** The keys of one IKE_SA (RFC 7296 2.14) and its transforms. */
-export interface SaveKeysIkeSa {
-  readonly spiI: Uint8Array;
-  readonly spiR: Uint8Array;
-  readonly encrId: number;
-  /** Key length in bits for AES (0 for fixed-length ciphers). */
-  readonly encrKeyBits: number;
-  readonly integId: number;
-  readonly skEi: Uint8Array;
-  readonly skEr: Uint8Array;
-  readonly skAi: Uint8Array;
-  readonly skAr: Uint8Array;
-}
-
-// Wireshark 4.0 ESP SA table names (packet-ipsec.c value strings).
-const ESP_ENCR_NAMES: Readonly<Record<number, string>> = {
-  [EncrId.ENCR_NULL]: 'NULL',
-  [EncrId.ENCR_3DES]: 'TripleDES-CBC [RFC2451]',
-  [EncrId.ENCR_AES_CBC]: 'AES-CBC [RFC3602]',
-  [EncrId.ENCR_AES_CTR]: 'AES-CTR [RFC3686]',
-  [EncrId.ENCR_AES_GCM_8]: 'AES-GCM with 8 octet ICV [RFC4106]',
-  [EncrId.ENCR_AES_GCM_12]: 'AES-GCM with 12 octet ICV [RFC4106]',
-  [EncrId.ENCR_AES_GCM_16]: 'AES-GCM with 16 octet ICV [RFC4106]',
-};
-
-const ESP_AEAD_IDS: ReadonlySet<number> = new Set([
-  EncrId.ENCR_AES_GCM_8,
-  EncrId.ENCR_AES_GCM_12,
-  EncrId.ENCR_AES_GCM_16,
-]);
-
-const ESP_INTEG_NAMES: Readonly<Record<number, string>> = {
-  [IntegId.NONE]: 'NULL',
-  [IntegId.AUTH_HMAC_MD5_96]: 'HMAC-MD5-96 [RFC2403]',
-  [IntegId.AUTH_HMAC_SHA1_96]: 'HMAC-SHA-1-96 [RFC2404]',
-  [IntegId.AUTH_HMAC_SHA2_256_128]: 'HMAC-SHA-256-128 [RFC4868]',
-  [IntegId.AUTH_HMAC_SHA2_384_192]: 'HMAC-SHA-384-192 [RFC4868]',
-  [IntegId.AUTH_HMAC_SHA2_512_256]: 'HMAC-SHA-512-256 [RFC4868]',
-  [IntegId.AUTH_AES_XCBC_96]: 'ANY 96 bit authentication [no checking]',
-  [IntegId.AUTH_AES_CMAC_96]: 'ANY 96 bit authentication [no checking]',
-};
-
-// Wireshark 4.0 IKEv2 decryption table names (packet-isakmp.c).
-function ikeEncrName(encrId: number, keyBits: number): string | undefined {
-  const aesBits = keyBits === 128 || keyBits === 192 || keyBits === 256;
-  const icv = (n: number): string => `with ${n} octet ICV [RFC5282]`;
-  switch (encrId) {
-    case EncrId.ENCR_3DES:
-      return '3DES [RFC2451]';
-    case EncrId.ENCR_NULL:
-      return 'NULL [RFC2410]';
-    case EncrId.ENCR_AES_CBC:
-      return aesBits ? `AES-CBC-${keyBits} [RFC3602]` : undefined;
-    case EncrId.ENCR_AES_CTR:
-      return aesBits ? `AES-CTR-${keyBits} [RFC5930]` : undefined;
-    case EncrId.ENCR_AES_GCM_8:
-      return aesBits ? `AES-GCM-${keyBits} ${icv(8)}` : undefined;
-    case EncrId.ENCR_AES_GCM_12:
-      return aesBits ? `AES-GCM-${keyBits} ${icv(12)}` : undefined;
-    case EncrId.ENCR_AES_GCM_16:
-      return aesBits ? `AES-GCM-${keyBits} ${icv(16)}` : undefined;
-    case EncrId.ENCR_AES_CCM_8:
-      return aesBits ? `AES-CCM-${keyBits} ${icv(8)}` : undefined;
-    case EncrId.ENCR_AES_CCM_12:
-      return aesBits ? `AES-CCM-${keyBits} ${icv(12)}` : undefined;
-    case EncrId.ENCR_AES_CCM_16:
-      return aesBits ? `AES-CCM-${keyBits} ${icv(16)}` : undefined;
-    default:
-      return undefined;
-  }
-}
-
-const IKE_INTEG_NAMES: Readonly<Record<number, string>> = {
-  [IntegId.NONE]: 'NONE [RFC4306]',
-  [IntegId.AUTH_HMAC_MD5_96]: 'HMAC_MD5_96 [RFC2403]',
-  [IntegId.AUTH_HMAC_SHA1_96]: 'HMAC_SHA1_96 [RFC2404]',
-  [IntegId.AUTH_HMAC_SHA2_256_128]: 'HMAC_SHA2_256_128 [RFC4868]',
-  [IntegId.AUTH_HMAC_SHA2_384_192]: 'HMAC_SHA2_384_192 [RFC4868]',
-  [IntegId.AUTH_HMAC_SHA2_512_256]: 'HMAC_SHA2_512_256 [RFC4868]',
-};
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
-}
-
-function spi8(n: number): string {
-  return `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
-}
-
-function quoted(fields: readonly string[]): string {
-  return fields.map((f) => `"${f}"`).join(',');
-}
-
-/** The `esp_sa` line of one SA direction, or a `#` comment when Wireshark 4.0 cannot decrypt it. */
-export function espSaLine(sa: SaveKeysEspSa): string {
-  const family = sa.src.includes(':') ? 'IPv6' : 'IPv4';
-  const enc = ESP_ENCR_NAMES[sa.encrId];
-  const integ = ESP_AEAD_IDS.has(sa.encrId) ? 'NULL' : ESP_INTEG_NAMES[sa.integId];
-  if (enc === undefined || integ === undefined) {
-    return `# ${family} ${sa.src} -> ${sa.dst} SPI ${spi8(sa.spi)}: ${enc === undefined ? `encryption ${nameOf(EncrId, sa.encrId)}` : `integrity ${nameOf(IntegId, sa.integId)}`} is not decryptable by Wireshark 4.0`;
-  }
-  const integKey = integ === 'NULL' ? '' : hex(sa.integKey);
-  return quoted([family, sa.src, sa.dst, spi8(sa.spi), enc, `0x${hex(sa.encKey)}`, integ, `0x${integKey}`]);
-}
-
-/** The `ikev2_decryption_table` line of one IKE_SA, or a `#` comment when Wireshark 4.0 cannot decrypt it. */
-export function ikev2TableLine(sa: SaveKeysIkeSa): string {
-  const spiI = hex(sa.spiI);
-  const spiR = hex(sa.spiR);
-  if (sa.spiI.length !== IKE_SPI_LENGTH || sa.spiR.length !== IKE_SPI_LENGTH) {
-    throw new RangeError('IKE SPIs are 8 bytes (RFC 7296 3.1)');
-  }
-  const enc = ikeEncrName(sa.encrId, sa.encrKeyBits);
-  const integ = IKE_INTEG_NAMES[sa.integId];
-  if (enc === undefined || integ === undefined) {
-    return `# IKE_SA ${spiI}_i ${spiR}_r: ${enc === undefined ? `encryption ${nameOf(EncrId, sa.encrId)}` : `integrity ${nameOf(IntegId, sa.integId)}`} is not decryptable by Wireshark 4.0`;
-  }
-  return [spiI, spiR, hex(sa.skEi), hex(sa.skEr), `"${enc}"`, hex(sa.skAi), hex(sa.skAr), `"${integ}"`].join(',');
-}
-
-/** The whole `esp_sa` file. */
-export function espSaFile(sas: readonly SaveKeysEspSa[]): string {
-  return sas.map((s) => `${espSaLine(s)}\n`).join('');
-}
-
-/** The whole `ikev2_decryption_table` file. */
-export function ikev2TableFile(sas: readonly SaveKeysIkeSa[]): string {
-  return sas.map((s) => `${ikev2TableLine(s)}\n`).join('');
+/** The key directory cannot be used safely; the message says what and how to fix it. */
+export class SaveKeysError extends Error {
+  override readonly name = 'SaveKeysError';
 }
 
 /** Both directions of an ESP CHILD_SA as the engine reports it ([] for AH: Wireshark's table is ESP only). */
@@ -212,27 +86,63 @@ export function ikeSaOfKeys(
   return { spiI, spiR, ...transforms, skEi: keys.skEi, skEr: keys.skEr, skAi: keys.skAi, skAr: keys.skAr };
 }
 
-/** Writes `text` to `file` with mode 0600: a temporary file in the same directory, then rename. */
+/**
+ * Creates `dir` (mode 0700) when missing, then checks it can hold keys: a directory, not a symbolic link,
+ * owned by `uid` (the daemon's effective user), not writable by group or others. Throws SaveKeysError.
+ */
+export function checkKeysDirectory(dir: string, uid = process.geteuid?.() ?? 0): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  } catch (e) {
+    throw new SaveKeysError(`--save-keys ${dir}: cannot create it (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const st = lstatSync(dir);
+  if (st.isSymbolicLink()) throw new SaveKeysError(`--save-keys ${dir} is a symbolic link; give the real directory`);
+  if (!st.isDirectory()) throw new SaveKeysError(`--save-keys ${dir} is not a directory`);
+  if (st.uid !== uid)
+    throw new SaveKeysError(
+      `--save-keys ${dir} is owned by uid ${st.uid}, not by the daemon's user (uid ${uid}); use a directory of ` +
+        `your own or run: chown ${uid} ${dir}`,
+    );
+  if ((st.mode & (S_IWGRP | S_IWOTH)) !== 0)
+    throw new SaveKeysError(
+      `--save-keys ${dir} can be written by ${(st.mode & S_IWOTH) !== 0 ? 'every user' : 'its group'} (mode ` +
+        `${(st.mode & 0o777).toString(8)}); run: chmod 700 ${dir}`,
+    );
+}
+
+/**
+ * Writes `text` to `file` with mode 0600: a new temporary file with an unpredictable name in the same
+ * directory (O_EXCL | O_NOFOLLOW: never an existing file or link), then rename over `file`.
+ */
 export function writeFileAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', FILE_MODE);
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${randomBytes(TMP_NAME_BYTES).toString('hex')}.tmp`,
+  );
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const fd = openSync(tmp, flags, FILE_MODE);
+  let open = true;
   try {
     fchmodSync(fd, FILE_MODE);
     const data = Buffer.from(text, 'utf8');
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-  } catch (e) {
+    open = false;
     closeSync(fd);
-    unlinkSync(tmp);
+    renameSync(tmp, file);
+  } catch (e) {
+    if (open) closeSync(fd);
+    rmSync(tmp, { force: true });
     throw e;
   }
-  closeSync(fd);
-  renameSync(tmp, file);
 }
 
 export interface SaveKeysOptions {
   /** Deleted SAs kept in the files so captures of finished sessions decrypt (default 1024 per file; 0 = none). */
   readonly keepDeleted?: number;
+  /** The user the directory must belong to (default: the process's effective uid). */
+  readonly uid?: number;
 }
 
 interface Entry<T> {
@@ -250,7 +160,7 @@ export class SaveKeysFiles {
   constructor(dir: string, options: SaveKeysOptions = {}) {
     this.dir = dir;
     this.keepDeleted = options.keepDeleted ?? 1024;
-    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    checkKeysDirectory(dir, options.uid);
     this.writeEsp();
     this.writeIke();
   }

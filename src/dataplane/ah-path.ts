@@ -44,7 +44,7 @@ import { FlowKey, extractFlow } from '../spd/flow.js';
 import { anySelectorMatches } from '../spd/selector.js';
 import type { AhOutboundState } from './ah-state.js';
 import type { DataplaneStats } from './dataplane-stats.js';
-import type { SaState } from './sa-state.js';
+import type { SaState } from './esp-state.js';
 import { SendBatch } from './send-batch.js';
 import { OuterHeaderScratch, rebuildTransportHeader } from './transport-header.js';
 import type { MutablePacket } from './transport-header.js';

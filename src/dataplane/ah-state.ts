@@ -18,7 +18,7 @@ import type { IpFamily } from '../io/types.js';
 import { writeAddress } from '../io/ip-address.js';
 import { KernelError } from '../kernel/kernel-ipsec.js';
 import type { AddSaArgs } from '../kernel/kernel-ipsec.js';
-import { endpointFamily, setSlot } from './sa-state.js';
+import { endpointFamily, setSlot } from './esp-state.js';
 
 /** Outbound AH: the engine (replaced on an endpoint change) and where sealed packets go. */
 export class AhOutboundState {

@@ -27,17 +27,11 @@ export const ESP_SPI_RESERVED_MAX = 255;
 /** RFC 4303 2.6: next header 59 ("no next header") marks a dummy packet. */
 export const ESP_NEXT_HEADER_DUMMY = 59;
 
-/** RFC 3948 2: UDP port for ESP-in-UDP and IKE with NAT traversal. */
-export const NAT_T_PORT = 4500;
 export const UDP_HEADER_LENGTH = 8;
 export const UDP_SRC_PORT_OFFSET = 0;
 export const UDP_DST_PORT_OFFSET = 2;
 export const UDP_LENGTH_OFFSET = 4;
 export const UDP_CHECKSUM_OFFSET = 6;
-/** RFC 3948 2.2: IKE messages on port 4500 are prefixed by four zero bytes (the non-ESP marker). */
-export const NON_ESP_MARKER_LENGTH = 4;
-/** RFC 3948 2.3: a NAT-keepalive is a single 0xFF byte. */
-export const NAT_KEEPALIVE_BYTE = 0xff;
 
 /** 2^32, the modulus of the on-the-wire sequence number. */
 export const SEQ_MODULUS = 0x1_0000_0000;

@@ -31,7 +31,6 @@ import {
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { REPLAY_WINDOW_DEFAULT, ReplayWindow } from '../common/replay-window.js';
 import {
-  ESP_HEADER_LENGTH,
   ESP_IV_OFFSET,
   ESP_NEXT_HEADER_DUMMY,
   ESP_SEQ_OFFSET,
@@ -42,7 +41,6 @@ import {
 } from './constants.js';
 import type { EspSaParams } from './sa-params.js';
 import { EspSaBase } from './sa-setup.js';
-import type { EspLayout } from './transform.js';
 
 /** Result of `open`: 'ok' or the drop reason (already counted in `counters.drops`). */
 export type OpenResult = 'ok' | DropReason;
@@ -207,14 +205,4 @@ export class EspInboundSa extends EspSaBase {
     pkt.len = hl + dataLen;
     return 'ok';
   }
-}
-
-/** Where the ESP header of an ESP-in-UDP datagram starts, given the UDP header offset. */
-export function espOffsetAfterUdp(udpOff: number): number {
-  return udpOff + UDP_HEADER_LENGTH;
-}
-
-/** Bytes ESP adds to a payload besides padding: header, IV, pad length, next header and ICV. */
-export function espOverhead(layout: EspLayout): number {
-  return ESP_HEADER_LENGTH + layout.ivLength + ESP_TRAILER_LENGTH + layout.icvLength;
 }

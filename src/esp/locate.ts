@@ -5,8 +5,8 @@
  */
 
 import { IpProto, locateUpperLayer, newUpperLayer, readU16, readU32 } from '../common/ip.js';
-import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, NAT_T_PORT, UDP_DST_PORT_OFFSET, UDP_HEADER_LENGTH } from './constants.js';
-import { classifyUdpPayload } from './udp-encap.js';
+import { classifyNatTPayload, NAT_T_PORT } from '../common/nat-t.js';
+import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, UDP_DST_PORT_OFFSET, UDP_HEADER_LENGTH } from './constants.js';
 
 /** Where the ESP header is and how it was carried (reused object: see `locateEsp`). */
 export interface EspLocation {
@@ -43,7 +43,7 @@ export function locateEsp(buf: Uint8Array, off: number, end: number, out: EspLoc
   } else if (proto === IpProto.UDP) {
     if (l4 + UDP_HEADER_LENGTH > dgramEnd || readU16(buf, l4 + UDP_DST_PORT_OFFSET) !== NAT_T_PORT) return false;
     espOff = l4 + UDP_HEADER_LENGTH;
-    if (classifyUdpPayload(buf, espOff, dgramEnd - espOff) !== 'esp') return false;
+    if (classifyNatTPayload(buf, espOff, dgramEnd - espOff) !== 'esp') return false;
     udp = true;
   } else {
     return false;

@@ -15,6 +15,18 @@ export type IkeIdentity =
   | { readonly type: 'dn'; readonly value: string; readonly der: Uint8Array }
   | { readonly type: 'any' };
 
+/**
+ * One item of swanctl `local_addrs` / `remote_addrs` (the shape of the config model's AddressSpec). As
+ * responder, a request is only answered by a connection whose lists hold both of its addresses. A DNS name
+ * is not resolved by the engine and matches no request.
+ */
+export type AddressMatch =
+  | { readonly kind: 'any'; readonly family?: 4 | 6 }
+  | { readonly kind: 'address'; readonly address: string }
+  | { readonly kind: 'subnet'; readonly address: string; readonly prefix: number }
+  | { readonly kind: 'range'; readonly from: string; readonly to: string }
+  | { readonly kind: 'dns'; readonly name: string };
+
 /** Where a CHILD_SA's traffic selectors come from: text like `192.0.2.0/24[tcp/80]`, or `dynamic` (the IKE address). */
 export type TsSpec = string;
 
@@ -112,6 +124,10 @@ export interface ConnectionConfig {
   readonly localId: IkeIdentity;
   /** swanctl `remote.id` (default `%any`). */
   readonly remoteId: IkeIdentity;
+  /** swanctl `local_addrs` (default `%any`): our addresses this connection answers on. */
+  readonly localAddrs: readonly AddressMatch[];
+  /** swanctl `remote_addrs` (default `%any`): the peer addresses this connection answers. */
+  readonly remoteAddrs: readonly AddressMatch[];
   /** swanctl `proposals` (IKE). */
   readonly proposals: readonly string[];
   /** swanctl `rekey_time` for the IKE_SA in seconds (default 14400); 0 = never. */
@@ -152,8 +168,23 @@ export interface EngineConfig {
   readonly rng: Rng;
   readonly log?: Logger;
   readonly retransmit?: RetransmitConfig;
-  /** `charon.cookie_threshold` (default 10): half-open IKE_SAs above which COOKIE is required. */
+  /** `charon.cookie_threshold` (default 10): half-open IKE_SAs from which on COOKIE is required. */
   readonly cookieThreshold?: number;
+  /**
+   * `charon.block_threshold` (default 5): half-open IKE_SAs from one initiator address from which on its
+   * further IKE_SA_INIT requests are dropped; 0 = no limit.
+   */
+  readonly blockThreshold?: number;
+  /**
+   * `charon.init_limit_half_open` (default 1000 here; strongSwan's is 0): half-open IKE_SAs in total from
+   * which on new IKE_SA_INIT requests are dropped; 0 = no limit.
+   */
+  readonly initLimitHalfOpen?: number;
+  /**
+   * Key exchange work granted to IKE_SA_INIT requests, in estimated milliseconds of CPU per second
+   * (default 250, a quarter of the event loop; 0 = no bound). Requests beyond it are dropped.
+   */
+  readonly keLimitMsPerSec?: number;
   /** Seconds between rotations of the COOKIE secret (default 120). */
   readonly cookieSecretLifetimeSec?: number;
   /** `charon.half_open_timeout` seconds (default 30). */
@@ -199,6 +230,8 @@ export function connectionConfig(
 ): ConnectionConfig {
   return {
     remoteId: { type: 'any' },
+    localAddrs: [{ kind: 'any' }],
+    remoteAddrs: [{ kind: 'any' }],
     proposals: ['default'],
     rekeyTimeSec: 14400,
     overTimeSec: 1440,

@@ -2,7 +2,7 @@
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
 import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from './config.js';
-import type { IkeEvent } from './events.js';
+import type { IkeEvent, SaEndCause } from './events.js';
 import type { ChildSa, IkeSa } from './sa.js';
 import type { Task } from './task.js';
 
@@ -22,11 +22,11 @@ export interface EngineCore {
   /** Attach and announce an installed CHILD_SA (childSaInstalled), arming its lifetimes. */
   installChild(sa: IkeSa, child: ChildSa, nowMs: number): void;
   /** Detach a CHILD_SA and announce it (childSaDeleted). */
-  removeChild(sa: IkeSa, child: ChildSa, reason: string): void;
+  removeChild(sa: IkeSa, child: ChildSa, cause: SaEndCause, reason: string): void;
   /** Mark an IKE_SA established and announce it (ikeSaEstablished), arming its lifetimes. */
   establishIke(sa: IkeSa, nowMs: number): void;
   /** Destroy an IKE_SA and its CHILD_SAs now, announcing each. */
-  destroyIke(sa: IkeSa, reason: string): void;
+  destroyIke(sa: IkeSa, cause: SaEndCause, reason: string): void;
   /** Queue a task on an IKE_SA; it starts when the request window is free. */
   queueTask(sa: IkeSa, task: Task): void;
   /** Connections this engine has. */
@@ -35,6 +35,11 @@ export interface EngineCore {
   psk(local: IkeIdentity, remote: IkeIdentity): Uint8Array | undefined;
   /** RFC 7296 2.4 INITIAL_CONTACT: drop other IKE_SAs with this peer identity on this connection. */
   initialContact(sa: IkeSa, peer: IkeIdentity): void;
+  /**
+   * Responder, IKE_SA_INIT: may a key exchange with `group` run now (the budget for unauthenticated key
+   * exchange work)? When not, the drop is counted and the request is to be dropped silently.
+   */
+  allowKeyExchange(group: number, nowMs: number): boolean;
   /** Find the CHILD_SA of `sa` whose outbound SPI is `spi` (what the peer names in REKEY_SA / DELETE). */
   childByPeerSpi(sa: IkeSa, protocol: 'esp' | 'ah', spi: Uint8Array): ChildSa | undefined;
 }

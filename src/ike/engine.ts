@@ -21,14 +21,14 @@ import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from '.
 import { DEFAULT_RETRANSMIT } from './config.js';
 import { InitResponder } from './init-responder.js';
 import type { EngineCore } from './engine-core.js';
-import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram } from './events.js';
+import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram, SaEndCause } from './events.js';
 import { decodeIdentity, formatIdentity, identityMatches } from './identity.js';
 import { notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
 import { ChildSaState, IkeSaState, transition } from './sa-state.js';
 import type { Task } from './task.js';
-import { NAT_T_PORT, TaskManager } from './task-manager.js';
+import { TaskManager } from './task-manager.js';
 import type { DropReason } from './task-manager.js';
 import { ChildCreateTask } from './tasks/child-create.js';
 import { ChildDeleteTask } from './tasks/child-delete.js';
@@ -41,8 +41,6 @@ import { IkeRekeyTask } from './tasks/ike-rekey.js';
 
 export type { DropReason };
 
-/** RFC 3948 2.2: IKE on port 4500 starts with four zero bytes. */
-export const NON_ESP_MARKER_LENGTH = 4;
 const IKE_SPI_LENGTH = 8;
 const CHILD_SPI_LENGTH = 4;
 /** IKE message size before SKF fragmentation: 1280 bytes minus IPv6 and UDP headers and the non-ESP marker. */
@@ -60,7 +58,8 @@ export class IkeEngine implements EngineCore {
     integrity: 0,
     cookie: 0,
     internal: 0,
-    esp: 0,
+    halfOpenLimit: 0,
+    keLimit: 0,
   };
   private readonly tm: TaskManager;
   private readonly bySpi = new Map<string, IkeSa>();
@@ -89,7 +88,6 @@ export class IkeEngine implements EngineCore {
       send: (from, to, packet) => this.send(from, to, packet),
       newSaId: () => this.nextId++,
       register: (sa) => this.bySpi.set(sa.spiR.toString('hex'), sa),
-      halfOpenCount: () => this.halfOpenCount(),
       header: (sa, exchangeType, response, messageId) => this.tm.header(sa, exchangeType, response, messageId),
     });
   }
@@ -128,17 +126,17 @@ export class IkeEngine implements EngineCore {
   terminate(ikeSaId: number, nowMs: number): void {
     const sa = this.ike(ikeSaId);
     if (sa.state === IkeSaState.CONNECTING || sa.state === IkeSaState.CREATED) {
-      this.destroyIke(sa, 'terminated');
+      this.destroyIke(sa, 'local', 'terminated');
       return;
     }
-    this.queueTask(sa, new IkeDeleteTask('terminated'));
+    this.queueTask(sa, new IkeDeleteTask('local', 'terminated'));
     this.tm.startNext(sa, nowMs);
   }
 
   /** Delete one CHILD_SA. */
   terminateChild(childSaId: number, nowMs: number): void {
     const [sa, child] = this.child(childSaId);
-    this.queueTask(sa, new ChildDeleteTask([child], 'terminated'));
+    this.queueTask(sa, new ChildDeleteTask([child], 'local', 'terminated'));
     this.tm.startNext(sa, nowMs);
   }
 
@@ -164,31 +162,20 @@ export class IkeEngine implements EngineCore {
   }
 
   /**
-   * The data plane reports traffic on a CHILD_SA (both directions summed); crossing the soft limit
-   * starts a rekey, crossing the hard limit deletes it.
+   * The data plane reached a CHILD_SA's hard byte or packet limit (it counts the traffic and enforces the
+   * volume limits the engine drew, `ChildSaInfo.lifeBytes` and friends): the CHILD_SA is gone now, the
+   * peer is told with a DELETE. A soft limit is a `rekeyChild`.
    */
-  reportTraffic(childSaId: number, bytes: number, packets: number, nowMs: number): void {
-    const found = this.findChild(childSaId);
-    if (found === undefined) return;
-    const [sa, child] = found;
-    child.bytes += bytes;
-    child.packets += packets;
-    this.checkChildLimits(sa, child, nowMs);
+  expireChild(childSaId: number, nowMs: number): void {
+    const [sa, child] = this.child(childSaId);
+    this.hardExpire(sa, child);
     this.tm.startNext(sa, nowMs);
   }
 
-  /** Feed one received UDP payload. Never throws. */
+  /** Feed one received IKE message (on port 4500 the socket layer already removed the non-ESP marker). Never throws. */
   receiveDatagram(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
     try {
-      let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      if (from.port === NAT_T_PORT || to.port === NAT_T_PORT) {
-        if (buf.length < NON_ESP_MARKER_LENGTH || buf.readUInt32BE(0) !== 0) {
-          this.drops.esp++;
-          return;
-        }
-        buf = buf.subarray(NON_ESP_MARKER_LENGTH);
-      }
-      this.receive(Buffer.from(buf), from, to, nowMs);
+      this.receive(Buffer.from(bytes), from, to, nowMs);
       this.startAll(nowMs);
     } catch (e) {
       if (e instanceof ParseError) {
@@ -261,9 +248,9 @@ export class IkeEngine implements EngineCore {
     return this.tm.retransmits;
   }
 
-  /** Number of half-open responder IKE_SAs (RFC 7296 2.6). */
+  /** Number of half-open responder IKE_SAs (RFC 7296 2.6), counted as they come and go. */
   halfOpenCount(): number {
-    return this.ikeSas().filter((s) => !s.initiator && s.state === IkeSaState.CONNECTING).length;
+    return this.front.halfOpenCount();
   }
 
   // ---- EngineCore ------------------------------------------------------------------------------
@@ -327,7 +314,7 @@ export class IkeEngine implements EngineCore {
     );
   }
 
-  removeChild(sa: IkeSa, child: ChildSa, reason: string): void {
+  removeChild(sa: IkeSa, child: ChildSa, cause: SaEndCause, reason: string): void {
     const i = sa.children.indexOf(child);
     if (i >= 0) sa.children.splice(i, 1);
     if (child.state === ChildSaState.DESTROYED) return;
@@ -343,6 +330,7 @@ export class IkeEngine implements EngineCore {
         protocol: child.protocol,
         spiIn: child.spiIn.readUInt32BE(0),
         spiOut: child.spiOut.readUInt32BE(0),
+        cause,
         reason,
       });
   }
@@ -352,6 +340,7 @@ export class IkeEngine implements EngineCore {
     const conn = sa.conn;
     sa.establishedAtMs = nowMs;
     sa.halfOpenDeadlineMs = 0;
+    this.front.settled(sa);
     sa.lastHeardMs = nowMs;
     if (conn !== undefined) {
       sa.rekeyAtMs =
@@ -387,9 +376,9 @@ export class IkeEngine implements EngineCore {
     );
   }
 
-  destroyIke(sa: IkeSa, reason: string): void {
+  destroyIke(sa: IkeSa, cause: SaEndCause, reason: string): void {
     if (sa.state === IkeSaState.DESTROYED) return;
-    for (const c of [...sa.children]) this.removeChild(sa, c, reason);
+    for (const c of [...sa.children]) this.removeChild(sa, c, cause, reason);
     const wasEstablished = sa.establishedAtMs > 0;
     transition(sa, IkeSaState.DESTROYED, reason, this.log);
     sa.active = undefined;
@@ -397,7 +386,7 @@ export class IkeEngine implements EngineCore {
     for (const [k, v] of this.bySpi) if (v === sa) this.bySpi.delete(k);
     this.front.forget(sa);
     if (wasEstablished || sa.initiator)
-      this.emit({ type: 'ikeSaDeleted', ikeSaId: sa.id, name: sa.conn?.name ?? '', reason });
+      this.emit({ type: 'ikeSaDeleted', ikeSaId: sa.id, name: sa.conn?.name ?? '', cause, reason });
   }
 
   queueTask(sa: IkeSa, task: Task): void {
@@ -419,8 +408,12 @@ export class IkeEngine implements EngineCore {
       const id = other.initiator ? other.idR : other.idI;
       const otherPeer = id === undefined ? undefined : decodeIdentity(id.type, id.data);
       if (otherPeer !== undefined && identityMatches(otherPeer, peer))
-        this.destroyIke(other, 'INITIAL_CONTACT from the same peer');
+        this.destroyIke(other, 'replaced', 'INITIAL_CONTACT from the same peer');
     }
+  }
+
+  allowKeyExchange(group: number, nowMs: number): boolean {
+    return this.front.allowKeyExchange(group, nowMs);
   }
 
   childByPeerSpi(sa: IkeSa, protocol: 'esp' | 'ah', spi: Uint8Array): ChildSa | undefined {
@@ -479,42 +472,43 @@ export class IkeEngine implements EngineCore {
       local: sa.local,
       remote: sa.remote,
       encap: sa.natLocal || sa.natRemote,
+      rekeyBytes: c.rekeyBytes,
+      rekeyPackets: c.rekeyPackets,
       lifeBytes: c.lifeBytes,
       lifePackets: c.lifePackets,
     };
   }
 
+  /** Time lifetimes (volume ones are the data plane's, see `expireChild`). */
   private checkChildLimits(sa: IkeSa, c: ChildSa, nowMs: number): void {
-    const hard = (c.lifeBytes > 0 && c.bytes >= c.lifeBytes) || (c.lifePackets > 0 && c.packets >= c.lifePackets);
-    const hardTime = c.expireAtMs > 0 && nowMs >= c.expireAtMs;
-    if ((hard || hardTime) && c.state !== ChildSaState.DESTROYED) {
-      // Hard expiry: the CHILD_SA stops now; the peer is told with a DELETE when the window allows.
-      c.expireAtMs = 0;
-      this.removeChild(sa, c, 'hard lifetime expired');
-      this.queueTask(sa, new ChildDeleteTask([c], 'hard lifetime expired', true));
+    if (c.expireAtMs > 0 && nowMs >= c.expireAtMs) {
+      this.hardExpire(sa, c);
       return;
     }
-    const soft =
-      (c.rekeyBytes > 0 && c.bytes >= c.rekeyBytes) ||
-      (c.rekeyPackets > 0 && c.packets >= c.rekeyPackets) ||
-      (c.rekeyAtMs > 0 && nowMs >= c.rekeyAtMs);
+    const soft = c.rekeyAtMs > 0 && nowMs >= c.rekeyAtMs;
     if (soft && c.state === ChildSaState.INSTALLED && sa.state === IkeSaState.ESTABLISHED) {
       c.rekeyAtMs = 0;
-      c.rekeyBytes = 0;
-      c.rekeyPackets = 0;
       this.queueTask(sa, new ChildRekeyTask(c));
     }
+  }
+
+  /** Hard expiry: the CHILD_SA stops now; the peer is told with a DELETE when the window allows. */
+  private hardExpire(sa: IkeSa, c: ChildSa): void {
+    if (c.state === ChildSaState.DESTROYED) return;
+    c.expireAtMs = 0;
+    this.removeChild(sa, c, 'expired', 'hard lifetime expired');
+    this.queueTask(sa, new ChildDeleteTask([c], 'expired', 'hard lifetime expired', true));
   }
 
   private timersOf(sa: IkeSa, nowMs: number): void {
     if (sa.active !== undefined && nowMs >= sa.active.deadlineMs) this.tm.retransmitOrGiveUp(sa, nowMs);
     if (sa.state === IkeSaState.DESTROYED) return;
     if (sa.halfOpenDeadlineMs > 0 && nowMs >= sa.halfOpenDeadlineMs && sa.state === IkeSaState.CONNECTING) {
-      this.destroyIke(sa, 'half-open timeout');
+      this.destroyIke(sa, 'failed', 'half-open timeout');
       return;
     }
     if (sa.expireAtMs > 0 && nowMs >= sa.expireAtMs) {
-      this.destroyIke(sa, 'IKE_SA hard lifetime expired');
+      this.destroyIke(sa, 'expired', 'IKE_SA hard lifetime expired');
       return;
     }
     if (sa.state === IkeSaState.ESTABLISHED) {
@@ -542,9 +536,7 @@ export class IkeEngine implements EngineCore {
   }
 
   private send(from: Endpoint, to: Endpoint, packet: Buffer): void {
-    const natT = from.port === NAT_T_PORT || to.port === NAT_T_PORT;
-    const bytes = natT ? Buffer.concat([Buffer.alloc(NON_ESP_MARKER_LENGTH), packet]) : packet;
-    this.out.push({ from, to, bytes });
+    this.out.push({ from, to, bytes: packet });
   }
 
   private receive(buf: Buffer, from: Endpoint, to: Endpoint, nowMs: number): void {

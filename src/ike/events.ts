@@ -3,13 +3,13 @@
  */
 import type { TrafficSelector } from './codec/types.js';
 
-/** A UDP endpoint. On port 4500 IKE datagrams carry the 4-byte non-ESP marker (RFC 3948 2.2) both ways. */
+/** A UDP endpoint. The engine takes and gives plain IKE messages; on port 4500 the socket layer adds and removes the non-ESP marker (RFC 3948 2.2). */
 export interface Endpoint {
   readonly address: string;
   readonly port: number;
 }
 
-/** A datagram to send from `from` to `to`. `bytes` include the non-ESP marker when either port is 4500. */
+/** An IKE message to send from `from` to `to` (without the non-ESP marker, which the socket adds on port 4500). */
 export interface OutgoingDatagram {
   readonly from: Endpoint;
   readonly to: Endpoint;
@@ -54,10 +54,28 @@ export interface ChildSaInfo {
   readonly remote: Endpoint;
   /** ESP in UDP (RFC 3948): true when a NAT was detected or encapsulation was forced. */
   readonly encap: boolean;
-  /** Soft/hard limits the data plane may enforce too (0 = none). */
+  /**
+   * Volume limits (0 = none): the data plane counts the traffic, so it enforces them and reports a soft
+   * limit (rekey) or a hard one (`expireChild`). Soft limits already carry the rand_bytes/rand_packets jitter.
+   */
+  readonly rekeyBytes: number;
+  readonly rekeyPackets: number;
   readonly lifeBytes: number;
   readonly lifePackets: number;
 }
+
+/**
+ * Why an SA went away, typed for the daemon's decisions (close_action, dpd_action, keyingtries); the
+ * accompanying `reason` text is for logs and users only.
+ * - `local`: we deleted it (terminate, `down`, stop);
+ * - `peerDeleted`: the peer sent a DELETE for it (close_action);
+ * - `peerDead`: the peer stopped answering, retransmissions exhausted (dpd_action);
+ * - `authFailed`: authentication failed, either side refusing (keyingtries stop);
+ * - `failed`: negotiation failed otherwise (no proposal, unacceptable TS, half-open timeout, a failed rekey);
+ * - `expired`: its hard lifetime passed;
+ * - `replaced`: rekeyed, redundant after a rekey collision, or dropped for INITIAL_CONTACT.
+ */
+export type SaEndCause = 'local' | 'peerDeleted' | 'peerDead' | 'authFailed' | 'failed' | 'expired' | 'replaced';
 
 /** Events, drained with `Engine.nextEvent()`. */
 export type IkeEvent =
@@ -83,7 +101,13 @@ export type IkeEvent =
       readonly rekeyOf?: number;
       readonly childSaIds?: readonly number[];
     }
-  | { readonly type: 'ikeSaDeleted'; readonly ikeSaId: number; readonly name: string; readonly reason: string }
+  | {
+      readonly type: 'ikeSaDeleted';
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly cause: SaEndCause;
+      readonly reason: string;
+    }
   | { readonly type: 'childSaInstalled'; readonly child: ChildSaInfo; readonly rekeyOf?: number }
   | {
       readonly type: 'childSaDeleted';
@@ -93,6 +117,7 @@ export type IkeEvent =
       readonly protocol: 'esp' | 'ah';
       readonly spiIn: number;
       readonly spiOut: number;
+      readonly cause: SaEndCause;
       readonly reason: string;
     }
   | {

@@ -1,6 +1,7 @@
 /**
  * Identities (RFC 7296 3.5): configuration form <-> ID payload type and data, matching, and text for logs.
  */
+import { printable } from '../common/printable.js';
 import { IdType } from './codec/constants.js';
 import type { IkeIdentity } from './config.js';
 import { formatAddress, parseAddress } from './traffic-selectors.js';
@@ -76,15 +77,19 @@ export function identityMatches(configured: IkeIdentity, received: IkeIdentity):
   return false;
 }
 
-/** Text like strongSwan prints identities: `moon.example.org`, `192.0.2.1`, `@#0102` for key ids. */
+/**
+ * Text like strongSwan prints identities: `moon.example.org`, `192.0.2.1`, `@#0102` for key ids. A peer
+ * chooses its identity: non-printable characters come out escaped and the text is capped in length, so it
+ * is safe in log lines and on terminals.
+ */
 export function formatIdentity(id: IkeIdentity): string {
   switch (id.type) {
     case 'any':
       return '%any';
     case 'keyId':
-      return `@#${Buffer.from(id.value).toString('hex')}`;
+      return `@#${printable(Buffer.from(id.value).toString('hex'))}`;
     default:
-      return id.value;
+      return printable(id.value);
   }
 }
 

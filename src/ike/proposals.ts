@@ -137,11 +137,14 @@ for (const [names, id] of GROUPS) for (const n of names) KEYWORDS[n] = { t: 'ke'
 KEYWORDS['esn'] = { t: 'esn', id: EsnId.ESN };
 KEYWORDS['noesn'] = { t: 'esn', id: EsnId.NO_ESN };
 
-/** What `default` expands to, per protocol (close to strongSwan's compiled-in defaults). */
+/**
+ * What `default` expands to, per protocol (close to strongSwan's compiled-in defaults), with no MODP group
+ * above 3072 bits: an unauthenticated peer could otherwise make the responder compute modp4096 and larger.
+ */
 export const DEFAULT_PROPOSALS: Readonly<Record<ProposalProtocol, readonly string[]>> = {
   ike: [
-    'aes128gcm16-aes192gcm16-aes256gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-x25519-x448-ecp256-ecp384-ecp521-modp3072-modp4096',
-    'aes128-aes192-aes256-sha256-sha384-sha512-x25519-x448-ecp256-ecp384-ecp521-modp3072-modp4096',
+    'aes128gcm16-aes192gcm16-aes256gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-x25519-x448-ecp256-ecp384-ecp521-modp3072',
+    'aes128-aes192-aes256-sha256-sha384-sha512-x25519-x448-ecp256-ecp384-ecp521-modp3072',
   ],
   esp: ['aes128gcm16-aes192gcm16-aes256gcm16-chacha20poly1305', 'aes128-aes192-aes256-sha256-sha384-sha512'],
   ah: ['sha256-sha384-sha512'],
@@ -314,11 +317,6 @@ function match(o: Proposal, t: Proposal, preferPeer: boolean): SelectedProposal 
     ke,
     ...(esn === undefined ? {} : { esn }),
   };
-}
-
-/** Does `proposal` (one of ours or the peer's) list key exchange method `group`? */
-export function proposalHasKe(proposal: Proposal, group: number): boolean {
-  return proposal.ke.includes(group);
 }
 
 /** The selected proposal as a one-transform-per-type Proposal, to put in the response SA payload. */

@@ -105,8 +105,3 @@ export function transition(
   if (sa.kind === 'ike') move(IKE_EDGES, sa, to as IkeSaState, reason, log, 'ike');
   else move(CHILD_EDGES, sa, to as ChildSaState, reason, log, 'chd');
 }
-
-/** Is `from -> to` an allowed IKE_SA edge? (for tests and assertions) */
-export function ikeEdgeAllowed(from: IkeSaState, to: IkeSaState): boolean {
-  return from === to || IKE_EDGES[from].includes(to);
-}

@@ -54,8 +54,7 @@ export class ChildSa {
   installedAtMs = 0;
   rekeyAtMs = 0;
   expireAtMs = 0;
-  bytes = 0;
-  packets = 0;
+  /** Volume limits drawn at installation (rand_bytes, rand_packets applied), enforced by the data plane. */
   rekeyBytes = 0;
   lifeBytes = 0;
   rekeyPackets = 0;

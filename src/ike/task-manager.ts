@@ -6,6 +6,7 @@
  * IkeErrors from tasks become notifies (responder) or failures/teardowns (initiator) here, in one place.
  */
 import { LogLevel } from '../common/log.js';
+import { NAT_T_PORT } from '../common/nat-t.js';
 import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType, nameOf } from './codec/constants.js';
 import { encodeMessage, decodeMessage } from './codec/message.js';
 import type { IkeHeader, IkeMessage, Payload } from './codec/types.js';
@@ -62,10 +63,19 @@ function checked(msg: IkeMessage, inner: readonly Payload[] | undefined, payload
 function notifyName(e: IkeError): string {
   return e.notifyType === 0 ? '' : ` (${nameOf(NotifyType, e.notifyType)})`;
 }
-export const NAT_T_PORT = 4500;
 
 /** Why datagrams were dropped (counters). */
-export type DropReason = 'malformed' | 'unknownSpi' | 'notExpected' | 'integrity' | 'cookie' | 'internal' | 'esp';
+export type DropReason =
+  | 'malformed'
+  | 'unknownSpi'
+  | 'notExpected'
+  | 'integrity'
+  | 'cookie'
+  | 'internal'
+  /** IKE_SA_INIT beyond charon.block_threshold or charon.init_limit_half_open. */
+  | 'halfOpenLimit'
+  /** IKE_SA_INIT beyond the key exchange budget (keLimitMsPerSec). */
+  | 'keLimit';
 
 export interface TaskManagerOptions {
   readonly retransmit: RetransmitConfig;
@@ -73,6 +83,12 @@ export interface TaskManagerOptions {
   readonly maxMessageLength: number;
   readonly drops: Record<DropReason, number>;
   readonly send: (from: Endpoint, to: Endpoint, packet: Buffer) => void;
+}
+
+/** Our address and the peer's a request used: where its response goes. */
+interface ReplyTo {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
 }
 
 /** Reassemblers per IKE_SA: [requests, responses]. */
@@ -120,7 +136,7 @@ export class TaskManager {
             notifyType: 0,
             reason: 'peer not responding',
           });
-        this.core.destroyIke(sa, 'peer not responding');
+        this.core.destroyIke(sa, 'peerDead', 'peer not responding');
       }
       return;
     }
@@ -180,7 +196,7 @@ export class TaskManager {
             notifyType: e.notifyType,
             reason: e.reason,
           });
-          this.core.destroyIke(sa, e.reason);
+          this.core.destroyIke(sa, 'failed', e.reason);
           return;
         }
         t.failed?.(ctx, e.reason, e.notifyType);
@@ -327,7 +343,8 @@ export class TaskManager {
           } else
             this.core.emit({ type: 'ikeSaFailed', ikeSaId: sa.id, name, notifyType: e.notifyType, reason: e.reason });
           for (const other of a.tasks.slice(1)) other.failed?.(ctx, e.reason, e.notifyType);
-          this.core.destroyIke(sa, e.reason);
+          const cause = e.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authFailed' : 'failed';
+          this.core.destroyIke(sa, cause, e.reason);
           return;
         }
         t.failed?.(ctx, e.reason, e.notifyType);
@@ -388,21 +405,32 @@ export class TaskManager {
     if (opened.kind !== 'ok') return;
     const payloads = opened.payloads;
     sa.lastHeardMs = nowMs;
-    if (from.port !== sa.remote.port || from.address !== sa.remote.address) {
-      sa.remote = from; // NAT mapping change or float to 4500 (RFC 7296 2.23)
+    // RFC 7296 2.23: the IKE_SA follows a new source only while it is being set up (the float to 4500 in
+    // IKE_AUTH) or when the peer is behind a NAT (a changed mapping). Otherwise the response goes back where
+    // the request came from (2.11), but the IKE_SA and its CHILD_SAs keep their endpoints.
+    const moved = from.port !== sa.remote.port || from.address !== sa.remote.address;
+    if (moved && (sa.state === IkeSaState.CONNECTING || sa.natRemote)) {
+      sa.remote = from;
       sa.local = to;
-    }
+    } else if (moved)
+      this.core.log.log(
+        'ike',
+        LogLevel.CONTROL,
+        `request from ${from.address}[${from.port}] answered there; IKE_SA stays at ${sa.remote.address}[${sa.remote.port}] (no NAT detected)`,
+        sa.label,
+      );
+    const replyTo: ReplyTo = { local: to, remote: from };
     const ctx = this.ctx(sa, nowMs);
     let tasks: Task[];
     switch (header.exchangeType) {
       case ExchangeType.IKE_AUTH:
         if (sa.initiator || sa.state !== IkeSaState.CONNECTING)
-          return this.respondError(sa, header, NotifyType.INVALID_SYNTAX);
+          return this.respondError(sa, header, NotifyType.INVALID_SYNTAX, replyTo);
         tasks = [new IkeAuthTask(), new ChildCreateTask({ inAuth: true })];
         break;
       case ExchangeType.CREATE_CHILD_SA:
         if (sa.state !== IkeSaState.ESTABLISHED && sa.state !== IkeSaState.REKEYING)
-          return this.respondError(sa, header, NotifyType.TEMPORARY_FAILURE);
+          return this.respondError(sa, header, NotifyType.TEMPORARY_FAILURE, replyTo);
         tasks = [
           ChildRekeyTask.matches(payloads)
             ? new ChildRekeyTask()
@@ -438,7 +466,7 @@ export class TaskManager {
       }
     }
     if (fatal !== undefined) {
-      this.respond(sa, header, [notify(fatal.notifyType || NotifyType.AUTHENTICATION_FAILED, fatal.data)]);
+      this.respond(sa, header, [notify(fatal.notifyType || NotifyType.AUTHENTICATION_FAILED, fatal.data)], replyTo);
       const name = sa.conn?.name ?? '';
       if (fatal.notifyType === NotifyType.AUTHENTICATION_FAILED)
         this.core.emit({ type: 'authFailed', ikeSaId: sa.id, name, byUs: true, reason: fatal.reason });
@@ -450,22 +478,27 @@ export class TaskManager {
           notifyType: fatal.notifyType,
           reason: fatal.reason,
         });
-      this.core.destroyIke(sa, fatal.reason);
+      this.core.destroyIke(
+        sa,
+        fatal.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authFailed' : 'failed',
+        fatal.reason,
+      );
       return;
     }
-    this.respond(sa, header, out);
+    this.respond(sa, header, out, replyTo);
     for (const t of ok) if (sa.state !== IkeSaState.DESTROYED) t.completed?.(ctx);
     if (sa.state !== IkeSaState.DESTROYED) this.startNext(sa, nowMs);
   }
 
-  private respondError(sa: IkeSa, header: IkeHeader, notifyType: number): void {
-    this.respond(sa, header, [notify(notifyType)]);
+  private respondError(sa: IkeSa, header: IkeHeader, notifyType: number, replyTo?: ReplyTo): void {
+    this.respond(sa, header, [notify(notifyType)], replyTo);
   }
 
-  respond(sa: IkeSa, request: IkeHeader, payloads: Payload[]): void {
+  /** Answer a request; to the IKE_SA's endpoints unless `replyTo` (where the request came from) is given. */
+  respond(sa: IkeSa, request: IkeHeader, payloads: Payload[], replyTo?: ReplyTo): void {
     const packets = this.encode(sa, this.header(sa, request.exchangeType, true, request.messageId), payloads);
     sa.lastResponse = { messageId: request.messageId, packets };
     sa.expectedRequestId = request.messageId + 1;
-    for (const p of packets) this.send(sa.local, sa.remote, p);
+    for (const p of packets) this.send(replyTo?.local ?? sa.local, replyTo?.remote ?? sa.remote, p);
   }
 }

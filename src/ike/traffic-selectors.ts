@@ -4,6 +4,7 @@
  *
  * Addresses are raw bytes (4 for IPv4, 16 for IPv6) compared big-endian; ports and protocol as numbers.
  */
+import { formatIpAddress } from '../common/ip.js';
 import { TsType } from './codec/constants.js';
 import type { TrafficSelector } from './codec/types.js';
 
@@ -67,23 +68,7 @@ export function parseAddress(text: string): Buffer | undefined {
 
 /** Bytes to text (dotted quad or RFC 5952-ish compressed IPv6). */
 export function formatAddress(a: Uint8Array): string {
-  if (a.length === 4) return Array.from(a).join('.');
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((((a[i] ?? 0) << 8) | (a[i + 1] ?? 0)).toString(16));
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  if (best < 0) return g.join(':');
-  return `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
+  return formatIpAddress(a, 0, a.length);
 }
 
 /**
@@ -220,6 +205,24 @@ export function narrowTs(proposed: readonly TrafficSelector[], allowed: readonly
     }
   }
   return out;
+}
+
+/**
+ * Limits on what a peer may ask for (an authenticated peer could otherwise make the daemon install 255 x 255
+ * policies): at most MAX_TS_PER_PAYLOAD selectors in one TSi or TSr payload, and at most MAX_TS_PAIRS
+ * policy pairs (selectors of TSi times selectors of TSr) per CHILD_SA. Beyond either: TS_UNACCEPTABLE.
+ */
+export const MAX_TS_PER_PAYLOAD = 16;
+export const MAX_TS_PAIRS = 64;
+
+/** Why these selectors exceed the limits, or undefined when they do not. */
+export function tsLimitViolation(tsI: readonly TrafficSelector[], tsR: readonly TrafficSelector[]): string | undefined {
+  const most = Math.max(tsI.length, tsR.length);
+  if (most > MAX_TS_PER_PAYLOAD)
+    return `${most} traffic selectors in one payload, at most ${MAX_TS_PER_PAYLOAD} are accepted`;
+  if (tsI.length * tsR.length > MAX_TS_PAIRS)
+    return `${tsI.length} x ${tsR.length} traffic selector pairs, at most ${MAX_TS_PAIRS} per CHILD_SA are accepted`;
+  return undefined;
 }
 
 /** Initiator check: each selector in the response lies within one we proposed (RFC 7296 2.9). */

@@ -33,27 +33,3 @@ export function createDatagramBatch(shape: BatchShape, family: IpFamily): Datagr
     localPorts: new Uint16Array(shape.size),
   };
 }
-
-/** Copy slot `from` of `src` (bytes and addresses) into slot `to` of `dst` at `dst.offsets[to]`. */
-export function copyDatagramSlot(src: DatagramBatch, from: number, dst: DatagramBatch, to: number): boolean {
-  const len = src.lengths[from] ?? 0;
-  const buf = dst.bufs[to];
-  const srcBuf = src.bufs[from];
-  const off = dst.offsets[to] ?? 0;
-  if (buf === undefined || srcBuf === undefined || off + len > buf.length) return false;
-  const srcOff = src.offsets[from] ?? 0;
-  srcBuf.copy(buf, off, srcOff, srcOff + len);
-  dst.lengths[to] = len;
-  dst.kinds[to] = src.kinds[from] ?? 0;
-  dst.remoteAddrs.set(
-    src.remoteAddrs.subarray(from * ADDRESS_SLOT_BYTES, (from + 1) * ADDRESS_SLOT_BYTES),
-    to * ADDRESS_SLOT_BYTES,
-  );
-  dst.localAddrs.set(
-    src.localAddrs.subarray(from * ADDRESS_SLOT_BYTES, (from + 1) * ADDRESS_SLOT_BYTES),
-    to * ADDRESS_SLOT_BYTES,
-  );
-  dst.remotePorts[to] = src.remotePorts[from] ?? 0;
-  dst.localPorts[to] = src.localPorts[from] ?? 0;
-  return true;
-}

@@ -4,13 +4,7 @@
  * (importing them loads koffi).
  */
 export * from './types.js';
-export {
-  createDatagramBatch,
-  createPacketBatch,
-  copyDatagramSlot,
-  DEFAULT_BATCH_SIZE,
-  type BatchShape,
-} from './batch.js';
+export { createDatagramBatch, createPacketBatch, DEFAULT_BATCH_SIZE, type BatchShape } from './batch.js';
 export {
   canonicalAddress,
   familyOf,
@@ -21,13 +15,7 @@ export {
   IPV4_ADDRESS_BYTES,
   IPV6_ADDRESS_BYTES,
 } from './ip-address.js';
-export {
-  classifyNatTDatagram,
-  ESP_MIN_HEADER_BYTES,
-  NAT_KEEPALIVE_BYTE,
-  NAT_KEEPALIVE_BYTES,
-  NON_ESP_MARKER_BYTES,
-} from './non-esp-marker.js';
+export { classifyNatTDatagram } from './non-esp-marker.js';
 export { MemoryClock, SystemClock } from './clock.js';
 export { MemoryTun, type MemoryTunOptions } from './memory-tun.js';
 export { MemoryNetwork, MemoryPacketSocket, MemoryUdpEndpoint, type WirePacket } from './memory-network.js';

@@ -1,8 +1,9 @@
 /**
  * IPv4 and IPv6 addresses as bytes in batch address slots (network byte order), and their text forms
- * (IPv6 formatted per RFC 5952 section 4). Parsing and formatting are for set-up and the IKE path; the
+ * (IPv6 formatted per RFC 5952 section 4 by `formatIpAddress` of src/common/ip.ts). Parsing and formatting are for set-up and the IKE path; the
  * data plane compares bytes.
  */
+import { formatIpAddress } from '../common/ip.js';
 import { ADDRESS_SLOT_BYTES, type IpFamily } from './types.js';
 
 export const IPV4_ADDRESS_BYTES = 4;
@@ -33,30 +34,7 @@ export function readAddressSlot(table: Uint8Array, slot: number, family: IpFamil
 }
 
 export function formatAddress(bytes: Uint8Array, offset: number, family: IpFamily): string {
-  if (family === 4) {
-    return `${bytes[offset] ?? 0}.${bytes[offset + 1] ?? 0}.${bytes[offset + 2] ?? 0}.${bytes[offset + 3] ?? 0}`;
-  }
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(((bytes[offset + 2 * i] ?? 0) << 8) | (bytes[offset + 2 * i + 1] ?? 0));
-  // RFC 5952 4.2: compress the longest run of two or more zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpAddress(bytes, offset, family === 4 ? IPV4_ADDRESS_BYTES : IPV6_ADDRESS_BYTES);
 }
 
 function parseIpv4(text: string, out: Uint8Array, offset: number): boolean {

@@ -10,6 +10,7 @@ import {
   IPV4_MIN_HEADER_LENGTH,
   IPV4_SRC_OFFSET,
   IPV4_TOTAL_LENGTH_OFFSET,
+  IpProto,
   ipv4HeaderLength,
   readU16,
   setIpv4HeaderChecksum,
@@ -18,7 +19,7 @@ import {
 } from '../common/ip.js';
 import { createDatagramBatch, DEFAULT_BATCH_SIZE } from './batch.js';
 import { canonicalAddress, readAddressSlot, writeAddressSlot } from './ip-address.js';
-import { NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_BYTES } from './non-esp-marker.js';
+import { NAT_KEEPALIVE_BYTE, NAT_T_PORT, NON_ESP_MARKER_LENGTH } from '../common/nat-t.js';
 import { dispatchUdpBatch } from './udp-demux.js';
 import {
   ADDRESS_SLOT_BYTES,
@@ -39,8 +40,7 @@ const MAX_DATAGRAM_BYTES = 65535;
 /** Datagrams a socket queues before it drops, like a full receive buffer. */
 const RECEIVE_QUEUE_LIMIT = 4096;
 /** Protocol key used for UDP in the network's binding table. */
-const UDP_PROTOCOL = 17;
-const NAT_T_PORT = 4500;
+const UDP_PROTOCOL = IpProto.UDP;
 
 /** A datagram in flight on a memory network. */
 export interface WirePacket {
@@ -334,7 +334,7 @@ export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
   }
 
   protected kindOf(): DatagramKind {
-    return this.protocol === 51 ? DatagramKind.AH : DatagramKind.ESP;
+    return this.protocol === IpProto.AH ? DatagramKind.AH : DatagramKind.ESP;
   }
 
   close(): Promise<void> {
@@ -381,7 +381,7 @@ export class MemoryUdpEndpoint extends MemoryPort implements UdpEndpoint {
   }
 
   sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean {
-    const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
+    const prefix = this.natT ? NON_ESP_MARKER_LENGTH : 0;
     const bytes = Buffer.alloc(prefix + message.length);
     bytes.set(message, prefix);
     return this.#transmit(bytes, remote, localAddress);

@@ -3,7 +3,8 @@
  * both demultiplex identically (RFC 3948 2.2 on a NAT-T port; everything is IKE on port 500).
  */
 import { readAddressSlot } from './ip-address.js';
-import { classifyNatTDatagram, NON_ESP_MARKER_BYTES } from './non-esp-marker.js';
+import { NON_ESP_MARKER_LENGTH } from '../common/nat-t.js';
+import { classifyNatTDatagram } from './non-esp-marker.js';
 import { DatagramKind, type DatagramBatch, type IoStats, type UdpReceivers } from './types.js';
 
 export interface DemuxCounters {
@@ -33,7 +34,7 @@ export function dispatchUdpBatch(
         esp++;
         break;
       case DatagramKind.IKE: {
-        const start = natT ? off + NON_ESP_MARKER_BYTES : off;
+        const start = natT ? off + NON_ESP_MARKER_LENGTH : off;
         const message = Buffer.from(buf.subarray(start, off + len));
         receivers.ike(
           message,

@@ -7,15 +7,19 @@
  * an ordered SPD; this is the order). A policy added without a priority gets one from its specificity, so a
  * /32 beats a /24 beats 0.0.0.0/0, the way strongSwan ranks its automatic priorities.
  *
- * Lookup is a linear scan in order over a flat table (protocol, family and IPv4 bounds in typed arrays, the
- * full selector checked only for candidates), fronted by a small direct-mapped cache of recent flows per
- * direction; any change to the SPD rebuilds the table and clears the cache. Nothing is allocated per lookup.
+ * Lookup goes through an index by remote address (policy-index.ts: one hash probe per prefix length in use,
+ * never a scan of the policies), fronted by a small direct-mapped cache of recent flows per direction; a
+ * change to a direction updates its index in place and clears its cache. Nothing is allocated per IPv4
+ * lookup. Many policies (a CHILD_SA's selector pairs) go in and out with `addPolicies` / `removePolicies`.
+ * `lookupUncached` is the plain ordered scan of RFC 4301 4.4.1, kept as the reference the index is tested
+ * against.
  */
 
 import { ADDRESS_WORDS } from './address.js';
 import { PortKind } from './flow.js';
 import type { FlowKey } from './flow.js';
 import { CompiledSelector, PROTOCOL_ANY } from './selector.js';
+import { before, PolicyIndex } from './policy-index.js';
 import type { SelectorInput } from './selector.js';
 
 export const PolicyDirection = { OUT: 'out', IN: 'in', FWD: 'fwd' } as const;
@@ -84,72 +88,17 @@ const SLOT_SRC = 1;
 const SLOT_DST = SLOT_SRC + ADDRESS_WORDS;
 const SLOT_PORTS = SLOT_DST + ADDRESS_WORDS;
 const SLOT_WORDS = SLOT_PORTS + 1;
-/** Cached result: a policy index, NO_MATCH, or EMPTY. */
-const EMPTY = -1;
-const NO_MATCH = -2;
+/** Cached result: the policy, NO_MATCH (null), or empty (undefined). */
+const NO_MATCH = null;
 
 class FlowCache {
   readonly keys = new Uint32Array(SPD_CACHE_SIZE * SLOT_WORDS);
-  readonly results = new Int32Array(SPD_CACHE_SIZE).fill(EMPTY);
+  readonly results = new Array<Policy | null | undefined>(SPD_CACHE_SIZE).fill(undefined);
   hits = 0;
   misses = 0;
 
   clear(): void {
-    this.results.fill(EMPTY);
-  }
-}
-
-// Words per policy in the IPv4 prefilter: local start/end, remote start/end.
-const V4_WORDS = 4;
-const IPV4_WORD = ADDRESS_WORDS - 1;
-
-/**
- * A flat copy of one direction's selectors for the scan: protocol, family and IPv4 bounds in typed arrays,
- * so most non-matching policies are skipped without touching the policy objects. Rebuilt on every change.
- */
-class ScanTable {
-  protocols = new Int32Array(0);
-  families = new Uint8Array(0);
-  v4 = new Uint32Array(0);
-
-  rebuild(list: readonly Policy[]): void {
-    const n = list.length;
-    this.protocols = new Int32Array(n);
-    this.families = new Uint8Array(n);
-    this.v4 = new Uint32Array(n * V4_WORDS);
-    for (let i = 0; i < n; i++) {
-      const sel = list[i]!.selector;
-      this.protocols[i] = sel.protocol;
-      this.families[i] = sel.family;
-      if (sel.family === 4) {
-        const b = i * V4_WORDS;
-        this.v4[b] = sel.local.start[IPV4_WORD]!;
-        this.v4[b + 1] = sel.local.end[IPV4_WORD]!;
-        this.v4[b + 2] = sel.remote.start[IPV4_WORD]!;
-        this.v4[b + 3] = sel.remote.end[IPV4_WORD]!;
-      }
-    }
-  }
-
-  /** Index of the first policy matching, or -1. `list` is the one the table was built from. */
-  scan(list: readonly Policy[], key: FlowKey, inbound: boolean): number {
-    const kp = key.protocol;
-    const kf = key.family;
-    const local = (inbound ? key.dst : key.src)[IPV4_WORD]!;
-    const remote = (inbound ? key.src : key.dst)[IPV4_WORD]!;
-    const protocols = this.protocols;
-    const families = this.families;
-    const v4 = this.v4;
-    for (let i = 0; i < protocols.length; i++) {
-      const pr = protocols[i]!;
-      if ((pr !== PROTOCOL_ANY && pr !== kp) || families[i] !== kf) continue;
-      if (kf === 4) {
-        const b = i * V4_WORDS;
-        if (local < v4[b]! || local > v4[b + 1]! || remote < v4[b + 2]! || remote > v4[b + 3]!) continue;
-      }
-      if (list[i]!.selector.matches(key, inbound)) return i;
-    }
-    return -1;
+    this.results.fill(undefined);
   }
 }
 
@@ -180,10 +129,10 @@ export class SecurityPolicyDatabase {
     in: new FlowCache(),
     fwd: new FlowCache(),
   };
-  private readonly tables: Record<PolicyDirection, ScanTable> = {
-    out: new ScanTable(),
-    in: new ScanTable(),
-    fwd: new ScanTable(),
+  private readonly indexes: Record<PolicyDirection, PolicyIndex<Policy>> = {
+    out: new PolicyIndex(),
+    in: new PolicyIndex(),
+    fwd: new PolicyIndex(),
   };
   private readonly byId = new Map<number, Policy>();
   private nextId = 1;
@@ -191,34 +140,65 @@ export class SecurityPolicyDatabase {
 
   /** Compile and insert a policy. Throws SelectorError for a bad selector, RangeError for protect without reqid. */
   add(input: PolicyInput): Policy {
-    if (input.action === PolicyAction.PROTECT && (input.reqid === undefined || input.reqid <= 0)) {
-      throw new RangeError('a protect policy needs a reqid > 0');
-    }
-    const selector = new CompiledSelector(input.selector);
-    const policy = new Policy(this.nextId++, this.nextSeq++, input, selector);
-    const list = this.lists[policy.direction];
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.priority > policy.priority) i--;
-    list.splice(i, 0, policy);
-    this.byId.set(policy.id, policy);
-    this.changed(policy.direction);
-    return policy;
+    const [policy] = this.addPolicies([input]);
+    return policy!;
+  }
+
+  /**
+   * Compile and insert many policies at once, in the order given (as one `add` after the other would). All or
+   * nothing: a bad selector or a protect policy without reqid throws (SelectorError, RangeError) before
+   * anything is inserted.
+   */
+  addPolicies(inputs: readonly PolicyInput[]): Policy[] {
+    const compiled = inputs.map((input) => {
+      if (input.action === PolicyAction.PROTECT && (input.reqid === undefined || input.reqid <= 0)) {
+        throw new RangeError('a protect policy needs a reqid > 0');
+      }
+      return { input, selector: new CompiledSelector(input.selector) };
+    });
+    return compiled.map(({ input, selector }) => {
+      const policy = new Policy(this.nextId++, this.nextSeq++, input, selector);
+      const list = this.lists[policy.direction];
+      // Match order: priority, then insertion; a binary search finds the place, no re-sort.
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (before(policy, list[mid]!)) hi = mid;
+        else lo = mid + 1;
+      }
+      list.splice(lo, 0, policy);
+      this.byId.set(policy.id, policy);
+      this.indexes[policy.direction].add(policy);
+      this.caches[policy.direction].clear();
+      return policy;
+    });
   }
 
   /** Remove by id; false if there was none. */
   remove(id: number): boolean {
-    const p = this.byId.get(id);
-    if (p === undefined) return false;
-    const list = this.lists[p.direction];
-    list.splice(list.indexOf(p), 1);
-    this.byId.delete(id);
-    this.changed(p.direction);
-    return true;
+    return this.removePolicies([id]) === 1;
   }
 
-  private changed(direction: PolicyDirection): void {
-    this.tables[direction].rebuild(this.lists[direction]);
-    this.caches[direction].clear();
+  /** Remove many by id; returns how many were there. */
+  removePolicies(ids: readonly number[]): number {
+    const gone = new Set<Policy>();
+    for (const id of ids) {
+      const p = this.byId.get(id);
+      if (p === undefined) continue;
+      gone.add(p);
+      this.byId.delete(id);
+    }
+    const touched = new Set([...gone].map((p) => p.direction));
+    for (const p of gone) this.indexes[p.direction].remove(p);
+    for (const d of touched) {
+      const list = this.lists[d];
+      let kept = 0;
+      for (const p of list) if (!gone.has(p)) list[kept++] = p;
+      list.length = kept;
+      this.caches[d].clear();
+    }
+    return gone.size;
   }
 
   get(id: number): Policy | undefined {
@@ -239,11 +219,14 @@ export class SecurityPolicyDatabase {
     return this.byId.size;
   }
 
-  /** Find the first policy matching without the cache (reference path, also used on a cache miss). */
+  /** The first policy matching, by an ordered scan of every policy: the reference the index must agree with. */
   lookupUncached(direction: PolicyDirection, key: FlowKey): Policy | undefined {
-    const list = this.lists[direction];
-    const i = this.tables[direction].scan(list, key, direction !== PolicyDirection.OUT);
-    return i < 0 ? undefined : list[i];
+    const inbound = direction !== PolicyDirection.OUT;
+    for (const p of this.lists[direction]) {
+      const pr = p.selector.protocol;
+      if ((pr === PROTOCOL_ANY || pr === key.protocol) && p.selector.matches(key, inbound)) return p;
+    }
+    return undefined;
   }
 
   /** First matching policy for the packet's selector fields, or undefined (RFC 4301 5.1: then discard). */
@@ -254,21 +237,19 @@ export class SecurityPolicyDatabase {
     const k = cache.keys;
     const m = meta(key);
     const pw = portsWord(key);
-    const cached = cache.results[slot]!;
-    if (cached !== EMPTY && k[base + SLOT_META] === m && k[base + SLOT_PORTS] === pw && sameAddrs(k, base, key)) {
+    const cached = cache.results[slot];
+    if (cached !== undefined && k[base + SLOT_META] === m && k[base + SLOT_PORTS] === pw && sameAddrs(k, base, key)) {
       cache.hits++;
-      return cached === NO_MATCH ? undefined : this.lists[direction][cached];
+      return cached === NO_MATCH ? undefined : cached;
     }
     cache.misses++;
-    const list = this.lists[direction];
-    const i = this.tables[direction].scan(list, key, direction !== PolicyDirection.OUT);
-    const found = i < 0 ? NO_MATCH : i;
+    const found = this.indexes[direction].find(key, direction !== PolicyDirection.OUT);
     k[base + SLOT_META] = m;
     k[base + SLOT_PORTS] = pw;
     k.set(key.src, base + SLOT_SRC);
     k.set(key.dst, base + SLOT_DST);
-    cache.results[slot] = found;
-    return found === NO_MATCH ? undefined : list[found];
+    cache.results[slot] = found ?? NO_MATCH;
+    return found;
   }
 
   /** Cache hit and miss counts per direction (for `tsipsec stats`). */

@@ -9,13 +9,12 @@ import assert from 'node:assert/strict';
 import { HOP4A, HOP4B, HOP6A, HOP6B, REF_ALGOS, ipv6OptionsHeader, pattern, udpDatagram } from './reference.js';
 import { ipv4Udp, ipv6Udp } from './packets.js';
 import { saPair, sealOk } from './sa-helpers.js';
-import { hasTshark, tsharkFieldArgs, tsharkOnPackets } from '../helpers/tshark.js';
-
-const tshark = hasTshark();
+import { toolSkip } from '../helpers/prerequisites.js';
+import { tsharkFieldArgs, tsharkOnPackets } from '../helpers/tshark.js';
 
 test(
   'tshark dissects sealed packets as AH with our SPI, sequence and next header',
-  { skip: tshark ? false : 'tshark is not installed' },
+  { skip: toolSkip('tshark') },
   () => {
     const sha256 = REF_ALGOS.find((a) => a.name === 'hmac-sha256-128')!;
     const gmac = REF_ALGOS.find((a) => a.name === 'aes256-gmac')!;

@@ -2,14 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  DROP_REASONS,
-  addDropCounters,
-  countDrop,
-  isDropReason,
-  newDropCounters,
-  totalDrops,
-} from '../../src/common/drop.js';
+import { DROP_REASONS, countDrop, newDropCounters, totalDrops } from '../../src/common/drop.js';
 import {
   PACKET_HEADROOM,
   PacketPool,
@@ -21,7 +14,7 @@ import {
 import { parsePcap, readPcap } from '../helpers/pcap.js';
 import { vectorPath } from '../helpers/vectors.js';
 
-test('drop counters: one number per reason, bumped by countDrop, summed and merged', () => {
+test('drop counters: one number per reason, bumped by countDrop, summed', () => {
   const c = newDropCounters();
   assert.deepEqual(Object.keys(c), [...DROP_REASONS]);
   assert.equal(countDrop(c, 'icv'), 'icv');
@@ -29,13 +22,7 @@ test('drop counters: one number per reason, bumped by countDrop, summed and merg
   countDrop(c, 'replay');
   assert.equal(c.icv, 2);
   assert.equal(totalDrops(c), 3);
-  const all = newDropCounters();
-  addDropCounters(all, c);
-  addDropCounters(all, c);
-  assert.equal(all.icv, 4);
-  assert.equal(JSON.parse(JSON.stringify(all)).replay, 2);
-  assert.ok(isDropReason('padding'));
-  assert.equal(isDropReason('nonsense'), false);
+  assert.equal(JSON.parse(JSON.stringify(c)).replay, 1);
 });
 
 test('packet buffers: headroom and tailroom, pool exhaustion and reuse without allocation', () => {

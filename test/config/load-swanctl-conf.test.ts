@@ -71,8 +71,35 @@ test('refuses a world-readable file that holds secrets, and says how to fix it',
     );
     chmodSync(file, 0o600);
     assert.equal(loadSwanctlConf(file).config.secrets.length, 1);
+    chmodSync(file, 0o400);
+    assert.equal(loadSwanctlConf(file).config.secrets.length, 1);
+  });
+});
+
+test('refuses group-readable, group-writable and world-writable secret files too, naming who and the fix', () => {
+  withDir((dir) => {
+    const file = path.join(dir, 'swanctl.conf');
+    write(file, `${CONN}secrets {\n  ike-1 {\n    secret = "k"\n  }\n}\n`, 0o640);
+    const fix = `(run: chmod 600 ${file} (and chown it to the user the daemon runs as))`;
+    const cases: [number, string][] = [
+      [0o640, 'its group can read it (mode 640)'],
+      [0o620, 'its group can write it (mode 620)'],
+      [0o660, 'its group can read it and its group can write it (mode 660)'],
+      [0o602, 'every user can write it (mode 602)'],
+      [0o666, 'every user can read it and every user can write it (mode 666)'],
+    ];
+    for (const [mode, words] of cases) {
+      chmodSync(file, mode);
+      assert.equal(
+        errorOf(() => loadSwanctlConf(file)).message,
+        `${file}:4:5: this file holds secrets but ${words} ${fix}`,
+      );
+    }
     chmodSync(file, 0o640);
-    assert.equal(loadSwanctlConf(file).config.secrets.length, 1, 'group-readable is accepted');
+    const { warnings } = loadSwanctlConf(file, { allowWorldReadableSecrets: true });
+    assert.match(formatDiagnostic(warnings[warnings.length - 1]!), /its group can read it \(mode 640\)/);
+    chmodSync(file, 0o700);
+    assert.equal(loadSwanctlConf(file).config.secrets.length, 1, 'execute bits do not expose the secret');
   });
 });
 

@@ -138,3 +138,26 @@ test('unsupported settings are refused with file:line and a fix', () => {
     assert.throws(() => loadDaemonConfig(f), /swanctl\.conf:2:\d+: .*bogus99/);
   });
 });
+
+test('local_addrs and remote_addrs reach the engine connection, where the responder checks them', () => {
+  withConf(
+    `connections { c { local_addrs = 192.0.2.1
+ remote_addrs = 198.51.100.0/24, 203.0.113.5
+ local { auth = psk
+  id = left.lab }
+ remote { auth = psk } } }
+secrets { ike-c { secret = "0123456789abcdef" } }
+`,
+    (f) => {
+      const [c] = loadDaemonConfig(f).config.connections;
+      assert.deepEqual(
+        c?.ike.localAddrs.map((a) => a.kind),
+        ['address'],
+      );
+      assert.deepEqual(
+        c?.ike.remoteAddrs.map((a) => (a.kind === 'subnet' ? `${a.address}/${a.prefix}` : a.kind)),
+        ['198.51.100.0/24', 'address'],
+      );
+    },
+  );
+});

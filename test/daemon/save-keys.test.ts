@@ -6,10 +6,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { toolSkip } from '../helpers/prerequisites.js';
 import { EncrId, IntegId, createTestRng } from '../../src/crypto/index.js';
 import { EspOutboundSa, createEspTransform } from '../../src/esp/index.js';
 import { packetFrom } from '../../src/common/packet-buffer.js';
@@ -21,6 +33,7 @@ import { createSkCrypter } from '../../src/ike/protection/index.js';
 import {
   ESP_SA_FILE,
   IKEV2_TABLE_FILE,
+  SaveKeysError,
   SaveKeysFiles,
   espSaFile,
   espSaLine,
@@ -162,6 +175,8 @@ function child(protocol: 'esp' | 'ah'): ChildSaInfo {
     local: { address: '192.0.2.1', port: 500 },
     remote: { address: '198.51.100.2', port: 500 },
     encap: false,
+    rekeyBytes: 0,
+    rekeyPackets: 0,
     lifeBytes: 0,
     lifePackets: 0,
   };
@@ -215,16 +230,69 @@ test('SaveKeysFiles: 0600 files rewritten atomically as SAs come and go; deleted
   }
 });
 
-// ------------------------------------------------------------------ tshark as the outside reader
-
-function hasTshark(): boolean {
+test('SaveKeysFiles refuses a key directory others can write, a symbolic link, or one of another user', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-keys-'));
   try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
+    const keys = path.join(dir, 'keys');
+    mkdirSync(keys, { mode: 0o700 });
+    for (const [mode, who] of [
+      [0o770, 'its group'],
+      [0o777, 'every user'],
+      [0o1777, 'every user'],
+    ] as const) {
+      chmodSync(keys, mode);
+      assert.throws(
+        () => new SaveKeysFiles(keys),
+        (e: unknown) =>
+          e instanceof SaveKeysError &&
+          e.message.includes(`can be written by ${who}`) &&
+          e.message.includes(`chmod 700 ${keys}`),
+      );
+    }
+    assert.deepEqual(readdirSync(keys), [], 'nothing written into a refused directory');
+    chmodSync(keys, 0o700);
+    const link = path.join(dir, 'link');
+    symlinkSync(keys, link);
+    assert.throws(() => new SaveKeysFiles(link), /is a symbolic link/);
+    const uid = process.geteuid?.() ?? 0;
+    assert.throws(() => new SaveKeysFiles(keys, { uid: uid + 1 }), /owned by uid \d+, not by the daemon's user/);
+    if (uid === 0) {
+      const other = path.join(dir, 'other');
+      mkdirSync(other, { mode: 0o700 });
+      chownSync(other, 65534, 65534);
+      assert.throws(() => new SaveKeysFiles(other), /owned by uid 65534/);
+    }
+    new SaveKeysFiles(keys);
+    assert.deepEqual(readdirSync(keys).sort(), [ESP_SA_FILE, IKEV2_TABLE_FILE]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-}
+});
+
+test('SaveKeysFiles never writes through a planted link: temporary names are unpredictable and created exclusively', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ts-ipsec-keys-'));
+  try {
+    const keys = path.join(dir, 'keys');
+    mkdirSync(keys, { mode: 0o700 });
+    const victim = path.join(dir, 'victim');
+    writeFileSync(victim, 'precious\n', { mode: 0o644 });
+    // Links at the names a predictable writer would use (pid-based and fixed).
+    for (const f of [ESP_SA_FILE, IKEV2_TABLE_FILE])
+      for (const name of [`.${f}.${process.pid}.tmp`, `.${f}.tmp`, `${f}.tmp`])
+        symlinkSync(victim, path.join(keys, name));
+    const files = new SaveKeysFiles(keys);
+    files.addChild(1, [esp(EncrId.ENCR_AES_GCM_16, K20, 0, Buffer.alloc(0))]);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.equal(statSync(victim).mode & 0o777, 0o644);
+    assert.match(readFileSync(path.join(keys, ESP_SA_FILE), 'utf8'), /AES-GCM/);
+    const left = readdirSync(keys).filter((n) => n.endsWith('.tmp'));
+    assert.equal(left.length, 6, 'only the planted links, no temporary file of ours left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// ------------------------------------------------------------------ tshark as the outside reader
 
 const LINKTYPE_RAW = 101;
 const TUNNEL_SRC = Buffer.from([192, 0, 2, 1]);
@@ -299,7 +367,7 @@ function sealTunnel(sa: EspOutboundSa, inner: Buffer): Buffer {
 
 test(
   'tshark decrypts AES-GCM-128 and AES-CBC+HMAC-SHA256 ESP with our esp_sa file, ICVs good, nothing malformed',
-  { skip: hasTshark() ? false : 'tshark is not installed' },
+  { skip: toolSkip('tshark') },
   () => {
     const rng = createTestRng('save-keys-tshark');
     const gcm = esp(EncrId.ENCR_AES_GCM_16, rng.bytes(20), IntegId.NONE, Buffer.alloc(0), 0x0000a001);
@@ -438,7 +506,7 @@ function ikeDatagram(message: Buffer): Buffer {
 
 test(
   'tshark decrypts IKEv2 SK payloads with our ikev2_decryption_table: AES-GCM-128 and AES-CBC-256+HMAC-SHA256, ICVs correct',
-  { skip: hasTshark() ? false : 'tshark is not installed' },
+  { skip: toolSkip('tshark') },
   () => {
     const rng = createTestRng('save-keys-ike');
     const spiI = [Buffer.from('1111111111111111', 'hex'), Buffer.from('2222222222222222', 'hex')];

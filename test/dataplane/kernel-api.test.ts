@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KernelError } from '../../src/kernel/kernel-ipsec.js';
-import { selectorFromTs, selectorsFromTs } from '../../src/kernel/traffic-selectors.js';
+import { selectorFromTs, selectorsFromTs } from '../../src/kernel/selectors-from-ts.js';
 import { CompiledSelector } from '../../src/spd/selector.js';
 import { FlowKey, PortKind } from '../../src/spd/flow.js';
 import { addressWords } from '../../src/spd/address.js';
@@ -119,6 +119,22 @@ test('IKEv2 traffic selectors become selector pairs (RFC 7296 2.9: every combina
   assert.equal(new CompiledSelector(pairs[0]!).toString(), '192.0.2.0/25 === 198.51.100.0/24');
   // Different protocols on the two sides cannot form a pair.
   assert.equal(selectorFromTs({ ...tsI[1]!, ipProtocol: 6 }, { ...tsR[0]!, ipProtocol: 17 }), undefined);
+  // IPv6 ends come in the project's one text form (RFC 5952: compressed).
+  const v6 = (hex: string): Buffer => Buffer.from(hex, 'hex');
+  const host6 = {
+    ...tsI[0]!,
+    startAddr: v6('20010db8000000000000000000000001'),
+    endAddr: v6('20010db8000000000000000000000001'),
+  };
+  const net6 = {
+    ...tsR[0]!,
+    startAddr: v6('20010db8000b00000000000000000000'),
+    endAddr: v6('20010db8000bffffffffffffffffffff'),
+  };
+  assert.deepEqual(selectorFromTs(host6, net6), {
+    local: '2001:db8::1-2001:db8::1',
+    remote: '2001:db8:b::-2001:db8:b:ffff:ffff:ffff:ffff:ffff',
+  });
 });
 
 test('ICMP traffic selectors: type/code taken from whichever side names it', () => {

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { createTestRng } from '../../src/crypto/rng.js';
 import { IntegId } from '../../src/crypto/ids.js';
 import { UserspaceDataplane } from '../../src/dataplane/userspace-dataplane.js';
-import { IPPROTO_AH, LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
+import { IpProto } from '../../src/common/ip.js';
+import { LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
 import { LinuxTun } from '../../src/io/linux/tun.js';
 import type { IpFamily } from '../../src/io/types.js';
 import { addNetns, delNetns, rootSkip, runInNetns, sh, uniqueName } from '../io/netns.js';
@@ -43,7 +44,7 @@ async function side(
 ): Promise<Side> {
   const host = PLAN[family].host;
   const tun = new LinuxTun({ name: 'tsiah0', netns: ns, mtu: 1400 });
-  const ah = new LinuxPacketSocket({ family, protocol: IPPROTO_AH, netns: ns, headerIncluded: family === 4 });
+  const ah = new LinuxPacketSocket({ family, protocol: IpProto.AH, netns: ns, headerIncluded: family === 4 });
   const dp = new UserspaceDataplane({ tun, ahSockets: { [family]: ah }, rng: createTestRng(`netns ah ${ns}`) });
   const nodad = family === 6 ? ['nodad'] : [];
   sh('ip', ['-n', ns, 'addr', 'add', `${local.inner}/${host}`, 'dev', tun.name, ...nodad]);

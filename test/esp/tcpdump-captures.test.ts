@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { hex, loadVectors, vectorPath } from '../helpers/vectors.js';
 import { readPcap } from '../helpers/pcap.js';
 import { EncrId, createCipher } from '../../src/crypto/index.js';
-import { EspInboundSa, classifyUdpPayload } from '../../src/esp/index.js';
+import { EspInboundSa } from '../../src/esp/index.js';
+import { classifyNatTPayload } from '../../src/common/nat-t.js';
 import { IpProto, formatIpAddress, newIpInfo, parseIpHeader, readU16, readU32 } from '../../src/common/ip.js';
 import { packetFrom } from '../../src/common/packet-buffer.js';
 import { flipByte, unverifiedIntegrity } from './helpers.js';
@@ -201,7 +202,7 @@ test('tcpdump espudp1.pcap: ESP-in-UDP; the esp-secrets.txt key does not decrypt
     const udp = ip + ((p.data[ip] ?? 0) & 0x0f) * 4;
     assert.equal(readU16(p.data, udp + 2), 4500);
     const payload = p.data.subarray(udp + 8);
-    assert.equal(classifyUdpPayload(payload, 0, payload.length), 'esp');
+    assert.equal(classifyNatTPayload(payload, 0, payload.length), 'esp');
     const bad = sadOf([secretsKey]).get(`${secretsKey.spi}@${secretsKey.dst}`);
     assert.ok(bad);
     const r = bad.open(packetFrom(payload));

@@ -1,2 +1,2 @@
-export { Lab, canRunLab, waitFor } from '../../src/lab/lab.js';
-export type { LabHost } from '../../src/lab/lab.js';
+export { Lab, canRunLab, waitFor } from '../../src/demo/lab.js';
+export type { LabHost } from '../../src/demo/lab.js';

@@ -14,10 +14,6 @@ const run = promisify(execFile);
 
 export const CHARON = '/usr/lib/ipsec/charon';
 
-export function haveStrongSwan(): boolean {
-  return fs.existsSync(CHARON) && fs.existsSync('/usr/sbin/swanctl');
-}
-
 export class StrongSwan {
   readonly vici: string;
   readonly logFile: string;

@@ -1,5 +1,4 @@
 /** swanctl.conf text for the namespace tests: one PSK connection between two lab hosts. */
-import { execFileSync } from 'node:child_process';
 import type { LabHost } from './lab.js';
 
 export interface ChildSpec {
@@ -56,14 +55,4 @@ export function pskConfig(c: PskConnection): string {
     `    children {\n${children}    }\n  }\n}\n` +
     `secrets {\n  ike-lab {\n    secret = "${c.secret ?? 'lab-psk-0123456789abcdef'}"\n  }\n}\n`
   );
-}
-
-/** True when `cmd --version` runs (an optional tool of the tests is installed). */
-export function haveCommand(cmd: string): boolean {
-  try {
-    execFileSync(cmd, ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -21,16 +21,6 @@ const PCAP_RECORD_HEADER_LENGTH = 16;
 /** Timestamp (seconds) of the first packet; each further packet is one second later. */
 const DEFAULT_FIRST_SECOND = 1_700_000_000;
 
-/** True when `tshark --version` runs. */
-export function hasTshark(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore', timeout: 20_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** A classic pcap file (microsecond magic, little-endian) of raw IP packets, one second apart. */
 export function rawIpPcap(packets: readonly Buffer[], firstSecond: number = DEFAULT_FIRST_SECOND): Buffer {
   const g = Buffer.alloc(PCAP_GLOBAL_HEADER_LENGTH);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExchangeType, NotifyType } from '../../src/ike/codec/constants.js';
 import type { IkeIdentity } from '../../src/ike/config.js';
+import { createLineLogger } from '../../src/common/log.js';
 import { PSK, Pair, describe } from './exchange-helper.js';
 
 test('wrong PSK: AUTHENTICATION_FAILED, no CHILD_SA on either side', () => {
@@ -100,4 +101,22 @@ test('INITIAL_CONTACT: a new IKE_SA from the same peer replaces the old one on t
   assert.equal(gone.length, 1);
   assert.match(gone[0]?.reason ?? '', /INITIAL_CONTACT/);
   void NotifyType;
+});
+
+test('a peer identity with control characters is logged and reported escaped, and capped in length', () => {
+  const lines: string[] = [];
+  const log = createLineLogger({ level: 1, write: (l) => lines.push(l) });
+  const evil = `moon\x1b[2J\n01[IKE] fake line.${'a'.repeat(300)}.example.org`;
+  const p = new Pair(
+    { conn: { localId: { type: 'fqdn', value: evil } } },
+    { engine: { log }, conn: { remoteId: { type: 'any' } } },
+  );
+  p.initiate();
+  p.run();
+  const [e] = p.events('r', 'ikeSaEstablished');
+  assert.ok(e);
+  assert.ok(e.remoteId.startsWith('moon\\x1b[2J\\x0a01[IKE] fake line.'), e.remoteId);
+  assert.ok(e.remoteId.length < 200, `${e.remoteId.length}`);
+  for (const l of lines) assert.ok(![...l].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), l);
+  assert.ok(lines.some((l) => l.includes('moon\\x1b[2J')));
 });

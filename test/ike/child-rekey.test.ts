@@ -80,7 +80,7 @@ test('CHILD_SA rekey with PFS (esp_proposals with a KE method) changes the keys'
   assert.equal(ni.keysOut.integ.length, 64);
 });
 
-test('CHILD_SA rekey by lifetime: soft expiry starts a rekey, bytes reported by the data plane too', () => {
+test('CHILD_SA rekey by lifetime: soft expiry by time starts a rekey; volume limits go to the data plane', () => {
   const lifetimes = {
     rekeyTimeSec: 100,
     lifeTimeSec: 200,
@@ -98,8 +98,9 @@ test('CHILD_SA rekey by lifetime: soft expiry starts a rekey, bytes reported by 
   );
   const [c] = p.events('i', 'childSaInstalled');
   assert.ok(c);
-  // Bytes: the data plane reports 1200 bytes -> rekey begins.
-  p.i.reportTraffic(c.child.id, 1200, 3, p.nowMs);
+  assert.deepEqual([c.child.rekeyBytes, c.child.lifeBytes], [1000, 5000], 'for the data plane to enforce');
+  // Bytes: the data plane's soft limit was reached -> the daemon asks for a rekey.
+  p.i.rekeyChild(c.child.id, p.nowMs);
   p.pump();
   assert.equal(describe(p.wire[0] ?? assert.fail('no request')).exchangeType, ExchangeType.CREATE_CHILD_SA);
   p.run();

@@ -140,7 +140,6 @@ export class Pair {
 
 /** Exchange type and message ID of a datagram (for assertions on what is on the wire). */
 export function describe(d: OutgoingDatagram): { exchangeType: number; messageId: number; response: boolean } {
-  const off = d.from.port === 4500 || d.to.port === 4500 ? 4 : 0;
-  const h = decodeHeader(d.bytes, off);
+  const h = decodeHeader(d.bytes);
   return { exchangeType: h.exchangeType, messageId: h.messageId, response: h.flags.response };
 }

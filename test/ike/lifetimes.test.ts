@@ -5,22 +5,31 @@ import { NotifyType } from '../../src/ike/codec/constants.js';
 import { DEFAULT_CHILD_LIFETIMES } from '../../src/ike/config.js';
 import { Pair } from './exchange-helper.js';
 
-test('CHILD_SA hard expiry by packets: the data plane reports traffic, the CHILD_SA is deleted', () => {
-  const lifetimes = { ...DEFAULT_CHILD_LIFETIMES, rekeyTimeSec: 0, lifeTimeSec: 0, randTimeSec: 0, lifePackets: 100 };
+test('CHILD_SA volume limits: drawn by the engine for the data plane; its hard expiry deletes the CHILD_SA', () => {
+  const lifetimes = {
+    ...DEFAULT_CHILD_LIFETIMES,
+    rekeyTimeSec: 0,
+    lifeTimeSec: 0,
+    randTimeSec: 0,
+    rekeyPackets: 80,
+    randPackets: 10,
+    lifePackets: 100,
+  };
   const p = new Pair({ child: { lifetimes } });
   p.initiate();
   p.run();
   const [c] = p.events('i', 'childSaInstalled');
   assert.ok(c);
   assert.equal(c.child.lifePackets, 100);
-  p.i.reportTraffic(c.child.id, 1500 * 99, 99, p.nowMs);
-  p.pump();
-  assert.equal(p.wire.length, 0);
-  p.i.reportTraffic(c.child.id, 1500, 1, p.nowMs);
+  assert.ok(c.child.rekeyPackets >= 70 && c.child.rekeyPackets <= 80, `rand_packets jitter: ${c.child.rekeyPackets}`);
+  // The data plane reached the hard packet limit.
+  p.i.expireChild(c.child.id, p.nowMs);
   // HDR, SK { D(ESP, spi) } -->
   p.run();
-  assert.equal(p.events('i', 'childSaDeleted')[0]?.reason, 'hard lifetime expired');
-  assert.equal(p.events('r', 'childSaDeleted').length, 1);
+  const [gone] = p.events('i', 'childSaDeleted');
+  assert.equal(gone?.reason, 'hard lifetime expired');
+  assert.equal(gone?.cause, 'expired');
+  assert.equal(p.events('r', 'childSaDeleted')[0]?.cause, 'peerDeleted');
 });
 
 test('CHILD_SA hard expiry by time when the rekey never completes', () => {

@@ -5,14 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
+import { StrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
-const can = canRunLab();
-const skip = !can.ok ? can.why : !haveStrongSwan() ? 'strongSwan is not installed (scripts/setup.sh)' : false;
+const skip = labSkip('strongswan');
 
 function conf(me: LabHost, peer: LabHost, meId: string, peerId: string, childRekey: string, ikeRekey = ''): string {
   return `connections {

@@ -5,14 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
 import { pskConfig } from '../helpers/swanctl.js';
 import type { ConnectionInfo, IkeSaInfo } from '../../src/control/schema.js';
 
-const can = canRunLab();
-const skip = !can.ok ? can.why : false;
+const skip = labSkip();
 
 function conf(me: LabHost, peer: LabHost, withV6 = false): string {
   const v6 = { name: 'v6', localTs: `${me.inner6}/128`, remoteTs: `${peer.inner6}/128` };

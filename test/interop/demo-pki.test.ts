@@ -1,14 +1,14 @@
 /** `tsipsec demo --pki`: the demo tunnel authenticated with certificates from a demo CA, a ping through it. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canRunLab } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import { run } from '../../src/cli/run.js';
 
-const can = canRunLab();
+const skip = labSkip();
 
 test(
   'tsipsec demo --pki brings the tunnel up on certificates and pings through it',
-  { skip: can.ok ? false : can.why, timeout: 120_000 },
+  { skip, timeout: 120_000 },
   async () => {
     let out = '';
     let err = '';

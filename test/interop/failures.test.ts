@@ -8,21 +8,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
+import { StrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
 import { pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
-const can = canRunLab();
-const skip = !can.ok
-  ? can.why
-  : !haveStrongSwan()
-    ? 'strongSwan is not installed (scripts/setup.sh)'
-    : !fs.existsSync('/usr/bin/tcpdump')
-      ? 'tcpdump is not installed (scripts/setup.sh)'
-      : false;
+const skip = labSkip('strongswan', 'tcpdump');
 
 interface Side {
   psk: string;

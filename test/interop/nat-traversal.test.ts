@@ -10,25 +10,22 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
-import { Lab, canRunLab } from '../helpers/lab.js';
+import { Lab } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
-import { haveCommand, pskConfig } from '../helpers/swanctl.js';
+import { StrongSwan } from '../helpers/strongswan.js';
+import { pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
 const sh = promisify(execFile);
-const can = canRunLab();
-const skip = !can.ok ? can.why : !haveCommand('nft') ? 'nftables is not installed (scripts/setup.sh)' : false;
 
 async function ipIn(ns: string, ...args: string[]): Promise<void> {
   await sh('ip', ['-n', ns, ...args]);
 }
 
 for (const responder of ['tsipsec', 'strongswan'] as const) {
-  const why =
-    skip ||
-    (responder === 'strongswan' && !haveStrongSwan() ? 'strongSwan is not installed (scripts/setup.sh)' : false);
+  const why = responder === 'strongswan' ? labSkip('nft', 'strongswan') : labSkip('nft');
   test(
     `NAT traversal through a masquerading router, ${responder} responding: NAT detected, ESP in UDP 4500, ping through`,
     { skip: why, timeout: 60_000 },

@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
 import { pskConfig } from '../helpers/swanctl.js';
 import type { LabHost } from '../helpers/lab.js';
 import type { DaemonStats, IkeSaInfo } from '../../src/control/schema.js';
 
-const can = canRunLab();
-const skip = !can.ok ? can.why : false;
+const skip = labSkip();
 
 const SECRET = 'policies-psk-0123456789';
 

@@ -11,9 +11,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
+import { StrongSwan } from '../helpers/strongswan.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import { CLI, TsipsecPeer } from '../helpers/tsipsec.js';
 import { makeLabPki } from '../helpers/pki-tools.js';
 import type { LabPki, PkiKind, PkiOptions, PkiTool } from '../helpers/pki-tools.js';
@@ -21,14 +22,7 @@ import type { ConnectionInfo, IkeSaInfo } from '../../src/control/schema.js';
 import { readCertificates } from '../../src/pki/credentials.js';
 import { normalizeSerial } from '../../src/pki/crl.js';
 
-const can = canRunLab();
-const skip = !can.ok
-  ? can.why
-  : !haveStrongSwan()
-    ? 'strongSwan is not installed (scripts/setup.sh)'
-    : !fs.existsSync('/usr/bin/pki')
-      ? 'strongswan-pki is not installed'
-      : false;
+const skip = labSkip('strongswan', 'openssl', 'pki');
 
 const PROPOSALS = 'version = 2\n    encap = yes\n    proposals = aes128gcm16-prfsha256-x25519';
 

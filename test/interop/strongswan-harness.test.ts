@@ -4,11 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, canRunLab } from '../helpers/lab.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
+import { Lab } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
+import { StrongSwan } from '../helpers/strongswan.js';
 
-const can = canRunLab();
-const skip = !can.ok ? can.why : !haveStrongSwan() ? 'strongSwan is not installed (scripts/setup.sh)' : false;
+const skip = labSkip('strongswan');
 
 function conf(local: string, remote: string, lts: string, rts: string, me: string, peer: string): string {
   return `connections { lab { version = 2

@@ -5,15 +5,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, canRunLab } from '../helpers/lab.js';
+import { Lab } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
+import { StrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
 import { pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
-const can = canRunLab();
-const skip = !can.ok ? can.why : !haveStrongSwan() ? 'strongSwan is not installed (scripts/setup.sh)' : false;
+const skip = labSkip('strongswan');
 
 interface Case {
   ike: string;

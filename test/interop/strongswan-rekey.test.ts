@@ -4,21 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
-import { StrongSwan, haveStrongSwan } from '../helpers/strongswan.js';
+import { StrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
-import { haveCommand, pskConfig } from '../helpers/swanctl.js';
+import { pskConfig } from '../helpers/swanctl.js';
 import type { IkeSaInfo } from '../../src/control/schema.js';
 
-const can = canRunLab();
-const skip = !can.ok
-  ? can.why
-  : !haveStrongSwan()
-    ? 'strongSwan is not installed (scripts/setup.sh)'
-    : !haveCommand('iperf3')
-      ? 'iperf3 is not installed (scripts/setup.sh)'
-      : false;
+const skip = labSkip('strongswan', 'iperf3');
 
 interface Timers {
   ikeRekey: string;
@@ -111,6 +105,15 @@ for (const rekeyer of ['tsipsec', 'strongswan'] as const) {
         const sw = await theirs.listSas();
         assert.equal((sw.match(/INSTALLED/g) ?? []).length, 1, `strongSwan has exactly one CHILD_SA:\n${sw}`);
         assert.ok(sw.includes(ike.children[0]?.spiIn ?? '?'), `strongSwan uses our current SPI:\n${sw}`);
+        // Our own listing after the IKE rekey: the new IKE_SA as strongSwan knows it, its CHILD_SA installed.
+        assert.equal(ike.state, 'ESTABLISHED');
+        assert.equal(ike.children[0]?.state, 'INSTALLED');
+        assert.ok(
+          sw.includes(ike.spiI) && sw.includes(ike.spiR),
+          `strongSwan lists our IKE SPIs ${ike.spiI}/${ike.spiR}:\n${sw}`,
+        );
+        assert.ok(sw.includes(ike.children[0]?.spiOut ?? '?'), `strongSwan lists our outbound SPI:\n${sw}`);
+        assert.equal(ike.remoteId, 'right.lab');
 
         // DELETE from our side.
         await ours.call('down', { name: 'lab' });

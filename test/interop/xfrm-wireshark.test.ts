@@ -10,14 +10,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Lab, canRunLab, waitFor } from '../helpers/lab.js';
+import { Lab, waitFor } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
-import { haveCommand, pskConfig } from '../helpers/swanctl.js';
+import { pskConfig } from '../helpers/swanctl.js';
 import { run } from '../../src/cli/run.js';
 
-const can = canRunLab();
-const skip = !can.ok ? can.why : false;
+const skip = labSkip();
 
 const NO_CONNECTIONS = '# keys come from ip xfrm lines only\n';
 const hex = (n: number, seed: number) => '0x' + Buffer.alloc(n, seed).toString('hex');
@@ -128,7 +128,7 @@ function splitWords(line: string): string[] {
 
 test(
   'tshark decrypts a whole project-to-project session with the tables --save-keys wrote',
-  { skip: skip || (!haveCommand('tshark') ? 'tshark is not installed (scripts/setup.sh)' : false), timeout: 90_000 },
+  { skip: labSkip('tshark'), timeout: 90_000 },
   async () => {
     const lab = await Lab.create('keys');
     try {

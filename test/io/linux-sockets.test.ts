@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createDatagramBatch } from '../../src/io/batch.js';
 import { readAddressSlot, writeAddressSlot } from '../../src/io/ip-address.js';
-import { IPPROTO_AH, IPPROTO_ESP, LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
+import { IpProto } from '../../src/common/ip.js';
+import { LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../../src/io/linux/udp-endpoint.js';
+import { gsoRunLength } from '../../src/io/linux/datagram-socket.js';
 import { DatagramKind, type DatagramBatch, type IpFamily, type UdpAddress } from '../../src/io/types.js';
 import { delNetns, openFdCount, rootSkip, sh, vethPair, waitFor, type VethPair } from './netns.js';
 import { fakeEsp } from './packets.js';
@@ -61,8 +63,8 @@ for (const family of [4, 6] as const) {
   test(`raw ESP over IPv${family} between two namespaces, both ways, header stripped`, { skip: rootSkip }, () =>
     withVeth(async (v) => {
       const [addrA, addrB] = family === 4 ? [v.a4, v.b4] : [v.a6, v.b6];
-      const a = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsA });
-      const b = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsB });
+      const a = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsA });
+      const b = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsB });
       try {
         const atA: Seen[] = [];
         const atB: Seen[] = [];
@@ -93,9 +95,9 @@ for (const family of [4, 6] as const) {
 
 test('raw AH (protocol 51) over IPv4 is delivered as AH and not to the ESP socket', { skip: rootSkip }, () =>
   withVeth(async (v) => {
-    const a = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: v.nsA });
-    const bAh = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: v.nsB, bindAddress: v.b4 });
-    const bEsp = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_ESP, netns: v.nsB });
+    const a = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: v.nsA });
+    const bAh = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: v.nsB, bindAddress: v.b4 });
+    const bEsp = new LinuxPacketSocket({ family: 4, protocol: IpProto.ESP, netns: v.nsB });
     try {
       const ah: Seen[] = [];
       const esp: Seen[] = [];
@@ -207,7 +209,7 @@ test(
   { skip: rootSkip },
   () =>
     withVeth(async (v) => {
-      const raw = new LinuxPacketSocket({ family: 6, protocol: IPPROTO_ESP, netns: v.nsA });
+      const raw = new LinuxPacketSocket({ family: 6, protocol: IpProto.ESP, netns: v.nsA });
       const udp = new LinuxUdpEndpoint({ family: 6, port: 0, natT: true, netns: v.nsA });
       assert.ok(udp.port > 0, 'an ephemeral port was bound');
       raw.start(() => assert.fail('nothing sent'));
@@ -247,8 +249,8 @@ for (const family of [4, 6] as const) {
         ]);
         const a = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
         const b = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsB });
-        const rawA = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsA });
-        const rawB = new LinuxPacketSocket({ family, protocol: IPPROTO_ESP, netns: v.nsB });
+        const rawA = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsA });
+        const rawB = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsB });
         try {
           const replies: [string, UdpAddress][] = [];
           b.start({
@@ -271,6 +273,68 @@ for (const family of [4, 6] as const) {
           );
         } finally {
           for (const s of [a, b, rawA, rawB]) await s.close();
+        }
+      }),
+  );
+}
+
+test('gsoRunLength: one peer, one size (the last may be shorter), limits on room and segments', () => {
+  const sized = (lens: number[], to: string[] = lens.map(() => '192.0.2.2')): DatagramBatch => {
+    const b = batchOf(
+      4,
+      lens.map((n, i) => fakeEsp(1, i + 1, n - 8)),
+      '192.0.2.2',
+      4500,
+    );
+    to.forEach((a, i) => writeAddressSlot(a, 4, b.remoteAddrs, i));
+    return b;
+  };
+  assert.equal(gsoRunLength(sized([1000, 1000, 1000, 400]), 0, 32), 4);
+  assert.equal(gsoRunLength(sized([1000, 1000, 400, 1000]), 0, 32), 3, 'a shorter one ends the run');
+  assert.equal(gsoRunLength(sized([1000, 1200]), 0, 32), 1, 'a longer one never joins');
+  assert.equal(gsoRunLength(sized([1000, 1000, 1000], ['192.0.2.2', '192.0.2.2', '192.0.2.3']), 0, 32), 2);
+  assert.equal(gsoRunLength(sized([1000, 1000, 1000]), 0, 2), 2, 'room for two iovecs');
+  const ports = sized([1000, 1000]);
+  ports.remotePorts[1] = 4501;
+  assert.equal(gsoRunLength(ports, 0, 32), 1);
+});
+
+for (const family of [4, 6] as const) {
+  test(
+    `ESP in UDP over IPv${family} with UDP GSO: one send carries a run, the peer receives each datagram whole; refused GSO falls back`,
+    { skip: rootSkip },
+    () =>
+      withVeth(async (v) => {
+        const [addrA, addrB] = family === 4 ? [v.a4, v.b4] : [v.a6, v.b6];
+        const a = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
+        const b = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsB });
+        try {
+          assert.equal(a.gso.enabled, true);
+          const esp: Seen[] = [];
+          b.start({ ike: () => undefined, esp: (batch) => collect(esp)(batch) });
+          const run = [1, 2, 3, 4, 5, 6, 7, 8].map((seq) => fakeEsp(0xfeedf00d, seq, seq === 8 ? 300 : 1200));
+          assert.equal(a.sendEsp(batchOf(family, run, addrB, 4500)), 8);
+          await waitFor(() => esp.length >= 8, 3000, 'eight datagrams');
+          assert.deepEqual(
+            esp.map((s) => s.bytes),
+            run,
+          );
+          assert.ok(esp.every((s) => s.from === addrA));
+          assert.deepEqual([a.gso.sends, a.gso.segments], [1, 8]);
+          // Segments larger than the path allows: the kernel refuses the GSO message, the run goes one by one.
+          sh('ip', ['-n', v.nsA, 'link', 'set', 'veth0', 'mtu', '1280']);
+          const big = [11, 12, 13].map((seq) => fakeEsp(0xfeedf00d, seq, 1300));
+          assert.equal(a.sendEsp(batchOf(family, big, addrB, 4500)), 3);
+          await waitFor(() => esp.length >= 11, 3000, 'the fallback datagrams');
+          assert.deepEqual(
+            esp.slice(8).map((s) => s.bytes),
+            big,
+          );
+          assert.equal(a.gso.enabled, false);
+          assert.match(a.gso.fallback ?? '', /UDP_SEGMENT refused/);
+        } finally {
+          await a.close();
+          await b.close();
         }
       }),
   );

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { copyDatagramSlot, createDatagramBatch, createPacketBatch } from '../../src/io/batch.js';
+import { createDatagramBatch, createPacketBatch } from '../../src/io/batch.js';
 import { MemoryClock, SystemClock } from '../../src/io/clock.js';
 import { readAddressSlot, writeAddressSlot } from '../../src/io/ip-address.js';
 import { MemoryNetwork } from '../../src/io/memory-network.js';
@@ -314,21 +314,4 @@ test('SystemClock fires once at the deadline and cancel() prevents firing', asyn
   clock.cancel();
   await new Promise((r) => setTimeout(r, 30));
   assert.equal(late, false);
-});
-
-test('copyDatagramSlot copies bytes and addresses into another batch and refuses what does not fit', () => {
-  const src = createDatagramBatch({ size: 2, bufferBytes: 128 }, 6);
-  fill(src, [fakeEsp(0x99, 1, 20), fakeEsp(0x99, 2, 100)], '2001:db8::7', 4500);
-  writeAddressSlot('2001:db8::8', 6, src.localAddrs, 1);
-  src.kinds[1] = DatagramKind.ESP;
-  const dst = createDatagramBatch({ size: 1, bufferBytes: 120 }, 6);
-  dst.offsets[0] = 4;
-  assert.equal(copyDatagramSlot(src, 1, dst, 0), true);
-  assert.ok(dst.bufs[0]?.subarray(4, 4 + (dst.lengths[0] ?? 0)).equals(fakeEsp(0x99, 2, 100)));
-  assert.equal(readAddressSlot(dst.remoteAddrs, 0, 6), '2001:db8::7');
-  assert.equal(readAddressSlot(dst.localAddrs, 0, 6), '2001:db8::8');
-  assert.equal(dst.remotePorts[0], 4500);
-  assert.equal(dst.kinds[0], DatagramKind.ESP);
-  dst.offsets[0] = 20;
-  assert.equal(copyDatagramSlot(src, 1, dst, 0), false, '20 + 108 bytes do not fit in 120');
 });

@@ -11,7 +11,8 @@ import { createIntegrity } from '../../src/crypto/index.js';
 import { IntegId } from '../../src/crypto/ids.js';
 import { createDatagramBatch } from '../../src/io/batch.js';
 import { readAddressSlot, writeAddressSlot } from '../../src/io/ip-address.js';
-import { IPPROTO_AH, LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
+import { IpProto } from '../../src/common/ip.js';
+import { LinuxPacketSocket } from '../../src/io/linux/raw-socket.js';
 import { DatagramKind, IoError, type DatagramBatch } from '../../src/io/types.js';
 import { checksum, icmpEcho } from '../spd/packets.js';
 import { addNetns, delNetns, openFdCount, rootSkip, sh, uniqueName, waitFor } from './netns.js';
@@ -94,9 +95,9 @@ test(
       sh('ip', ['-n', nsA, 'link', 'set', 'veth0', 'up']);
       sh('ip', ['-n', nsB, 'link', 'set', 'veth1', 'up']);
 
-      const a = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: nsA, headerIncluded: true });
-      const b = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: nsB, headerIncluded: true });
-      const plain = new LinuxPacketSocket({ family: 4, protocol: IPPROTO_AH, netns: nsB });
+      const a = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: nsA, headerIncluded: true });
+      const b = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: nsB, headerIncluded: true });
+      const plain = new LinuxPacketSocket({ family: 4, protocol: IpProto.AH, netns: nsB });
       try {
         assert.equal(a.headerIncluded, true);
         assert.equal(plain.headerIncluded, false);
@@ -128,7 +129,7 @@ test(
           assert.equal(got.to, '192.0.2.2');
           assert.equal(got.bytes.readUInt16BE(4), plainPackets[i]!.readUInt16BE(4), `packet ${i}: identification kept`);
           assert.deepEqual(got.bytes.subarray(20, hl), OPTIONS, `packet ${i}: options kept`);
-          assert.equal(got.bytes[9], IPPROTO_AH);
+          assert.equal(got.bytes[9], IpProto.AH);
           // Header and payload byte for byte (no router in between: TTL too; the kernel's checksum is valid).
           assert.deepEqual(got.bytes, want, `packet ${i}: whole datagram`);
           assert.equal(checksum(got.bytes.subarray(0, hl)), 0, `packet ${i}: header checksum`);
@@ -158,7 +159,7 @@ test(
 
 test('headerIncluded is refused on IPv6 raw sockets', { skip: rootSkip }, () => {
   assert.throws(
-    () => new LinuxPacketSocket({ family: 6, protocol: IPPROTO_AH, headerIncluded: true }),
+    () => new LinuxPacketSocket({ family: 6, protocol: IpProto.AH, headerIncluded: true }),
     (e: unknown) => e instanceof IoError && /IPv4 raw sockets only/.test(e.message),
   );
 });

@@ -324,7 +324,7 @@ test('listing text and JSON', () => {
   });
 });
 
-test('the scan table agrees with matching every selector in order (IPv4 and IPv6, inbound and outbound)', () => {
+test('the index agrees with matching every selector in order (IPv4 and IPv6, ranges, inbound and outbound)', () => {
   const spd = new SecurityPolicyDatabase();
   const dirs = ['out', 'in'] as const;
   let seed = 7;
@@ -362,4 +362,37 @@ test('the scan table agrees with matching every selector in order (IPv4 and IPv6
     }
   }
   assert.ok(found > 500 && missed > 500, `both outcomes exercised (${found} matched, ${missed} not)`);
+});
+
+test('the index follows removals and re-adds: 10,000 host policies, then half removed, each lookup as the scan', () => {
+  const spd = new SecurityPolicyDatabase();
+  const ids: number[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const host = `198.51.${100 + (i >> 8)}.${i & 255}`;
+    ids.push(
+      spd.add({
+        direction: 'out',
+        selector: { local: '192.0.2.0/24', remote: `${host}/32` },
+        action: 'protect',
+        reqid: i + 1,
+      }).id,
+    );
+  }
+  const wide = spd.add({ direction: 'out', selector: { local: 'any4', remote: '198.51.0.0/16' }, action: 'bypass' });
+  const check = (n: number): void => {
+    for (let i = 0; i < 10_000; i += n) {
+      const k = flow('192.0.2.7', `198.51.${100 + (i >> 8)}.${i & 255}`, 6, 1, 2);
+      assert.equal(spd.lookup('out', k), spd.lookupUncached('out', k), `host ${i}`);
+    }
+  };
+  check(1);
+  assert.equal(spd.lookup('out', flow('192.0.2.7', '198.51.100.5', 6, 1, 2))?.reqid, 6);
+  assert.equal(spd.removePolicies(ids.filter((_, i) => i % 2 === 0)), 5000);
+  check(1);
+  assert.equal(spd.lookup('out', flow('192.0.2.7', '198.51.100.4', 6, 1, 2)), wide, 'the /16 behind a removed /32');
+  spd.add({ direction: 'out', selector: { local: '192.0.2.0/24', remote: '198.51.100.4/32' }, action: 'discard' });
+  assert.equal(spd.lookup('out', flow('192.0.2.7', '198.51.100.4', 6, 1, 2))?.action, 'discard');
+  spd.remove(wide.id);
+  check(7);
+  assert.equal(spd.lookup('out', flow('192.0.2.7', '198.51.100.6', 6, 1, 2)), undefined);
 });

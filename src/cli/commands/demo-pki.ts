@@ -6,7 +6,7 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LabHost } from '../../lab/lab.js';
+import type { LabHost } from '../../demo/lab.js';
 import { X509Cert } from '../../pki/certificate.js';
 import { parseDn } from '../../pki/dn.js';
 import { issueCertificate } from '../../pki/issue.js';

@@ -28,7 +28,14 @@ import {
 } from '../proposals.js';
 import type { Proposal, SelectedProposal } from '../proposals.js';
 import type { ChildSa, IkeSa } from '../sa.js';
-import { hostSelector, narrowTs, parseAddress, parseTrafficSelector, tsListIsSubset } from '../traffic-selectors.js';
+import {
+  hostSelector,
+  narrowTs,
+  parseAddress,
+  parseTrafficSelector,
+  tsLimitViolation,
+  tsListIsSubset,
+} from '../traffic-selectors.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { checkNonce } from './ike-init.js';
 import { LogLevel } from '../../common/log.js';
@@ -154,6 +161,8 @@ export class ChildCreateTask implements Task {
     const tsR = first(payloads, PayloadType.TSr)?.selectors ?? [];
     if (!tsListIsSubset(tsI, this.tsI) || !tsListIsSubset(tsR, this.tsR))
       throw new IkeError(NotifyType.TS_UNACCEPTABLE, 'responder selectors are not a subset of ours');
+    const tooMany = tsLimitViolation(tsI, tsR);
+    if (tooMany !== undefined) throw new IkeError(NotifyType.TS_UNACCEPTABLE, `responder sent ${tooMany}`);
     let gir: Buffer | undefined;
     if (!this.opts.inAuth) {
       child.nonceR = checkNonce(first(payloads, PayloadType.NONCE)?.data);
@@ -191,6 +200,9 @@ export class ChildCreateTask implements Task {
     const tsIP = first(payloads, PayloadType.TSi)?.selectors ?? [];
     const tsRP = first(payloads, PayloadType.TSr)?.selectors ?? [];
     const keP = this.opts.inAuth ? undefined : first(payloads, PayloadType.KE);
+    const tooMany = tsLimitViolation(tsIP, tsRP);
+    if (tooMany !== undefined) throw new IkeError(NotifyType.TS_UNACCEPTABLE, `peer proposed ${tooMany}`);
+    let narrowedTooMany: string | undefined;
     const configs = this.opts.rekey !== undefined ? [this.opts.rekey.config] : (sa.conn?.children ?? []);
     let found: { config: ChildConfig; s: SelectedProposal; tsI: TrafficSelector[]; tsR: TrafficSelector[] } | undefined;
     let tsFailed = false;
@@ -199,6 +211,12 @@ export class ChildCreateTask implements Task {
       const tsI = narrowTs(tsIP, resolveTs(config.remoteTs, sa.remote.address));
       const tsR = narrowTs(tsRP, resolveTs(config.localTs, sa.local.address));
       if (tsI.length === 0 || tsR.length === 0) {
+        tsFailed = true;
+        continue;
+      }
+      const narrowedViolation = tsLimitViolation(tsI, tsR);
+      if (narrowedViolation !== undefined) {
+        narrowedTooMany = narrowedViolation;
         tsFailed = true;
         continue;
       }
@@ -231,7 +249,10 @@ export class ChildCreateTask implements Task {
       if (wantGroup !== undefined)
         throw new IkeError(NotifyType.INVALID_KE_PAYLOAD, `PFS group ${wantGroup} required`, u16(wantGroup));
       if (tsFailed && configs.length > 0)
-        throw new IkeError(NotifyType.TS_UNACCEPTABLE, 'traffic selectors unacceptable');
+        throw new IkeError(
+          NotifyType.TS_UNACCEPTABLE,
+          narrowedTooMany === undefined ? 'traffic selectors unacceptable' : `narrowing gives ${narrowedTooMany}`,
+        );
       throw new IkeError(NotifyType.NO_PROPOSAL_CHOSEN, 'no acceptable CHILD_SA proposal');
     }
     const child = core.newChildSa(found.config);

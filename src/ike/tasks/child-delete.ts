@@ -7,6 +7,7 @@
  */
 import { ExchangeType, PayloadType, ProtocolId } from '../codec/constants.js';
 import type { DeletePayload, Payload } from '../codec/types.js';
+import type { SaEndCause } from '../events.js';
 import type { ChildSa } from '../sa.js';
 import { ChildSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
@@ -30,12 +31,14 @@ export class ChildDeleteTask implements Task {
   readonly kind = 'child-delete';
   readonly exchangeType = ExchangeType.INFORMATIONAL;
   private readonly children: ChildSa[];
+  private readonly cause: SaEndCause;
   private readonly reason: string;
   private readonly expired: boolean;
 
   /** `expired`: the CHILD_SAs are already removed locally (hard lifetime); only tell the peer. */
-  constructor(children: ChildSa[], reason: string, expired = false) {
+  constructor(children: ChildSa[], cause: SaEndCause, reason: string, expired = false) {
     this.children = children;
+    this.cause = cause;
     this.reason = reason;
     this.expired = expired;
   }
@@ -48,12 +51,14 @@ export class ChildDeleteTask implements Task {
   }
 
   processI(ctx: TaskContext, _payloads: readonly Payload[]): TaskResult {
-    for (const c of this.children) if (ctx.sa.children.includes(c)) ctx.core.removeChild(ctx.sa, c, this.reason);
+    for (const c of this.children)
+      if (ctx.sa.children.includes(c)) ctx.core.removeChild(ctx.sa, c, this.cause, this.reason);
     return 'done';
   }
 
   failed(ctx: TaskContext): void {
-    for (const c of this.children) if (ctx.sa.children.includes(c)) ctx.core.removeChild(ctx.sa, c, this.reason);
+    for (const c of this.children)
+      if (ctx.sa.children.includes(c)) ctx.core.removeChild(ctx.sa, c, this.cause, this.reason);
   }
 
   // The responder side lives in informational.ts (one request may carry several concerns).

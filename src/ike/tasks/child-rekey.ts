@@ -73,12 +73,12 @@ export class ChildRekeyTask implements Task {
       );
       if (oursLoses) {
         transition(old, ChildSaState.REKEYED, 'peer replacement won the collision', ctx.core.log);
-        ctx.core.queueTask(ctx.sa, new ChildDeleteTask([ours], 'redundant after rekey collision'));
+        ctx.core.queueTask(ctx.sa, new ChildDeleteTask([ours], 'replaced', 'redundant after rekey collision'));
         return 'done';
       }
     }
     transition(old, ChildSaState.REKEYED, `replaced by ${ours.label}`, ctx.core.log);
-    ctx.core.queueTask(ctx.sa, new ChildDeleteTask([old], 'rekeyed'));
+    ctx.core.queueTask(ctx.sa, new ChildDeleteTask([old], 'replaced', 'rekeyed'));
     return 'done';
   }
 

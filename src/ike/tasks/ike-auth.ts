@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { AuthMethod, ExchangeType, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import type { ConnectionConfig, IkeIdentity } from '../config.js';
+import { connectionsForAuth } from '../connection-select.js';
 import { IkeError } from '../errors.js';
 import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches, isConcreteIdentity } from '../identity.js';
 import { pskAuth, signedOctets } from '../keymat.js';
@@ -120,20 +121,16 @@ export class IkeAuthTask implements Task {
     const idRP = first(payloads, PayloadType.IDr);
     const wanted = idRP === undefined ? undefined : decodeIdentity(idRP.idType, idRP.data);
     sa.idI = { type: idP.idType, data: Buffer.from(idP.data) };
-    // Pick the connection by identities (the IKE proposal was already accepted with sa.conn's proposals).
-    const candidates = core
-      .connections()
-      .filter(
-        (c) =>
-          identityMatches(c.remoteId, peer) &&
-          (wanted === undefined || identityMatches(c.localId, wanted)) &&
-          c.proposals.join() === (sa.conn?.proposals.join() ?? c.proposals.join()),
-      );
+    // Pick the connection by addresses and identities, best match first (the IKE proposal was already
+    // accepted with sa.conn's proposals).
+    const candidates = connectionsForAuth(core.connections(), sa.local.address, sa.remote.address, peer, wanted).filter(
+      (c) => c.proposals.join() === (sa.conn?.proposals.join() ?? c.proposals.join()),
+    );
     const conn: ConnectionConfig | undefined = candidates[0];
     if (conn === undefined)
       throw new IkeError(
         NotifyType.AUTHENTICATION_FAILED,
-        `no connection matches peer identity '${formatIdentity(peer)}'`,
+        `no connection matches peer identity '${formatIdentity(peer)}' at ${sa.remote.address}`,
       );
     sa.conn = conn;
     sa.label = `${conn.name}[${sa.id}]`;

@@ -7,15 +7,18 @@
  */
 import { ExchangeType, PayloadType, ProtocolId } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
+import type { SaEndCause } from '../events.js';
 import { IkeSaState, transition } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 
 export class IkeDeleteTask implements Task {
   readonly kind = 'ike-delete';
   readonly exchangeType = ExchangeType.INFORMATIONAL;
+  private readonly cause: SaEndCause;
   private readonly reason: string;
 
-  constructor(reason: string) {
+  constructor(cause: SaEndCause, reason: string) {
+    this.cause = cause;
     this.reason = reason;
   }
 
@@ -26,12 +29,12 @@ export class IkeDeleteTask implements Task {
   }
 
   processI(ctx: TaskContext): TaskResult {
-    ctx.core.destroyIke(ctx.sa, this.reason);
+    ctx.core.destroyIke(ctx.sa, this.cause, this.reason);
     return 'done';
   }
 
   failed(ctx: TaskContext): void {
-    ctx.core.destroyIke(ctx.sa, this.reason);
+    ctx.core.destroyIke(ctx.sa, this.cause, this.reason);
   }
 
   processR(): void {

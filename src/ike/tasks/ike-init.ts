@@ -11,6 +11,7 @@ import type { KeyExchange, Rng } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
 import { ExchangeType, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
+import { connectionsForInit } from '../connection-select.js';
 import { IkeError } from '../errors.js';
 import { computeSkeyseed, deriveIkeKeys, prfOf } from '../keymat.js';
 import { natHash, detectNat } from '../nat-detection.js';
@@ -122,7 +123,13 @@ export class IkeInitTask implements Task {
     const theirs = decodeSa(saP).filter((p) => p.protocol === 'ike');
     const preferPeer = core.config.preferConfiguredProposals === false;
     let chosen: { conn: (typeof conns)[number]; s: SelectedProposal; ours: Proposal[] } | undefined;
-    const conns = core.connections();
+    // Only connections whose local_addrs and remote_addrs hold this request's addresses, best match first.
+    const conns = connectionsForInit(core.connections(), sa.local.address, sa.remote.address);
+    if (conns.length === 0)
+      throw new IkeError(
+        NotifyType.NO_PROPOSAL_CHOSEN,
+        `no connection for ${sa.local.address}...${sa.remote.address} (local_addrs / remote_addrs)`,
+      );
     for (const conn of conns) {
       const ours = parseProposals(conn.proposals, 'ike');
       const s = selectProposal(ours, theirs, preferPeer);
@@ -143,6 +150,8 @@ export class IkeInitTask implements Task {
     sa.conn = chosen.conn;
     sa.offered = chosen.ours;
     sa.nonceI = checkNonce(nonce.data);
+    // Unauthenticated key exchange work is bounded (notify 0: the request is dropped without an answer).
+    if (!core.allowKeyExchange(s.ke, ctx.nowMs)) throw new IkeError(0, `key exchange budget spent (KE ${s.ke})`);
     sa.nonceR = core.rng.bytes(core.nonceLength);
     this.ke = createKeyExchange(s.ke, core.rng);
     this.derive(ctx, s, keP.data);

@@ -130,13 +130,13 @@ export class IkeRekeyTask implements Task {
         transition(sa, IkeSaState.REKEYED, `replaced by ${theirs.label}`, core.log);
         // Our redundant IKE_SA is deleted over itself.
         transition(fresh, IkeSaState.ESTABLISHED, 'redundant, deleting', core.log);
-        core.queueTask(fresh, new IkeDeleteTask('redundant after IKE_SA rekey collision'));
+        core.queueTask(fresh, new IkeDeleteTask('replaced', 'redundant after IKE_SA rekey collision'));
         return 'done';
       }
     }
     adopt(ctx, sa, fresh);
     transition(sa, IkeSaState.REKEYED, `replaced by ${fresh.label}`, core.log);
-    core.queueTask(sa, new IkeDeleteTask('rekeyed'));
+    core.queueTask(sa, new IkeDeleteTask('replaced', 'rekeyed'));
     return 'done';
   }
 
@@ -193,7 +193,7 @@ export class IkeRekeyTask implements Task {
   failed(ctx: TaskContext, reason: string): void {
     const { sa, core } = ctx;
     if (this.spiLocal === undefined || this.created?.initiator === false) return; // responder: nothing to undo
-    if (this.created !== undefined && this.created.initiator) core.destroyIke(this.created, reason);
+    if (this.created !== undefined && this.created.initiator) core.destroyIke(this.created, 'failed', reason);
     if (sa.state === IkeSaState.REKEYING) {
       const theirs = peerReplacement.get(sa);
       if (theirs !== undefined && theirs.state === IkeSaState.CREATED) {

@@ -63,16 +63,19 @@ export class InformationalTask implements Task {
     if (this.authFailed) {
       const reason = 'peer refused our authentication (AUTHENTICATION_FAILED)';
       core.emit({ type: 'authFailed', ikeSaId: sa.id, name: sa.conn?.name ?? '', byUs: false, reason });
-      core.destroyIke(sa, reason);
+      core.destroyIke(sa, 'authFailed', reason);
       return;
     }
     if (this.deleteIke) {
+      // An IKE_SA already replaced by a rekey goes quietly: its successor carries on.
+      const cause = sa.state === IkeSaState.REKEYED ? 'replaced' : 'peerDeleted';
       if (sa.state !== IkeSaState.DELETING) transition(sa, IkeSaState.DELETING, 'deleted by peer', core.log);
-      core.destroyIke(sa, 'deleted by peer');
+      core.destroyIke(sa, cause, 'deleted by peer');
       return;
     }
     for (const c of [...this.children, ...this.alreadyDeleting])
-      if (sa.children.includes(c)) core.removeChild(sa, c, 'deleted by peer');
+      if (sa.children.includes(c))
+        core.removeChild(sa, c, c.state === ChildSaState.REKEYED ? 'replaced' : 'peerDeleted', 'deleted by peer');
   }
 }
 

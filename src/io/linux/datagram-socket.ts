@@ -26,8 +26,10 @@ import {
   setIntOption,
   SO_MARK,
   SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SO_REUSEADDR,
   SO_SNDBUF,
+  SO_SNDBUFFORCE,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -39,6 +41,7 @@ import {
   SOCKADDR_PORT_OFFSET,
   SOL_SOCKET,
   sys,
+  UDP_MAX_SEGMENTS,
 } from './libc.js';
 import { MmsgTable } from './mmsg-table.js';
 import { withNetns } from './netns.js';
@@ -51,6 +54,14 @@ export const IPV4_DST_OFFSET = 16;
 export const IPV4_TOTAL_LENGTH_OFFSET = 2;
 /** IPPROTO_IP option: the sender supplies the whole IPv4 header (raw(7), ip(7)). Not in libc.ts. */
 export const IP_HDRINCL = 3;
+
+/**
+ * Socket buffers, each way, unless the caller sets them: room for a burst of a few thousand ESP packets (a TCP
+ * window arriving at once from a peer that sends with GSO), so bursts queue instead of overflowing the Linux
+ * default of about 200 KB. Set with SO_RCVBUFFORCE/SO_SNDBUFFORCE (CAP_NET_ADMIN, above net.core.rmem_max),
+ * else SO_RCVBUF/SO_SNDBUF.
+ */
+export const DEFAULT_SOCKET_BUFFER_BYTES = 4 << 20;
 
 /** recvmmsg rounds per readable event before yielding to the event loop (fairness with IKE and timers). */
 export const MAX_RECEIVE_ROUNDS = 4;
@@ -79,6 +90,20 @@ export interface DatagramSocketOptions {
    * deliver received packets with their IPv4 header (options included) instead of stripping it. Default off.
    */
   readonly headerIncluded?: boolean;
+  /**
+   * UDP only: send runs of same-sized datagrams to one peer as one UDP GSO message (UDP_SEGMENT), which the
+   * kernel segments after one trip through the stack. Turned off for good at the first refusal. Default off.
+   */
+  readonly udpGso?: boolean;
+}
+
+/** UDP GSO state of a socket: whether it is on, what it did, and why it went off. */
+export interface UdpGsoState {
+  enabled: boolean;
+  /** GSO messages sent, and the datagrams they carried. */
+  sends: number;
+  segments: number;
+  fallback?: string;
 }
 
 export class DatagramSocketCore {
@@ -97,6 +122,9 @@ export class DatagramSocketCore {
   readonly #keepIpv4Header: boolean;
   readonly #kind: DatagramKind;
   readonly #sendSlotOf: Int32Array;
+  /** Datagrams carried by each message of the send table (1, or a GSO run). */
+  readonly #sendRunOf: Int32Array;
+  readonly gso: UdpGsoState;
 
   constructor(o: DatagramSocketOptions) {
     this.family = o.family;
@@ -111,6 +139,8 @@ export class DatagramSocketCore {
     this.#recvTable = new MmsgTable(o.batchSize, o.family);
     this.#sendTable = new MmsgTable(o.batchSize, o.family);
     this.#sendSlotOf = new Int32Array(o.batchSize);
+    this.#sendRunOf = new Int32Array(o.batchSize);
+    this.gso = { enabled: o.udpGso === true && o.type === SOCK_DGRAM, sends: 0, segments: 0 };
     const domain = o.family === 4 ? AF_INET : AF_INET6;
     this.#fd = withNetns(o.netns, () => {
       const fd = sys.socket(domain, o.type | SOCK_NONBLOCK | SOCK_CLOEXEC, o.protocol);
@@ -124,8 +154,11 @@ export class DatagramSocketCore {
       if (o.reuseAddr === true) opt(SOL_SOCKET, SO_REUSEADDR, 1, 'SO_REUSEADDR');
       if (headerIncluded) opt(IPPROTO_IP, IP_HDRINCL, 1, 'IP_HDRINCL');
       if (o.mark !== undefined) opt(SOL_SOCKET, SO_MARK, o.mark, 'SO_MARK');
-      if (o.receiveBufferBytes !== undefined) opt(SOL_SOCKET, SO_RCVBUF, o.receiveBufferBytes, 'SO_RCVBUF');
-      if (o.sendBufferBytes !== undefined) opt(SOL_SOCKET, SO_SNDBUF, o.sendBufferBytes, 'SO_SNDBUF');
+      const buffer = (force: number, plain: number, bytes: number, what: string): void => {
+        if (setIntOption(this.#fd, SOL_SOCKET, force, bytes) !== 0) opt(SOL_SOCKET, plain, bytes, what);
+      };
+      buffer(SO_RCVBUFFORCE, SO_RCVBUF, o.receiveBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES, 'SO_RCVBUF');
+      buffer(SO_SNDBUFFORCE, SO_SNDBUF, o.sendBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES, 'SO_SNDBUF');
       if (o.family === 6) {
         opt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO');
         if (o.type === SOCK_DGRAM) opt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
@@ -151,7 +184,11 @@ export class DatagramSocketCore {
     this.#poller = pollReadable(this.#fd, () => this.#drain(deliver));
   }
 
-  /** sendmmsg slots `0 .. batch.count-1`; a failing slot is counted and skipped. Returns the number sent. */
+  /**
+   * sendmmsg slots `0 .. batch.count-1`; a failing slot is counted and skipped. Returns the number sent. With
+   * UDP GSO on, each run of consecutive datagrams to one peer of one size (the last may be shorter) goes as one
+   * message.
+   */
   send(batch: DatagramBatch): number {
     if (this.#fd < 0) return 0;
     if (batch.family !== this.family) {
@@ -160,36 +197,82 @@ export class DatagramSocketCore {
     }
     const t = this.#sendTable;
     const slotOf = this.#sendSlotOf;
+    const runOf = this.#sendRunOf;
     let sent = 0;
     let j = 0;
     while (j < batch.count) {
       let n = 0;
-      while (j < batch.count && n < t.size) {
-        if (t.prepareSendSlot(n, batch, j)) slotOf[n++] = j;
-        else this.stats.txErrors++;
-        j++;
+      let v = 0;
+      while (j < batch.count && n < t.size && v < t.size) {
+        const k = this.gso.enabled ? gsoRunLength(batch, j, t.size - v) : 1;
+        const len = batch.lengths[j] ?? 0;
+        if (t.prepareSendGroup(n, v, batch, j, k, k > 1 ? len : 0)) {
+          slotOf[n] = j;
+          runOf[n] = k;
+          n++;
+          v += k;
+        } else {
+          this.stats.txErrors += k;
+        }
+        j += k;
       }
       let done = 0;
       while (done < n) {
         const r = sys.sendmmsg(this.#fd, t.address + done * MMSGHDR_BYTES, n - done, MSG_DONTWAIT);
         const ok = r > 0 ? r : 0;
-        for (let x = done; x < done + ok; x++) this.stats.txBytes += batch.lengths[slotOf[x] ?? 0] ?? 0;
-        sent += ok;
-        done += ok;
-        if (r <= 0) {
-          if (r < 0 && errno() === EAGAIN) {
-            // Send buffer full: the rest of this chunk would fail the same way; drop it.
-            this.stats.txErrors += n - done;
-            done = n;
-          } else {
-            // The slot at `done` failed on its own (EMSGSIZE, no route, ...): drop it, go on with the next.
-            this.stats.txErrors++;
-            done++;
+        for (let x = done; x < done + ok; x++) {
+          const first = slotOf[x] ?? 0;
+          const k = runOf[x] ?? 1;
+          for (let y = first; y < first + k; y++) this.stats.txBytes += batch.lengths[y] ?? 0;
+          sent += k;
+          if (k > 1) {
+            this.gso.sends++;
+            this.gso.segments += k;
           }
+        }
+        done += ok;
+        if (r > 0) continue;
+        const e = r < 0 ? errno() : 0;
+        const k = runOf[done] ?? 1;
+        if (k > 1 && e !== EAGAIN) {
+          // The kernel refused a GSO message (EINVAL, EIO: no checksum offload, a segment over the path MTU):
+          // turn GSO off and send the run again datagram by datagram.
+          this.gso.enabled = false;
+          this.gso.fallback = `UDP_SEGMENT refused (errno ${e})`;
+          const first = slotOf[done] ?? 0;
+          sent += this.#sendEach(batch, first, k);
+          done++;
+        } else if (e === EAGAIN) {
+          // Send buffer full: the rest of this chunk would fail the same way; drop it.
+          for (let x = done; x < n; x++) this.stats.txErrors += runOf[x] ?? 1;
+          done = n;
+        } else {
+          // The message at `done` failed on its own (EMSGSIZE, no route, ...): drop it, go on with the next.
+          this.stats.txErrors += k;
+          done++;
         }
       }
     }
     this.stats.txPackets += sent;
+    return sent;
+  }
+
+  /** Send batch slots `first .. first+k-1` one message each (the GSO fallback); returns how many went. */
+  #sendEach(batch: DatagramBatch, first: number, k: number): number {
+    const t = this.#sendTable;
+    let sent = 0;
+    for (let y = first; y < first + k; y++) {
+      if (!t.prepareSendSlot(0, batch, y)) {
+        this.stats.txErrors++;
+        continue;
+      }
+      if (sys.sendmmsg(this.#fd, t.address, 1, MSG_DONTWAIT) === 1) {
+        sent++;
+        this.stats.txBytes += batch.lengths[y] ?? 0;
+      } else {
+        this.stats.txErrors++;
+      }
+    }
     return sent;
   }
 
@@ -287,4 +370,38 @@ export class DatagramSocketCore {
     if (sys.getsockname(this.#fd, sa, len) !== 0) throw new IoError('getsockname', errno());
     return sa.readUInt16BE(SOCKADDR_PORT_OFFSET);
   }
+}
+
+/**
+ * How many datagrams from slot `j` can go as one UDP GSO message: same remote address, port and local
+ * address, the same length as the first (the last may be shorter), at most `room` iovecs, UDP_MAX_SEGMENTS
+ * segments and 64 KB in all.
+ */
+export function gsoRunLength(batch: DatagramBatch, j: number, room: number): number {
+  const len = batch.lengths[j] ?? 0;
+  const max = Math.min(room, UDP_MAX_SEGMENTS, batch.count - j);
+  let k = 1;
+  let total = len;
+  while (k < max) {
+    const y = j + k;
+    const l = batch.lengths[y] ?? 0;
+    if ((batch.lengths[y - 1] ?? 0) !== len || l > len || l <= 0 || total + l > UDP_GSO_MAX_BYTES) break;
+    if (batch.remotePorts[y] !== batch.remotePorts[j] || !sameSlot(batch, j, y)) break;
+    total += l;
+    k++;
+  }
+  return k;
+}
+
+/** The UDP payload bytes one GSO send may carry (65,535 less the IPv6 and UDP headers, to be safe for both). */
+const UDP_GSO_MAX_BYTES = 65535 - 40 - 8;
+
+function sameSlot(batch: DatagramBatch, a: number, b: number): boolean {
+  const x = a * ADDRESS_SLOT_BYTES;
+  const y = b * ADDRESS_SLOT_BYTES;
+  for (let i = 0; i < ADDRESS_SLOT_BYTES; i++) {
+    if (batch.remoteAddrs[x + i] !== batch.remoteAddrs[y + i]) return false;
+    if (batch.localAddrs[x + i] !== batch.localAddrs[y + i]) return false;
+  }
+  return true;
 }

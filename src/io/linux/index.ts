@@ -1,7 +1,7 @@
 /** Linux implementations of the I/O boundary (TUN, raw ESP/AH sockets, UDP 500/4500) and their set-up helpers. */
 export { LinuxTun, DEFAULT_TUN_HEADROOM, DEFAULT_TUN_MTU, DEFAULT_TUN_TAILROOM, type TunOptions } from './tun.js';
-export { LinuxPacketSocket, IPPROTO_AH, IPPROTO_ESP, type RawSocketOptions } from './raw-socket.js';
-export { LinuxUdpEndpoint, IKE_PORT, NAT_T_PORT, type UdpEndpointOptions } from './udp-endpoint.js';
+export { LinuxPacketSocket, type RawSocketOptions } from './raw-socket.js';
+export { LinuxUdpEndpoint, type UdpEndpointOptions } from './udp-endpoint.js';
 export {
   addAddress,
   addRoute,

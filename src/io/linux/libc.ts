@@ -19,11 +19,18 @@ export const SOL_SOCKET = 1;
 export const SO_REUSEADDR = 2;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+export const SO_SNDBUFFORCE = 32;
+export const SO_RCVBUFFORCE = 33;
 export const SO_MARK = 36;
 export const IPPROTO_IP = 0;
 export const IPPROTO_IPV6 = 41;
 export const IP_PKTINFO = 8;
 export const IPV6_V6ONLY = 26;
+/** SOL_UDP option and control message: the segment size of a UDP GSO send (linux/udp.h). */
+export const SOL_UDP = 17;
+export const UDP_SEGMENT = 103;
+/** Most segments one UDP GSO send may carry (UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer). */
+export const UDP_MAX_SEGMENTS = 64;
 export const IPV6_RECVPKTINFO = 49;
 export const IPV6_PKTINFO = 50;
 export const MSG_DONTWAIT = 0x40;
@@ -35,6 +42,14 @@ export const CLONE_NEWNET = 0x40000000;
 export const TUNSETIFF = 0x400454ca;
 export const IFF_TUN = 0x0001;
 export const IFF_NO_PI = 0x1000;
+export const IFF_VNET_HDR = 0x4000;
+export const TUNSETOFFLOAD = 0x400454d0;
+export const TUNSETVNETHDRSZ = 0x400454d8;
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_USO4 = 0x20;
+export const TUN_F_USO6 = 0x40;
 export const IFF_UP = 0x1;
 export const SIOCGIFFLAGS = 0x8913;
 export const SIOCSIFFLAGS = 0x8914;
@@ -94,9 +109,11 @@ const fns: Record<string, any> = {
   sendmmsg: libc.func('int sendmmsg(int fd, intptr_t msgvec, uint32_t vlen, int flags)'),
   read: libc.func('long read(int fd, intptr_t buf, size_t count)'),
   write: libc.func('long write(int fd, intptr_t buf, size_t count)'),
+  writev: libc.func('long writev(int fd, intptr_t iov, int iovcnt)'),
   open: libc.func('int open(const char *path, int flags)'),
   close: libc.func('int close(int fd)'),
   ioctl: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
+  ioctlValue: libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']),
   setns: libc.func('int setns(int fd, int nstype)'),
 };
 /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -110,9 +127,12 @@ export const sys = {
   sendmmsg: fns.sendmmsg as (fd: number, msgvec: number, vlen: number, flags: number) => number,
   read: fns.read as (fd: number, buf: number, count: number) => number,
   write: fns.write as (fd: number, buf: number, count: number) => number,
+  writev: fns.writev as (fd: number, iov: number, iovcnt: number) => number,
   open: fns.open as (path: string, flags: number) => number,
   close: fns.close as (fd: number) => number,
   ioctl: fns.ioctl as (fd: number, request: number, arg: Uint8Array) => number,
+  /** ioctl whose argument is a value, not a pointer (TUNSETOFFLOAD). */
+  ioctlValue: fns.ioctlValue as (fd: number, request: number, arg: number) => number,
   setns: fns.setns as (fd: number, nstype: number) => number,
 };
 

@@ -2,6 +2,8 @@
  * A native array of `struct mmsghdr` for recvmmsg(2)/sendmmsg(2), with one iovec, one socket address and one
  * control area per slot, allocated once. Receiving points each slot's iovec into the batch's pooled buffer;
  * sending points it at the caller's buffer and fills the destination address. Nothing is allocated per call.
+ * A UDP GSO send (UDP_SEGMENT) makes one message of several consecutive slots: its iovecs are the next free
+ * ones of the table, and a UDP_SEGMENT control message gives the segment size.
  */
 import { ADDRESS_SLOT_BYTES, type DatagramBatch, type IpFamily, type PacketBatch } from '../types.js';
 import {
@@ -33,19 +35,22 @@ import {
   MSG_LEN_OFFSET,
   MSG_NAME_OFFSET,
   MSG_NAMELEN_OFFSET,
+  SOL_UDP,
   SOCKADDR_FAMILY_OFFSET,
   SOCKADDR_IN6_ADDR_OFFSET,
   SOCKADDR_IN6_BYTES,
   SOCKADDR_IN_ADDR_OFFSET,
   SOCKADDR_IN_BYTES,
   SOCKADDR_PORT_OFFSET,
+  UDP_SEGMENT,
   writeU64,
 } from './libc.js';
 
 /** Room per slot for a sockaddr_in6, rounded to 8. */
 const NAME_SLOT_BYTES = 32;
-/** Room per slot for one IP_PKTINFO or IPV6_PKTINFO control message (and a spare). */
+/** Room per slot for one IP_PKTINFO or IPV6_PKTINFO control message and one UDP_SEGMENT (2 bytes of data). */
 const CONTROL_SLOT_BYTES = 64;
+const UDP_SEGMENT_CMSG_SPACE = CMSG_HEADER_BYTES + 8;
 
 export class MmsgTable {
   readonly size: number;
@@ -155,30 +160,53 @@ export class MmsgTable {
    * (and leaves the slot unusable) when the packet does not fit its buffer.
    */
   prepareSendSlot(i: number, batch: DatagramBatch, j: number): boolean {
-    const buf = batch.bufs[j];
-    const off = batch.offsets[j] ?? 0;
-    const len = batch.lengths[j] ?? 0;
-    if (buf === undefined || off < 0 || len <= 0 || off + len > buf.length) return false;
-    const m = this.mem;
-    const h = i * MMSGHDR_BYTES;
-    const v = this.#iovOff + i * IOVEC_BYTES;
-    const n = this.#nameOff + i * NAME_SLOT_BYTES;
-    writeU64(m, v + IOV_BASE_OFFSET, addressOf(buf) + off);
-    writeU64(m, v + IOV_LEN_OFFSET, len);
-    m.fill(0, n, n + NAME_SLOT_BYTES);
+    return this.prepareSendGroup(i, i, batch, j, 1, 0);
+  }
+
+  /**
+   * Make message `m` send batch slots `j .. j+k-1` to slot `j`'s remote (and from its local address) through
+   * the table's iovecs `v .. v+k-1`; with `gsoSize` > 0 as one UDP GSO send of that segment size. Returns
+   * false when a slot does not fit its buffer (the message is then unusable).
+   */
+  prepareSendGroup(m: number, v: number, batch: DatagramBatch, j: number, k: number, gsoSize: number): boolean {
+    const mem = this.mem;
+    for (let x = 0; x < k; x++) {
+      const buf = batch.bufs[j + x];
+      const off = batch.offsets[j + x] ?? 0;
+      const len = batch.lengths[j + x] ?? 0;
+      if (buf === undefined || off < 0 || len <= 0 || off + len > buf.length) return false;
+      const iov = this.#iovOff + (v + x) * IOVEC_BYTES;
+      writeU64(mem, iov + IOV_BASE_OFFSET, addressOf(buf) + off);
+      writeU64(mem, iov + IOV_LEN_OFFSET, len);
+    }
+    const h = m * MMSGHDR_BYTES;
+    writeU64(mem, h + MSG_IOV_OFFSET, this.address + this.#iovOff + v * IOVEC_BYTES);
+    writeU64(mem, h + MSG_IOVLEN_OFFSET, k);
+    const n = this.#nameOff + m * NAME_SLOT_BYTES;
+    mem.fill(0, n, n + NAME_SLOT_BYTES);
     const a = j * ADDRESS_SLOT_BYTES;
     const addrs = batch.remoteAddrs;
     if (this.family === 4) {
-      m.writeUInt16LE(AF_INET, n + SOCKADDR_FAMILY_OFFSET);
-      for (let b = 0; b < 4; b++) m[n + SOCKADDR_IN_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
+      mem.writeUInt16LE(AF_INET, n + SOCKADDR_FAMILY_OFFSET);
+      for (let b = 0; b < 4; b++) mem[n + SOCKADDR_IN_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
     } else {
-      m.writeUInt16LE(AF_INET6, n + SOCKADDR_FAMILY_OFFSET);
-      for (let b = 0; b < 16; b++) m[n + SOCKADDR_IN6_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
+      mem.writeUInt16LE(AF_INET6, n + SOCKADDR_FAMILY_OFFSET);
+      for (let b = 0; b < 16; b++) mem[n + SOCKADDR_IN6_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
     }
-    m.writeUInt16BE(batch.remotePorts[j] ?? 0, n + SOCKADDR_PORT_OFFSET);
-    m.writeUInt32LE(this.#nameLen, h + MSG_NAMELEN_OFFSET);
-    writeU64(m, h + MSG_CONTROLLEN_OFFSET, this.#writeSourceControl(i, batch.localAddrs, a));
-    m.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
+    mem.writeUInt16BE(batch.remotePorts[j] ?? 0, n + SOCKADDR_PORT_OFFSET);
+    mem.writeUInt32LE(this.#nameLen, h + MSG_NAMELEN_OFFSET);
+    let control = this.#writeSourceControl(m, batch.localAddrs, a);
+    if (gsoSize > 0) {
+      const c = this.#controlOff + m * CONTROL_SLOT_BYTES + control;
+      mem.fill(0, c, c + UDP_SEGMENT_CMSG_SPACE);
+      writeU64(mem, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + 2);
+      mem.writeInt32LE(SOL_UDP, c + CMSG_LEVEL_OFFSET);
+      mem.writeInt32LE(UDP_SEGMENT, c + CMSG_TYPE_OFFSET);
+      mem.writeUInt16LE(gsoSize, c + CMSG_HEADER_BYTES);
+      control += UDP_SEGMENT_CMSG_SPACE;
+    }
+    writeU64(mem, h + MSG_CONTROLLEN_OFFSET, control);
+    mem.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
     return true;
   }
 

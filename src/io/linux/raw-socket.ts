@@ -12,19 +12,18 @@
  * kernel still fills in the header checksum and total length, and an Identification of 0 when DF is clear
  * (raw(7)). Received slots keep the IPv4 header, options included, starting at the version byte.
  */
+import { IpProto } from '../../common/ip.js';
 import { DEFAULT_BATCH_SIZE } from '../batch.js';
 import { DatagramKind, type DatagramBatch, type IoStats, type IpFamily, type PacketSocket } from '../types.js';
 import { DatagramSocketCore } from './datagram-socket.js';
 import { SOCK_RAW } from './libc.js';
 
-export const IPPROTO_ESP = 50;
-export const IPPROTO_AH = 51;
 /** Receive buffer per slot: the largest IPv4 datagram (an IPv6 jumbogram is not expected on ESP). */
 export const RAW_BUFFER_BYTES = 65535;
 
 export interface RawSocketOptions {
   readonly family: IpFamily;
-  /** `IPPROTO_ESP` (50) or `IPPROTO_AH` (51). */
+  /** `IpProto.ESP` (50) or `IpProto.AH` (51). */
   readonly protocol: number;
   /** Receive only packets addressed to this local address (bind(2)); all when absent. */
   readonly bindAddress?: string;
@@ -55,7 +54,7 @@ export class LinuxPacketSocket implements PacketSocket {
       protocol: options.protocol,
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
       bufferBytes: RAW_BUFFER_BYTES,
-      kind: options.protocol === IPPROTO_AH ? DatagramKind.AH : DatagramKind.ESP,
+      kind: options.protocol === IpProto.AH ? DatagramKind.AH : DatagramKind.ESP,
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       ...(options.mark !== undefined ? { mark: options.mark } : {}),
       ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {}),

@@ -15,7 +15,8 @@
  */
 import { DEFAULT_BATCH_SIZE, createDatagramBatch } from '../batch.js';
 import { writeAddressSlot } from '../ip-address.js';
-import { NAT_KEEPALIVE_BYTE, NAT_KEEPALIVE_BYTES, NON_ESP_MARKER_BYTES } from '../non-esp-marker.js';
+import { IpProto } from '../../common/ip.js';
+import { NAT_KEEPALIVE_BYTE, NAT_KEEPALIVE_LENGTH, NAT_T_PORT, NON_ESP_MARKER_LENGTH } from '../../common/nat-t.js';
 import { dispatchUdpBatch } from '../udp-demux.js';
 import {
   DatagramKind,
@@ -26,14 +27,12 @@ import {
   type UdpEndpoint,
   type UdpReceivers,
 } from '../types.js';
-import { DatagramSocketCore } from './datagram-socket.js';
+import { DatagramSocketCore, type UdpGsoState } from './datagram-socket.js';
 import { SOCK_DGRAM } from './libc.js';
 
-export const IKE_PORT = 500;
-export const NAT_T_PORT = 4500;
 /** Receive buffer per slot: the largest UDP payload. */
 export const UDP_BUFFER_BYTES = 65535;
-const IPPROTO_UDP = 17;
+const IPPROTO_UDP = IpProto.UDP;
 
 export interface UdpEndpointOptions {
   readonly family: IpFamily;
@@ -46,6 +45,8 @@ export interface UdpEndpointOptions {
   readonly reuseAddr?: boolean;
   readonly mark?: number;
   readonly batchSize?: number;
+  /** ESP-in-UDP runs to one peer as UDP GSO sends (UDP_SEGMENT); default true, off again at the first refusal. */
+  readonly udpGso?: boolean;
   readonly receiveBufferBytes?: number;
   readonly sendBufferBytes?: number;
   readonly netns?: string;
@@ -72,6 +73,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
       bufferBytes: UDP_BUFFER_BYTES,
       kind: DatagramKind.INVALID,
+      udpGso: options.udpGso ?? true,
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       ...(options.mark !== undefined ? { mark: options.mark } : {}),
       ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
@@ -87,6 +89,11 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
     return this.#core.stats;
   }
 
+  /** UDP GSO: on or off (and why), GSO sends and the datagrams they carried. */
+  get gso(): Readonly<UdpGsoState> {
+    return this.#core.gso;
+  }
+
   get keepalivesReceived(): number {
     return this.#counters.keepalives;
   }
@@ -98,7 +105,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
   }
 
   sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean {
-    const prefix = this.natT ? NON_ESP_MARKER_BYTES : 0;
+    const prefix = this.natT ? NON_ESP_MARKER_LENGTH : 0;
     const c = this.#control;
     const buf = c.bufs[0];
     if (buf === undefined || prefix + message.length > buf.length) {
@@ -114,7 +121,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
     const buf = this.#control.bufs[0];
     if (buf === undefined) return false;
     buf[0] = NAT_KEEPALIVE_BYTE;
-    return this.#sendControl(NAT_KEEPALIVE_BYTES, remote, undefined);
+    return this.#sendControl(NAT_KEEPALIVE_LENGTH, remote, undefined);
   }
 
   sendEsp(batch: DatagramBatch): number {

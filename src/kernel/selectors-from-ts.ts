@@ -4,6 +4,7 @@
  * TSi and one TSr, so a CHILD_SA with n local and m remote selectors gives n * m pairs.
  */
 
+import { formatIpAddress } from '../common/ip.js';
 import type { PortSelectorInput, SelectorInput } from '../spd/selector.js';
 
 /** ICMP, ICMPv6 and MH carry type/code instead of ports (RFC 4301 4.4.1.1). */
@@ -18,13 +19,6 @@ export interface TsLike {
   readonly endPort: number;
   readonly startAddr: Uint8Array;
   readonly endAddr: Uint8Array;
-}
-
-function addrText(a: Uint8Array): string {
-  if (a.length === 4) return `${a[0]}.${a[1]}.${a[2]}.${a[3]}`;
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((((a[i] ?? 0) << 8) | (a[i + 1] ?? 0)).toString(16));
-  return g.join(':');
 }
 
 function portOf(ts: TsLike): PortSelectorInput {
@@ -47,8 +41,8 @@ export function selectorFromTs(local: TsLike, remote: TsLike): SelectorInput | u
   if (lp !== 0 && rp !== 0 && lp !== rp) return undefined;
   const protocol = lp !== 0 ? lp : rp;
   const base = {
-    local: `${addrText(local.startAddr)}-${addrText(local.endAddr)}`,
-    remote: `${addrText(remote.startAddr)}-${addrText(remote.endAddr)}`,
+    local: `${formatIpAddress(local.startAddr, 0, local.startAddr.length)}-${formatIpAddress(local.endAddr, 0, local.endAddr.length)}`,
+    remote: `${formatIpAddress(remote.startAddr, 0, remote.startAddr.length)}-${formatIpAddress(remote.endAddr, 0, remote.endAddr.length)}`,
   };
   if (protocol === 0) return base;
   if (TYPE_CODE_PROTOCOLS.has(protocol)) {

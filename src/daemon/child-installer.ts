@@ -1,0 +1,167 @@
+/**
+ * CHILD_SAs into the kernel boundary: both SAs of a CHILD_SA (with the byte and packet limits the engine drew
+ * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
+ * the PROTECT policies and routes of its reqid, and trap policies under their own reqid.
+ */
+import type { Logger } from '../common/log.js';
+import { LogLevel } from '../common/log.js';
+import type { EncrId, IntegId } from '../crypto/ids.js';
+import type { ChildSaInfo } from '../ike/events.js';
+import type { AddSaArgs, KernelIpsec } from '../kernel/kernel-ipsec.js';
+import { selectorsFromTs } from '../kernel/selectors-from-ts.js';
+import type { DaemonConnection } from './config-map.js';
+import { trapRequest } from './config-policies.js';
+import type { Installed, PolicyInstaller } from './policy-installer.js';
+import type { ChildRef } from './reqid-registry.js';
+import { ReqidRegistry } from './reqid-registry.js';
+import { rangeToPrefixes } from './routes.js';
+
+/** A CHILD_SA installed in the data plane. */
+export interface ChildRecord {
+  readonly info: ChildSaInfo;
+  readonly conn: string;
+  /** The IKE_SA it belongs to now (an IKE rekey moves it to the new IKE_SA). */
+  ikeSaId: number;
+  readonly reqid: number;
+  readonly installedAtMs: number;
+}
+
+/** Replay window when the configuration gives none (strongSwan's default). */
+const DEFAULT_REPLAY_WINDOW = 32;
+
+export class ChildInstaller {
+  readonly reqids = new ReqidRegistry();
+  readonly #kernel: KernelIpsec;
+  readonly #policies: PolicyInstaller;
+  readonly #log: Logger;
+  readonly #children = new Map<number, ChildRecord>();
+  /** Policies and routes per reqid, of a CHILD_SA or of a trap. */
+  readonly #byReqid = new Map<number, Installed>();
+
+  constructor(kernel: KernelIpsec, policies: PolicyInstaller, log: Logger) {
+    this.#kernel = kernel;
+    this.#policies = policies;
+    this.#log = log;
+  }
+
+  get(childSaId: number): ChildRecord | undefined {
+    return this.#children.get(childSaId);
+  }
+
+  all(): IterableIterator<ChildRecord> {
+    return this.#children.values();
+  }
+
+  get size(): number {
+    return this.#children.size;
+  }
+
+  /** The CHILD_SA one of whose SPIs is `spi`. */
+  bySpi(spi: number): ChildRecord | undefined {
+    for (const c of this.#children.values()) if (c.info.spiIn === spi || c.info.spiOut === spi) return c;
+    return undefined;
+  }
+
+  /** RFC 7296 1.3.2: the CHILD_SAs of a rekeyed IKE_SA move to the new one. */
+  moveChildren(fromIkeSaId: number, toIkeSaId: number): void {
+    for (const c of this.#children.values()) if (c.ikeSaId === fromIkeSaId) c.ikeSaId = toIkeSaId;
+  }
+
+  /** Installs both SAs, then the policies and routes of the reqid if it has none yet. Throws when an SA fails. */
+  async install(c: ChildSaInfo, conn: DaemonConnection | undefined, nowMs: number, rekeyOf?: number) {
+    const ref: ChildRef = { conn: conn?.ike.name ?? '?', child: c.name };
+    const swan = conn?.children.get(c.name);
+    const reqid = this.reqids.assign(c.id, ref, rekeyOf);
+    const selectors = selectorsFromTs(c.tsLocal, c.tsRemote);
+    const common = {
+      protocol: c.protocol,
+      mode: c.mode,
+      reqid,
+      esn: c.esn,
+      replayWindow: swan?.replayWindow ?? DEFAULT_REPLAY_WINDOW,
+      selectors,
+    };
+    const algorithms = (keys: ChildSaInfo['keysIn']): Pick<AddSaArgs, 'enc' | 'integ'> => ({
+      ...(c.protocol === 'esp' ? { enc: { id: c.encrId as EncrId, key: keys.encr } } : {}),
+      ...(c.integId !== 0 ? { integ: { id: c.integId as IntegId, key: keys.integ } } : {}),
+    });
+    try {
+      await this.#kernel.addSa({
+        ...common,
+        ...algorithms(c.keysIn),
+        spi: c.spiIn,
+        inbound: true,
+        src: c.remote.address,
+        dst: c.local.address,
+        ...(c.encap ? { encap: { sport: c.remote.port, dport: c.local.port } } : {}),
+      });
+      await this.#kernel.addSa({
+        ...common,
+        ...algorithms(c.keysOut),
+        spi: c.spiOut,
+        inbound: false,
+        src: c.local.address,
+        dst: c.remote.address,
+        ...(c.encap ? { encap: { sport: c.local.port, dport: c.remote.port } } : {}),
+        lifetime: {
+          ...(c.rekeyBytes > 0 ? { softBytes: c.rekeyBytes } : {}),
+          ...(c.lifeBytes > 0 ? { hardBytes: c.lifeBytes } : {}),
+          ...(c.rekeyPackets > 0 ? { softPackets: c.rekeyPackets } : {}),
+          ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
+        },
+      });
+    } catch (e) {
+      await this.#release(c.id);
+      throw e;
+    }
+    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
+    this.#children.set(c.id, record);
+    if (!this.#byReqid.has(reqid)) {
+      const locals = c.tsLocal.flatMap((t) => rangeToPrefixes(t.startAddr, t.endAddr));
+      const routes = c.tsRemote
+        .flatMap((t) => rangeToPrefixes(t.startAddr, t.endAddr))
+        .map((prefix) => ({ prefix, locals }));
+      const policies = selectors.map((selector) => ({
+        direction: 'out' as const,
+        selector,
+        action: 'protect' as const,
+        reqid,
+      }));
+      this.#byReqid.set(
+        reqid,
+        await this.#policies.install({ label: `CHILD_SA ${c.name}{${c.id}}`, policies, routes }),
+      );
+    }
+    return record;
+  }
+
+  /** Removes both SAs; the reqid's policies and routes go with its last CHILD_SA unless a trap holds them. */
+  async remove(childSaId: number): Promise<ChildRecord | undefined> {
+    const rec = this.#children.get(childSaId);
+    if (rec === undefined) return undefined;
+    this.#children.delete(childSaId);
+    const c = rec.info;
+    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
+    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
+    await this.#release(childSaId);
+    return rec;
+  }
+
+  /** A trap policy for one child config (once: a reqid that has policies keeps them). */
+  async installTrap(conn: DaemonConnection, childName: string): Promise<void> {
+    const reqid = this.reqids.trap({ conn: conn.ike.name, child: childName });
+    if (this.#byReqid.has(reqid)) return;
+    const req = trapRequest(conn, childName, reqid);
+    if (req === undefined) return;
+    this.#byReqid.set(reqid, await this.#policies.install(req));
+    this.#log.log('cfg', LogLevel.CONTROL, `installed trap policies for ${conn.ike.name}/${childName}`);
+  }
+
+  async #release(childSaId: number): Promise<void> {
+    const r = this.reqids.release(childSaId);
+    if (r === undefined || !r.unused || r.trap) return;
+    const installed = this.#byReqid.get(r.reqid);
+    this.#byReqid.delete(r.reqid);
+    if (installed !== undefined) await this.#policies.remove(installed);
+  }
+}

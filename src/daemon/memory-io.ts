@@ -1,0 +1,97 @@
+/**
+ * The daemon's operating-system boundary on memory twins: a MemoryTun, sockets on a shared MemoryNetwork
+ * and a MemoryClock, with routes and bypass rules kept in tables a test can read. Two daemons on one
+ * network reach each other without root, and time moves only when the test advances the clock.
+ */
+import { IpProto } from '../common/ip.js';
+import { MemoryClock } from '../io/clock.js';
+import type { MemoryNetwork } from '../io/memory-network.js';
+import { MemoryTun } from '../io/memory-tun.js';
+import type { MemoryTunOptions } from '../io/memory-tun.js';
+import { IoError } from '../io/types.js';
+import type { IpFamily } from '../io/types.js';
+import type { BypassRule, DaemonIo } from './daemon-io.js';
+
+export interface MemoryIoOptions {
+  readonly network: MemoryNetwork;
+  /** This host's outer addresses; a family without one has no sockets (as a host without IPv6). */
+  readonly address4?: string;
+  readonly address6?: string;
+  readonly clock?: MemoryClock;
+  readonly tun?: MemoryTunOptions;
+}
+
+export interface MemoryIo extends DaemonIo {
+  readonly clock: MemoryClock;
+  readonly tun: MemoryTun;
+  /** Routes into the TUN: prefix -> preferred source (undefined: none). Adding replaces, as `ip route replace`. */
+  readonly routes: Map<string, string | undefined>;
+  readonly bypass: BypassRule[];
+  /** True between setup() and teardown(). */
+  readonly isSetUp: boolean;
+}
+
+/** Where a memory clock starts: the engines read a time of 0 as "not set", as a monotonic clock never shows. */
+const CLOCK_START_MS = 1_000;
+const ENOENT = 2;
+const EADDRNOTAVAIL = 99;
+
+function bypassKey(r: BypassRule): string {
+  return `${r.prefix}|${r.protocol}|${r.ports?.start ?? ''}-${r.ports?.end ?? ''}`;
+}
+
+export function memoryIo(options: MemoryIoOptions): MemoryIo {
+  const net = options.network;
+  const tun = new MemoryTun({ name: 'mtun0', ...options.tun });
+  const routes = new Map<string, string | undefined>();
+  const bypass: BypassRule[] = [];
+  let setUp = false;
+  const addressOf = (family: IpFamily): string => {
+    const a = family === 4 ? options.address4 : options.address6;
+    if (a === undefined) throw new IoError(`no IPv${family} address on this memory host`, EADDRNOTAVAIL);
+    return a;
+  };
+  return {
+    clock: options.clock ?? new MemoryClock(CLOCK_START_MS),
+    tun,
+    routes,
+    bypass,
+    get isSetUp() {
+      return setUp;
+    },
+    openTun: () => tun,
+    openUdp: (family, port) => net.udp(family, addressOf(family), port),
+    // As on Linux: IPv4 AH is sent header-included (the ICV covers the Identification).
+    openRaw: (family, protocol) =>
+      net.raw(family, addressOf(family), protocol, undefined, {
+        headerIncluded: family === 4 && protocol === IpProto.AH,
+      }),
+    addRoute: (prefix, dev, src) => {
+      if (dev !== tun.name) return Promise.reject(new IoError(`no device ${dev}`, ENOENT));
+      routes.set(prefix, src);
+      return Promise.resolve();
+    },
+    delRoute: (prefix) => {
+      if (!routes.delete(prefix)) return Promise.reject(new IoError(`no route ${prefix}`, ENOENT));
+      return Promise.resolve();
+    },
+    addBypass: (rule) => {
+      bypass.push(rule);
+      return Promise.resolve();
+    },
+    delBypass: (rule) => {
+      const i = bypass.findIndex((b) => bypassKey(b) === bypassKey(rule));
+      if (i < 0) return Promise.reject(new IoError(`no bypass rule for ${rule.prefix}`, ENOENT));
+      bypass.splice(i, 1);
+      return Promise.resolve();
+    },
+    setup: () => {
+      setUp = true;
+      return Promise.resolve();
+    },
+    teardown: () => {
+      setUp = false;
+      return Promise.resolve();
+    },
+  };
+}

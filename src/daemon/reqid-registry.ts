@@ -1,0 +1,104 @@
+/**
+ * Reqids: the number that links a CHILD_SA's SAs to the PROTECT policies naming it (the kernel boundary's
+ * `reqid`, XFRM's `tmpl reqid`). The rules, as strongSwan's kernel handling keeps them:
+ * - every CHILD_SA has its own reqid, so two CHILD_SAs of one child config (two peers on one connection,
+ *   say) never share SAs or policies;
+ * - a rekeyed CHILD_SA keeps the reqid of the one it replaces, so policies stay and traffic moves to the
+ *   newest SA without a gap;
+ * - a trap policy (`start_action = trap`) has a reqid of its own; the first CHILD_SA of that child config
+ *   that comes up while the trap is unused takes it over, so the packets the trap holds leave through it.
+ */
+
+/** A child configuration: connection name and child name. */
+export interface ChildRef {
+  readonly conn: string;
+  readonly child: string;
+}
+
+interface ReqidEntry {
+  readonly reqid: number;
+  readonly ref: ChildRef;
+  /** A trap policy was installed under this reqid (it outlives its CHILD_SAs). */
+  trap: boolean;
+  /** Engine ids of the CHILD_SAs using it: one, or two during a rekey. */
+  readonly childSaIds: Set<number>;
+}
+
+/** What releasing a CHILD_SA's reqid leaves behind. */
+export interface ReqidRelease {
+  readonly reqid: number;
+  /** No CHILD_SA uses the reqid any more. */
+  readonly unused: boolean;
+  /** The reqid belongs to a trap, whose policies stay. */
+  readonly trap: boolean;
+}
+
+export class ReqidRegistry {
+  #next = 1;
+  readonly #byReqid = new Map<number, ReqidEntry>();
+  readonly #byChildSa = new Map<number, ReqidEntry>();
+
+  /** The reqid of the trap of `ref`, allocated on first use. */
+  trap(ref: ChildRef): number {
+    const found = this.#trapEntry(ref);
+    if (found !== undefined) return found.reqid;
+    const entry = this.#allocate(ref);
+    entry.trap = true;
+    return entry.reqid;
+  }
+
+  /** The child configuration whose trap holds `reqid` (for acquires), if any. */
+  trapOf(reqid: number): ChildRef | undefined {
+    const e = this.#byReqid.get(reqid);
+    return e?.trap === true ? e.ref : undefined;
+  }
+
+  /** True when `ref` has a trap reqid. */
+  hasTrap(ref: ChildRef): boolean {
+    return this.#trapEntry(ref) !== undefined;
+  }
+
+  /**
+   * The reqid for a CHILD_SA being installed: its predecessor's when it is a rekey (`rekeyOf`), else the
+   * unused trap of its child config, else a fresh one.
+   */
+  assign(childSaId: number, ref: ChildRef, rekeyOf?: number): number {
+    const existing = this.#byChildSa.get(childSaId);
+    if (existing !== undefined) return existing.reqid;
+    const previous = rekeyOf === undefined ? undefined : this.#byChildSa.get(rekeyOf);
+    const trap = this.#trapEntry(ref);
+    const entry =
+      previous ?? (trap !== undefined && trap.childSaIds.size === 0 ? trap : undefined) ?? this.#allocate(ref);
+    entry.childSaIds.add(childSaId);
+    this.#byChildSa.set(childSaId, entry);
+    return entry.reqid;
+  }
+
+  /** The reqid of an installed CHILD_SA. */
+  reqidOf(childSaId: number): number | undefined {
+    return this.#byChildSa.get(childSaId)?.reqid;
+  }
+
+  /** The CHILD_SA is gone. A reqid no SA and no trap uses any more is forgotten. */
+  release(childSaId: number): ReqidRelease | undefined {
+    const e = this.#byChildSa.get(childSaId);
+    if (e === undefined) return undefined;
+    this.#byChildSa.delete(childSaId);
+    e.childSaIds.delete(childSaId);
+    const unused = e.childSaIds.size === 0;
+    if (unused && !e.trap) this.#byReqid.delete(e.reqid);
+    return { reqid: e.reqid, unused, trap: e.trap };
+  }
+
+  #trapEntry(ref: ChildRef): ReqidEntry | undefined {
+    for (const e of this.#byReqid.values())
+      if (e.trap && e.ref.conn === ref.conn && e.ref.child === ref.child) return e;
+    return undefined;
+  }
+
+  #allocate(ref: ChildRef): ReqidEntry {
+    const entry: ReqidEntry = { reqid: this.#next++, ref, trap: false, childSaIds: new Set() };
+    this.#byReqid.set(entry.reqid, entry);
+    return entry;
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * What the daemon does with the IKE engine's events and its own connection decisions: established IKE_SAs
+ * remembered for listings, CHILD_SAs installed and removed, `up` waiters answered, and the connection
+ * manager's commands (initiate, trap, rekey, delete) carried out on the engine. Timers are deadlines the
+ * daemon's clock drives (`nextDeadlineMs`, `handleTimer`); after changing the engine it asks for a pump.
+ */
+import type { Logger } from '../common/log.js';
+import { LogLevel } from '../common/log.js';
+import { nameOf } from '../crypto/ids.js';
+import { ControlError } from '../control/protocol.js';
+import { NotifyType } from '../ike/codec/constants.js';
+import type { IkeEngine } from '../ike/engine.js';
+import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
+import { IkeSaState } from '../ike/sa-state.js';
+import type { ChildInstaller } from './child-installer.js';
+import type { DaemonConfig, DaemonConnection } from './config-map.js';
+import { shuntRequests } from './config-policies.js';
+import { ConnectionActions } from './connection-actions.js';
+import type { ActionCommand } from './connection-actions.js';
+import { childView } from './control-views.js';
+import type { IkeRecord } from './control-views.js';
+import type { Installed, PolicyInstaller } from './policy-installer.js';
+import type { SaLog } from './sa-log.js';
+import { UpWaiters } from './up-waiters.js';
+
+export interface SaManagerDeps {
+  readonly engine: IkeEngine;
+  readonly config: () => DaemonConfig;
+  readonly nowMs: () => number;
+  readonly log: Logger;
+  readonly children: ChildInstaller;
+  readonly policies: PolicyInstaller;
+  readonly saLog: SaLog;
+  /** Send what the engine produced and re-arm the timer. */
+  readonly pump: () => void;
+}
+
+export class SaManager {
+  /** Established IKE_SAs, for listings and for finding the IKE_SA a new CHILD_SA goes on. */
+  readonly established = new Map<number, IkeRecord>();
+  readonly waiters = new UpWaiters();
+  readonly #d: SaManagerDeps;
+  readonly #actions: ConnectionActions;
+  #shunts: Installed[] = [];
+
+  constructor(deps: SaManagerDeps) {
+    this.#d = deps;
+    this.#actions = new ConnectionActions(deps.config, deps.log);
+  }
+
+  nextDeadlineMs(): number | undefined {
+    const a = this.#actions.nextDeadlineMs();
+    const w = this.waiters.nextDeadlineMs();
+    return a === undefined ? w : w === undefined ? a : Math.min(a, w);
+  }
+
+  handleTimer(nowMs: number): void {
+    this.waiters.handleTimer(nowMs);
+    this.#actions.handleTimer(nowMs);
+  }
+
+  /** Applies one engine event; a CHILD_SA installation comes back as a promise. */
+  onEvent(ev: IkeEvent): Promise<void> | undefined {
+    switch (ev.type) {
+      case 'ikeSaEstablished':
+        this.established.set(ev.ikeSaId, {
+          id: ev.ikeSaId,
+          name: ev.name,
+          localId: ev.localId,
+          remoteId: ev.remoteId,
+          proposal: ev.proposal,
+          natLocal: ev.natLocal,
+          natRemote: ev.natRemote,
+          establishedAtMs: this.#d.nowMs(),
+        });
+        this.#actions.established(ev.ikeSaId);
+        // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
+        if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
+        this.#d.saLog.ikeUp(ev);
+        break;
+      case 'ikeSaDeleted':
+        this.established.delete(ev.ikeSaId);
+        this.#d.saLog.ikeDown(ev);
+        this.waiters.fail(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
+        this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
+        break;
+      case 'childSaInstalled':
+        return this.#installChild(ev.child, ev.rekeyOf);
+      case 'childSaDeleted': {
+        const ikeUp = this.established.has(ev.ikeSaId);
+        void this.#d.children.remove(ev.childSaId).then((rec) => {
+          if (rec === undefined) return;
+          this.#d.saLog.childDown(rec.info, ev.reason);
+          const stillUp = ikeUp && this.established.has(ev.ikeSaId);
+          this.#actions.childSaDeleted({ conn: rec.conn, child: ev.name }, ev.cause, stillUp);
+          this.#d.pump();
+        });
+        break;
+      }
+      case 'childSaFailed':
+        this.waiters.fail(ev.name, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
+        break;
+      case 'authFailed': {
+        const who = ev.byUs ? 'we rejected the peer' : 'the peer rejected us';
+        this.waiters.fail(ev.name, undefined, `${who}: ${ev.reason}`);
+        break;
+      }
+      case 'ikeSaFailed': {
+        const what = `IKE_SA ${ev.name}[${ev.ikeSaId}] failed`;
+        this.waiters.fail(ev.name, undefined, `${what}: ${notifyText(ev.notifyType)}${ev.reason}`);
+        break;
+      }
+    }
+    return undefined;
+  }
+
+  /** Carries out the connection manager's pending commands; true when there were any. */
+  runCommands(): boolean {
+    let ran = false;
+    for (let c = this.#actions.nextCommand(); c !== undefined; c = this.#actions.nextCommand()) {
+      this.#carryOut(c);
+      ran = true;
+    }
+    return ran;
+  }
+
+  /** A packet hit the trap policy holding `reqid`. */
+  acquire(reqid: number): void {
+    const ref = this.#d.children.reqids.trapOf(reqid);
+    if (ref === undefined) return;
+    this.#actions.acquire(ref);
+    this.#d.pump();
+  }
+
+  /** A byte or packet limit of the SA with `spi` was reached. */
+  expire(spi: number, hard: boolean): void {
+    const rec = this.#d.children.bySpi(spi);
+    if (rec === undefined) return;
+    this.#actions.expire(rec.info.id, hard);
+    this.#d.pump();
+  }
+
+  connection(name: string): DaemonConnection | undefined {
+    return this.#d.config().connections.find((c) => c.ike.name === name);
+  }
+
+  connNameOfChild(child: string): string | undefined {
+    return this.#d.config().connections.find((c) => c.children.has(child))?.ike.name;
+  }
+
+  /** Initiates `children` of `conn` (all when undefined) on its established IKE_SA, or on a new IKE_SA carrying them. */
+  bringUp(connName: string, children: readonly string[] | undefined, retry = false): void {
+    const conn = this.connection(connName);
+    if (conn === undefined) throw new ControlError('unknown-name', `no connection named '${connName}'`);
+    const { engine } = this.#d;
+    const now = this.#d.nowMs();
+    const existing = engine
+      .ikeSas()
+      .find((s) => s.conn?.name === connName && s.state === IkeSaState.ESTABLISHED && this.established.has(s.id));
+    if (existing !== undefined) {
+      for (const n of children ?? conn.ike.children.map((c) => c.name)) engine.createChild(existing.id, n, now);
+    } else {
+      if (conn.localAddr === undefined || conn.remoteAddr === undefined)
+        throw new ControlError(
+          'no-address',
+          `connection '${connName}' needs concrete local_addrs and remote_addrs to initiate (it has %any)`,
+        );
+      const local = { address: conn.localAddr, port: conn.localPort };
+      const remote = { address: conn.remoteAddr, port: conn.remotePort };
+      this.#actions.initiated(engine.initiate(connName, local, remote, now, children), connName, children, retry);
+    }
+    this.#d.pump();
+  }
+
+  /** Shunts of the (new) configuration, then its trap policies, then its `start_action = start` children. */
+  async applyStartActions(): Promise<void> {
+    for (const sh of this.#shunts.splice(0)) await this.#d.policies.remove(sh);
+    for (const conn of this.#d.config().connections)
+      for (const req of shuntRequests(conn)) {
+        this.#shunts.push(await this.#d.policies.install(req));
+        this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+      }
+    this.#actions.startActions();
+    // Traps are awaited in order, so a child started afterwards finds its trap's reqid.
+    for (let c = this.#actions.nextCommand(); c !== undefined; c = this.#actions.nextCommand()) {
+      const conn = c.kind === 'trap' ? this.connection(c.conn) : undefined;
+      if (c.kind === 'trap' && conn !== undefined) await this.#d.children.installTrap(conn, c.child);
+      else this.#carryOut(c);
+    }
+    this.#d.pump();
+  }
+
+  /** No more actions; shunts removed. */
+  async stop(): Promise<void> {
+    this.#actions.stop();
+    this.waiters.rejectAll(new ControlError('stopping', 'the daemon is stopping'));
+    for (const sh of this.#shunts.splice(0)) await this.#d.policies.remove(sh);
+  }
+
+  async #installChild(c: ChildSaInfo, rekeyOf: number | undefined): Promise<void> {
+    const connName = this.established.get(c.ikeSaId)?.name ?? this.connNameOfChild(c.name);
+    const conn = connName === undefined ? undefined : this.connection(connName);
+    try {
+      const rec = await this.#d.children.install(c, conn, this.#d.nowMs(), rekeyOf);
+      this.#d.saLog.childUp(rec);
+      this.waiters.installed(c.name, connName, childView(rec, this.#d.nowMs()));
+    } catch (e) {
+      const why = (e as Error).message;
+      this.#d.log.log('knl', LogLevel.AUDIT, `installing CHILD_SA ${c.name}{${c.id}} failed: ${why}`);
+      this.waiters.fail(connName ?? c.name, c.name, `installing the CHILD_SA failed: ${why}`);
+      this.#d.engine.terminateChild(c.id, this.#d.nowMs());
+      this.#d.pump();
+    }
+  }
+
+  #carryOut(c: ActionCommand): void {
+    const now = this.#d.nowMs();
+    try {
+      switch (c.kind) {
+        case 'initiate':
+          this.bringUp(c.conn, c.children, c.retry);
+          break;
+        case 'trap': {
+          const conn = this.connection(c.conn);
+          if (conn !== undefined) void this.#d.children.installTrap(conn, c.child);
+          break;
+        }
+        case 'rekeyChild':
+          this.#d.engine.rekeyChild(c.childSaId, now);
+          break;
+        case 'expireChild':
+          this.#d.engine.expireChild(c.childSaId, now);
+          break;
+      }
+    } catch (e) {
+      const what = c.kind === 'initiate' ? `${c.why} for ${c.conn}` : c.kind;
+      this.#d.log.log('ike', LogLevel.AUDIT, `${what}: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** `NO_PROPOSAL_CHOSEN: ` for a notify type, '' for none. */
+function notifyText(notifyType: number): string {
+  return notifyType > 0 ? `${nameOf(NotifyType, notifyType)}: ` : '';
+}

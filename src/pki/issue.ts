@@ -78,7 +78,10 @@ export interface IssueOptions {
   readonly keyUsage?: number;
 }
 
-function signatureAlgorithm(key: KeyObject, pss: boolean): { id: AlgorithmIdentifier; sign: (d: Buffer) => Buffer } {
+export function signatureAlgorithm(
+  key: KeyObject,
+  pss: boolean,
+): { id: AlgorithmIdentifier; sign: (d: Buffer) => Buffer } {
   const type = key.asymmetricKeyType;
   if (type === 'rsa' || type === 'rsa-pss') {
     if (pss) {
@@ -125,7 +128,7 @@ function keyId(spki: Buffer): Buffer {
   return createHash('sha1').update(Buffer.from(info.subjectPublicKey)).digest();
 }
 
-function sanName(s: string): GeneralName {
+export function sanName(s: string): GeneralName {
   if (/^[0-9.]+$/.test(s) || s.includes(':')) return new GeneralName({ iPAddress: s });
   if (s.includes('@')) return new GeneralName({ rfc822Name: s });
   return new GeneralName({ dNSName: s });

@@ -128,6 +128,65 @@ test('pki: --gen, --self, --issue through an intermediate, --signcrl, --print; O
   }
 });
 
+test('pki: --req makes a request openssl verifies; --issue from it keeps its subject and subjectAltNames', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-pki-req-'));
+  const prev = process.cwd();
+  process.chdir(dir);
+  try {
+    await pki(dir, 'ca.key', '--gen', '--type', 'rsa', '--outform', 'pem');
+    await pki(dir, 'ca.pem', '--self', '--ca', '--in', 'ca.key', '--dn', 'C=CH, O=Test, CN=Req CA', '--outform', 'pem');
+    await pki(dir, 'sun.key', '--gen', '--type', 'ecdsa', '--outform', 'pem');
+    const r = await pki(
+      dir,
+      'sun.csr',
+      '--req',
+      '--in',
+      'sun.key',
+      '--dn',
+      'C=CH, O=Test, CN=sun.example.org',
+      '--san',
+      'sun.example.org',
+      '--san',
+      '198.51.100.1',
+      '--outform',
+      'pem',
+    );
+    assert.equal(r.code, 0, r.err);
+    const verified = execFileSync('openssl', ['req', '-in', 'sun.csr', '-verify', '-noout', '-text'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).toString();
+    assert.match(verified, /Subject: C = CH, O = Test, CN = sun\.example\.org/);
+    assert.match(verified, /DNS:sun\.example\.org, IP Address:198\.51\.100\.1/);
+    // openssl's own request is accepted too
+    execFileSync('openssl', ['req', '-new', '-key', 'sun.key', '-subj', '/C=CH/O=Test/CN=other', '-out', 'o.csr']);
+    await pki(
+      dir,
+      'sun.pem',
+      '--issue',
+      '--in',
+      'sun.csr',
+      '--cacert',
+      'ca.pem',
+      '--cakey',
+      'ca.key',
+      '--outform',
+      'pem',
+    );
+    const printed = (await pki(dir, undefined, '--print', '--in', 'sun.pem')).text;
+    assert.match(printed, /subject: {2}"C=CH, O=Test, CN=sun\.example\.org"/);
+    assert.match(printed, /altNames: {2}sun\.example\.org, 198\.51\.100\.1/);
+    await pki(dir, 'o.pem', '--issue', '--in', 'o.csr', '--cacert', 'ca.pem', '--cakey', 'ca.key', '--outform', 'pem');
+    assert.match((await pki(dir, undefined, '--print', '--in', 'o.pem')).text, /subject: {2}"C=CH, O=Test, CN=other"/);
+    assert.match(
+      execFileSync('openssl', ['verify', '-CAfile', 'ca.pem', 'sun.pem', 'o.pem']).toString(),
+      /sun\.pem: OK\no\.pem: OK/,
+    );
+  } finally {
+    process.chdir(prev);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('pki: usage errors exit 2 with the reason', async () => {
   const r = await pki('', undefined, '--gen', '--type', 'dsa');
   assert.equal(r.code, 2);

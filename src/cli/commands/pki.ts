@@ -12,16 +12,19 @@ import type { X509Cert } from '../../pki/certificate.js';
 import { readCertificates, readPrivateKey, readPublicKey } from '../../pki/credentials.js';
 import { parseDn, DnError } from '../../pki/dn.js';
 import { issueCertificate, signCrl } from '../../pki/issue.js';
-import { toPem } from '../../pki/pem.js';
+import { isPem, pemBlocks, toPem } from '../../pki/pem.js';
+import { makeRequest, readRequest } from '../../pki/request.js';
+import type { RequestContents } from '../../pki/request.js';
 
 const DAY_MS = 86_400_000;
 const REPEATED = new Set(['san', 'flag', 'cert', 'serial']);
 
 const USAGE = `Usage: tsipsec pki --gen [--type rsa|ecdsa|ed25519] [--size BITS] [--outform der|pem]
        tsipsec pki --pub --in KEY [--outform der|pem]
+       tsipsec pki --req --in KEY --dn DN [--san NAME]... [--rsa-padding pkcs1|pss] [--outform der|pem]
        tsipsec pki --self --in KEY --dn DN [--ca] [--pathlen N] [--san NAME]... [--flag F]...
                    [--lifetime DAYS] [--rsa-padding pkcs1|pss] [--outform der|pem]
-       tsipsec pki --issue --in KEY|PUBKEY --cacert FILE --cakey FILE --dn DN [--ca] [--pathlen N]
+       tsipsec pki --issue --in KEY|PUBKEY|REQUEST --cacert FILE --cakey FILE --dn DN [--ca] [--pathlen N]
                    [--san NAME]... [--flag serverAuth|clientAuth|ikeIntermediate]... [--crl URI] [--ocsp URI]
                    [--lifetime DAYS] [--not-before DAYS] [--rsa-padding pkcs1|pss] [--outform der|pem]
        tsipsec pki --signcrl --cacert FILE --cakey FILE [--cert FILE]... [--serial HEX]... [--lifetime DAYS]
@@ -29,7 +32,8 @@ const USAGE = `Usage: tsipsec pki --gen [--type rsa|ecdsa|ed25519] [--size BITS]
        tsipsec pki --print --in FILE
 
 Like strongSwan's pki: --gen makes a private key (RSA 2048/3072/4096, ECDSA 256/384/521, Ed25519), --pub its
-public key, --self a self-signed (CA) certificate, --issue a certificate signed by a CA, --signcrl a CRL revoking
+public key, --req a PKCS#10 request, --self a self-signed (CA) certificate, --issue a certificate signed by a CA (from a
+key, or from a request whose subject and subjectAltNames apply unless --dn / --san are given), --signcrl a CRL revoking
 certificates, --print shows a certificate. DNs are written as strongSwan does: "C=CH, O=Org, CN=moon.example.org".
 --san adds a subjectAltName (DNS name, e-mail address or IP address); --lifetime is in days (default 1095 for
 CAs, 365 otherwise); --not-before shifts the start by DAYS (negative: in the past).
@@ -55,6 +59,21 @@ function genKey(type: string, size: number | undefined): KeyObject {
       return generateKeyPairSync('ed448').privateKey;
     default:
       throw new UsageError(`unknown key type '${type}' (rsa, ecdsa, ed25519, ed448)`);
+  }
+}
+
+/** A PKCS#10 request (PEM or DER), or undefined when the file is something else. */
+function readRequestFile(file: string): RequestContents | undefined {
+  const data = readFileSync(file);
+  const block = isPem(data)
+    ? pemBlocks(data.toString('latin1')).find((b) => b.label.endsWith('CERTIFICATE REQUEST'))
+    : undefined;
+  if (isPem(data) && block === undefined) return undefined;
+  try {
+    return readRequest(block?.der ?? data);
+  } catch (e) {
+    if (block !== undefined) throw new UsageError(`${file}: ${(e as Error).message}`);
+    return undefined;
   }
 }
 
@@ -163,7 +182,7 @@ export const pki: Command = {
     if (form !== 'der' && form !== 'pem') throw new UsageError(`--outform is der or pem, not '${form}'`);
     const modes = ['gen', 'pub', 'self', 'issue', 'signcrl', 'print', 'req'].filter((m) => p.flags.has(m));
     if (modes.length !== 1)
-      throw new UsageError('give exactly one of --gen, --pub, --self, --issue, --signcrl, --print');
+      throw new UsageError('give exactly one of --gen, --pub, --req, --self, --issue, --signcrl, --print');
     const nowMs = Date.now();
     const serial = () => {
       const given = repeated.get('serial')?.[0];
@@ -192,14 +211,16 @@ export const pki: Command = {
       case 'self':
       case 'issue': {
         const self = modes[0] === 'self';
-        const { pub, priv } = readAnyKey(need('in'));
+        const request = self ? undefined : readRequestFile(need('in'));
+        const { pub, priv } =
+          request !== undefined ? { pub: request.publicKey, priv: undefined } : readAnyKey(need('in'));
         if (self && priv === undefined) throw new UsageError('--self needs the private key as --in');
         const issuer = self ? undefined : readCertificates(need('cacert'))[0];
         const signingKey = self ? (priv as KeyObject) : readPrivateKey(need('cakey'));
         const ca = p.flags.has('ca');
         const start = nowMs + (num('not-before') ?? 0) * DAY_MS;
         const der = issueCertificate({
-          subject: dn(),
+          subject: request !== undefined && str('dn') === undefined ? request.subject : dn(),
           publicKey: pub,
           ...(issuer !== undefined ? { issuer } : {}),
           signingKey,
@@ -208,7 +229,7 @@ export const pki: Command = {
           notAfterMs: start + (num('lifetime') ?? (ca ? 1095 : 365)) * DAY_MS,
           ca,
           ...(num('pathlen') !== undefined ? { pathLen: num('pathlen') as number } : {}),
-          sans: repeated.get('san') ?? [],
+          sans: repeated.get('san') ?? request?.sans ?? [],
           flags: repeated.get('flag') ?? [],
           crlUris: str('crl') !== undefined ? [str('crl') as string] : [],
           ocspUris: str('ocsp') !== undefined ? [str('ocsp') as string] : [],
@@ -236,8 +257,17 @@ export const pki: Command = {
       case 'print':
         print(ctx, need('in'));
         return 0;
-      default:
-        throw new UsageError('--req is not supported yet: issue from the private or public key with --issue --in');
+      default: {
+        const { priv } = readAnyKey(need('in'));
+        if (priv === undefined) throw new UsageError('--req needs the private key as --in');
+        out(
+          ctx,
+          'CERTIFICATE REQUEST',
+          makeRequest({ subject: dn(), key: priv, sans: repeated.get('san') ?? [], rsaPss: pss }),
+          form,
+        );
+        return 0;
+      }
     }
   },
 };

@@ -16,6 +16,7 @@ import { CertificateError, X509Cert } from './certificate.js';
 import { Crl } from './crl.js';
 import { CrlCache } from './crl-fetch.js';
 import { OcspCache } from './ocsp.js';
+import { readPkcs12 } from './pkcs12.js';
 import { isPem, pemBlocks } from './pem.js';
 
 /** Group and other permission bits: a private key must have none of the read bits. */
@@ -156,17 +157,37 @@ export function loadCredentials(configFile: string, config: SwanctlConfig, allow
   }
   const named = new Map<string, PrivateKeySecret>();
   for (const s of config.privateKeys ?? []) {
-    if (s.type === 'pkcs12') {
-      creds.errors.push(
-        diagnostic(
-          s.origin,
-          `secret '${s.name}': PKCS#12 files are not supported yet`,
-          'convert it: openssl pkcs12 -in FILE -nodes, then use private<suffix>',
-        ),
-      );
-      continue;
-    }
     named.set(resolveIn(baseDir, s.type, s.file), s);
+  }
+  // PKCS#12 (pkcs12/ and secrets.pkcs12*): the key joins the private keys, the certificates the known ones (not
+  // the trust anchors: those stay in x509ca/).
+  const p12Files = new Set<string>([
+    ...listDir(path.join(baseDir, 'pkcs12')),
+    ...[...named.entries()].filter(([, s]) => s.type === 'pkcs12').map(([f]) => f),
+  ]);
+  for (const file of p12Files) {
+    const secret = named.get(file);
+    named.delete(file);
+    const origin = secret?.origin ?? fileOrigin(file);
+    try {
+      const problem = keyFileProblem(file);
+      if (problem !== undefined) {
+        const d = diagnostic(origin, problem.replace('private key', 'PKCS#12 file'), `chmod 600 ${file}`);
+        if (!allowReadableKeys) {
+          creds.errors.push(d);
+          continue;
+        }
+        creds.warnings.push(d);
+      }
+      const p12 = readPkcs12(readFileSync(file), secret?.secret);
+      if (p12.key !== undefined) creds.privateKeys.push(p12.key);
+      creds.certs.push(...p12.certs);
+    } catch (e) {
+      const hint = secret
+        ? 'check the secret (passphrase) of this file'
+        : `add secrets { pkcs12-x { file = ${path.basename(file)}\n secret = PASSPHRASE } }`;
+      creds.errors.push(diagnostic(origin, `cannot load PKCS#12 file ${file}: ${(e as Error).message}`, hint));
+    }
   }
   const keyFiles = new Set<string>([...KEY_FOLDERS.flatMap((d) => listDir(path.join(baseDir, d))), ...named.keys()]);
   for (const file of keyFiles) {

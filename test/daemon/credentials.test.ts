@@ -5,10 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { toolSkip } from '../helpers/prerequisites.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { loadDaemonConfig } from '../../src/daemon/load-config.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { toPem } from '../../src/pki/pem.js';
@@ -186,3 +188,54 @@ test('CRLs from x509crl/ answer the revocation lookup', () => {
   );
   assert.ok(createPublicKey(moon.key));
 });
+
+test(
+  'PKCS#12 from pkcs12/ with its passphrase in secrets.pkcs12*; wrong passphrase and legacy files refused',
+  { skip: toolSkip('openssl') },
+  () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-p12-'));
+    const p12 = (legacy: boolean): Buffer => {
+      fs.writeFileSync(path.join(tmp, 'k.pem'), keyPem, { mode: 0o600 });
+      fs.writeFileSync(path.join(tmp, 'c.pem'), toPem('CERTIFICATE', moon.cert.der));
+      const out = path.join(tmp, legacy ? 'l.p12' : 'm.p12');
+      execFileSync('openssl', [
+        'pkcs12',
+        '-export',
+        ...(legacy ? ['-legacy'] : []),
+        '-inkey',
+        path.join(tmp, 'k.pem'),
+        '-in',
+        path.join(tmp, 'c.pem'),
+        '-passout',
+        'pass:p12 secret',
+        '-out',
+        out,
+      ]);
+      return fs.readFileSync(out);
+    };
+    const modern = p12(false);
+    const legacy = p12(true);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    const conf = (file: string, pass: string) =>
+      CONF.replace('      certs = moon.pem\n', '      id = moon.example.org\n') +
+      `secrets {\n  pkcs12-moon {\n    file = ${file}\n    secret = "${pass}"\n  }\n}\n`;
+    const files = (file: string, data: Buffer, pass: string) => ({
+      'swanctl.conf': { data: conf(file, pass) },
+      'x509ca/ca.pem': { data: toPem('CERTIFICATE', ca.cert.der) },
+      [`pkcs12/${file}`]: { data },
+    });
+    withDir(files('moon.p12', modern, 'p12 secret'), (f) => {
+      const c = loadDaemonConfig(f).config.connections[0]?.ike;
+      assert.equal(c?.localAuth?.certs[0]?.subjectText, moon.cert.subjectText);
+    });
+    withDir(files('moon.p12', modern, 'not it'), (f) =>
+      assert.throws(
+        () => loadDaemonConfig(f),
+        /cannot load PKCS#12 file .*moon\.p12: wrong passphrase .*the MAC does not verify \(check the secret/,
+      ),
+    );
+    withDir(files('old.p12', legacy, 'p12 secret'), (f) =>
+      assert.throws(() => loadDaemonConfig(f), /legacy RC2\/3DES\): re-export with OpenSSL 3 defaults/),
+    );
+  },
+);

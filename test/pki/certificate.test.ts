@@ -1,6 +1,7 @@
 /** Certificates made by src/pki/issue.ts read back, checked by OpenSSL, chains validated with a given time. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { toolSkip } from '../helpers/prerequisites.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +28,7 @@ test('DN strings: strongSwan form round trips through DER; wildcards match', () 
   assert.throws(() => parseDn('C=CH, XYZ=1'), /unknown attribute 'XYZ'/);
 });
 
-test('issued certificates: OpenSSL verifies the chain; fields read back', () => {
+test('issued certificates: OpenSSL verifies the chain; fields read back', { skip: toolSkip('openssl') }, () => {
   const root = makeCa('C=CH, O=Test, CN=Root CA', 'rsa');
   const sub = makeCa('C=CH, O=Test, CN=Sub CA', 'p384', root, { pathLen: 0 });
   const ee = makeCert(sub, 'C=CH, O=Test, CN=moon.example.org', 'ed25519', [

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { toolSkip } from '../helpers/prerequisites.js';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -68,7 +69,7 @@ function answer(cert: X509Cert, signer = ca): Buffer {
 
 const now = Date.now();
 
-test('openssl ocsp answers our requests: good and revoked', () => {
+test('openssl ocsp answers our requests: good and revoked', { skip: toolSkip('openssl') }, () => {
   const g = ocspStatus(answer(good.cert), good.cert, ca.cert, now);
   assert.equal(g.status, 'good', g.detail);
   assert.match(g.detail, /OCSP responder 'C=CH, O=Test, CN=OCSP CA' says good/);
@@ -77,32 +78,40 @@ test('openssl ocsp answers our requests: good and revoked', () => {
   assert.match(r.detail, /says revoked since 2025-01-01T00:00:00/);
 });
 
-test('unusable answers: another certificate, a signer the CA did not authorise, garbage', () => {
-  const forGood = answer(good.cert);
-  assert.match(ocspStatus(forGood, revoked.cert, ca.cert, now).detail, /does not cover this certificate/);
-  const forged = answer(revoked.cert, other);
-  const s = ocspStatus(forged, revoked.cert, ca.cert, now);
-  assert.equal(s.status, 'unknown');
-  assert.match(s.detail, /not signed by 'C=CH, O=Test, CN=OCSP CA' or its OCSP signer/);
-  assert.match(
-    ocspStatus(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x00]), good.cert, ca.cert, now).detail,
-    /malformed|basic/,
-  );
-});
+test(
+  'unusable answers: another certificate, a signer the CA did not authorise, garbage',
+  { skip: toolSkip('openssl') },
+  () => {
+    const forGood = answer(good.cert);
+    assert.match(ocspStatus(forGood, revoked.cert, ca.cert, now).detail, /does not cover this certificate/);
+    const forged = answer(revoked.cert, other);
+    const s = ocspStatus(forged, revoked.cert, ca.cert, now);
+    assert.equal(s.status, 'unknown');
+    assert.match(s.detail, /not signed by 'C=CH, O=Test, CN=OCSP CA' or its OCSP signer/);
+    assert.match(
+      ocspStatus(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x00]), good.cert, ca.cert, now).detail,
+      /malformed|basic/,
+    );
+  },
+);
 
-test('the cache asks the responder in the background and answers from what arrived', async () => {
-  const posted: string[] = [];
-  const cache = new OcspCache(async (uri, req) => {
-    posted.push(uri);
-    assert.deepEqual(Buffer.from(req), ocspRequest(revoked.cert, ca.cert));
-    return answer(revoked.cert);
-  });
-  const uri = 'http://198.51.100.10:8888/';
-  const first = cache.status(revoked.cert, ca.cert, [uri], now);
-  assert.equal(first.status, 'unknown');
-  assert.match(first.detail, /being fetched from http:\/\/198\.51\.100\.10:8888\//);
-  await cache.fetch(revoked.cert, ca.cert, [uri], now);
-  assert.equal(cache.status(revoked.cert, ca.cert, [uri], now).status, 'revoked');
-  assert.deepEqual(posted, [uri]);
-  assert.match(cache.status(good.cert, ca.cert, [], now).detail, /no OCSP responder is known/);
-});
+test(
+  'the cache asks the responder in the background and answers from what arrived',
+  { skip: toolSkip('openssl') },
+  async () => {
+    const posted: string[] = [];
+    const cache = new OcspCache(async (uri, req) => {
+      posted.push(uri);
+      assert.deepEqual(Buffer.from(req), ocspRequest(revoked.cert, ca.cert));
+      return answer(revoked.cert);
+    });
+    const uri = 'http://198.51.100.10:8888/';
+    const first = cache.status(revoked.cert, ca.cert, [uri], now);
+    assert.equal(first.status, 'unknown');
+    assert.match(first.detail, /being fetched from http:\/\/198\.51\.100\.10:8888\//);
+    await cache.fetch(revoked.cert, ca.cert, [uri], now);
+    assert.equal(cache.status(revoked.cert, ca.cert, [uri], now).status, 'revoked');
+    assert.deepEqual(posted, [uri]);
+    assert.match(cache.status(good.cert, ca.cert, [], now).detail, /no OCSP responder is known/);
+  },
+);

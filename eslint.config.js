@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 /** Folders that form the sans-I/O core: no sockets, files, timers, wall clock or ambient randomness. */
-const CORE = ['src/ike/**', 'src/esp/**', 'src/ah/**', 'src/sad/**', 'src/spd/**', 'src/crypto/**'];
+const CORE = [
+  'src/ike/**',
+  'src/esp/**',
+  'src/ah/**',
+  'src/sad/**',
+  'src/spd/**',
+  'src/crypto/**',
+  'src/pools/**',
+  'src/eap/**',
+];
 
 const ioModules = ['dgram', 'net', 'fs', 'fs/promises', 'child_process', 'worker_threads', 'timers', 'timers/promises'];
 
@@ -46,6 +55,24 @@ export default tseslint.config(
         { object: 'Date', property: 'now', message: 'Take nowMs as an argument.' },
         { object: 'Math', property: 'random', message: 'Take an Rng as an argument.' },
         { object: 'performance', property: 'now', message: 'Take nowMs as an argument.' },
+      ],
+    },
+  },
+  {
+    // The daemon's timers are deadlines of its one Clock (src/io/clock.ts), so tests drive them on a fake one.
+    files: ['src/daemon/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'].map((name) => ({
+          name,
+          message: 'Daemon timers go through the Clock: add a deadline to nextDeadlineMs().',
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the Clock: io.clock.nowMs().' },
+        { object: 'performance', property: 'now', message: 'Use the Clock: io.clock.nowMs().' },
       ],
     },
   },

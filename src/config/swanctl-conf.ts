@@ -26,7 +26,9 @@ import { Findings, keyOriginsOf } from './swanctl-findings.js';
 import { buildAuthRounds } from './swanctl-auth.js';
 import { buildChildren } from './swanctl-children.js';
 import { buildPrivateKeySecrets, buildSecrets } from './swanctl-secrets.js';
+import { buildPools, checkPoolReferences, parseVips } from './swanctl-pools.js';
 import type {
+  AddressPoolConfig,
   Authority,
   PrivateKeySecret,
   AddressSpec,
@@ -87,22 +89,23 @@ class Builder extends Findings {
     let secrets: IkeSecret[] = [];
     let privateKeys: PrivateKeySecret[] = [];
     let authorities: Authority[] = [];
+    let pools: AddressPoolConfig[] = [];
     const secretOrigins: Origin[] = [];
     for (const section of root.sections.values()) {
       if (section.name === 'connections') connections = this.connections(section);
       else if (section.name === 'secrets') {
         secrets = buildSecrets(this, section, secretOrigins);
         privateKeys = buildPrivateKeySecrets(this, section);
-      } else if (section.name === 'authorities') authorities = this.authorities(section);
-      else if (section.name === 'pools') {
-        this.warn(section.origin, `section '${section.name}' is ignored`, `${section.name} are not supported yet`);
-      } else if (!this.isTemplate(section.name)) {
+      } else if (section.name === 'pools') pools = buildPools(this, section);
+      else if (section.name === 'authorities') authorities = this.authorities(section);
+      else if (!this.isTemplate(section.name)) {
         const hint = didYouMean(section.name, TOP_LEVEL_SECTIONS);
         if (hint !== undefined) this.error(section.origin, `unknown section '${section.name}'`, hint);
         else this.warn(section.origin, `unknown section '${section.name}' is ignored`, 'strongSwan ignores it too');
       }
     }
-    return { connections, secrets, files: [...files], secretOrigins, privateKeys, authorities };
+    checkPoolReferences(this, connections, pools);
+    return { connections, pools, secrets, files: [...files], secretOrigins, privateKeys, authorities };
   }
 
   /** authorities.<name> { cacert, crl_uris, ocsp_uris } (swanctl.conf(5)); smartcard keys are refused. */
@@ -234,6 +237,8 @@ class Builder extends Findings {
         this.read(s, 'fragmentation', (v) => parseEnum(v, ['yes', 'accept', 'force', 'no'] as const)) ?? 'yes',
       unique: this.read(s, 'unique', (v) => parseEnum(v, ['no', 'never', 'keep', 'replace'] as const)) ?? 'no',
       keyingtries: this.read(s, 'keyingtries', (v) => parseUint(v, 0xffffffff, 'count')) ?? 1,
+      vips: this.read(s, 'vips', parseVips) ?? [],
+      pools: this.read(s, 'pools', splitList) ?? [],
       local: buildAuthRounds(this, local, 'local', s),
       remote: buildAuthRounds(this, remote, 'remote', s),
       sendCert: this.read(s, 'send_cert', (v) => parseEnum(v, ['always', 'ifasked', 'never'] as const)) ?? 'ifasked',

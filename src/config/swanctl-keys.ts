@@ -67,10 +67,10 @@ export const CONNECTION_KEYS: Readonly<Record<string, KeyRule>> = {
   rekey_time: S,
   over_time: S,
   rand_time: S,
-  vips: refused('virtual IPs (configuration payloads) are not supported'),
-  pools: refused('address pools (configuration payloads) are not supported'),
+  vips: S,
+  pools: S,
   aggressive: defaultOnly(boolIs(false), 'Aggressive Mode is IKEv1 only'),
-  pull: ignored('Mode Config push/pull only matters with virtual IPs, which are not supported'),
+  pull: ignored('Mode Config push/pull is IKEv1 only'),
   dscp: defaultOnly(oneOf('000000', '0'), 'setting a DSCP on IKE packets is not supported'),
   childless: defaultOnly(oneOf('allow', 'never'), 'childless IKE_SA initiation (RFC 6023) is not supported'),
   send_certreq: S,
@@ -151,6 +151,19 @@ export const CHILD_KEYS: Readonly<Record<string, KeyRule>> = {
 export const IKE_SECRET_KEYS: Readonly<Record<string, KeyRule>> = {
   secret: S,
   id: S,
+};
+
+/** pools.<name>.<key>; other attribute names and numeric attribute types are refused as not supported yet. */
+export const POOL_KEYS: Readonly<Record<string, KeyRule>> = {
+  addrs: S,
+  dns: S,
+  split_include: S,
+  nbns: refused('handing out NBNS servers is not supported'),
+  dhcp: refused('handing out DHCP servers is not supported'),
+  netmask: refused('handing out netmasks is not supported'),
+  server: refused('handing out server addresses is not supported'),
+  subnet: refused('handing out subnets is not supported (use split_include)'),
+  split_exclude: refused('split-exclude (Unity) attributes are not supported'),
 };
 
 /** Secret section prefixes strongSwan knows (swanctl.conf(5), secrets); only `ike` is used here. */

@@ -131,6 +131,10 @@ export interface IkeConnection {
   readonly unique: UniquePolicy;
   /** 0 means retry for ever. */
   readonly keyingtries: number;
+  /** `vips`: virtual IPs to request (RFC 7296 2.19); `0.0.0.0` and `::` ask for any address of that family. */
+  readonly vips: readonly IpAddress[];
+  /** `pools`: names of `pools` sections to assign virtual IPs and attributes from, in order. */
+  readonly pools: readonly string[];
   readonly local: readonly AuthRound[];
   readonly remote: readonly AuthRound[];
   /** `send_cert` (default ifasked). */
@@ -173,8 +177,24 @@ export interface Authority {
   readonly ocspUris: readonly string[];
 }
 
+/** A `pools.<name>` section: virtual IP addresses and the attributes handed out with them (RFC 7296 3.15.1). */
+export interface AddressPoolConfig {
+  readonly name: string;
+  readonly origin: Origin;
+  readonly keyOrigins: Readonly<Record<string, Origin>>;
+  /** `addrs` as written: a CIDR subnet or a FROM-TO range. */
+  readonly addrs: string;
+  readonly family: IpFamily;
+  /** `dns`: DNS servers (either family). */
+  readonly dns: readonly IpAddress[];
+  /** `split_include`: subnets to reach through the tunnel, as CIDR text. */
+  readonly splitInclude: readonly string[];
+}
+
 export interface SwanctlConfig {
   readonly connections: readonly IkeConnection[];
+  /** The `pools` section, in file order. */
+  readonly pools: readonly AddressPoolConfig[];
   readonly secrets: readonly IkeSecret[];
   /** Private key secrets (may be absent in configurations built by hand). */
   readonly privateKeys?: readonly PrivateKeySecret[];

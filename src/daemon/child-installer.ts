@@ -6,7 +6,7 @@
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
 import type { EncrId, IntegId } from '../crypto/ids.js';
-import type { ChildSaInfo } from '../ike/events.js';
+import type { ChildSaInfo, Endpoint } from '../ike/events.js';
 import type { AddSaArgs, KernelIpsec } from '../kernel/kernel-ipsec.js';
 import { selectorsFromTs } from '../kernel/selectors-from-ts.js';
 import type { DaemonConnection } from './config-map.js';
@@ -18,7 +18,8 @@ import { rangeToPrefixes } from './routes.js';
 
 /** A CHILD_SA installed in the data plane. */
 export interface ChildRecord {
-  readonly info: ChildSaInfo;
+  /** As the engine installed it; `remote` follows NAT mapping changes. */
+  info: ChildSaInfo;
   readonly conn: string;
   /** The IKE_SA it belongs to now (an IKE rekey moves it to the new IKE_SA). */
   ikeSaId: number;
@@ -60,6 +61,26 @@ export class ChildInstaller {
   bySpi(spi: number): ChildRecord | undefined {
     for (const c of this.#children.values()) if (c.info.spiIn === spi || c.info.spiOut === spi) return c;
     return undefined;
+  }
+
+  /**
+   * The peer of an ESP-in-UDP CHILD_SA moved (a NAT mapping changed): both SAs follow, inbound expecting
+   * and outbound sending to the new address and port.
+   */
+  async followPeer(rec: ChildRecord, remote: Endpoint): Promise<void> {
+    const c = rec.info;
+    if (!c.encap) return;
+    await this.#kernel.updateSa({
+      id: { protocol: c.protocol, spi: c.spiIn, dst: c.local.address },
+      src: remote.address,
+      encap: { sport: remote.port, dport: c.local.port },
+    });
+    await this.#kernel.updateSa({
+      id: { protocol: c.protocol, spi: c.spiOut, dst: c.remote.address },
+      dst: remote.address,
+      encap: { sport: c.local.port, dport: remote.port },
+    });
+    rec.info = { ...c, remote };
   }
 
   /** RFC 7296 1.3.2: the CHILD_SAs of a rekeyed IKE_SA move to the new one. */

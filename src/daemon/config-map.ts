@@ -100,6 +100,17 @@ function mapConnection(
     warnings.push(
       diagnostic(mobike, 'mobike: MOBIKE (RFC 4555) is not supported yet', 'address changes are not followed'),
     );
+  // The IKE engine negotiates virtual IPs (src/ike/tasks/ike-config.ts); the daemon does not install them yet.
+  for (const [key, used] of [
+    ['vips', c.vips.length > 0],
+    ['pools', c.pools.length > 0],
+  ] as const) {
+    const at = c.keyOrigins[key];
+    if (at !== undefined && used)
+      errors.push(
+        diagnostic(at, `${key}: virtual IPs are not supported by the daemon yet`, 'remove the key (site-to-site only)'),
+      );
+  }
   if (c.version === 1)
     errors.push(
       diagnostic(

@@ -92,7 +92,8 @@ export class Daemon {
     const children = new ChildInstaller(this.#dataplane, policies, this.#log);
     const saLog = new SaLog(this.#log, engine, options.saveKeys);
     this.#policies = policies;
-    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump });
+    const sendKeepalive = this.#transport.sendKeepalive.bind(this.#transport);
+    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump, sendKeepalive });
     this.#control = new ControlApi({
       engine,
       sa: this.#sa,
@@ -108,7 +109,7 @@ export class Daemon {
     this.#dataplane.setListener({
       acquire: (e) => this.#sa.acquire(e.reqid),
       expire: (e) => this.#sa.expire(e.id.spi, e.hard),
-      mapping: () => undefined,
+      mapping: (e) => void this.#sa.mapping(e.id.spi, e.newSrc),
     });
   }
 

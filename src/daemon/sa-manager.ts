@@ -10,7 +10,7 @@ import { nameOf } from '../crypto/ids.js';
 import { ControlError } from '../control/protocol.js';
 import { NotifyType } from '../ike/codec/constants.js';
 import type { IkeEngine } from '../ike/engine.js';
-import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
+import type { ChildSaInfo, Endpoint, IkeEvent } from '../ike/events.js';
 import { IkeSaState } from '../ike/sa-state.js';
 import type { ChildInstaller } from './child-installer.js';
 import type { DaemonConfig, DaemonConnection } from './config-map.js';
@@ -21,6 +21,7 @@ import { childView } from './control-views.js';
 import type { IkeRecord } from './control-views.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
+import { NatKeepalives } from './nat-keepalives.js';
 import { UpWaiters } from './up-waiters.js';
 
 export interface SaManagerDeps {
@@ -33,6 +34,8 @@ export interface SaManagerDeps {
   readonly saLog: SaLog;
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
+  /** One NAT-keepalive (RFC 3948 2.3) from our NAT-T endpoint to the peer's. */
+  readonly sendKeepalive: (from: Endpoint, to: Endpoint) => void;
 }
 
 export class SaManager {
@@ -41,6 +44,7 @@ export class SaManager {
   readonly waiters = new UpWaiters();
   readonly #d: SaManagerDeps;
   readonly #actions: ConnectionActions;
+  readonly #keepalives = new NatKeepalives();
   #shunts: Installed[] = [];
 
   constructor(deps: SaManagerDeps) {
@@ -49,14 +53,15 @@ export class SaManager {
   }
 
   nextDeadlineMs(): number | undefined {
-    const a = this.#actions.nextDeadlineMs();
-    const w = this.waiters.nextDeadlineMs();
-    return a === undefined ? w : w === undefined ? a : Math.min(a, w);
+    const all = [this.#actions.nextDeadlineMs(), this.waiters.nextDeadlineMs(), this.#keepalives.nextDeadlineMs()];
+    const due = all.filter((t) => t !== undefined);
+    return due.length > 0 ? Math.min(...due) : undefined;
   }
 
   handleTimer(nowMs: number): void {
     this.waiters.handleTimer(nowMs);
     this.#actions.handleTimer(nowMs);
+    for (const k of this.#keepalives.due(nowMs)) this.#d.sendKeepalive(k.from, k.to);
   }
 
   /** Applies one engine event; a CHILD_SA installation comes back as a promise. */
@@ -74,12 +79,14 @@ export class SaManager {
           establishedAtMs: this.#d.nowMs(),
         });
         this.#actions.established(ev.ikeSaId);
+        this.#keepalives.established(ev.ikeSaId, ev.natLocal, ev.local, ev.remote, this.#d.nowMs());
         // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
         if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
         this.#d.saLog.ikeUp(ev);
         break;
       case 'ikeSaDeleted':
         this.established.delete(ev.ikeSaId);
+        this.#keepalives.deleted(ev.ikeSaId);
         this.#d.saLog.ikeDown(ev);
         this.waiters.fail(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
@@ -137,6 +144,18 @@ export class SaManager {
     const rec = this.#d.children.bySpi(spi);
     if (rec === undefined) return;
     this.#actions.expire(rec.info.id, hard);
+    this.#d.pump();
+  }
+
+  /**
+   * The data plane's NAT mapping upcall: an authenticated ESP-in-UDP packet on inbound SA `spi` came from
+   * `remote`. When the engine follows (the peer is behind a NAT), every CHILD_SA of that IKE_SA does too.
+   */
+  async mapping(spi: number, remote: Endpoint): Promise<void> {
+    const rec = this.#d.children.bySpi(spi);
+    if (rec === undefined || !this.#d.engine.peerMoved(rec.ikeSaId, remote)) return;
+    for (const c of [...this.#d.children.all()])
+      if (c.ikeSaId === rec.ikeSaId) await this.#d.children.followPeer(c, remote).catch(() => undefined);
     this.#d.pump();
   }
 

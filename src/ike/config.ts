@@ -6,6 +6,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../common/log.js';
 import type { X509Cert } from '../pki/certificate.js';
 import type { Rng } from '../crypto/types.js';
+import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
 
 /** An identity (RFC 7296 3.5). `any` on the remote side accepts every identity (swanctl `%any`). */
 export type IkeIdentity =
@@ -64,6 +65,19 @@ export interface ChildConfig {
   /** swanctl `remote_ts` (default `dynamic`). */
   readonly remoteTs: readonly TsSpec[];
   readonly lifetimes: ChildLifetimes;
+}
+
+/** EAP as a client: our EAP identity (swanctl `eap_id`) and the methods we accept (EapType, default MSCHAPv2, MD5). */
+export interface EapClientConfig {
+  readonly identity: string;
+  readonly methods?: readonly number[];
+}
+
+/** EAP as a server: the methods offered (EapType), and whether to ask the identity (swanctl `eap_id = %any`). */
+export interface EapServerSettings {
+  readonly methods: readonly number[];
+  /** Ask with EAP-Identity; otherwise the peer's IKE identity is its EAP identity. */
+  readonly askIdentity: boolean;
 }
 
 /** Retransmission (strongSwan `charon.retransmit_*`): timeout * base^n, n = 0 .. tries. */
@@ -155,6 +169,14 @@ export interface ConnectionConfig {
   readonly sendCert?: 'always' | 'ifasked' | 'never';
   /** swanctl `send_certreq` (default yes): name our trusted CAs in CERTREQ payloads. */
   readonly sendCertreq?: boolean;
+  /** swanctl `vips`: virtual IPs to ask for in IKE_AUTH (`0.0.0.0`, `::` for any; RFC 7296 2.19). */
+  readonly vips?: readonly string[];
+  /** swanctl `pools`: pools (EngineConfig.pools) to assign the peer's virtual IPs from, in order. */
+  readonly pools?: readonly string[];
+  /** We authenticate with EAP (swanctl local auth = eap-*, eap_id; RFC 7296 2.16); the peer with its PSK. */
+  readonly eapClient?: EapClientConfig;
+  /** The peer authenticates with EAP (swanctl remote auth = eap-*); we with our PSK. */
+  readonly eapServer?: EapServerSettings;
 }
 
 /** The engine as a whole: one local endpoint (charon's `charon.*` settings plus loaded connections). */
@@ -195,6 +217,10 @@ export interface EngineConfig {
   readonly fragmentSizeBytes?: number;
   /** Nonce length in bytes (default 32, RFC 7296 2.10: at least half the PRF key size, 16..256). */
   readonly nonceLength?: number;
+  /** Virtual IP pools (swanctl `pools`) that connections with `pools` assign from. */
+  readonly pools?: VirtualIpPools;
+  /** EAP passwords by EAP identity (swanctl `secrets.eap*`), for both roles. */
+  readonly eapPassword?: (identity: string) => string | undefined;
 }
 
 export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutSec: 4, base: 1.8, tries: 5, limitSec: 0 };

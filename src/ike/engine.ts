@@ -27,6 +27,7 @@ import { notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
 import { ChildSaState, IkeSaState, transition } from './sa-state.js';
+import { inheritVirtualIps, releaseVirtualIps } from './virtual-ips.js';
 import type { Task } from './task.js';
 import { TaskManager } from './task-manager.js';
 import type { DropReason } from './task-manager.js';
@@ -34,6 +35,8 @@ import { ChildCreateTask } from './tasks/child-create.js';
 import { ChildDeleteTask } from './tasks/child-delete.js';
 import { ChildRekeyTask } from './tasks/child-rekey.js';
 import { IkeAuthTask } from './tasks/ike-auth.js';
+import { IkeConfigTask } from './tasks/ike-config.js';
+import { IkeEapTask } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
@@ -104,7 +107,8 @@ export class IkeEngine implements EngineCore {
     transition(sa, IkeSaState.CONNECTING, 'initiate', this.log);
     sa.halfOpenDeadlineMs = 0;
     this.queueTask(sa, new IkeInitTask());
-    this.queueTask(sa, new IkeAuthTask());
+    this.queueTask(sa, conn.eapClient !== undefined ? new IkeEapTask() : new IkeAuthTask());
+    this.queueTask(sa, new IkeConfigTask());
     const wanted = conn.children.filter((c) => children === undefined || children.includes(c.name));
     const [firstChild, ...rest] = conn.childless === 'force' ? [] : wanted;
     if (firstChild !== undefined) this.queueTask(sa, new ChildCreateTask({ config: firstChild, inAuth: true }));
@@ -170,6 +174,19 @@ export class IkeEngine implements EngineCore {
     const [sa, child] = this.child(childSaId);
     this.hardExpire(sa, child);
     this.tm.startNext(sa, nowMs);
+  }
+
+  /**
+   * The data plane saw an authenticated ESP-in-UDP packet of this IKE_SA's peer from a new address or port
+   * (a NAT mapping changed, RFC 7296 2.23). When the peer is behind a NAT, IKE follows it as strongSwan
+   * does: later messages go to `remote`. Returns whether it did.
+   */
+  peerMoved(ikeSaId: number, remote: Endpoint): boolean {
+    const sa = this.ike(ikeSaId);
+    if (!sa.natRemote || sa.state === IkeSaState.DESTROYED) return false;
+    this.log.log('ike', LogLevel.CONTROL, `peer moved to ${remote.address}[${remote.port}]`, sa.label);
+    sa.remote = remote;
+    return true;
   }
 
   /** Feed one received IKE message (on port 4500 the socket layer already removed the non-ESP marker). Never throws. */
@@ -284,6 +301,7 @@ export class IkeEngine implements EngineCore {
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
     sa.rekeyOf = old.id;
+    inheritVirtualIps(old, sa, this.config.pools);
     this.bySpi.set(sa.spiLocal.toString('hex'), sa);
     return sa;
   }
@@ -381,6 +399,7 @@ export class IkeEngine implements EngineCore {
     for (const c of [...sa.children]) this.removeChild(sa, c, cause, reason);
     const wasEstablished = sa.establishedAtMs > 0;
     transition(sa, IkeSaState.DESTROYED, reason, this.log);
+    releaseVirtualIps(sa, this.config.pools);
     sa.active = undefined;
     sa.queue = [];
     for (const [k, v] of this.bySpi) if (v === sa) this.bySpi.delete(k);

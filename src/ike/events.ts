@@ -108,6 +108,20 @@ export type IkeEvent =
       readonly cause: SaEndCause;
       readonly reason: string;
     }
+  | {
+      /**
+       * Virtual IPs agreed in IKE_AUTH (RFC 7296 2.19), after ikeSaEstablished and before the first childSaInstalled:
+       * `local` are ours (we asked, the peer assigned them), `remote` the peer's (assigned from our pools), with the
+       * DNS servers and split-include subnets that came with them.
+       */
+      readonly type: 'virtualIpsAssigned';
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly local: readonly string[];
+      readonly remote: readonly string[];
+      readonly dns: readonly string[];
+      readonly splitInclude: readonly string[];
+    }
   | { readonly type: 'childSaInstalled'; readonly child: ChildSaInfo; readonly rekeyOf?: number }
   | {
       readonly type: 'childSaDeleted';

@@ -12,6 +12,7 @@ import { ChildSaState, IkeSaState } from './sa-state.js';
 import type { Task } from './task.js';
 import type { SkCrypter } from './protection/sk-crypter.js';
 import type { X509Cert } from '../pki/certificate.js';
+import type { VirtualIps } from './virtual-ips.js';
 
 /** A request we sent and wait an answer for (RFC 7296 2.1, 2.3). */
 export interface ActiveRequest {
@@ -132,6 +133,8 @@ export class IkeSa {
   peerCert: X509Cert | undefined;
   /** Why the SA is going away (for the ikeSaDeleted event). */
   deleteReason = '';
+  /** Virtual IPs and attributes of the configuration payload exchange (RFC 7296 2.19), once there was one. */
+  vips: VirtualIps | undefined;
   constructor(id: number, initiator: boolean, spiI: Buffer, local: Endpoint, remote: Endpoint, name: string) {
     this.id = id;
     this.label = `${name}[${id}]`;

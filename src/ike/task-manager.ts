@@ -16,7 +16,7 @@ import type { RetransmitConfig } from './config.js';
 import type { EngineCore } from './engine-core.js';
 import { IkeError } from './errors.js';
 import type { Endpoint } from './events.js';
-import { findNotify, notify } from './payload-util.js';
+import { findNotify, first, notify } from './payload-util.js';
 import { FragmentReassembler, sealMessage } from './protection/fragments.js';
 import { createSkCrypter } from './protection/sk-crypter.js';
 import type { IkeSa } from './sa.js';
@@ -25,6 +25,8 @@ import type { Task, TaskContext } from './task.js';
 import { ChildCreateTask } from './tasks/child-create.js';
 import { ChildRekeyTask } from './tasks/child-rekey.js';
 import { IkeAuthTask } from './tasks/ike-auth.js';
+import { IkeConfigTask } from './tasks/ike-config.js';
+import { IkeEapTask, authenticationPending } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 import { InformationalTask } from './tasks/informational.js';
@@ -90,6 +92,9 @@ interface ReplyTo {
   readonly local: Endpoint;
   readonly remote: Endpoint;
 }
+
+/** The responder's IKE_AUTH tasks while EAP takes several rounds (RFC 7296 2.16). */
+const authRounds = new WeakMap<IkeSa, Task[]>();
 
 /** Reassemblers per IKE_SA: [requests, responses]. */
 const reassemblers = new WeakMap<IkeSa, [FragmentReassembler, FragmentReassembler]>();
@@ -426,7 +431,14 @@ export class TaskManager {
       case ExchangeType.IKE_AUTH:
         if (sa.initiator || sa.state !== IkeSaState.CONNECTING)
           return this.respondError(sa, header, NotifyType.INVALID_SYNTAX, replyTo);
-        tasks = [new IkeAuthTask(), new ChildCreateTask({ inAuth: true })];
+        tasks = authRounds.get(sa) ?? [
+          first(payloads, PayloadType.AUTH) === undefined &&
+          this.core.connections().some((c) => c.eapServer !== undefined)
+            ? new IkeEapTask()
+            : new IkeAuthTask(),
+          new IkeConfigTask(),
+          new ChildCreateTask({ inAuth: true }),
+        ];
         break;
       case ExchangeType.CREATE_CHILD_SA:
         if (sa.state !== IkeSaState.ESTABLISHED && sa.state !== IkeSaState.REKEYING)
@@ -486,6 +498,8 @@ export class TaskManager {
       return;
     }
     this.respond(sa, header, out, replyTo);
+    if (header.exchangeType === ExchangeType.IKE_AUTH && authenticationPending(sa)) authRounds.set(sa, tasks);
+    else authRounds.delete(sa);
     for (const t of ok) if (sa.state !== IkeSaState.DESTROYED) t.completed?.(ctx);
     if (sa.state !== IkeSaState.DESTROYED) this.startNext(sa, nowMs);
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSwanctlConf, expandGlob } from '../../src/config/load-swanctl-conf.js';
 import { ConfigError, formatDiagnostic } from '../../src/config/config-error.js';
+import { sharedBench } from '../helpers/vectors.js';
 
 function withDir(f: (dir: string) => void): void {
   const dir = mkdtempSync(path.join(tmpdir(), 'tsipsec-config-'));
@@ -129,7 +130,7 @@ test('a world-readable file without secrets is fine', () => {
 });
 
 test('the shared bench configs are world-readable and hold a PSK: refused unless explicitly allowed', () => {
-  const file = '/work/shared/bench/swanctl-left.conf';
+  const file = path.join(sharedBench, 'swanctl-left.conf');
   const e = errorOf(() => loadSwanctlConf(file));
   assert.match(e.message, /swanctl-left.conf:23:21: this file holds secrets but every user can read it/);
   const { config, warnings } = loadSwanctlConf(file, { allowWorldReadableSecrets: true });

@@ -5,8 +5,9 @@ import { parseSwanctlConf, type SwanctlParseOptions } from '../../src/config/swa
 import { ConfigError, formatDiagnostic } from '../../src/config/config-error.js';
 import type { SwanctlParseResult } from '../../src/config/swanctl-model.js';
 import { memoryFiles } from './memory-files.js';
+import { sharedBench } from '../helpers/vectors.js';
 
-const BENCH = '/work/shared/bench';
+const BENCH = sharedBench;
 const FILE = '/etc/swanctl/swanctl.conf';
 
 function parse(text: string, extra: Partial<SwanctlParseOptions> = {}): SwanctlParseResult {
@@ -61,6 +62,8 @@ function benchExpectation(
     fragmentation: 'yes',
     unique: 'no',
     keyingtries: 1,
+    vips: [],
+    pools: [],
     local: [
       {
         name: 'local',
@@ -414,9 +417,9 @@ const errorCases: [string, string, string[]][] = [
   ],
   [
     'refused key',
-    'connections { c {\n  vips = 0.0.0.0 } }',
+    'connections { c {\n  ppk_id = ppk } }',
     [
-      "/etc/swanctl/swanctl.conf:2:3: 'vips' is not supported: virtual IPs (configuration payloads) are not supported (remove the key)",
+      "/etc/swanctl/swanctl.conf:2:3: 'ppk_id' is not supported: postquantum preshared keys (RFC 8784) are not supported (remove the key)",
     ],
   ],
   [
@@ -503,7 +506,7 @@ test('warned keys: ignored with a warning that names the key and the reason', ()
     'connections { c {\n pull = yes\n aggressive = no\n local { auth = psk\n eap_id = x }\n remote { auth = psk }\n children { x {\n copy_df = no\n mark_in = 0/0\n hw_offload = auto } } } }',
   );
   assert.deepEqual(warnings.map(formatDiagnostic), [
-    "/etc/swanctl/swanctl.conf:2:2: 'pull' in connection 'c' is ignored: Mode Config push/pull only matters with virtual IPs, which are not supported",
+    "/etc/swanctl/swanctl.conf:2:2: 'pull' in connection 'c' is ignored: Mode Config push/pull is IKEv1 only",
     "/etc/swanctl/swanctl.conf:3:2: 'aggressive' in connection 'c' is ignored: Aggressive Mode is IKEv1 only",
     "/etc/swanctl/swanctl.conf:5:2: 'eap_id' in local round 'local' is ignored: EAP is not supported; eap_id only applies to EAP rounds",
     "/etc/swanctl/swanctl.conf:8:2: 'copy_df' in child 'x' of connection 'c' is ignored: the data plane's outer DF bit handling is not configurable yet",

@@ -29,6 +29,8 @@ export interface ConfOptions {
   /** Extra children (whole sections) beside `net`. */
   readonly moreChildren?: string;
   readonly secret?: string;
+  /** remote_addrs (default: the peer's outer address). */
+  readonly remoteAddrs?: string;
 }
 
 /** swanctl.conf of one side: connection `lab`, child `net` between the two inner hosts. */
@@ -37,7 +39,7 @@ export function conf(side: 'left' | 'right', o: ConfOptions = {}): string {
   return `connections {
   lab {
     local_addrs = ${me.outer}
-    remote_addrs = ${peer.outer}
+    remote_addrs = ${o.remoteAddrs ?? peer.outer}
     proposals = aes128gcm16-prfsha256-x25519
     ${o.conn ?? ''}
     local { auth = psk

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 /** The repository root, found from this file's place in dist/test/helpers/. */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The shared bench folder beside the checkout (../shared/bench), as CI and every clone of the project have it. */
+export const sharedBench = path.join(repoRoot, '..', 'shared', 'bench');
 
 /** Absolute path of a file under test/vectors/ (published vectors, with their sources in README.md). */
 export function vectorPath(name: string): string {

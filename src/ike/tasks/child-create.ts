@@ -38,11 +38,22 @@ import {
 } from '../traffic-selectors.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { checkNonce } from './ike-init.js';
+import { dynamicSelectors } from '../virtual-ips.js';
+import { authenticationPending } from './ike-eap.js';
+import { IkeSaState } from '../sa-state.js';
 import { LogLevel } from '../../common/log.js';
 
-/** Resolve configured selectors; `dynamic` is the IKE address of that side. */
-export function resolveTs(specs: readonly string[], address: string): TrafficSelector[] {
-  return specs.map((s) => {
+/**
+ * Resolve configured selectors; `dynamic` is the IKE address of that side, or `dynamic` selectors when given
+ * (virtual IPs, virtual-ips.ts).
+ */
+export function resolveTs(
+  specs: readonly string[],
+  address: string,
+  dynamic?: readonly TrafficSelector[],
+): TrafficSelector[] {
+  return specs.flatMap((s) => {
+    if (s === 'dynamic' && dynamic !== undefined) return dynamic;
     if (s === 'dynamic') {
       const a = parseAddress(address);
       if (a === undefined) throw new Error(`cannot use 'dynamic' with address ${address}`);
@@ -86,6 +97,9 @@ export class ChildCreateTask implements Task {
   private retries = 0;
   /** The responder found nothing to do (childless IKE_AUTH, RFC 6023). */
   private skipped = false;
+  /** IKE_AUTH with EAP (ike-eap.ts): the request that carried SA and TS, answered once the peer is authenticated. */
+  private authRequest: readonly Payload[] | undefined;
+  private waiting = false;
 
   constructor(opts: ChildCreateOptions) {
     this.opts = opts;
@@ -97,6 +111,8 @@ export class ChildCreateTask implements Task {
     const { sa, core } = ctx;
     const config = this.opts.config;
     if (config === undefined) throw new Error('initiator CHILD_SA without config');
+    // Later IKE_AUTH rounds of EAP carry no CHILD_SA payloads (RFC 7296 2.16).
+    if (this.opts.inAuth && this.offered.length > 0) return [];
     if (this.child === undefined) {
       this.child = core.newChildSa(config);
       this.child.createdAsInitiator = true;
@@ -121,8 +137,8 @@ export class ChildCreateTask implements Task {
         out.push({ type: PayloadType.KE, group, data: this.ke.publicKey });
       }
     }
-    this.tsI = resolveTs(config.localTs, sa.local.address);
-    this.tsR = resolveTs(config.remoteTs, sa.remote.address);
+    this.tsI = resolveTs(config.localTs, sa.local.address, dynamicSelectors(sa, 'local'));
+    this.tsR = resolveTs(config.remoteTs, sa.remote.address, dynamicSelectors(sa, 'remote'));
     out.push({ type: PayloadType.TSi, selectors: this.tsI }, { type: PayloadType.TSr, selectors: this.tsR });
     return out;
   }
@@ -131,6 +147,7 @@ export class ChildCreateTask implements Task {
     const { sa, core } = ctx;
     const child = this.child;
     if (child === undefined) throw new Error('no child');
+    if (this.opts.inAuth && sa.state === IkeSaState.CONNECTING) return 'retry'; // EAP rounds: wait for the last
     const invalidKe = findNotify(payloads, NotifyType.INVALID_KE_PAYLOAD);
     if (invalidKe !== undefined && !this.opts.inAuth) {
       const group = invalidKe.data.length === 2 ? invalidKe.data.readUInt16BE(0) : -1;
@@ -163,6 +180,13 @@ export class ChildCreateTask implements Task {
       throw new IkeError(NotifyType.TS_UNACCEPTABLE, 'responder selectors are not a subset of ours');
     const tooMany = tsLimitViolation(tsI, tsR);
     if (tooMany !== undefined) throw new IkeError(NotifyType.TS_UNACCEPTABLE, `responder sent ${tooMany}`);
+    // With virtual IPs our side is narrowed to the addresses we hold now (as strongSwan does).
+    const tsLocal =
+      sa.vips === undefined
+        ? tsI
+        : narrowTs(tsI, resolveTs(child.config.localTs, sa.local.address, dynamicSelectors(sa, 'local')));
+    if (tsLocal.length === 0)
+      throw new IkeError(NotifyType.TS_UNACCEPTABLE, 'responder selectors miss our virtual IPs');
     let gir: Buffer | undefined;
     if (!this.opts.inAuth) {
       child.nonceR = checkNonce(first(payloads, PayloadType.NONCE)?.data);
@@ -181,21 +205,28 @@ export class ChildCreateTask implements Task {
       child.config.mode === 'transport' && findNotify(payloads, NotifyType.USE_TRANSPORT_MODE) ? 'transport' : 'tunnel';
     if (child.config.mode === 'transport' && child.mode === 'tunnel')
       core.log.log('chd', LogLevel.CONTROL, 'peer did not accept transport mode, using tunnel mode', child.label);
-    child.tsLocal = tsI.map(copyTs);
+    child.tsLocal = tsLocal.map(copyTs);
     child.tsRemote = tsR.map(copyTs);
     this.finish(sa, child, s, gir);
     core.installChild(sa, child, ctx.nowMs);
     return 'done';
   }
 
-  processR(ctx: TaskContext, payloads: readonly Payload[]): void {
+  processR(ctx: TaskContext, request: readonly Payload[]): void {
     const { sa, core } = ctx;
+    // EAP (ike-eap.ts): keep the first IKE_AUTH request and answer it in the last round.
+    const payloads = this.opts.inAuth ? (this.authRequest ??= request) : request;
+    this.waiting = this.opts.inAuth && authenticationPending(sa);
+    if (this.waiting) return;
     const saP = first(payloads, PayloadType.SA);
     if (saP === undefined && this.opts.inAuth) {
       this.skipped = true; // childless initiator (RFC 6023)
       return;
     }
     if (saP === undefined) throw new IkeError(NotifyType.INVALID_SYNTAX, 'CREATE_CHILD_SA without SA');
+    // RFC 7296 3.15.4: the IKE_SA stands without the CHILD_SA when no virtual IP could be assigned.
+    if (this.opts.inAuth && sa.vips?.failed === true)
+      throw new IkeError(0, 'configuration payload negotiation failed, no CHILD_SA built');
     const theirs = decodeSa(saP).filter((p) => p.protocol !== 'ike' && p.spi.length === 4);
     const tsIP = first(payloads, PayloadType.TSi)?.selectors ?? [];
     const tsRP = first(payloads, PayloadType.TSr)?.selectors ?? [];
@@ -208,8 +239,8 @@ export class ChildCreateTask implements Task {
     let tsFailed = false;
     let wantGroup: number | undefined;
     for (const config of configs) {
-      const tsI = narrowTs(tsIP, resolveTs(config.remoteTs, sa.remote.address));
-      const tsR = narrowTs(tsRP, resolveTs(config.localTs, sa.local.address));
+      const tsI = narrowTs(tsIP, resolveTs(config.remoteTs, sa.remote.address, dynamicSelectors(sa, 'remote')));
+      const tsR = narrowTs(tsRP, resolveTs(config.localTs, sa.local.address, dynamicSelectors(sa, 'local')));
       if (tsI.length === 0 || tsR.length === 0) {
         tsFailed = true;
         continue;
@@ -283,7 +314,7 @@ export class ChildCreateTask implements Task {
 
   buildR(ctx: TaskContext): Payload[] {
     const child = this.child;
-    if (this.skipped) return [];
+    if (this.skipped || this.waiting) return [];
     if (child === undefined || this.selected === undefined) throw new Error('CHILD_SA response before request');
     const out: Payload[] = [];
     if (child.mode === 'transport') out.push(notify(NotifyType.USE_TRANSPORT_MODE));

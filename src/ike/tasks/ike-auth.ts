@@ -122,9 +122,9 @@ export class IkeAuthTask implements Task {
     const wanted = idRP === undefined ? undefined : decodeIdentity(idRP.idType, idRP.data);
     sa.idI = { type: idP.idType, data: Buffer.from(idP.data) };
     // Pick the connection by addresses and identities, best match first (the IKE proposal was already
-    // accepted with sa.conn's proposals).
+    // accepted with sa.conn's proposals); peers of EAP connections must run EAP (ike-eap.ts).
     const candidates = connectionsForAuth(core.connections(), sa.local.address, sa.remote.address, peer, wanted).filter(
-      (c) => c.proposals.join() === (sa.conn?.proposals.join() ?? c.proposals.join()),
+      (c) => c.eapServer === undefined && c.proposals.join() === (sa.conn?.proposals.join() ?? c.proposals.join()),
     );
     const conn: ConnectionConfig | undefined = candidates[0];
     if (conn === undefined)

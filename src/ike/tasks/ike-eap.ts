@@ -1,0 +1,310 @@
+/**
+ * IKE_AUTH with EAP (RFC 7296 2.16): the initiator leaves out AUTH, the responder authenticates itself (with its
+ * PSK here) and runs EAP (src/eap) over further IKE_AUTH exchanges; both then send AUTH computed with the MSK, or with
+ * SK_pi / SK_pr for methods without one (EAP-MD5), as a pre-shared key over their signed octets.
+ *
+ *   HDR, SK { IDi, [IDr,] [N(INITIAL_CONTACT),] [CP,] SAi2, TSi, TSr } -->
+ *                                   <-- HDR, SK { IDr, AUTH, EAP(Request) }
+ *   HDR, SK { EAP(Response) } -->
+ *                                   <-- HDR, SK { EAP(Request | Success) }     ... until EAP-Success
+ *   HDR, SK { AUTH } -->
+ *                                   <-- HDR, SK { AUTH, [CP,] SAr2, TSi, TSr }
+ *
+ * The other IKE_AUTH tasks (ike-config, child-create) wait while `authenticationPending(sa)`: the initiator's repeat
+ * in each round without payloads, the responder's keep the first request's payloads and answer in the last round.
+ * The task manager keeps the responder's IKE_AUTH tasks from one round to the next.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { LogLevel } from '../../common/log.js';
+import { EapPeer } from '../../eap/eap-peer.js';
+import { EapServer } from '../../eap/eap-server.js';
+import { EapType, nameOf as eapName } from '../../eap/constants.js';
+import { AuthMethod, ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
+import type { EapPayload, Payload } from '../codec/types.js';
+import type { ConnectionConfig, IkeIdentity } from '../config.js';
+import { connectionsForAuth } from '../connection-select.js';
+import { IkeError } from '../errors.js';
+import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches } from '../identity.js';
+import { pskAuth, signedOctets } from '../keymat.js';
+import { errorNotify, findNotify, first, notify } from '../payload-util.js';
+import type { IkeSa } from '../sa.js';
+import type { Task, TaskContext, TaskResult } from '../task.js';
+
+/** IKE_SAs whose peer is still being authenticated by EAP (the other IKE_AUTH tasks wait). */
+const pending = new WeakSet<IkeSa>();
+/** The EAP identity the peer authenticated with (for pool leases and logs). */
+const eapIdentities = new WeakMap<IkeSa, string>();
+
+export function authenticationPending(sa: IkeSa): boolean {
+  return pending.has(sa);
+}
+
+export function eapIdentityOf(sa: IkeSa): string | undefined {
+  return eapIdentities.get(sa);
+}
+
+/** The AUTH value `sender` computes with `key` as the shared secret over its own IKE_SA_INIT message (2.15, 2.16). */
+function authWith(sa: IkeSa, key: Uint8Array | undefined, sender: 'i' | 'r'): Buffer {
+  const { prf, keys } = sa;
+  const id = sender === 'i' ? sa.idI : sa.idR;
+  if (prf === undefined || keys === undefined || id === undefined) throw new Error('AUTH before keys and IDs');
+  const skP = sender === 'i' ? keys.skPi : keys.skPr;
+  const octets =
+    sender === 'i'
+      ? signedOctets(prf, sa.initRequest, sa.nonceR, skP, id.type, id.data)
+      : signedOctets(prf, sa.initResponse, sa.nonceI, skP, id.type, id.data);
+  return pskAuth(prf, key ?? skP, octets);
+}
+
+function same(a: Buffer, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function eapOf(payloads: readonly Payload[]): EapPayload | undefined {
+  return payloads.find((p): p is EapPayload => p.type === PayloadType.EAP);
+}
+
+const authFailed = (reason: string): IkeError => new IkeError(NotifyType.AUTHENTICATION_FAILED, reason);
+
+export class IkeEapTask implements Task {
+  readonly kind = 'ike-eap';
+  readonly exchangeType = ExchangeType.IKE_AUTH;
+  private round = 0;
+  /** Initiator: the EAP client and the next EAP response to send. */
+  private peer: EapPeer | undefined;
+  private nextEap: Buffer | undefined;
+  /** Initiator: why our EAP client gave up, while its last response (MS-CHAPv2 Failure) is on its way. */
+  private failing: string | undefined;
+  /** Both: EAP succeeded; the MSK (undefined for methods without one). */
+  private eapDone = false;
+  private msk: Buffer | undefined;
+  /** Responder: the EAP server, the peer's identity, what to answer. */
+  private server: EapServer | undefined;
+  private peerId: IkeIdentity | undefined;
+  private reply: Payload[] = [];
+  private initialContact = false;
+  private authenticated = false;
+
+  // ---- initiator: EAP client -------------------------------------------------------------------------------
+
+  buildI(ctx: TaskContext): Payload[] {
+    const { sa, core } = ctx;
+    const conn = sa.conn;
+    const client = conn?.eapClient;
+    if (conn === undefined || client === undefined) throw new Error('EAP client without configuration');
+    if (this.round++ === 0) {
+      const password = core.config.eapPassword?.(client.identity);
+      if (password === undefined) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
+      this.peer = new EapPeer({
+        rng: core.rng,
+        identity: client.identity,
+        password,
+        ...(client.methods === undefined ? {} : { methods: client.methods }),
+      });
+      const idI = encodeIdentity(conn.localId);
+      sa.idI = { type: idI.idType, data: idI.data };
+      const out: Payload[] = [{ type: PayloadType.IDi, idType: idI.idType, data: idI.data }];
+      if (conn.remoteId.type !== 'any') {
+        const idR = encodeIdentity(conn.remoteId);
+        out.push({ type: PayloadType.IDr, idType: idR.idType, data: idR.data });
+      }
+      if (conn.sendInitialContact) out.push(notify(NotifyType.INITIAL_CONTACT));
+      return out;
+    }
+    if (this.eapDone)
+      return [
+        {
+          type: PayloadType.AUTH,
+          method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
+          data: authWith(sa, this.msk, 'i'),
+        },
+      ];
+    if (this.nextEap === undefined) throw new Error('no EAP response to send');
+    return [{ type: PayloadType.EAP, data: this.nextEap }];
+  }
+
+  processI(ctx: TaskContext, payloads: readonly Payload[]): TaskResult {
+    const { sa, core } = ctx;
+    const conn = sa.conn;
+    if (conn === undefined || this.peer === undefined) throw new Error('EAP client without configuration');
+    const err = errorNotify(payloads);
+    if (err !== undefined && err.notifyType === NotifyType.AUTHENTICATION_FAILED)
+      throw authFailed(
+        `peer refused our authentication (AUTHENTICATION_FAILED)${this.failing === undefined ? '' : `: ${this.failing}`}`,
+      );
+    if (this.failing !== undefined) throw authFailed(this.failing);
+    if (this.round === 1) this.verifyResponder(ctx, conn, payloads);
+    if (this.eapDone) {
+      const authP = first(payloads, PayloadType.AUTH);
+      if (authP === undefined || !same(authWith(sa, this.msk, 'r'), authP.data))
+        throw authFailed('the responder did not prove the EAP key (AUTH with the MSK)');
+      core.log.log('ike', LogLevel.CONTROL, `authentication of '${this.peerName(sa)}' with EAP successful`, sa.label);
+      core.establishIke(sa, ctx.nowMs);
+      return 'done';
+    }
+    const eap = eapOf(payloads);
+    if (eap === undefined) {
+      if (err !== undefined) throw new IkeError(err.notifyType, `IKE_AUTH failed: peer sent ${err.notifyType}`);
+      throw authFailed('IKE_AUTH response without EAP');
+    }
+    const step = this.peer.process(eap.data);
+    switch (step.kind) {
+      case 'response':
+        this.nextEap = step.packet;
+        return 'retry';
+      case 'success':
+        core.log.log(
+          'ike',
+          LogLevel.CONTROL,
+          `EAP method ${eapName(EapType, step.method)} succeeded, ${step.msk === undefined ? 'no MSK established' : 'MSK established'}`,
+          sa.label,
+        );
+        this.eapDone = true;
+        this.msk = step.msk;
+        return 'retry';
+      case 'failure':
+        if (step.packet === undefined) throw authFailed(`EAP authentication failed: ${step.reason}`);
+        // Send the method's last response (MS-CHAPv2 Failure) so that the server ends the conversation.
+        this.failing = `EAP authentication failed: ${step.reason}`;
+        this.nextEap = step.packet;
+        return 'retry';
+    }
+  }
+
+  private verifyResponder(ctx: TaskContext, conn: ConnectionConfig, payloads: readonly Payload[]): void {
+    const { sa, core } = ctx;
+    const idP = first(payloads, PayloadType.IDr);
+    const authP = first(payloads, PayloadType.AUTH);
+    if (idP === undefined || authP === undefined) throw authFailed('first EAP IKE_AUTH response without IDr or AUTH');
+    const peer = decodeIdentity(idP.idType, idP.data);
+    if (peer === undefined || !identityMatches(conn.remoteId, peer))
+      throw authFailed('peer identity does not match the configured remote id');
+    sa.idR = { type: idP.idType, data: Buffer.from(idP.data) };
+    if (authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
+      throw authFailed(`peer used AUTH method ${authP.method}, PSK expected`);
+    const psk = core.psk(conn.localId, peer);
+    if (psk === undefined || !same(authWith(sa, psk, 'r'), authP.data))
+      throw authFailed(`PSK authentication of ${formatIdentity(peer)} failed`);
+    core.log.log(
+      'ike',
+      LogLevel.CONTROL,
+      `authentication of '${formatIdentity(peer)}' with pre-shared key successful`,
+      sa.label,
+    );
+  }
+
+  private peerName(sa: IkeSa): string {
+    const id = sa.initiator ? sa.idR : sa.idI;
+    const d = id === undefined ? undefined : decodeIdentity(id.type, id.data);
+    return d === undefined ? '?' : formatIdentity(d);
+  }
+
+  // ---- responder: EAP server -------------------------------------------------------------------------------
+
+  processR(ctx: TaskContext, payloads: readonly Payload[]): void {
+    const { sa, core } = ctx;
+    this.round++;
+    if (this.server === undefined) {
+      this.start(ctx, payloads);
+      return;
+    }
+    const conn = sa.conn;
+    if (conn === undefined) throw new Error('EAP without connection');
+    if (this.eapDone) {
+      const authP = first(payloads, PayloadType.AUTH);
+      if (authP === undefined) throw authFailed('no AUTH after EAP-Success');
+      if (
+        authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE ||
+        !same(authWith(sa, this.msk, 'i'), authP.data)
+      )
+        throw authFailed(`EAP AUTH of '${eapIdentities.get(sa) ?? '?'}' failed (not keyed with the MSK)`);
+      core.log.log('ike', LogLevel.CONTROL, `authentication of '${this.peerName(sa)}' with EAP successful`, sa.label);
+      pending.delete(sa);
+      this.authenticated = true;
+      this.reply = [
+        {
+          type: PayloadType.AUTH,
+          method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
+          data: authWith(sa, this.msk, 'r'),
+        },
+      ];
+      return;
+    }
+    const eap = eapOf(payloads);
+    if (eap === undefined) throw authFailed('IKE_AUTH request without EAP during EAP');
+    const step = this.server.process(eap.data);
+    switch (step.kind) {
+      case 'request':
+        this.reply = [{ type: PayloadType.EAP, data: step.packet }];
+        return;
+      case 'failure':
+        throw authFailed(`EAP authentication of '${this.peerName(sa)}' failed: ${step.reason}`);
+      case 'success':
+        core.log.log(
+          'ike',
+          LogLevel.CONTROL,
+          `EAP method ${eapName(EapType, step.method)} succeeded for '${step.identity}', ${step.msk === undefined ? 'no MSK established' : 'MSK established'}`,
+          sa.label,
+        );
+        this.eapDone = true;
+        this.msk = step.msk;
+        eapIdentities.set(sa, step.identity);
+        this.reply = [{ type: PayloadType.EAP, data: step.packet }];
+    }
+  }
+
+  /** First round: pick the connection by identities among those whose peers use EAP; authenticate ourselves. */
+  private start(ctx: TaskContext, payloads: readonly Payload[]): void {
+    const { sa, core } = ctx;
+    const idP = first(payloads, PayloadType.IDi);
+    if (idP === undefined) throw authFailed('IKE_AUTH request without IDi');
+    const peer = decodeIdentity(idP.idType, idP.data);
+    if (peer === undefined) throw authFailed(`unsupported ID type ${idP.idType}`);
+    const idRP = first(payloads, PayloadType.IDr);
+    const wanted = idRP === undefined ? undefined : decodeIdentity(idRP.idType, idRP.data);
+    sa.idI = { type: idP.idType, data: Buffer.from(idP.data) };
+    const conn = connectionsForAuth(core.connections(), sa.local.address, sa.remote.address, peer, wanted).find(
+      (c) => c.eapServer !== undefined && c.proposals.join() === (sa.conn?.proposals.join() ?? c.proposals.join()),
+    );
+    const settings = conn?.eapServer;
+    if (conn === undefined || settings === undefined)
+      throw authFailed(`no connection authenticates '${formatIdentity(peer)}' with EAP`);
+    sa.conn = conn;
+    sa.label = `${conn.name}[${sa.id}]`;
+    const psk = core.psk(conn.localId, peer);
+    if (psk === undefined) throw authFailed(`no PSK to authenticate ourselves to '${formatIdentity(peer)}'`);
+    this.peerId = peer;
+    this.initialContact = findNotify(payloads, NotifyType.INITIAL_CONTACT) !== undefined;
+    const idR = encodeIdentity(conn.localId);
+    sa.idR = { type: idR.idType, data: idR.data };
+    this.server = new EapServer({
+      rng: core.rng,
+      methods: settings.methods,
+      password: (identity) => core.config.eapPassword?.(identity),
+      ...(settings.askIdentity ? {} : { identity: formatIdentity(peer) }),
+      serverName: formatIdentity(conn.localId),
+    });
+    const step = this.server.start();
+    pending.add(sa);
+    this.reply = [
+      { type: PayloadType.IDr, idType: idR.idType, data: idR.data },
+      { type: PayloadType.AUTH, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: authWith(sa, psk, 'r') },
+      { type: PayloadType.EAP, data: step.packet },
+    ];
+  }
+
+  buildR(): Payload[] {
+    return this.reply;
+  }
+
+  completed(ctx: TaskContext): void {
+    const { sa, core } = ctx;
+    if (sa.initiator || !this.authenticated) return;
+    if (this.initialContact && this.peerId !== undefined) core.initialContact(sa, this.peerId);
+    core.establishIke(sa, ctx.nowMs);
+  }
+
+  failed(ctx: TaskContext): void {
+    pending.delete(ctx.sa);
+  }
+}

@@ -41,6 +41,16 @@ export interface ChildSaInfo {
   expiresInSec: number | null;
 }
 
+/** A certificate as listings show it (subject and issuer in strongSwan's DN form, times in ISO 8601). */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  /** Hex serial number. */
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+}
+
 export interface IkeSaInfo {
   /** Connection name (swanctl.conf `connections.<name>`). */
   name: string;
@@ -63,6 +73,9 @@ export interface IkeSaInfo {
   establishedSecAgo: number | null;
   rekeyInSec: number | null;
   children: ChildSaInfo[];
+  /** Our certificate and the peer's, when this IKE_SA was authenticated with certificates. */
+  localCert?: CertificateInfo;
+  remoteCert?: CertificateInfo;
 }
 
 export interface ConnectionInfo {
@@ -75,6 +88,10 @@ export interface ConnectionInfo {
   localId: string;
   remoteAuth: string;
   remoteId: string;
+  /** Our certificate and the intermediates we send (certificate authentication). */
+  localCerts?: CertificateInfo[];
+  /** The CA certificates the peer's certificate must chain to. */
+  remoteCacerts?: CertificateInfo[];
   children: {
     name: string;
     mode: string;

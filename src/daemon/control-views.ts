@@ -5,6 +5,7 @@
 import { EncrId, IntegId, nameOf } from '../crypto/ids.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import { connectionCertificates, saCertificates } from '../pki/listing.js';
 import type { IkeEngine } from '../ike/engine.js';
 import { formatTs } from '../ike/traffic-selectors.js';
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
@@ -118,6 +119,7 @@ export async function listSas(src: SaSources, nowMs: number): Promise<{ ikeSas: 
       establishedSecAgo: s === undefined ? null : (nowMs - s.establishedAtMs) / 1000,
       rekeyInSec: secondsUntil(sa.rekeyAtMs),
       children,
+      ...saCertificates(sa),
     });
   }
   return { ikeSas: out };
@@ -150,6 +152,7 @@ export function listConns(config: DaemonConfig): { connections: ConnectionInfo[]
       localId: c.source.local[0]?.id ?? c.localAddr ?? '%any',
       remoteAuth: c.source.remote[0]?.auth ?? 'psk',
       remoteId: c.source.remote[0]?.id ?? '%any',
+      ...connectionCertificates(c.ike),
       children: c.source.children.map((ch) => ({
         name: ch.name,
         mode: ch.mode,

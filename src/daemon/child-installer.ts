@@ -11,6 +11,7 @@ import type { AddSaArgs, KernelIpsec } from '../kernel/kernel-ipsec.js';
 import { selectorsFromTs } from '../kernel/selectors-from-ts.js';
 import type { DaemonConnection } from './config-map.js';
 import { trapRequest } from './config-policies.js';
+import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { ChildRef } from './reqid-registry.js';
 import { ReqidRegistry } from './reqid-registry.js';
@@ -67,7 +68,10 @@ export class ChildInstaller {
     for (const c of this.#children.values()) if (c.ikeSaId === fromIkeSaId) c.ikeSaId = toIkeSaId;
   }
 
-  /** Installs both SAs, then the policies and routes of the reqid if it has none yet. Throws when an SA fails. */
+  /**
+   * Installs both SAs, then the policies and routes of the reqid if it has none yet. All or nothing: when an
+   * SA, a policy or a route fails, what was installed is removed again and the error thrown.
+   */
   async install(c: ChildSaInfo, conn: DaemonConnection | undefined, nowMs: number, rekeyOf?: number) {
     const ref: ChildRef = { conn: conn?.ike.name ?? '?', child: c.name };
     const swan = conn?.children.get(c.name);
@@ -111,11 +115,10 @@ export class ChildInstaller {
         },
       });
     } catch (e) {
+      await this.#delSas(c);
       await this.#release(c.id);
       throw e;
     }
-    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
-    this.#children.set(c.id, record);
     if (!this.#byReqid.has(reqid)) {
       const locals = c.tsLocal.flatMap((t) => rangeToPrefixes(t.startAddr, t.endAddr));
       const routes = c.tsRemote
@@ -127,11 +130,18 @@ export class ChildInstaller {
         action: 'protect' as const,
         reqid,
       }));
-      this.#byReqid.set(
-        reqid,
-        await this.#policies.install({ label: `CHILD_SA ${c.name}{${c.id}}`, policies, routes }),
-      );
+      try {
+        const label = `CHILD_SA ${c.name}{${c.id}}`;
+        this.#byReqid.set(reqid, await this.#policies.install({ label, policies, routes }));
+      } catch (e) {
+        // All or nothing: a CHILD_SA whose policies or routes are not all in place is not installed at all.
+        await this.#delSas(c);
+        await this.#release(c.id);
+        throw e;
+      }
     }
+    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
+    this.#children.set(c.id, record);
     return record;
   }
 
@@ -140,11 +150,15 @@ export class ChildInstaller {
     const rec = this.#children.get(childSaId);
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
-    const c = rec.info;
-    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
-    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
+    await this.#delSas(rec.info);
     await this.#release(childSaId);
     return rec;
+  }
+
+  /** Both SAs of a CHILD_SA, whichever are there. */
+  async #delSas(c: ChildSaInfo): Promise<void> {
+    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
+    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
   }
 
   /** A trap policy for one child config (once: a reqid that has policies keeps them). */
@@ -153,7 +167,13 @@ export class ChildInstaller {
     if (this.#byReqid.has(reqid)) return;
     const req = trapRequest(conn, childName, reqid);
     if (req === undefined) return;
-    this.#byReqid.set(reqid, await this.#policies.install(req));
+    try {
+      this.#byReqid.set(reqid, await this.#policies.install(req));
+    } catch (e) {
+      // The installer logged what failed and rolled it back; the trap is simply not there.
+      if (e instanceof InstallError) return;
+      throw e;
+    }
     this.#log.log('cfg', LogLevel.CONTROL, `installed trap policies for ${conn.ike.name}/${childName}`);
   }
 

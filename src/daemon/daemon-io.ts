@@ -32,21 +32,40 @@ export interface DaemonIo {
   teardown(): Promise<void>;
 }
 
-/** Traffic a `pass` child lets through in the clear: destination prefix, protocol (0 any), destination ports. */
-export interface BypassRule {
-  readonly prefix: string;
-  readonly protocol: number;
-  readonly ports: { readonly start: number; readonly end: number } | undefined;
+export interface PortRange {
+  readonly start: number;
+  readonly end: number;
 }
 
-function bypassArgs(rule: BypassRule): string[] {
-  const args = [rule.prefix.includes(':') ? '-6' : '-4', 'rule', '%', 'to', rule.prefix];
+/**
+ * Traffic a `pass` child lets through in the clear, as narrow as its selector: destination (remote) prefix,
+ * source (local) prefix, protocol (0 any), and the ports of each side (undefined: any).
+ */
+export interface BypassRule {
+  readonly prefix: string;
+  readonly local: string;
+  readonly protocol: number;
+  readonly ports: PortRange | undefined;
+  readonly localPorts: PortRange | undefined;
+}
+
+function portText(r: PortRange): string {
+  return r.start === r.end ? String(r.start) : `${r.start}-${r.end}`;
+}
+
+/** A prefix that covers every address of its family (`0.0.0.0/0`, `::/0`). */
+export function isAnyPrefix(prefix: string): boolean {
+  return /\/0$/.test(prefix);
+}
+
+/** `ip rule` arguments of a bypass rule, `%` standing for add or del. */
+export function bypassArgs(rule: BypassRule): string[] {
+  const args = [rule.prefix.includes(':') ? '-6' : '-4', 'rule', '%'];
+  if (!isAnyPrefix(rule.local)) args.push('from', rule.local);
+  args.push('to', rule.prefix);
   if (rule.protocol !== 0) args.push('ipproto', String(rule.protocol));
-  if (rule.ports)
-    args.push(
-      'dport',
-      rule.ports.start === rule.ports.end ? String(rule.ports.start) : `${rule.ports.start}-${rule.ports.end}`,
-    );
+  if (rule.localPorts) args.push('sport', portText(rule.localPorts));
+  if (rule.ports) args.push('dport', portText(rule.ports));
   args.push('lookup', 'main', 'priority', String(BYPASS_PRIORITY));
   return args;
 }

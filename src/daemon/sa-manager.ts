@@ -19,6 +19,7 @@ import { ConnectionActions } from './connection-actions.js';
 import type { ActionCommand } from './connection-actions.js';
 import { childView } from './control-views.js';
 import type { IkeRecord } from './control-views.js';
+import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
 import { UpWaiters } from './up-waiters.js';
@@ -177,8 +178,12 @@ export class SaManager {
     for (const sh of this.#shunts.splice(0)) await this.#d.policies.remove(sh);
     for (const conn of this.#d.config().connections)
       for (const req of shuntRequests(conn)) {
-        this.#shunts.push(await this.#d.policies.install(req));
-        this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+        try {
+          this.#shunts.push(await this.#d.policies.install(req));
+          this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+        } catch (e) {
+          if (!(e instanceof InstallError)) throw e; // logged and rolled back by the installer
+        }
       }
     this.#actions.startActions();
     // Traps are awaited in order, so a child started afterwards finds its trap's reqid.

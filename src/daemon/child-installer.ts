@@ -1,7 +1,8 @@
 /**
  * CHILD_SAs into the kernel boundary: both SAs of a CHILD_SA (with the byte and packet limits the engine drew
  * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
- * the PROTECT policies and routes of its reqid, and trap policies under their own reqid.
+ * the PROTECT policies and routes of its reqid, and trap policies under their own reqid; each reqid's
+ * selectors also go to the cleartext guard, so cleartext from them is dropped unless it left the TUN.
  */
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
@@ -11,6 +12,8 @@ import type { AddSaArgs, KernelIpsec } from '../kernel/kernel-ipsec.js';
 import { selectorsFromTs } from '../kernel/selectors-from-ts.js';
 import type { DaemonConnection } from './config-map.js';
 import { trapRequest } from './config-policies.js';
+import { GuardError } from './cleartext-guard.js';
+import type { CleartextGuard } from './cleartext-guard.js';
 import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { ChildRef } from './reqid-registry.js';
@@ -34,14 +37,16 @@ export class ChildInstaller {
   readonly reqids = new ReqidRegistry();
   readonly #kernel: KernelIpsec;
   readonly #policies: PolicyInstaller;
+  readonly #guard: CleartextGuard;
   readonly #log: Logger;
   readonly #children = new Map<number, ChildRecord>();
   /** Policies and routes per reqid, of a CHILD_SA or of a trap. */
   readonly #byReqid = new Map<number, Installed>();
 
-  constructor(kernel: KernelIpsec, policies: PolicyInstaller, log: Logger) {
+  constructor(kernel: KernelIpsec, policies: PolicyInstaller, guard: CleartextGuard, log: Logger) {
     this.#kernel = kernel;
     this.#policies = policies;
+    this.#guard = guard;
     this.#log = log;
   }
 
@@ -132,7 +137,13 @@ export class ChildInstaller {
       }));
       try {
         const label = `CHILD_SA ${c.name}{${c.id}}`;
-        this.#byReqid.set(reqid, await this.#policies.install({ label, policies, routes }));
+        const installed = await this.#policies.install({ label, policies, routes });
+        await this.#guard.protect(reqid, selectors).catch(async (e: unknown) => {
+          await this.#policies.remove(installed);
+          this.#log.log('knl', LogLevel.AUDIT, `${label}: ${(e as Error).message}; rolled back`);
+          throw e;
+        });
+        this.#byReqid.set(reqid, installed);
       } catch (e) {
         // All or nothing: a CHILD_SA whose policies or routes are not all in place is not installed at all.
         await this.#delSas(c);
@@ -168,10 +179,21 @@ export class ChildInstaller {
     const req = trapRequest(conn, childName, reqid);
     if (req === undefined) return;
     try {
-      this.#byReqid.set(reqid, await this.#policies.install(req));
+      const installed = await this.#policies.install(req);
+      await this.#guard
+        .protect(
+          reqid,
+          req.policies.map((p) => p.selector),
+        )
+        .catch(async (e: unknown) => {
+          await this.#policies.remove(installed);
+          throw e;
+        });
+      this.#byReqid.set(reqid, installed);
     } catch (e) {
+      if (e instanceof GuardError) this.#log.log('knl', LogLevel.AUDIT, `${req.label}: ${e.message}; not installed`);
       // The installer logged what failed and rolled it back; the trap is simply not there.
-      if (e instanceof InstallError) return;
+      if (e instanceof InstallError || e instanceof GuardError) return;
       throw e;
     }
     this.#log.log('cfg', LogLevel.CONTROL, `installed trap policies for ${conn.ike.name}/${childName}`);
@@ -182,6 +204,8 @@ export class ChildInstaller {
     if (r === undefined || !r.unused || r.trap) return;
     const installed = this.#byReqid.get(r.reqid);
     this.#byReqid.delete(r.reqid);
-    if (installed !== undefined) await this.#policies.remove(installed);
+    if (installed === undefined) return;
+    await this.#guard.release(r.reqid);
+    await this.#policies.remove(installed);
   }
 }

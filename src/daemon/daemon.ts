@@ -4,6 +4,7 @@
  *   IkeTransport (UDP 500/4500) --IKE--> IkeEngine --events--> SaManager --> ChildInstaller --> UserspaceDataplane
  *        ^                                   |                   |  \--> ConnectionActions, UpWaiters
  *        +--------------datagrams------------+                   +--> PolicyInstaller --> routes (DaemonIo)
+ *                                                                +--> CleartextGuard --> nft table (DaemonIo)
  *
  * Every input (datagram, clock deadline, control command, kernel upcall) is handed on, then `pump()` applies
  * the engine's events, carries out the connection manager's commands, sends what the engine produced and
@@ -21,6 +22,7 @@ import { UserspaceDataplane } from '../dataplane/userspace-dataplane.js';
 import type { IpFamily, PacketSocket, TunDevice } from '../io/types.js';
 import type { XfrmResult } from '../xfrm/xfrm-tables.js';
 import { ChildInstaller } from './child-installer.js';
+import { CleartextGuard } from './cleartext-guard.js';
 import type { DaemonConfig } from './config-map.js';
 import { ControlApi } from './control-api.js';
 import type { DaemonIo } from './daemon-io.js';
@@ -52,6 +54,7 @@ export class Daemon {
   readonly #raw: PacketSocket[] = [];
   readonly #transport: IkeTransport;
   readonly #policies: PolicyInstaller;
+  readonly #guard: CleartextGuard;
   readonly #sa: SaManager;
   readonly #control: ControlApi;
   readonly #manual: ManualKeying;
@@ -89,10 +92,12 @@ export class Daemon {
     });
     const engine = this.#engine;
     const policies = new PolicyInstaller(this.#dataplane, this.#io, this.#tun.name, this.#log);
-    const children = new ChildInstaller(this.#dataplane, policies, this.#log);
+    const guard = new CleartextGuard(this.#io, this.#tun.name, this.#log);
+    const children = new ChildInstaller(this.#dataplane, policies, guard, this.#log);
     const saLog = new SaLog(this.#log, engine, options.saveKeys);
     this.#policies = policies;
-    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump });
+    this.#guard = guard;
+    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, guard, saLog, pump });
     this.#control = new ControlApi({
       engine,
       sa: this.#sa,
@@ -102,6 +107,7 @@ export class Daemon {
       nowMs,
       startedAtMs: nowMs(),
       ikeCounters: this.#transport.counters,
+      cleartextDrops: () => guard.dropped(),
       pump,
     });
     this.#manual = new ManualKeying(this.#dataplane, policies, options.isLocalAddress);
@@ -112,9 +118,13 @@ export class Daemon {
     });
   }
 
-  /** Installs the routing rules, starts the sockets, installs shunts and traps, starts `start_action = start` children. */
+  /**
+   * Installs the routing rules and the cleartext check's nft table, starts the sockets, installs shunts and
+   * traps, starts `start_action = start` children.
+   */
   async start(): Promise<void> {
     await this.#io.setup();
+    await this.#guard.start();
     this.#dataplane.start();
     this.#transport.start((message, from, to) => this.#onIke(message, from, to), this.#dataplane.espReceiver);
     const conns = this.#config.connections.length;
@@ -249,6 +259,7 @@ export class Daemon {
     this.#closed = true;
     this.#io.clock.cancel();
     await this.#policies.removeAllRoutes();
+    await this.#guard.stop();
     await this.#transport.close();
     for (const s of this.#raw) await s.close();
     await this.#tun.close();

@@ -29,6 +29,12 @@ export interface MemoryIo extends DaemonIo {
   readonly bypass: BypassRule[];
   /** True between setup() and teardown(). */
   readonly isSetUp: boolean;
+  /** Every script given to `nft -f -`, in order. */
+  readonly nftScripts: string[];
+  /** When set, nft fails as when it is not installed. */
+  nftMissing: boolean;
+  /** What `nft -j list counter` reports as packets. */
+  nftCounterPackets: number;
   /** addRoute calls so far. */
   readonly addRouteCalls: number;
   /** Makes the addRoute call with this number (1 = the first) fail, as a refused `ip route`; undefined: none. */
@@ -70,6 +76,16 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
       return addRouteCalls;
     },
     failAddRouteAt: undefined,
+    nftScripts: [],
+    nftMissing: false,
+    nftCounterPackets: 0,
+    nft(args, script) {
+      if (this.nftMissing) return Promise.reject(new IoError('spawn nft ENOENT', ENOENT));
+      if (args[0] === '-f') this.nftScripts.push(script ?? '');
+      if (args[0] === '-j')
+        return Promise.resolve(JSON.stringify({ nftables: [{ counter: { packets: this.nftCounterPackets } }] }));
+      return Promise.resolve('');
+    },
     openTun: () => tun,
     openUdp: (family, port) => net.udp(family, addressOf(family), port),
     // As on Linux: IPv4 AH is sent header-included (the ICV covers the Identification).

@@ -19,6 +19,7 @@ import { ConnectionActions } from './connection-actions.js';
 import type { ActionCommand } from './connection-actions.js';
 import { childView } from './control-views.js';
 import type { IkeRecord } from './control-views.js';
+import type { CleartextGuard } from './cleartext-guard.js';
 import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
@@ -31,6 +32,7 @@ export interface SaManagerDeps {
   readonly log: Logger;
   readonly children: ChildInstaller;
   readonly policies: PolicyInstaller;
+  readonly guard: CleartextGuard;
   readonly saLog: SaLog;
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
@@ -176,6 +178,12 @@ export class SaManager {
   /** Shunts of the (new) configuration, then its trap policies, then its `start_action = start` children. */
   async applyStartActions(): Promise<void> {
     for (const sh of this.#shunts.splice(0)) await this.#d.policies.remove(sh);
+    const pass = this.#d
+      .config()
+      .connections.flatMap((conn) =>
+        shuntRequests(conn).flatMap((r) => r.policies.filter((p) => p.action === 'bypass').map((p) => p.selector)),
+      );
+    await this.#d.guard.setPass(pass);
     for (const conn of this.#d.config().connections)
       for (const req of shuntRequests(conn)) {
         try {

@@ -110,4 +110,7 @@ secrets { ike { secret = "x-pass-preshared-key" } }
     'priority',
     '219',
   ]);
+  const own = bypassArgs({ ...rule, local: '192.0.2.1/32' });
+  assert.ok(!own.includes('from'), 'this host as the local selector: its unbound sockets are looked up sourceless');
+  assert.ok(own.includes('sport'));
 });

@@ -32,6 +32,7 @@ import { PolicyInstaller } from './policy-installer.js';
 import { SaLog } from './sa-log.js';
 import { SaManager } from './sa-manager.js';
 import type { SaveKeysFiles } from './save-keys.js';
+import type { CharonLimits } from './strongswan-conf.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** `--save-keys DIR`: Wireshark's esp_sa and ikev2_decryption_table, kept current. */
   readonly saveKeys?: SaveKeysFiles;
+  /** strongswan.conf's `charon.*` half-open limits (strongswan-conf.ts); the engine's defaults otherwise. */
+  readonly limits?: CharonLimits;
   /** Is this one of our addresses (manual SAs without `dir`: inbound when dst is ours)? */
   readonly isLocalAddress?: (address: string) => boolean;
 }
@@ -76,6 +79,7 @@ export class Daemon {
         return config().connections.map((c) => c.ike);
       },
       psk: (l, r) => config().psk(l, r),
+      ...options.limits,
       rng: options.rng,
       log: options.log,
     });

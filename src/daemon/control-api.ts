@@ -20,6 +20,8 @@ export interface ControlDeps {
   readonly nowMs: () => number;
   readonly startedAtMs: number;
   readonly ikeCounters: { readonly ikeIn: number; readonly ikeOut: number };
+  /** Cleartext packets from protected networks dropped by the inbound check (cleartext-guard.ts). */
+  readonly cleartextDrops: () => Promise<number>;
   readonly pump: () => void;
   /** The data plane's offloads, for `stats`. */
   readonly offloads?: () => DaemonStats['offloads'];
@@ -85,7 +87,7 @@ export class ControlApi {
       childSas: this.#d.children.size,
       ikeIn: this.#d.ikeCounters.ikeIn,
       ikeOut: this.#d.ikeCounters.ikeOut,
-      dataplaneDrops: this.#d.kernel.stats.drops,
+      dataplaneDrops: { ...this.#d.kernel.stats.drops, cleartext: await this.#d.cleartextDrops() },
       ...(this.#d.offloads !== undefined ? { offloads: this.#d.offloads() } : {}),
     });
   }

@@ -5,6 +5,7 @@
 import { EncrId, IntegId, nameOf } from '../crypto/ids.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import type { TunDevice, UdpEndpoint, UdpGsoInfo } from '../io/types.js';
 import { connectionCertificates, saCertificates } from '../pki/listing.js';
 import type { IkeEngine } from '../ike/engine.js';
 import { formatTs } from '../ike/traffic-selectors.js';
@@ -203,5 +204,25 @@ export function daemonStats(sas: { ikeSas: IkeSaInfo[] }, engine: IkeEngine, ext
     ikeDrops: Object.fromEntries(Object.entries(engine.drops).filter(([, n]) => n > 0)),
     memoryRssBytes: process.memoryUsage.rss(),
     ...(extra.offloads !== undefined ? { offloads: extra.offloads } : {}),
+  };
+}
+
+/** The data plane's offloads for `stats`: the TUN's, and UDP GSO over the ESP-in-UDP endpoints. */
+export function offloadStats(tun: TunDevice, natT: readonly UdpEndpoint[]): DaemonStats['offloads'] {
+  const udpGso = sumGso(natT.map((e) => e.gsoInfo?.()));
+  const t = tun.offloadInfo?.();
+  return { ...(t !== undefined ? { tun: t } : {}), ...(udpGso !== undefined ? { udpGso } : {}) };
+}
+
+/** UDP GSO over the ESP-in-UDP endpoints of both families: on while every one is, with their sends added. */
+function sumGso(infos: readonly (UdpGsoInfo | undefined)[]): UdpGsoInfo | undefined {
+  const known = infos.filter((i): i is UdpGsoInfo => i !== undefined);
+  if (known.length === 0) return undefined;
+  const fallback = known.find((i) => i.fallback !== undefined)?.fallback;
+  return {
+    enabled: known.every((i) => i.enabled),
+    sends: known.reduce((n, i) => n + i.sends, 0),
+    segments: known.reduce((n, i) => n + i.segments, 0),
+    ...(fallback !== undefined ? { fallback } : {}),
   };
 }

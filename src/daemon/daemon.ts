@@ -4,6 +4,7 @@
  *   IkeTransport (UDP 500/4500) --IKE--> IkeEngine --events--> SaManager --> ChildInstaller --> UserspaceDataplane
  *        ^                                   |                   |  \--> ConnectionActions, UpWaiters
  *        +--------------datagrams------------+                   +--> PolicyInstaller --> routes (DaemonIo)
+ *                                                                +--> CleartextGuard --> nft table (DaemonIo)
  *
  * Every input (datagram, clock deadline, control command, kernel upcall) is handed on, then `pump()` applies
  * the engine's events, carries out the connection manager's commands, sends what the engine produced and
@@ -18,11 +19,13 @@ import type { ConnectionConfig } from '../ike/config.js';
 import { IkeEngine } from '../ike/engine.js';
 import type { Endpoint } from '../ike/events.js';
 import { UserspaceDataplane } from '../dataplane/userspace-dataplane.js';
-import type { IpFamily, PacketSocket, TunDevice, UdpGsoInfo } from '../io/types.js';
+import type { IpFamily, PacketSocket, TunDevice } from '../io/types.js';
 import type { XfrmResult } from '../xfrm/xfrm-tables.js';
 import { ChildInstaller } from './child-installer.js';
+import { CleartextGuard } from './cleartext-guard.js';
 import type { DaemonConfig } from './config-map.js';
 import { ControlApi } from './control-api.js';
+import { offloadStats } from './control-views.js';
 import type { DaemonIo } from './daemon-io.js';
 import { IkeTransport } from './ike-transport.js';
 import { ManualKeying } from './manual-keying.js';
@@ -30,6 +33,7 @@ import { PolicyInstaller } from './policy-installer.js';
 import { SaLog } from './sa-log.js';
 import { SaManager } from './sa-manager.js';
 import type { SaveKeysFiles } from './save-keys.js';
+import type { CharonLimits } from './strongswan-conf.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -38,6 +42,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** `--save-keys DIR`: Wireshark's esp_sa and ikev2_decryption_table, kept current. */
   readonly saveKeys?: SaveKeysFiles;
+  /** strongswan.conf's `charon.*` half-open limits (strongswan-conf.ts); the engine's defaults otherwise. */
+  readonly limits?: CharonLimits;
   /** Is this one of our addresses (manual SAs without `dir`: inbound when dst is ours)? */
   readonly isLocalAddress?: (address: string) => boolean;
 }
@@ -52,6 +58,7 @@ export class Daemon {
   readonly #raw: PacketSocket[] = [];
   readonly #transport: IkeTransport;
   readonly #policies: PolicyInstaller;
+  readonly #guard: CleartextGuard;
   readonly #sa: SaManager;
   readonly #control: ControlApi;
   readonly #manual: ManualKeying;
@@ -73,6 +80,7 @@ export class Daemon {
         return config().connections.map((c) => c.ike);
       },
       psk: (l, r) => config().psk(l, r),
+      ...options.limits,
       rng: options.rng,
       log: options.log,
     });
@@ -89,11 +97,24 @@ export class Daemon {
     });
     const engine = this.#engine;
     const policies = new PolicyInstaller(this.#dataplane, this.#io, this.#tun.name, this.#log);
-    const children = new ChildInstaller(this.#dataplane, policies, this.#log);
+    const guard = new CleartextGuard(this.#io, this.#tun.name, this.#log);
+    const children = new ChildInstaller(this.#dataplane, policies, guard, this.#log);
     const saLog = new SaLog(this.#log, engine, options.saveKeys);
     this.#policies = policies;
+    this.#guard = guard;
     const sendKeepalive = this.#transport.sendKeepalive.bind(this.#transport);
-    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump, sendKeepalive });
+    this.#sa = new SaManager({
+      engine,
+      config,
+      nowMs,
+      log: this.#log,
+      children,
+      policies,
+      guard,
+      saLog,
+      pump,
+      sendKeepalive,
+    });
     this.#control = new ControlApi({
       engine,
       sa: this.#sa,
@@ -103,12 +124,9 @@ export class Daemon {
       nowMs,
       startedAtMs: nowMs(),
       ikeCounters: this.#transport.counters,
+      cleartextDrops: () => guard.dropped(),
       pump,
-      offloads: () => {
-        const udpGso = sumGso(Object.values(this.#transport.natTEndpoints()).map((e) => e.gsoInfo?.()));
-        const tun = this.#tun.offloadInfo?.();
-        return { ...(tun !== undefined ? { tun } : {}), ...(udpGso !== undefined ? { udpGso } : {}) };
-      },
+      offloads: () => offloadStats(this.#tun, Object.values(this.#transport.natTEndpoints())),
     });
     this.#manual = new ManualKeying(this.#dataplane, policies, options.isLocalAddress);
     this.#dataplane.setListener({
@@ -118,9 +136,13 @@ export class Daemon {
     });
   }
 
-  /** Installs the routing rules, starts the sockets, installs shunts and traps, starts `start_action = start` children. */
+  /**
+   * Installs the routing rules and the cleartext check's nft table, starts the sockets, installs shunts and
+   * traps, starts `start_action = start` children.
+   */
   async start(): Promise<void> {
     await this.#io.setup();
+    await this.#guard.start();
     this.#dataplane.start();
     this.#transport.start((message, from, to) => this.#onIke(message, from, to), this.#dataplane.espReceiver);
     const conns = this.#config.connections.length;
@@ -255,22 +277,10 @@ export class Daemon {
     this.#closed = true;
     this.#io.clock.cancel();
     await this.#policies.removeAllRoutes();
+    await this.#guard.stop();
     await this.#transport.close();
     for (const s of this.#raw) await s.close();
     await this.#tun.close();
     await this.#io.teardown();
   }
-}
-
-/** UDP GSO over the ESP-in-UDP endpoints of both families: on while every one is, with their sends added. */
-function sumGso(infos: readonly (UdpGsoInfo | undefined)[]): UdpGsoInfo | undefined {
-  const known = infos.filter((i): i is UdpGsoInfo => i !== undefined);
-  if (known.length === 0) return undefined;
-  const fallback = known.find((i) => i.fallback !== undefined)?.fallback;
-  return {
-    enabled: known.every((i) => i.enabled),
-    sends: known.reduce((n, i) => n + i.sends, 0),
-    segments: known.reduce((n, i) => n + i.segments, 0),
-    ...(fallback !== undefined ? { fallback } : {}),
-  };
 }

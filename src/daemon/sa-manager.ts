@@ -19,6 +19,8 @@ import { ConnectionActions } from './connection-actions.js';
 import type { ActionCommand } from './connection-actions.js';
 import { childView } from './control-views.js';
 import type { IkeRecord } from './control-views.js';
+import type { CleartextGuard } from './cleartext-guard.js';
+import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
 import { NatKeepalives } from './nat-keepalives.js';
@@ -31,6 +33,7 @@ export interface SaManagerDeps {
   readonly log: Logger;
   readonly children: ChildInstaller;
   readonly policies: PolicyInstaller;
+  readonly guard: CleartextGuard;
   readonly saLog: SaLog;
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
@@ -194,10 +197,20 @@ export class SaManager {
   /** Shunts of the (new) configuration, then its trap policies, then its `start_action = start` children. */
   async applyStartActions(): Promise<void> {
     for (const sh of this.#shunts.splice(0)) await this.#d.policies.remove(sh);
+    const pass = this.#d
+      .config()
+      .connections.flatMap((conn) =>
+        shuntRequests(conn).flatMap((r) => r.policies.filter((p) => p.action === 'bypass').map((p) => p.selector)),
+      );
+    await this.#d.guard.setPass(pass);
     for (const conn of this.#d.config().connections)
       for (const req of shuntRequests(conn)) {
-        this.#shunts.push(await this.#d.policies.install(req));
-        this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+        try {
+          this.#shunts.push(await this.#d.policies.install(req));
+          this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+        } catch (e) {
+          if (!(e instanceof InstallError)) throw e; // logged and rolled back by the installer
+        }
       }
     this.#actions.startActions();
     // Traps are awaited in order, so a child started afterwards finds its trap's reqid.

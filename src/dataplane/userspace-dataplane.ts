@@ -291,11 +291,28 @@ export class UserspaceDataplane implements KernelIpsec {
   }
 
   async delPolicy(policyId: number): Promise<void> {
-    const p = this.spd.get(policyId);
-    if (p === undefined || !this.spd.remove(policyId)) throw new KernelError(`no policy ${policyId}`);
-    if (p.action === 'protect' && !this.spd.all().some((q) => q.action === 'protect' && q.reqid === p.reqid)) {
-      this.stats.drops.trapDiscarded += this.trap.discard(p.reqid);
+    if (this.spd.get(policyId) === undefined) throw new KernelError(`no policy ${policyId}`);
+    await this.delPolicies([policyId]);
+  }
+
+  /** One SPD batch (one index update), all or nothing. */
+  async addPolicies(args: readonly AddPolicyArgs[]): Promise<number[]> {
+    try {
+      const added = this.spd.addPolicies(args);
+      this.log.log('knl', 2, `added ${added.length} policies ${added.map((p) => p.id).join(', ')}`);
+      return added.map((p) => p.id);
+    } catch (e) {
+      throw new KernelError(`bad policy: ${(e as Error).message}`);
     }
+  }
+
+  async delPolicies(policyIds: readonly number[]): Promise<void> {
+    const gone = policyIds.map((id) => this.spd.get(id)).filter((p) => p !== undefined);
+    this.spd.removePolicies(policyIds);
+    const reqids = new Set(gone.filter((p) => p.action === 'protect').map((p) => p.reqid));
+    if (reqids.size === 0) return;
+    for (const q of this.spd.all()) if (q.action === 'protect') reqids.delete(q.reqid);
+    for (const reqid of reqids) this.stats.drops.trapDiscarded += this.trap.discard(reqid);
   }
 
   // ---------------------------------------------------------------- outbound

@@ -113,6 +113,10 @@ export interface EngineConfig {
   readonly fragmentSizeBytes?: number;
   /** Nonce length in bytes (default 32, RFC 7296 2.10: at least half the PRF key size, 16..256). */
   readonly nonceLength?: number;
+  /** INVALID_IKE_SPI answers to requests for unknown IKE_SAs (RFC 7296 2.21.4) per second (default 10); 0 = none. */
+  readonly invalidSpiPerSec?: number;
+  /** Answers allowed in a burst after a quiet spell (default 10). */
+  readonly invalidSpiBurst?: number;
 }
 
 export const DEFAULT_RETRANSMIT: RetransmitConfig = { timeoutSec: 4, base: 1.8, tries: 5, limitSec: 0 };

@@ -22,7 +22,15 @@ import { DEFAULT_RETRANSMIT } from './config.js';
 import { InitResponder } from './init-responder.js';
 import type { EngineCore } from './engine-core.js';
 import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram } from './events.js';
-import { decodeIdentity, formatIdentity, identityMatches } from './identity.js';
+import { decodeIdentity, formatIdentity } from './identity.js';
+import { hasContact, replacedByInitialContact } from './initial-contact.js';
+import {
+  DEFAULT_INVALID_SPI_BURST,
+  DEFAULT_INVALID_SPI_PER_SEC,
+  TokenBucket,
+  encodeInvalidSpiAnswer,
+  wantsInvalidSpiAnswer,
+} from './invalid-spi.js';
 import { notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
@@ -71,12 +79,19 @@ export class IkeEngine implements EngineCore {
   private readonly childSpis = new Set<number>();
   /** IKE_SAs that got tasks queued since the last datagram (so only they are looked at). */
   private readonly queued = new Set<IkeSa>();
+  /** INVALID_IKE_SPI answers (RFC 7296 2.21.4): sent, and left unsent by the rate limit. */
+  readonly invalidSpi = { sent: 0, limited: 0 };
+  private readonly invalidSpiBucket: TokenBucket;
 
   constructor(config: EngineConfig) {
     this.config = config;
     this.rng = config.rng;
     this.log = config.log ?? nullLogger;
     this.nonceLength = config.nonceLength ?? 32;
+    this.invalidSpiBucket = new TokenBucket(
+      config.invalidSpiPerSec ?? DEFAULT_INVALID_SPI_PER_SEC,
+      config.invalidSpiBurst ?? DEFAULT_INVALID_SPI_BURST,
+    );
     this.tm = new TaskManager(this, {
       retransmit: config.retransmit ?? DEFAULT_RETRANSMIT,
       maxMessageLength: config.fragmentSizeBytes ?? DEFAULT_FRAGMENT_SIZE,
@@ -413,14 +428,13 @@ export class IkeEngine implements EngineCore {
     return this.config.psk(local, remote);
   }
 
-  initialContact(sa: IkeSa, peer: IkeIdentity): void {
-    for (const other of this.ikeSas()) {
-      if (other === sa || other.conn !== sa.conn || other.state !== IkeSaState.ESTABLISHED) continue;
-      const id = other.initiator ? other.idR : other.idI;
-      const otherPeer = id === undefined ? undefined : decodeIdentity(id.type, id.data);
-      if (otherPeer !== undefined && identityMatches(otherPeer, peer))
-        this.destroyIke(other, 'INITIAL_CONTACT from the same peer');
-    }
+  initialContact(sa: IkeSa): void {
+    for (const other of replacedByInitialContact(this.ikeSas(), sa))
+      this.destroyIke(other, 'INITIAL_CONTACT from the same peer');
+  }
+
+  hasContact(sa: IkeSa, conn: ConnectionConfig): boolean {
+    return hasContact(this.ikeSas(), sa, conn);
   }
 
   childByPeerSpi(sa: IkeSa, protocol: 'esp' | 'ah', spi: Uint8Array): ChildSa | undefined {
@@ -541,6 +555,17 @@ export class IkeEngine implements EngineCore {
     }
   }
 
+  /** RFC 7296 2.21.4: an unprotected INVALID_IKE_SPI back to where the request came from, rate-limited. */
+  private answerInvalidSpi(request: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
+    if (!this.invalidSpiBucket.take(nowMs)) {
+      this.invalidSpi.limited++;
+      return;
+    }
+    this.invalidSpi.sent++;
+    this.log.log('ike', LogLevel.DETAIL, `request for unknown IKE_SA from ${from.address}: INVALID_IKE_SPI`);
+    this.send(to, from, encodeInvalidSpiAnswer(request));
+  }
+
   private send(from: Endpoint, to: Endpoint, packet: Buffer): void {
     const natT = from.port === NAT_T_PORT || to.port === NAT_T_PORT;
     const bytes = natT ? Buffer.concat([Buffer.alloc(NON_ESP_MARKER_LENGTH), packet]) : packet;
@@ -580,6 +605,7 @@ export class IkeEngine implements EngineCore {
     const sa = this.bySpi.get(ours.toString('hex'));
     if (sa === undefined || sa.initiator === header.flags.initiator || sa.state === IkeSaState.DESTROYED) {
       this.drops.unknownSpi++;
+      if (wantsInvalidSpiAnswer(header)) this.answerInvalidSpi(header, from, to, nowMs);
       return;
     }
     if (header.flags.response) this.tm.receiveResponse(sa, buf, header, nowMs);

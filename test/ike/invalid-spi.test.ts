@@ -1,0 +1,121 @@
+/**
+ * Requests for IKE_SAs the receiver does not know (RFC 7296 2.21.4): answered with an unprotected
+ * INVALID_IKE_SPI (SPIs and Message ID copied, Response flag set), rate-limited; responses and IKE_SA_INIT
+ * are never answered; a received INVALID_IKE_SPI changes nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ExchangeType, NotifyType, PayloadType } from '../../src/ike/codec/constants.js';
+import { decodeHeader } from '../../src/ike/codec/header.js';
+import { decodeMessage } from '../../src/ike/codec/message.js';
+import { IkeSaState } from '../../src/ike/sa-state.js';
+import { TokenBucket } from '../../src/ike/invalid-spi.js';
+import { Pair } from './exchange-helper.js';
+import type { InFlight } from './exchange-helper.js';
+
+function established(): Pair {
+  const p = new Pair();
+  p.initiate();
+  p.run();
+  assert.equal(p.events('i', 'ikeSaEstablished').length, 1);
+  return p;
+}
+
+/** The initiator's next request (a liveness check), taken off the wire, not delivered. */
+function nextRequest(p: Pair): InFlight {
+  const sa = p.i.ikeSas()[0];
+  assert.ok(sa);
+  p.i.checkLiveness(sa.id, p.nowMs);
+  return p.take('i');
+}
+
+test('a request for an unknown IKE_SA gets an unprotected INVALID_IKE_SPI with SPIs and Message ID copied', () => {
+  const p = established();
+  p.restart('r'); // the responder lost every IKE_SA
+  // HDR(SPIi, SPIr, INFORMATIONAL, id 2), SK {} -->
+  const req = nextRequest(p);
+  const reqHeader = decodeHeader(req.bytes);
+  p.deliverDatagram(req);
+  // <-- HDR(SPIi, SPIr, INFORMATIONAL, id 2, R), N(INVALID_IKE_SPI)   (no SK)
+  const answer = p.take('r');
+  assert.deepEqual([answer.from, answer.to], [req.to, req.from], 'sent back where the request came from');
+  const msg = decodeMessage(answer.bytes);
+  assert.ok(msg.header.spiI.equals(reqHeader.spiI) && msg.header.spiR.equals(reqHeader.spiR), 'SPIs copied');
+  assert.equal(msg.header.messageId, reqHeader.messageId);
+  assert.equal(msg.header.exchangeType, ExchangeType.INFORMATIONAL);
+  assert.deepEqual(msg.header.flags, { initiator: false, response: true, version: false });
+  assert.equal(msg.payloads.length, 1);
+  const n = msg.payloads[0];
+  assert.ok(n?.type === PayloadType.NOTIFY && n.notifyType === NotifyType.INVALID_IKE_SPI);
+  assert.equal(p.r.invalidSpi.sent, 1);
+  assert.equal(p.r.drops.unknownSpi, 1);
+
+  // The initiator must not change any state for an unauthenticated notify (2.21.4): it keeps retransmitting.
+  p.deliverDatagram(answer);
+  const sa = p.i.ikeSas()[0];
+  assert.equal(sa?.state, IkeSaState.ESTABLISHED);
+  assert.ok(sa.active, 'the liveness check is still outstanding');
+  assert.equal(p.events('i', 'ikeSaDeleted').length, 0);
+  assert.equal(p.wire.length, 0, 'nothing sent in reply to INVALID_IKE_SPI');
+});
+
+test('responses and IKE_SA_INIT requests for unknown IKE_SAs are never answered', () => {
+  const p = established();
+  const sa = p.i.ikeSas()[0];
+  assert.ok(sa);
+  // A request from the responder to the initiator, whose answer (a response) goes to a restarted responder.
+  const rsa = p.r.ikeSas()[0];
+  assert.ok(rsa);
+  p.r.checkLiveness(rsa.id, p.nowMs);
+  const req = p.take('r');
+  p.deliverDatagram(req);
+  const resp = p.take('i');
+  p.restart('r');
+  p.deliverDatagram(resp);
+  assert.equal(p.wire.length, 0);
+  assert.equal(p.r.invalidSpi.sent, 0);
+  assert.equal(p.r.drops.unknownSpi, 1);
+  // IKE_SA_INIT with a non-zero SPIr for an unknown IKE_SA: dropped, not answered.
+  p.restart('i');
+  p.initiate();
+  const init = p.take('i');
+  const bytes = Buffer.from(init.bytes);
+  bytes.fill(0x42, 8, 16);
+  p.deliverDatagram({ ...init, bytes });
+  assert.equal(p.wire.length, 0);
+  assert.equal(p.r.invalidSpi.sent, 0);
+});
+
+test('INVALID_IKE_SPI answers are rate-limited by a token bucket on the engine clock', () => {
+  const p = established();
+  const req = nextRequest(p);
+  p.restart('r', { engine: { invalidSpiPerSec: 5, invalidSpiBurst: 3 } });
+  for (let k = 0; k < 50; k++) p.deliverDatagram(req);
+  assert.equal(p.r.invalidSpi.sent, 3, 'the burst');
+  assert.equal(p.r.invalidSpi.limited, 47);
+  p.nowMs += 1000;
+  for (let k = 0; k < 50; k++) p.deliverDatagram(req);
+  assert.equal(p.r.invalidSpi.sent, 6, 'refilled at 5/s, capped at the burst');
+  p.nowMs += 200;
+  for (let k = 0; k < 10; k++) p.deliverDatagram(req);
+  assert.equal(p.r.invalidSpi.sent, 7, 'one token per 200 ms');
+  assert.equal(p.wire.filter((d) => d.sender === 'r').length, 7);
+});
+
+test('invalidSpiPerSec 0 turns the answers off', () => {
+  const p = established();
+  const req = nextRequest(p);
+  p.restart('r', { engine: { invalidSpiPerSec: 0 } });
+  p.deliverDatagram(req);
+  assert.equal(p.r.invalidSpi.sent, 0);
+  assert.equal(p.wire.length, 0);
+});
+
+test('token bucket: refills with time, never above the burst, ignores a clock going back', () => {
+  const b = new TokenBucket(2, 2);
+  assert.deepEqual([b.take(0), b.take(0), b.take(0)], [true, true, false]);
+  assert.equal(b.take(499), false);
+  assert.equal(b.take(500), true);
+  assert.equal(b.take(100), false, 'no tokens from a clock going back');
+  assert.deepEqual([b.take(100_000), b.take(100_000), b.take(100_000)], [true, true, false]);
+});

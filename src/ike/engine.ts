@@ -29,6 +29,7 @@ import {
   DEFAULT_INVALID_SPI_PER_SEC,
   TokenBucket,
   encodeInvalidSpiAnswer,
+  isInvalidSpiAnswer,
   wantsInvalidSpiAnswer,
 } from './invalid-spi.js';
 import { notify } from './payload-util.js';
@@ -606,6 +607,11 @@ export class IkeEngine implements EngineCore {
     if (sa === undefined || sa.initiator === header.flags.initiator || sa.state === IkeSaState.DESTROYED) {
       this.drops.unknownSpi++;
       if (wantsInvalidSpiAnswer(header)) this.answerInvalidSpi(header, from, to, nowMs);
+      return;
+    }
+    const deleting = sa.state === IkeSaState.DELETING ? sa.active : undefined;
+    if (deleting !== undefined && isInvalidSpiAnswer(buf, header, deleting.messageId)) {
+      this.destroyIke(sa, sa.deleteReason || 'deleted (the peer had already forgotten the IKE_SA)');
       return;
     }
     if (header.flags.response) this.tm.receiveResponse(sa, buf, header, nowMs);

@@ -9,8 +9,8 @@ import { ExchangeType, NotifyType, PayloadType } from '../../src/ike/codec/const
 import { decodeHeader } from '../../src/ike/codec/header.js';
 import { decodeMessage } from '../../src/ike/codec/message.js';
 import { IkeSaState } from '../../src/ike/sa-state.js';
-import { TokenBucket } from '../../src/ike/invalid-spi.js';
-import { Pair } from './exchange-helper.js';
+import { TokenBucket, encodeInvalidSpiAnswer } from '../../src/ike/invalid-spi.js';
+import { ADDR_I, ADDR_R, Pair } from './exchange-helper.js';
 import type { InFlight } from './exchange-helper.js';
 
 function established(): Pair {
@@ -118,4 +118,45 @@ test('token bucket: refills with time, never above the burst, ignores a clock go
   assert.equal(b.take(500), true);
   assert.equal(b.take(100), false, 'no tokens from a clock going back');
   assert.deepEqual([b.take(100_000), b.take(100_000), b.take(100_000)], [true, true, false]);
+});
+
+test('DELETE whose answer was lost: the retransmission meets INVALID_IKE_SPI and the deletion completes', () => {
+  const p = established();
+  const sa = p.i.ikeSas()[0];
+  assert.ok(sa);
+  p.i.terminate(sa.id, p.nowMs);
+  // HDR, SK { D(IKE) } -->        the responder deletes and answers; the answer is lost
+  p.deliver('i');
+  p.drop('r');
+  assert.equal(p.r.ikeSas().length, 0);
+  assert.equal(p.i.ikeSas()[0]?.state, IkeSaState.DELETING);
+  // The retransmitted DELETE finds no IKE_SA: <-- N(INVALID_IKE_SPI), which ends our deletion.
+  p.advance(p.i.nextTimerMs()! - p.nowMs);
+  p.deliver('i');
+  assert.equal(p.r.invalidSpi.sent, 1);
+  p.deliver('r');
+  assert.equal(p.i.ikeSas().length, 0);
+  assert.equal(p.events('i', 'ikeSaDeleted').length, 1);
+  assert.equal(p.wire.length, 0);
+});
+
+test('an INVALID_IKE_SPI that does not answer the outstanding DELETE changes nothing', () => {
+  const p = established();
+  const sa = p.i.ikeSas()[0];
+  assert.ok(sa);
+  p.i.terminate(sa.id, p.nowMs);
+  const del = p.take('i');
+  const h = decodeHeader(del.bytes);
+  // A forged answer with another Message ID, and one to a request that is not a DELETE of this IKE_SA.
+  const forged = encodeInvalidSpiAnswer({ ...h, messageId: h.messageId + 1 });
+  p.i.receiveDatagram(forged, del.to, del.from, p.nowMs);
+  assert.equal(p.i.ikeSas()[0]?.state, IkeSaState.DELETING);
+  const q = established();
+  const qsa = q.i.ikeSas()[0];
+  assert.ok(qsa);
+  q.i.checkLiveness(qsa.id, q.nowMs);
+  const dpd = decodeHeader(q.take('i').bytes);
+  q.i.receiveDatagram(encodeInvalidSpiAnswer(dpd), ADDR_R, ADDR_I, q.nowMs);
+  assert.equal(q.i.ikeSas()[0]?.state, IkeSaState.ESTABLISHED, 'a liveness check is not ended by it');
+  assert.equal(q.events('i', 'ikeSaDeleted').length, 0);
 });

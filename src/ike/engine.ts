@@ -19,6 +19,7 @@ import { encodeMessage } from './codec/message.js';
 import type { IkeHeader } from './codec/types.js';
 import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from './config.js';
 import { DEFAULT_RETRANSMIT } from './config.js';
+import { ClosedSaResponses } from './closed-sa-responses.js';
 import { InitResponder } from './init-responder.js';
 import type { EngineCore } from './engine-core.js';
 import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram } from './events.js';
@@ -83,6 +84,10 @@ export class IkeEngine implements EngineCore {
   /** INVALID_IKE_SPI answers (RFC 7296 2.21.4): sent, and left unsent by the rate limit. */
   readonly invalidSpi = { sent: 0, limited: 0 };
   private readonly invalidSpiBucket: TokenBucket;
+  /** Last responses of IKE_SAs that are gone, for retransmitted requests (a DELETE whose answer was lost). */
+  private readonly closed = new ClosedSaResponses();
+  /** The clock of the datagram or timer being handled (for bookkeeping outside the task path). */
+  private nowMs = 0;
 
   constructor(config: EngineConfig) {
     this.config = config;
@@ -195,6 +200,7 @@ export class IkeEngine implements EngineCore {
 
   /** Feed one received UDP payload. Never throws. */
   receiveDatagram(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
+    this.nowMs = nowMs;
     try {
       let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       if (from.port === NAT_T_PORT || to.port === NAT_T_PORT) {
@@ -219,6 +225,7 @@ export class IkeEngine implements EngineCore {
 
   /** Run due timers: retransmissions, rekeys, expiries, liveness checks. Never throws. */
   handleTimer(nowMs: number): void {
+    this.nowMs = nowMs;
     for (const sa of [...new Set(this.bySpi.values())]) {
       try {
         this.timersOf(sa, nowMs);
@@ -411,6 +418,10 @@ export class IkeEngine implements EngineCore {
     sa.active = undefined;
     sa.queue = [];
     for (const [k, v] of this.bySpi) if (v === sa) this.bySpi.delete(k);
+    const last = sa.lastResponse;
+    const crypter = sa.protectIn;
+    if (last !== undefined && crypter !== undefined)
+      this.closed.remember(sa.spiLocal.toString('hex'), last, (b) => crypter.open(b).ok, this.nowMs);
     this.front.forget(sa);
     if (wasEstablished || sa.initiator)
       this.emit({ type: 'ikeSaDeleted', ikeSaId: sa.id, name: sa.conn?.name ?? '', reason });
@@ -606,7 +617,10 @@ export class IkeEngine implements EngineCore {
     const sa = this.bySpi.get(ours.toString('hex'));
     if (sa === undefined || sa.initiator === header.flags.initiator || sa.state === IkeSaState.DESTROYED) {
       this.drops.unknownSpi++;
-      if (wantsInvalidSpiAnswer(header)) this.answerInvalidSpi(header, from, to, nowMs);
+      if (!wantsInvalidSpiAnswer(header)) return;
+      const again = this.closed.answer(ours.toString('hex'), header.messageId, buf, nowMs);
+      if (again !== undefined) for (const p of again) this.send(to, from, p);
+      else this.answerInvalidSpi(header, from, to, nowMs);
       return;
     }
     const deleting = sa.state === IkeSaState.DELETING ? sa.active : undefined;

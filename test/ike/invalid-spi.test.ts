@@ -120,19 +120,55 @@ test('token bucket: refills with time, never above the burst, ignores a clock go
   assert.deepEqual([b.take(100_000), b.take(100_000), b.take(100_000)], [true, true, false]);
 });
 
-test('DELETE whose answer was lost: the retransmission meets INVALID_IKE_SPI and the deletion completes', () => {
+test('DELETE whose answer was lost: the retransmission is answered from the closed IKE_SA cached response', () => {
   const p = established();
   const sa = p.i.ikeSas()[0];
   assert.ok(sa);
   p.i.terminate(sa.id, p.nowMs);
   // HDR, SK { D(IKE) } -->        the responder deletes and answers; the answer is lost
   p.deliver('i');
-  p.drop('r');
+  const lost = p.drop('r');
   assert.equal(p.r.ikeSas().length, 0);
   assert.equal(p.i.ikeSas()[0]?.state, IkeSaState.DELETING);
-  // The retransmitted DELETE finds no IKE_SA: <-- N(INVALID_IKE_SPI), which ends our deletion.
+  // The retransmitted DELETE gets the same answer again (RFC 7296 2.1), though the IKE_SA is gone.
   p.advance(p.i.nextTimerMs()! - p.nowMs);
   p.deliver('i');
+  const again = p.take('r');
+  assert.ok(again.bytes.equals(lost.bytes), 'bitwise the lost response');
+  assert.equal(p.r.invalidSpi.sent, 0);
+  p.deliverDatagram(again);
+  assert.equal(p.i.ikeSas().length, 0);
+  assert.equal(p.events('i', 'ikeSaDeleted').length, 1);
+  assert.equal(p.wire.length, 0);
+  // A forged request under the closed IKE_SA's SPI and Message ID is not answered from the cache.
+  const forged = Buffer.from(nextRequestBytes(lost.bytes));
+  p.r.receiveDatagram(forged, ADDR_I, ADDR_R, p.nowMs);
+  p.pump();
+  assert.ok(
+    p.wire.every((d) => !d.bytes.equals(lost.bytes)),
+    'no cached answer to an unauthenticated request',
+  );
+});
+
+/** A request with the header of `response` (flags flipped to a request) and a garbage SK payload. */
+function nextRequestBytes(response: Buffer): Buffer {
+  const b = Buffer.from(response);
+  b[19] = 0x08; // flags: initiator, request
+  b[b.length - 1] = (b[b.length - 1] ?? 0) ^ 0xff; // break the ICV
+  return b;
+}
+
+test('DELETE to a restarted peer: the retransmission meets INVALID_IKE_SPI and the deletion completes', () => {
+  const p = established();
+  const sa = p.i.ikeSas()[0];
+  assert.ok(sa);
+  p.i.terminate(sa.id, p.nowMs);
+  // HDR, SK { D(IKE) } -->   lost; the responder restarts and knows no IKE_SA
+  p.drop('i');
+  p.restart('r');
+  p.advance(p.i.nextTimerMs()! - p.nowMs);
+  p.deliver('i');
+  // <-- N(INVALID_IKE_SPI) ends our deletion (nothing else changes on it: see below).
   assert.equal(p.r.invalidSpi.sent, 1);
   p.deliver('r');
   assert.equal(p.i.ikeSas().length, 0);

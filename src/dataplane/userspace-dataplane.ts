@@ -15,7 +15,8 @@
  *   inner packet must match one of the SA's selectors, else drop 'policy' (RFC 4301 5.2 step 4) ->
  *   accounting -> NAT mapping check (only after the ICV verified) -> slot of the TUN write batch -> one write.
  * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
- * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
+ * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header; under ESP-in-UDP the
+ * TCP/UDP checksum is then recomputed over it (RFC 3948 3.1.2, src/esp/nat-checksum.ts).
  *
  * AH (RFC 4302) takes the same steps through raw protocol-51 sockets (ah-path.ts: the wire forms that keep
  * the outer header under its ICV intact; ah-state.ts: SA set-up, no NAT traversal).
@@ -39,6 +40,7 @@ import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
 import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
+import { fixTransportChecksum } from '../esp/nat-checksum.js';
 import { formatAddress } from '../io/ip-address.js';
 import { ADDRESS_SLOT_BYTES, DatagramKind } from '../io/types.js';
 import type { DatagramBatch, IpFamily, PacketBatch, PacketSocket, TunDevice, UdpEndpoint } from '../io/types.js';
@@ -429,6 +431,8 @@ export class UserspaceDataplane implements KernelIpsec {
     if (sa.mode === 'transport' && !rebuildTransportHeader(v, batch, i, st.esp.lastNextHeader, this.outer)) {
       return this.sad.countDrop(sa, 'tooBig');
     }
+    // RFC 3948 3.1.2: behind a NAT the peer's TCP/UDP checksum covers addresses other than the rebuilt ones.
+    if (sa.mode === 'transport' && st.encap) fixTransportChecksum(v.buf, v.off, v.len);
     const key = this.inKey;
     if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return this.sad.countDrop(sa, 'malformed');
     // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.

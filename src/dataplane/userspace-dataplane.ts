@@ -26,8 +26,9 @@
  * inbound check is the SA's own selectors; a packet from the TUN, local or forwarded, is looked up "out".
  * Inbound SAs are found by SPI alone (RFC 4301 4.1 allows it for unicast SAs whose SPI we chose); the outer
  * destination is not compared, since behind a NAT it is not the address the peer wrote.
- * Tunnel mode with output 'esp' lets the kernel write the outer header: DSCP/ECN of the inner header are
- * not copied to it (RFC 4301 5.1.2.1 makes that optional for DSCP).
+ * Tunnel mode with output 'esp' lets the kernel write the outer header; the inner DSCP and ECN go to it per
+ * packet as the send slot's TOS (IP_TOS / IPV6_TCLASS), and on receipt the outer ECN is applied to the inner
+ * header by RFC 6040 (src/esp/ecn.ts; outer CE over a Not-ECT inner packet is dropped as 'ecn').
  *
  * Upcalls (acquire, expire, mapping) raised while a batch is processed are delivered after it, so the IKE
  * side may call back into addSa/delSa from them. Nothing on the packet path throws or allocates, apart from
@@ -40,6 +41,7 @@ import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
 import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
+import { decapsulateEcn, outerTrafficClass, readTrafficClass } from '../esp/ecn.js';
 import { fixTransportChecksum } from '../esp/nat-checksum.js';
 import { formatAddress } from '../io/ip-address.js';
 import { ADDRESS_SLOT_BYTES, DatagramKind } from '../io/types.js';
@@ -336,6 +338,8 @@ export class UserspaceDataplane implements KernelIpsec {
     v.buf = buf;
     v.off = off;
     v.len = len;
+    // RFC 4301 5.1.2.1, RFC 6040: the outer header takes the inner DSCP and ECN (read before encryption).
+    const tos = sa.mode === 'tunnel' ? outerTrafficClass(readTrafficClass(buf, off, len)) : 0;
     const r = st.esp.seal(v as PacketBuffer);
     if (r !== 'ok') {
       if (r === 'seqExhausted') this.sad.expireBySequence(sa, true);
@@ -344,7 +348,7 @@ export class UserspaceDataplane implements KernelIpsec {
     this.sad.account(sa, len, now);
     // RFC 4303 3.3.3: rekey well before the sequence number would wrap.
     if (st.esp.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
-    if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.flushSend(out, st.encap);
+    if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort, tos)) this.flushSend(out, st.encap);
   }
 
   private trapPacket(policy: Policy, buf: Buffer, off: number, len: number, now: number): void {
@@ -428,6 +432,10 @@ export class UserspaceDataplane implements KernelIpsec {
     v.len = len;
     const r = st.esp.open(v as PacketBuffer);
     if (r !== 'ok') return this.sad.countDrop(sa, r);
+    // RFC 6040 4.2: the outer ECN field carries congestion marks into the inner header (or drops the packet).
+    if (sa.mode === 'tunnel' && !decapsulateEcn(v.buf, v.off, v.len, batch.tos?.[i] ?? 0)) {
+      return this.sad.countDrop(sa, 'ecn');
+    }
     if (sa.mode === 'transport' && !rebuildTransportHeader(v, batch, i, st.esp.lastNextHeader, this.outer)) {
       return this.sad.countDrop(sa, 'tooBig');
     }

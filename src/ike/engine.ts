@@ -608,8 +608,10 @@ export class IkeEngine implements EngineCore {
       return;
     }
     const zero = Buffer.alloc(IKE_SPI_LENGTH);
-    if (!header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT && header.spiR.equals(zero)) {
-      this.front.receive(buf, header, from, to, nowMs);
+    if (!header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT) {
+      // IKE_SA_INIT is unprotected: one naming an existing IKE_SA (SPIr set) must not touch its window.
+      if (header.spiR.equals(zero)) this.front.receive(buf, header, from, to, nowMs);
+      else this.drops.notExpected++;
       return;
     }
     // Our SPI is the responder SPI in messages from the original initiator, else the initiator SPI.

@@ -196,3 +196,34 @@ test('an INVALID_IKE_SPI that does not answer the outstanding DELETE changes not
   assert.equal(q.i.ikeSas()[0]?.state, IkeSaState.ESTABLISHED, 'a liveness check is not ended by it');
   assert.equal(q.events('i', 'ikeSaDeleted').length, 0);
 });
+
+test('an unprotected IKE_SA_INIT request naming an established IKE_SA (SPIr set) is dropped without moving its window', () => {
+  const p = established();
+  const sa = p.i.ikeSas()[0];
+  assert.ok(sa);
+  const expected = sa.expectedRequestId;
+  // HDR(SPIi, SPIr, IKE_SA_INIT, the next Message ID, responder's request) with a payload the rules refuse -->
+  const forged = encodeInvalidSpiAnswer({
+    spiI: sa.spiI,
+    spiR: sa.spiR,
+    nextPayload: 0,
+    majorVersion: 2,
+    minorVersion: 0,
+    exchangeType: ExchangeType.IKE_SA_INIT,
+    flags: { initiator: true, response: false, version: false },
+    messageId: expected,
+    length: 0,
+  });
+  forged[19] = 0x00; // flags: a request from the original responder
+  p.i.receiveDatagram(forged, ADDR_R, ADDR_I, p.nowMs);
+  p.pump();
+  assert.equal(p.wire.length, 0, 'not answered');
+  assert.equal(sa.expectedRequestId, expected, 'the request window did not move');
+  // The responder's next real request is still answered.
+  const rsa = p.r.ikeSas()[0];
+  assert.ok(rsa);
+  p.r.checkLiveness(rsa.id, p.nowMs);
+  p.run();
+  assert.equal(rsa.active, undefined, 'liveness check answered');
+  assert.equal(p.events('r', 'ikeSaDeleted').length, 0);
+});

@@ -82,6 +82,8 @@ class Side {
   readonly peer: Peer | undefined;
   readonly children = new Map<number, ChildSaInfo>();
   ikeDeleted = 0;
+  /** Why IKE_SAs and CHILD_SAs ended (the first few), for reports. */
+  readonly endings: string[] = [];
   kernelErrors = 0;
   private policy = false;
 
@@ -94,8 +96,13 @@ class Side {
   drainEvents(): void {
     for (let e; (e = this.engine.nextEvent());) {
       if (e.type === 'childSaInstalled') this.install(e.child);
-      else if (e.type === 'childSaDeleted') this.uninstall(e.childSaId);
-      else if (e.type === 'ikeSaDeleted') this.ikeDeleted++;
+      else if (e.type === 'childSaDeleted') {
+        this.uninstall(e.childSaId);
+        if (this.endings.length < 20) this.endings.push(`CHILD_SA ${e.childSaId}: ${e.reason}`);
+      } else if (e.type === 'ikeSaDeleted') {
+        this.ikeDeleted++;
+        if (this.endings.length < 20) this.endings.push(`IKE_SA ${e.ikeSaId}: ${e.reason}`);
+      }
     }
   }
 

@@ -9,7 +9,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { FuzzTarget } from './fuzz-target.js';
 
-const INPUTS = Number(process.env['TSIPSEC_FUZZ_INPUTS'] ?? 20_000);
+const INPUTS = Number(process.env['TSIPSEC_FUZZ_INPUTS'] ?? 60_000);
 
 for (const seed of [1, 2]) {
   test(`fuzz slice (seed ${seed}): ${INPUTS} mutated inputs, no crash, the tunnel still carries traffic`, async (t: TestContext) => {

@@ -30,7 +30,6 @@ import {
   DEFAULT_INVALID_SPI_PER_SEC,
   TokenBucket,
   encodeInvalidSpiAnswer,
-  isInvalidSpiAnswer,
   wantsInvalidSpiAnswer,
 } from './invalid-spi.js';
 import { notify } from './payload-util.js';
@@ -152,6 +151,9 @@ export class IkeEngine implements EngineCore {
       this.destroyIke(sa, 'terminated');
       return;
     }
+    // A replaced IKE_SA is deleted by the rekey's initiator (RFC 7296 2.18). A DELETE from us while the peer
+    // still waits for our rekey answer collides with its rekey, and the peer drops the new IKE_SA with it.
+    if (sa.state === IkeSaState.REKEYED) return;
     this.queueTask(sa, new IkeDeleteTask('terminated'));
     this.tm.startNext(sa, nowMs);
   }
@@ -623,11 +625,6 @@ export class IkeEngine implements EngineCore {
       const again = this.closed.answer(ours.toString('hex'), header.messageId, buf, nowMs);
       if (again !== undefined) for (const p of again) this.send(to, from, p);
       else this.answerInvalidSpi(header, from, to, nowMs);
-      return;
-    }
-    const deleting = sa.state === IkeSaState.DELETING ? sa.active : undefined;
-    if (deleting !== undefined && isInvalidSpiAnswer(buf, header, deleting.messageId)) {
-      this.destroyIke(sa, sa.deleteReason || 'deleted (the peer had already forgotten the IKE_SA)');
       return;
     }
     if (header.flags.response) this.tm.receiveResponse(sa, buf, header, nowMs);

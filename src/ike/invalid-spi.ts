@@ -7,11 +7,11 @@
  *                                                    <--   HDR(SPIi, SPIr, exchange, Message ID, R), N(INVALID_IKE_SPI)
  *
  * Anyone can make us send these, so they are rate-limited by a token bucket driven by the caller's clock.
- * A received INVALID_IKE_SPI is unauthenticated and changes nothing (2.21.4: MUST NOT change state), except
- * that an IKE_SA already being deleted by us may finish (see isInvalidSpiAnswer).
+ * A received INVALID_IKE_SPI is unauthenticated and changes nothing (2.21.4: MUST NOT change state): it may
+ * also mean the peer does not know the IKE_SA yet (our DELETE overtook its IKE_SA rekey).
  */
-import { ExchangeType, IKE_MAJOR_VERSION, NotifyType, PayloadType } from './codec/constants.js';
-import { decodeMessage, encodeMessage } from './codec/message.js';
+import { ExchangeType, IKE_MAJOR_VERSION, NotifyType } from './codec/constants.js';
+import { encodeMessage } from './codec/message.js';
 import type { IkeHeader } from './codec/types.js';
 import { notify } from './payload-util.js';
 
@@ -62,17 +62,4 @@ export function encodeInvalidSpiAnswer(request: IkeHeader): Buffer {
     length: 0,
   };
   return encodeMessage({ header, payloads: [notify(NotifyType.INVALID_IKE_SPI)] });
-}
-
-/**
- * Whether `buf` is an unprotected INVALID_IKE_SPI answering our outstanding INFORMATIONAL request `messageId`.
- * The one use the engine makes of it: an IKE_SA we are deleting anyway stops retransmitting its DELETE when the
- * peer says it no longer has the IKE_SA (its answer to our first DELETE was lost). No other state changes.
- */
-export function isInvalidSpiAnswer(buf: Buffer, header: IkeHeader, messageId: number): boolean {
-  if (!header.flags.response || header.exchangeType !== ExchangeType.INFORMATIONAL) return false;
-  if (header.messageId !== messageId || header.nextPayload !== PayloadType.NOTIFY) return false;
-  const msg = decodeMessage(buf);
-  const n = msg.payloads[0];
-  return msg.payloads.length === 1 && n?.type === PayloadType.NOTIFY && n.notifyType === NotifyType.INVALID_IKE_SPI;
 }

@@ -158,7 +158,7 @@ function nextRequestBytes(response: Buffer): Buffer {
   return b;
 }
 
-test('DELETE to a restarted peer: the retransmission meets INVALID_IKE_SPI and the deletion completes', () => {
+test('DELETE to a restarted peer: INVALID_IKE_SPI changes nothing; the deletion ends when retransmission gives up', () => {
   const p = established();
   const sa = p.i.ikeSas()[0];
   assert.ok(sa);
@@ -168,24 +168,27 @@ test('DELETE to a restarted peer: the retransmission meets INVALID_IKE_SPI and t
   p.restart('r');
   p.advance(p.i.nextTimerMs()! - p.nowMs);
   p.deliver('i');
-  // <-- N(INVALID_IKE_SPI) ends our deletion (nothing else changes on it: see below).
   assert.equal(p.r.invalidSpi.sent, 1);
-  p.deliver('r');
-  assert.equal(p.i.ikeSas().length, 0);
+  p.deliver('r'); // <-- N(INVALID_IKE_SPI): unauthenticated, it proves nothing
+  assert.equal(p.i.ikeSas()[0]?.state, IkeSaState.DELETING);
+  for (let n = 0; n < 40 && p.i.ikeSas().length > 0; n++) {
+    p.wire.splice(0);
+    p.advance(p.i.nextTimerMs()! - p.nowMs);
+  }
+  assert.equal(p.i.ikeSas().length, 0, 'gone after the last retransmission');
   assert.equal(p.events('i', 'ikeSaDeleted').length, 1);
-  assert.equal(p.wire.length, 0);
 });
 
-test('an INVALID_IKE_SPI that does not answer the outstanding DELETE changes nothing', () => {
+test('an INVALID_IKE_SPI, whatever it answers, changes nothing', () => {
   const p = established();
   const sa = p.i.ikeSas()[0];
   assert.ok(sa);
   p.i.terminate(sa.id, p.nowMs);
   const del = p.take('i');
   const h = decodeHeader(del.bytes);
-  // A forged answer with another Message ID, and one to a request that is not a DELETE of this IKE_SA.
-  const forged = encodeInvalidSpiAnswer({ ...h, messageId: h.messageId + 1 });
-  p.i.receiveDatagram(forged, del.to, del.from, p.nowMs);
+  // Answers to our DELETE (its Message ID and another), and one to a liveness check.
+  for (const messageId of [h.messageId, h.messageId + 1])
+    p.i.receiveDatagram(encodeInvalidSpiAnswer({ ...h, messageId }), del.to, del.from, p.nowMs);
   assert.equal(p.i.ikeSas()[0]?.state, IkeSaState.DELETING);
   const q = established();
   const qsa = q.i.ikeSas()[0];
@@ -226,4 +229,39 @@ test('an unprotected IKE_SA_INIT request naming an established IKE_SA (SPIr set)
   p.run();
   assert.equal(rsa.active, undefined, 'liveness check answered');
   assert.equal(p.events('r', 'ikeSaDeleted').length, 0);
+});
+
+test('terminating during a peer-initiated IKE_SA rekey whose answer was lost: no DELETE for the replaced IKE_SA', () => {
+  const p = established();
+  const old = p.i.ikeSas()[0];
+  const rsa = p.r.ikeSas()[0];
+  assert.ok(old && rsa);
+  // HDR, SK { SA, Ni, KEi } (IKE rekey by the responder) -->  answered; the answer is lost.
+  p.r.rekeyIke(rsa.id, p.nowMs);
+  p.deliver('r');
+  p.drop('i');
+  const fresh = p.i.ikeSas().find((s) => s !== old && s.state === IkeSaState.ESTABLISHED);
+  assert.ok(fresh, 'the new IKE_SA is up on our side');
+  assert.equal(old.state, IkeSaState.REKEYED);
+  // Tear everything down now (tsipsec down): the replaced IKE_SA is left to the rekey's own DELETE.
+  p.i.terminate(old.id, p.nowMs);
+  p.i.terminate(fresh.id, p.nowMs);
+  p.pump();
+  assert.ok(
+    p.wire.every((d) => d.sender === 'i' && decodeHeader(d.bytes).spiI.equals(fresh.spiI)),
+    'DELETE only for the new IKE_SA',
+  );
+  // The peer retransmits its rekey, gets the cached answer and deletes the old IKE_SA; our DELETE for the new
+  // one, refused with INVALID_IKE_SPI while the peer did not know it yet, is retransmitted until it does.
+  for (let n = 0; n < 10 && p.i.ikeSas().length + p.r.ikeSas().length > 0; n++) {
+    p.advance(Math.min(p.i.nextTimerMs() ?? Infinity, p.r.nextTimerMs() ?? Infinity) - p.nowMs);
+    p.run();
+  }
+  assert.equal(p.i.ikeSas().length, 0);
+  assert.equal(p.r.ikeSas().length, 0, 'the peer kept neither IKE_SA');
+  assert.deepEqual(
+    p.events('r', 'ikeSaDeleted').map((e) => e.reason),
+    ['rekeyed', 'deleted by peer'],
+    'the peer completed its rekey, then took our DELETE',
+  );
 });

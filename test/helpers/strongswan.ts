@@ -25,8 +25,16 @@ export class StrongSwan {
     this.logFile = logFile;
   }
 
-  /** Starts charon in `host` and loads `swanctlConf` (text). */
-  static async start(lab: Lab, host: LabHost, swanctlConf: string): Promise<StrongSwan> {
+  /**
+   * Starts charon in `host` and loads `swanctlConf` (text). `charon` adds or overrides `charon.*` settings of
+   * strongswan.conf (e.g. `retransmit_tries`).
+   */
+  static async start(
+    lab: Lab,
+    host: LabHost,
+    swanctlConf: string,
+    charon: Readonly<Record<string, string>> = {},
+  ): Promise<StrongSwan> {
     const base = path.join(lab.dir, `charon-${host.ns}`);
     const vici = `${base}.vici`;
     const logFile = `${base}.log`;
@@ -39,9 +47,9 @@ export class StrongSwan {
   port = 500
   port_nat_t = 4500
   install_routes = yes
-  retransmit_tries = 2
-  retransmit_timeout = 1
-  plugins {
+${Object.entries({ retransmit_tries: '2', retransmit_timeout: '1', ...charon })
+  .map(([k, v]) => `  ${k} = ${v}\n`)
+  .join('')}  plugins {
     vici { socket = unix://${vici} }
     kernel-libipsec { allow_peer_ts = yes }
   }

@@ -5,8 +5,8 @@
  * daemon does it (childSaInstalled -> addSa in and out + an out policy; childSaDeleted -> delSa).
  *
  * The seeds are recorded, not invented: the IKE datagrams of a whole project-to-project session (set-up, a
- * second CHILD_SA, CHILD_SA and IKE_SA rekeys, liveness, deletes) and the tcpdump project's IKEv2 captures of
- * other implementations; the decrypted inner payloads of that session's requests; the ESP packets the pair
+ * second CHILD_SA, CHILD_SA and IKE_SA rekeys, liveness, deletes), a strongSwan 5.9.8 session with our daemon
+ * (test/fuzz/corpus/, IKE and ESP-in-UDP) and the tcpdump project's IKEv2 captures of other implementations; the decrypted inner payloads of that session's requests; the ESP packets the pair
  * sealed; ESP-in-UDP datagrams of a pair with UDP encapsulation; and inner packets for the TUN. Each input is
  * one of (weights in INPUT_KINDS):
  *   ike     a mutated IKE datagram to either engine (SPIs sometimes rewritten to the live IKE_SA's)
@@ -42,6 +42,7 @@ import { ikeMessagesFromPcap } from '../ike/codec/ike-pcap.js';
 import { HOST_A, HOST_B, OUTER_A, OUTER_B, makePeer, makePeers, nextWrites, settle } from '../dataplane/two-peers.js';
 import type { Peer, Peers } from '../dataplane/two-peers.js';
 import { ICMP_ECHO_REQUEST, echoReplyV4, icmpEcho, icmpv6Echo, ipv4, ipv6, tcp, udp } from '../spd/packets.js';
+import { recordedUdp } from './corpus.js';
 import { mutate } from './mutate.js';
 
 export const INPUT_KINDS = { ike: 30, inner: 15, esp: 20, espUdp: 15, tun: 20 } as const;
@@ -327,6 +328,9 @@ export class FuzzTarget {
     rec.b.engine.terminate(rec.b.live()!.id, this.nowMs);
     rec.pump(this.nowMs);
     for (const name of ['ikev2four.pcap', 'ikev2pI2.pcap']) this.seeds.ike.push(...ikeMessagesFromPcap(name));
+    const strongSwan = recordedUdp('strongswan-5.9.8-ikev2.pcap');
+    this.seeds.ike.push(...strongSwan.ike);
+    this.seeds.espUdp.push(...strongSwan.espUdp);
 
     // 2. The main pair and the scratch pair come up.
     if (!this.pair.establish(this.nowMs)) throw new Error('main pair did not establish');

@@ -25,6 +25,8 @@ export const DROP_REASONS = [
   'seqExhausted',
   /** Outbound: the packet does not fit the buffer's room (headroom, tailroom or MTU). */
   'tooBig',
+  /** Tunnel mode: the outer header says CE (congestion) but the inner packet is Not-ECT (RFC 6040 4.2). */
+  'ecn',
   /** Anything unexpected caught at the per-packet boundary (a bug, never bad input). */
   'internal',
 ] as const;

@@ -11,6 +11,8 @@
 import { readU32 } from '../common/ip.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET } from '../esp/constants.js';
+import { decapsulateEcn, outerTrafficClass, readTrafficClass } from '../esp/ecn.js';
+import { fixTransportChecksum } from '../esp/nat-checksum.js';
 import { formatAddress } from '../io/ip-address.js';
 import { ADDRESS_SLOT_BYTES } from '../io/types.js';
 import type { DatagramBatch, IpFamily, PacketSocket, UdpEndpoint } from '../io/types.js';
@@ -84,6 +86,8 @@ export class EspPath {
     v.buf = buf;
     v.off = off;
     v.len = len;
+    // RFC 4301 5.1.2.1, RFC 6040: the outer header takes the inner DSCP and ECN (read before encryption).
+    const tos = sa.mode === 'tunnel' ? outerTrafficClass(readTrafficClass(buf, off, len)) : 0;
     const r = st.esp.seal(v as PacketBuffer);
     if (r !== 'ok') {
       if (r === 'seqExhausted') sad.expireBySequence(sa, true);
@@ -92,7 +96,7 @@ export class EspPath {
     sad.account(sa, len, now);
     // RFC 4303 3.3.3: rekey well before the sequence number would wrap.
     if (st.esp.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) sad.expireBySequence(sa, false);
-    if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.send(out, st.encap);
+    if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort, tos)) this.send(out, st.encap);
   }
 
   /** Send what is queued for family `f`, raw and in UDP. */
@@ -130,9 +134,15 @@ export class EspPath {
     v.len = len;
     const r = st.esp.open(v as PacketBuffer);
     if (r !== 'ok') return sad.countDrop(sa, r);
+    // RFC 6040 4.2: the outer ECN field carries congestion marks into the inner header (or drops the packet).
+    if (sa.mode === 'tunnel' && !decapsulateEcn(v.buf, v.off, v.len, batch.tos?.[i] ?? 0)) {
+      return sad.countDrop(sa, 'ecn');
+    }
     if (sa.mode === 'transport' && !rebuildTransportHeader(v, batch, i, st.esp.lastNextHeader, this.outer)) {
       return sad.countDrop(sa, 'tooBig');
     }
+    // RFC 3948 3.1.2: behind a NAT the peer's TCP/UDP checksum covers addresses other than the rebuilt ones.
+    if (sa.mode === 'transport' && st.encap) fixTransportChecksum(v.buf, v.off, v.len);
     const key = this.key;
     if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return sad.countDrop(sa, 'malformed');
     // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.

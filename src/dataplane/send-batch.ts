@@ -26,13 +26,15 @@ export class SendBatch {
       remotePorts: new Uint16Array(size),
       localAddrs: new Uint8Array(size * ADDRESS_SLOT_BYTES),
       localPorts: new Uint16Array(size),
+      tos: new Uint8Array(size),
     };
   }
 
-  /** Add a slot; returns true when the batch is full and must be flushed. */
-  push(buf: Buffer, off: number, len: number, remoteSlot: Uint8Array, remotePort: number): boolean {
+  /** Add a slot (with the outer TOS / Traffic Class, 0 = the socket's); true when the batch is full and must be flushed. */
+  push(buf: Buffer, off: number, len: number, remoteSlot: Uint8Array, remotePort: number, tos = 0): boolean {
     const b = this.batch;
     const i = b.count++;
+    if (b.tos !== undefined) b.tos[i] = tos;
     b.bufs[i] = buf;
     b.offsets[i] = off;
     b.lengths[i] = len;

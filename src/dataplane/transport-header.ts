@@ -3,7 +3,7 @@
  * (the kernel kept the IP header), so after `open` only the upper-layer payload is left. The TUN wants an
  * IP packet: an IPv4/IPv6 header is rebuilt in front from the datagram's addresses (peer -> us) and the ESP
  * next header (RFC 4303 3.4.4.2 leaves reconstruction to the receiver). Identification and TTL are fresh;
- * the transport checksum is untouched (same addresses; RFC 3948 3.1.2 NAT fix-ups are not done here).
+ * the transport checksum is fixed afterwards under ESP-in-UDP (RFC 3948 3.1.2, src/esp/nat-checksum.ts).
  * Also small byte helpers for the packet path.
  */
 

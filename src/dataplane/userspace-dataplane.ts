@@ -15,7 +15,8 @@
  *   inner packet must match one of the SA's selectors, else drop 'policy' (RFC 4301 5.2 step 4) ->
  *   accounting -> NAT mapping check (only after the ICV verified) -> slot of the TUN write batch -> one write.
  * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
- * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
+ * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header; under ESP-in-UDP the
+ * TCP/UDP checksum is then recomputed over it (RFC 3948 3.1.2, src/esp/nat-checksum.ts).
  *
  * The ESP steps are esp-path.ts (esp-state.ts: SA set-up). AH (RFC 4302) takes the same steps through raw
  * protocol-51 sockets (ah-path.ts: the wire forms that keep the outer header under its ICV intact;
@@ -27,8 +28,9 @@
  * inbound check is the SA's own selectors; a packet from the TUN, local or forwarded, is looked up "out".
  * Inbound SAs are found by SPI alone (RFC 4301 4.1 allows it for unicast SAs whose SPI we chose); the outer
  * destination is not compared, since behind a NAT it is not the address the peer wrote.
- * Tunnel mode with output 'esp' lets the kernel write the outer header: DSCP/ECN of the inner header are
- * not copied to it (RFC 4301 5.1.2.1 makes that optional for DSCP).
+ * Tunnel mode with output 'esp' lets the kernel write the outer header; the inner DSCP and ECN go to it per
+ * packet as the send slot's TOS (IP_TOS / IPV6_TCLASS), and on receipt the outer ECN is applied to the inner
+ * header by RFC 6040 (src/esp/ecn.ts; outer CE over a Not-ECT inner packet is dropped as 'ecn').
  *
  * Upcalls (acquire, expire, mapping) raised while a batch is processed are delivered after it, so the IKE
  * side may call back into addSa/delSa from them. Nothing on the packet path throws or allocates, apart from

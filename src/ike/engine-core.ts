@@ -33,8 +33,10 @@ export interface EngineCore {
   connections(): readonly ConnectionConfig[];
   /** The PSK for a pair of identities. */
   psk(local: IkeIdentity, remote: IkeIdentity): Uint8Array | undefined;
-  /** RFC 7296 2.4 INITIAL_CONTACT: drop other IKE_SAs with this peer identity on this connection. */
-  initialContact(sa: IkeSa, peer: IkeIdentity): void;
+  /** RFC 7296 2.4 INITIAL_CONTACT received on `sa`: drop the other IKE_SAs between the same two identities. */
+  initialContact(sa: IkeSa): void;
+  /** Whether another live IKE_SA already connects us to the peer `sa` (for `conn`) is about to authenticate. */
+  hasContact(sa: IkeSa, conn: ConnectionConfig): boolean;
   /**
    * Responder, IKE_SA_INIT: may a key exchange with `group` run now (the budget for unauthenticated key
    * exchange work)? When not, the drop is counted and the request is to be dropped silently.

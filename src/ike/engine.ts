@@ -19,10 +19,19 @@ import { encodeMessage } from './codec/message.js';
 import type { IkeHeader } from './codec/types.js';
 import type { ChildConfig, ConnectionConfig, EngineConfig, IkeIdentity } from './config.js';
 import { DEFAULT_RETRANSMIT } from './config.js';
+import { ClosedSaResponses } from './closed-sa-responses.js';
 import { InitResponder } from './init-responder.js';
 import type { EngineCore } from './engine-core.js';
 import type { ChildSaInfo, Endpoint, IkeEvent, OutgoingDatagram, SaEndCause } from './events.js';
-import { decodeIdentity, formatIdentity, identityMatches } from './identity.js';
+import { decodeIdentity, formatIdentity } from './identity.js';
+import { hasContact, replacedByInitialContact } from './initial-contact.js';
+import {
+  DEFAULT_INVALID_SPI_BURST,
+  DEFAULT_INVALID_SPI_PER_SEC,
+  TokenBucket,
+  encodeInvalidSpiAnswer,
+  wantsInvalidSpiAnswer,
+} from './invalid-spi.js';
 import { notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
@@ -77,12 +86,23 @@ export class IkeEngine implements EngineCore {
   private readonly childSpis = new Set<number>();
   /** IKE_SAs that got tasks queued since the last datagram (so only they are looked at). */
   private readonly queued = new Set<IkeSa>();
+  /** INVALID_IKE_SPI answers (RFC 7296 2.21.4): sent, and left unsent by the rate limit. */
+  readonly invalidSpi = { sent: 0, limited: 0 };
+  private readonly invalidSpiBucket: TokenBucket;
+  /** Last responses of IKE_SAs that are gone, for retransmitted requests (a DELETE whose answer was lost). */
+  private readonly closed = new ClosedSaResponses();
+  /** The clock of the datagram or timer being handled (for bookkeeping outside the task path). */
+  private nowMs = 0;
 
   constructor(config: EngineConfig) {
     this.config = config;
     this.rng = config.rng;
     this.log = config.log ?? nullLogger;
     this.nonceLength = config.nonceLength ?? 32;
+    this.invalidSpiBucket = new TokenBucket(
+      config.invalidSpiPerSec ?? DEFAULT_INVALID_SPI_PER_SEC,
+      config.invalidSpiBurst ?? DEFAULT_INVALID_SPI_BURST,
+    );
     this.tm = new TaskManager(this, {
       retransmit: config.retransmit ?? DEFAULT_RETRANSMIT,
       maxMessageLength: config.fragmentSizeBytes ?? DEFAULT_FRAGMENT_SIZE,
@@ -137,6 +157,9 @@ export class IkeEngine implements EngineCore {
       this.destroyIke(sa, 'local', 'terminated');
       return;
     }
+    // A replaced IKE_SA is deleted by the rekey's initiator (RFC 7296 2.18). A DELETE from us while the peer
+    // still waits for our rekey answer collides with its rekey, and the peer drops the new IKE_SA with it.
+    if (sa.state === IkeSaState.REKEYED) return;
     this.queueTask(sa, new IkeDeleteTask('local', 'terminated'));
     this.tm.startNext(sa, nowMs);
   }
@@ -195,6 +218,7 @@ export class IkeEngine implements EngineCore {
 
   /** Feed one received IKE message (on port 4500 the socket layer already removed the non-ESP marker). Never throws. */
   receiveDatagram(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
+    this.nowMs = nowMs;
     try {
       this.receiveAndStart(bytes, from, to, nowMs);
     } finally {
@@ -219,6 +243,7 @@ export class IkeEngine implements EngineCore {
 
   /** Run due timers: retransmissions, rekeys, expiries, liveness checks. Never throws. */
   handleTimer(nowMs: number): void {
+    this.nowMs = nowMs;
     this.requeueTouched();
     for (const sa of this.deadlines.takeDue(nowMs)) {
       try {
@@ -403,6 +428,10 @@ export class IkeEngine implements EngineCore {
     sa.queue = [];
     this.sas.remove(sa);
     this.touch(sa);
+    const last = sa.lastResponse;
+    const crypter = sa.protectIn;
+    if (last !== undefined && crypter !== undefined)
+      this.closed.remember(sa.spiLocal.toString('hex'), last, (b) => crypter.open(b).ok, this.nowMs);
     this.front.forget(sa);
     if (wasEstablished || sa.initiator)
       this.emit({ type: 'ikeSaDeleted', ikeSaId: sa.id, name: sa.conn?.name ?? '', cause, reason });
@@ -437,14 +466,13 @@ export class IkeEngine implements EngineCore {
     return this.config.psk(local, remote);
   }
 
-  initialContact(sa: IkeSa, peer: IkeIdentity): void {
-    for (const other of this.ikeSas()) {
-      if (other === sa || other.conn !== sa.conn || other.state !== IkeSaState.ESTABLISHED) continue;
-      const id = other.initiator ? other.idR : other.idI;
-      const otherPeer = id === undefined ? undefined : decodeIdentity(id.type, id.data);
-      if (otherPeer !== undefined && identityMatches(otherPeer, peer))
-        this.destroyIke(other, 'replaced', 'INITIAL_CONTACT from the same peer');
-    }
+  initialContact(sa: IkeSa): void {
+    for (const other of replacedByInitialContact(this.ikeSas(), sa))
+      this.destroyIke(other, 'replaced', 'INITIAL_CONTACT from the same peer');
+  }
+
+  hasContact(sa: IkeSa, conn: ConnectionConfig): boolean {
+    return hasContact(this.ikeSas(), sa, conn);
   }
 
   allowKeyExchange(group: number, nowMs: number): boolean {
@@ -570,6 +598,17 @@ export class IkeEngine implements EngineCore {
     }
   }
 
+  /** RFC 7296 2.21.4: an unprotected INVALID_IKE_SPI back to where the request came from, rate-limited. */
+  private answerInvalidSpi(request: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
+    if (!this.invalidSpiBucket.take(nowMs)) {
+      this.invalidSpi.limited++;
+      return;
+    }
+    this.invalidSpi.sent++;
+    this.log.log('ike', LogLevel.DETAIL, `request for unknown IKE_SA from ${from.address}: INVALID_IKE_SPI`);
+    this.send(to, from, encodeInvalidSpiAnswer(request));
+  }
+
   private send(from: Endpoint, to: Endpoint, packet: Buffer): void {
     this.out.push({ from, to, bytes: packet });
   }
@@ -598,8 +637,10 @@ export class IkeEngine implements EngineCore {
       return;
     }
     const zero = Buffer.alloc(IKE_SPI_LENGTH);
-    if (!header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT && header.spiR.equals(zero)) {
-      this.front.receive(buf, header, from, to, nowMs);
+    if (!header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT) {
+      // IKE_SA_INIT is unprotected: one naming an existing IKE_SA (SPIr set) must not touch its window.
+      if (header.spiR.equals(zero)) this.front.receive(buf, header, from, to, nowMs);
+      else this.drops.notExpected++;
       return;
     }
     // Our SPI is the responder SPI in messages from the original initiator, else the initiator SPI.
@@ -607,6 +648,10 @@ export class IkeEngine implements EngineCore {
     const sa = this.sas.get(ours.toString('hex'));
     if (sa === undefined || sa.initiator === header.flags.initiator || sa.state === IkeSaState.DESTROYED) {
       this.drops.unknownSpi++;
+      if (!wantsInvalidSpiAnswer(header)) return;
+      const again = this.closed.answer(ours.toString('hex'), header.messageId, buf, nowMs);
+      if (again !== undefined) for (const p of again) this.send(to, from, p);
+      else this.answerInvalidSpi(header, from, to, nowMs);
       return;
     }
     this.touch(sa);

@@ -31,5 +31,6 @@ export function createDatagramBatch(shape: BatchShape, family: IpFamily): Datagr
     remotePorts: new Uint16Array(shape.size),
     localAddrs: new Uint8Array(shape.size * ADDRESS_SLOT_BYTES),
     localPorts: new Uint16Array(shape.size),
+    tos: new Uint8Array(shape.size),
   };
 }

@@ -52,6 +52,8 @@ export interface WirePacket {
   dstPort: number;
   /** IPv4 raw only: `bytes` is the whole IPv4 packet (sent by a `headerIncluded` socket). */
   ipv4Header?: boolean;
+  /** The outer IPv4 TOS / IPv6 Traffic Class (0 when the sender left it to the socket). */
+  tos?: number;
 }
 
 /** Options of a memory raw socket (the twin of the Linux `RawSocketOptions` that matter here). */
@@ -207,6 +209,7 @@ abstract class MemoryPort {
         writeAddressSlot(p.dstAddr, b.family, b.localAddrs, n);
         b.remotePorts[n] = p.srcPort;
         b.localPorts[n] = p.dstPort;
+        if (b.tos !== undefined) b.tos[n] = p.tos ?? 0;
         this.stats.rxPackets++;
         this.stats.rxBytes += len;
         n++;
@@ -289,6 +292,7 @@ export class MemoryPacketSocket extends MemoryPort implements PacketSocket {
         dstAddr: readAddressSlot(batch.remoteAddrs, i, batch.family),
         dstPort: 0,
         ...(this.headerIncluded ? { ipv4Header: true } : {}),
+        tos: this.headerIncluded ? (bytes[1] ?? 0) : (batch.tos?.[i] ?? 0),
       });
       this.stats.txPackets++;
       this.stats.txBytes += len;
@@ -410,12 +414,12 @@ export class MemoryUdpEndpoint extends MemoryPort implements UdpEndpoint {
         port: batch.remotePorts[i] ?? 0,
       };
       const local = slotIsZero(batch.localAddrs, i) ? undefined : readAddressSlot(batch.localAddrs, i, this.family);
-      if (this.#transmit(Buffer.from(buf.subarray(off, off + len)), remote, local)) sent++;
+      if (this.#transmit(Buffer.from(buf.subarray(off, off + len)), remote, local, batch.tos?.[i] ?? 0)) sent++;
     }
     return sent;
   }
 
-  #transmit(bytes: Buffer, remote: UdpAddress, localAddress?: string): boolean {
+  #transmit(bytes: Buffer, remote: UdpAddress, localAddress?: string, tos = 0): boolean {
     const src = localAddress === undefined ? this.address : canonicalAddress(localAddress, this.family);
     if (this.closed || bytes.length > MAX_DATAGRAM_BYTES || src === undefined) {
       this.stats.txErrors++;
@@ -428,6 +432,7 @@ export class MemoryUdpEndpoint extends MemoryPort implements UdpEndpoint {
       srcPort: this.port,
       dstAddr: remote.address,
       dstPort: remote.port,
+      tos,
     });
     this.stats.txPackets++;
     this.stats.txBytes += bytes.length;

@@ -55,6 +55,11 @@ export interface DatagramBatch extends PacketBatch {
   readonly remotePorts: Uint16Array;
   readonly localAddrs: Uint8Array;
   readonly localPorts: Uint16Array;
+  /**
+   * IPv4 TOS / IPv6 Traffic Class (DSCP and ECN) per slot, when the batch has it: on send the outer header's
+   * (0 leaves it to the socket), on receive the arriving outer header's (0 when the socket does not say).
+   */
+  readonly tos?: Uint8Array;
 }
 
 /** Counters every device and socket keeps; receive-side drops never throw. */

@@ -26,18 +26,17 @@ export class StrongSwan {
   }
 
   /**
-   * Starts charon in `host` and loads `swanctlConf` (text); `charonSettings` are added to the charon section.
-   * With `swanctlDir` the swanctl.conf is written there, so swanctl loads the credential folders beside it
-   * (x509/, x509ca/, private/, pubkey/, ...).
+   * Starts charon in `host` and loads `swanctlConf` (text). `charon` adds or overrides `charon.*` settings of
+   * strongswan.conf (e.g. `retransmit_tries`, `rsa_pss`). With `swanctlDir` the swanctl.conf is written there,
+   * so swanctl loads the credential folders beside it (x509/, x509ca/, private/, pubkey/, ...).
    */
   static async start(
     lab: Lab,
     host: LabHost,
     swanctlConf: string,
-    charonSettings = '',
+    charon: Readonly<Record<string, string>> = {},
     swanctlDir?: string,
   ): Promise<StrongSwan> {
-    const extraCharon = charonSettings === '' ? '' : `\n  ${charonSettings}`;
     const base = path.join(lab.dir, `charon-${host.ns}`);
     const vici = `${base}.vici`;
     const logFile = `${base}.log`;
@@ -46,13 +45,13 @@ export class StrongSwan {
     fs.writeFileSync(
       conf,
       `charon {
-  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp mgf1 x509 pem pkcs1 pkcs8 pubkey revocation constraints kdf socket-default kernel-libipsec kernel-netlink vici${extraCharon}
+  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp mgf1 x509 pem pkcs1 pkcs8 pubkey revocation constraints kdf socket-default kernel-libipsec kernel-netlink vici
   port = 500
   port_nat_t = 4500
   install_routes = yes
-  retransmit_tries = 2
-  retransmit_timeout = 1
-  plugins {
+${Object.entries({ retransmit_tries: '2', retransmit_timeout: '1', ...charon })
+  .map(([k, v]) => `  ${k} = ${v}\n`)
+  .join('')}  plugins {
     vici { socket = unix://${vici} }
     kernel-libipsec { allow_peer_ts = yes }
   }

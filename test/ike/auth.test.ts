@@ -93,7 +93,8 @@ test('INITIAL_CONTACT: a new IKE_SA from the same peer replaces the old one on t
   p.initiate();
   p.run();
   assert.equal(p.r.ikeSas().length, 1);
-  // The initiator "reboots": a second engine with the same identity connects again.
+  // The initiator "reboots": a fresh engine with the same identity connects again.
+  p.restart('i');
   p.initiate();
   p.run();
   assert.equal(p.r.ikeSas().length, 1, 'old IKE_SA gone on the responder');

@@ -62,8 +62,8 @@ export interface InFlight extends OutgoingDatagram {
 /** The pair: clock, queues and events. */
 export class Pair {
   nowMs = 1_000_000;
-  readonly i: IkeEngine;
-  readonly r: IkeEngine;
+  i: IkeEngine;
+  r: IkeEngine;
   /** Datagrams sent and not yet delivered, in order. */
   readonly wire: InFlight[] = [];
   readonly eventsI: IkeEvent[] = [];
@@ -72,6 +72,13 @@ export class Pair {
   constructor(i: PeerOptions = {}, r: PeerOptions = {}) {
     this.i = makeEngine('i', i);
     this.r = makeEngine('r', r);
+  }
+
+  /** A side restarts: a fresh engine (new randomness, so new SPIs) with the same configuration. */
+  restart(side: 'i' | 'r', o: PeerOptions = {}): void {
+    const e = makeEngine(side, { seed: `restarted-${side}-${this.nowMs}`, ...o });
+    if (side === 'i') this.i = e;
+    else this.r = e;
   }
 
   /** Collect what both engines produced. */

@@ -134,7 +134,7 @@ for (const [tool, kind, im] of MATRIX) {
             lab,
             lab.right,
             theirConf(lab),
-            pss ? 'rsa_pss = yes' : '',
+            pss ? { rsa_pss: 'yes' } : {},
             installTheirs(lab, pki),
           );
           if (initiator === 'tsipsec') await peers.ours.call('up', { name: 'net', timeoutSec: 20 });
@@ -170,7 +170,7 @@ test(
         lab,
         lab.right,
         theirConf(lab, 'C=CH, O=ts-ipsec lab, CN=right.lab'),
-        '',
+        {},
         installTheirs(lab, pki),
       );
       await peers.ours.call('up', { name: 'net', timeoutSec: 20 });
@@ -205,7 +205,7 @@ test('strongSwan raw public keys both ways; a signature by another key is refuse
       remote: `      auth = pubkey\n      pubkeys = left.pub\n      id = left.lab\n`,
     });
     peers.ours = await TsipsecPeer.start(lab, lab.left, ours('right.pub'));
-    peers.theirs = await StrongSwan.start(lab, lab.right, theirs, '', swDir);
+    peers.theirs = await StrongSwan.start(lab, lab.right, theirs, {}, swDir);
     await peers.ours.call('up', { name: 'net', timeoutSec: 20 });
     await ping(lab, lab.left, lab.right);
     await peers.ours.call('down', { name: 'net' });
@@ -233,7 +233,7 @@ for (const initiator of ['tsipsec', 'strongswan'] as const) {
         installOurs(lab, pki);
         for (const h of [lab.left, lab.right]) await lab.exec(h, 'ip', ['link', 'set', 'dev', h.dev, 'mtu', '1280']);
         peers.ours = await TsipsecPeer.start(lab, lab.left, ourConf(lab, false));
-        peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+        peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), {}, installTheirs(lab, pki));
         if (initiator === 'tsipsec') await peers.ours.call('up', { name: 'net', timeoutSec: 30 });
         else
           assert.match(await peers.theirs.swanctl('--initiate', '--child', 'net'), /initiate completed successfully/);
@@ -316,7 +316,7 @@ for (const r of REFUSALS) {
         fs.writeFileSync(path.join(lab.dir, 'x509crl', 'ca.crl'), crl);
       }
       peers.ours = await TsipsecPeer.start(lab, lab.left, ourConf(lab, false));
-      peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+      peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), {}, installTheirs(lab, pki));
       // strongSwan initiates: we refuse with our reason and AUTHENTICATION_FAILED.
       await assert.rejects(peers.theirs.swanctl('--initiate', '--child', 'net'));
       assert.match(peers.ours.log(), r.reason);
@@ -387,7 +387,7 @@ test(
         () => fs.existsSync(served) && fs.readFileSync(served, 'utf8').includes('/ca.crl'),
         10_000,
       );
-      peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+      peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), {}, installTheirs(lab, pki));
       await assert.rejects(peers.theirs.swanctl('--initiate', '--child', 'net'));
       assert.match(
         peers.ours.log(),
@@ -444,7 +444,7 @@ for (const revokedByOcsp of [false, true]) {
         ).catch((e: Error) => {
           throw new Error(`${e.message}\n--- openssl ocsp ---\n${fs.readFileSync(responderLog, 'utf8')}`);
         });
-        peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), '', installTheirs(lab, pki));
+        peers.theirs = await StrongSwan.start(lab, lab.right, theirConf(lab), {}, installTheirs(lab, pki));
         if (revokedByOcsp) {
           await assert.rejects(peers.theirs.swanctl('--initiate', '--child', 'net'));
           assert.match(

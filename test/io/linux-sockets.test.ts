@@ -339,3 +339,55 @@ for (const family of [4, 6] as const) {
       }),
   );
 }
+
+for (const family of [4, 6] as const) {
+  test(
+    `IPv${family}: each datagram's TOS / Traffic Class goes out as given (IP_TOS / IPV6_TCLASS) and is read on receipt, raw ESP and ESP-in-UDP`,
+    { skip: rootSkip },
+    () =>
+      withVeth(async (v) => {
+        const addrB = family === 4 ? v.b4 : v.b6;
+        const rawA = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsA });
+        const rawB = new LinuxPacketSocket({ family, protocol: IpProto.ESP, netns: v.nsB });
+        const udpA = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
+        const udpB = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsB });
+        try {
+          const rawSeen: number[] = [];
+          const udpSeen: number[] = [];
+          rawB.start((b) => {
+            for (let i = 0; i < b.count; i++) rawSeen.push(b.tos?.[i] ?? -1);
+          });
+          udpA.start({ ike: () => undefined });
+          udpB.start({
+            ike: () => undefined,
+            esp: (b) => {
+              for (let i = 0; i < b.count; i++) if (b.kinds[i] === DatagramKind.ESP) udpSeen.push(b.tos?.[i] ?? -1);
+            },
+          });
+          const tos = [0xb8 | 2, 0x28, 0, 0xb8 | 3];
+          const raw = batchOf(
+            family,
+            tos.map((_, k) => fakeEsp(0x6000 + k, 1, 16)),
+            addrB,
+          );
+          const enc = batchOf(
+            family,
+            tos.map((_, k) => fakeEsp(0x7000 + k, 1, 16)),
+            addrB,
+            4500,
+          );
+          tos.forEach((t, k) => {
+            raw.tos![k] = t;
+            enc.tos![k] = t;
+          });
+          assert.equal(rawA.send(raw), tos.length);
+          assert.equal(udpA.sendEsp(enc), tos.length);
+          await waitFor(() => rawSeen.length >= tos.length && udpSeen.length >= tos.length, 3000, 'the datagrams');
+          assert.deepEqual(rawSeen, tos, 'raw ESP');
+          assert.deepEqual(udpSeen, tos, 'ESP in UDP');
+        } finally {
+          for (const s of [rawA, rawB, udpA, udpB]) await s.close();
+        }
+      }),
+  );
+}

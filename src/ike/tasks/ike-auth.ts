@@ -66,7 +66,8 @@ export class IkeAuthTask implements Task {
         method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
         data: authFor(sa, psk, 'i'),
       });
-    if (conn.sendInitialContact) out.push(notify(NotifyType.INITIAL_CONTACT));
+    // RFC 7296 2.4: only on the first IKE_SA to this peer (none other is live); a restarted daemon has none.
+    if (conn.sendInitialContact && !core.hasContact(sa, conn)) out.push(notify(NotifyType.INITIAL_CONTACT));
     return out;
   }
 
@@ -176,7 +177,7 @@ export class IkeAuthTask implements Task {
   completed(ctx: TaskContext): void {
     const { sa, core } = ctx;
     if (sa.initiator) return;
-    if (this.initialContact && this.peer !== undefined) core.initialContact(sa, this.peer);
+    if (this.initialContact) core.initialContact(sa);
     core.establishIke(sa, ctx.nowMs);
   }
 }

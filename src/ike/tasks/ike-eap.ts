@@ -300,7 +300,7 @@ export class IkeEapTask implements Task {
   completed(ctx: TaskContext): void {
     const { sa, core } = ctx;
     if (sa.initiator || !this.authenticated) return;
-    if (this.initialContact && this.peerId !== undefined) core.initialContact(sa, this.peerId);
+    if (this.initialContact && this.peerId !== undefined) core.initialContact(sa);
     core.establishIke(sa, ctx.nowMs);
   }
 

@@ -15,9 +15,11 @@ import {
   EINTR,
   errno,
   IP_PKTINFO,
+  IP_RECVTOS,
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPV6_RECVPKTINFO,
+  IPV6_RECVTCLASS,
   IPV6_V6ONLY,
   MMSGHDR_BYTES,
   MSG_CTRUNC,
@@ -50,6 +52,7 @@ import { withNetns } from './netns.js';
 export const IPV4_VERSION = 4;
 export const IPV4_MIN_HEADER_BYTES = 20;
 export const IPV4_DST_OFFSET = 16;
+export const IPV4_TOS_OFFSET = 1;
 /** IPv4 header field checked before a received header is kept (RFC 791 3.1). */
 export const IPV4_TOTAL_LENGTH_OFFSET = 2;
 /** IPPROTO_IP option: the sender supplies the whole IPv4 header (raw(7), ip(7)). Not in libc.ts. */
@@ -161,9 +164,12 @@ export class DatagramSocketCore {
       buffer(SO_SNDBUFFORCE, SO_SNDBUF, o.sendBufferBytes ?? DEFAULT_SOCKET_BUFFER_BYTES, 'SO_SNDBUF');
       if (o.family === 6) {
         opt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO');
+        // The arriving Traffic Class (DSCP, ECN) of each datagram, for RFC 6040 decapsulation.
+        opt(IPPROTO_IPV6, IPV6_RECVTCLASS, 1, 'IPV6_RECVTCLASS');
         if (o.type === SOCK_DGRAM) opt(IPPROTO_IPV6, IPV6_V6ONLY, 1, 'IPV6_V6ONLY');
       } else if (o.type === SOCK_DGRAM) {
         opt(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
+        opt(IPPROTO_IP, IP_RECVTOS, 1, 'IP_RECVTOS');
       }
       if (o.type === SOCK_DGRAM || o.bindAddress !== undefined) this.#bind(o.bindAddress, o.port ?? 0);
       this.port = o.type === SOCK_DGRAM ? this.#boundPort() : 0;
@@ -331,6 +337,7 @@ export class DatagramSocketCore {
       const a = k * ADDRESS_SLOT_BYTES;
       b.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
       for (let x = 0; x < 4; x++) b.localAddrs[a + x] = buf[IPV4_DST_OFFSET + x] ?? 0;
+      if (b.tos !== undefined) b.tos[k] = buf[IPV4_TOS_OFFSET] ?? 0;
       if (this.#keepIpv4Header) {
         // The header stays; its total length must describe the bytes received (Linux delivers it as sent).
         const total = ((buf[IPV4_TOTAL_LENGTH_OFFSET] ?? 0) << 8) | (buf[IPV4_TOTAL_LENGTH_OFFSET + 1] ?? 0);
@@ -373,8 +380,8 @@ export class DatagramSocketCore {
 }
 
 /**
- * How many datagrams from slot `j` can go as one UDP GSO message: same remote address, port and local
- * address, the same length as the first (the last may be shorter), at most `room` iovecs, UDP_MAX_SEGMENTS
+ * How many datagrams from slot `j` can go as one UDP GSO message: same remote address, port, local address
+ * and TOS, the same length as the first (the last may be shorter), at most `room` iovecs, UDP_MAX_SEGMENTS
  * segments and 64 KB in all.
  */
 export function gsoRunLength(batch: DatagramBatch, j: number, room: number): number {
@@ -387,6 +394,7 @@ export function gsoRunLength(batch: DatagramBatch, j: number, room: number): num
     const l = batch.lengths[y] ?? 0;
     if ((batch.lengths[y - 1] ?? 0) !== len || l > len || l <= 0 || total + l > UDP_GSO_MAX_BYTES) break;
     if (batch.remotePorts[y] !== batch.remotePorts[j] || !sameSlot(batch, j, y)) break;
+    if ((batch.tos?.[y] ?? 0) !== (batch.tos?.[j] ?? 0)) break; // one TOS control message per send
     total += l;
     k++;
   }

@@ -23,9 +23,11 @@ import {
   IOV_LEN_OFFSET,
   IOVEC_BYTES,
   IP_PKTINFO,
+  IP_TOS,
   IPPROTO_IP,
   IPPROTO_IPV6,
   IPV6_PKTINFO,
+  IPV6_TCLASS,
   MMSGHDR_BYTES,
   MSG_CONTROL_OFFSET,
   MSG_CONTROLLEN_OFFSET,
@@ -48,8 +50,14 @@ import {
 
 /** Room per slot for a sockaddr_in6, rounded to 8. */
 const NAME_SLOT_BYTES = 32;
-/** Room per slot for one IP_PKTINFO or IPV6_PKTINFO control message and one UDP_SEGMENT (2 bytes of data). */
-const CONTROL_SLOT_BYTES = 64;
+/**
+ * Room per slot for an IP_PKTINFO or IPV6_PKTINFO (40 bytes at most), an IP_TOS or IPV6_TCLASS and a
+ * UDP_SEGMENT control message (24 each).
+ */
+const CONTROL_SLOT_BYTES = 96;
+/** CMSG_SPACE(sizeof(int)): a TOS / Traffic Class control message. */
+const TOS_CMSG_SPACE = CMSG_HEADER_BYTES + 8;
+/** CMSG_SPACE(sizeof(uint16_t)): a UDP_SEGMENT control message. */
 const UDP_SEGMENT_CMSG_SPACE = CMSG_HEADER_BYTES + 8;
 
 export class MmsgTable {
@@ -125,7 +133,10 @@ export class MmsgTable {
     return true;
   }
 
-  /** Copy the destination from table slot `i`'s IP_PKTINFO / IPV6_PKTINFO into batch slot `k`'s local address. */
+  /**
+   * Copy the destination from table slot `i`'s IP_PKTINFO / IPV6_PKTINFO into batch slot `k`'s local address,
+   * and its IP_TOS / IPV6_TCLASS (if any) into the slot's TOS. False without a PKTINFO.
+   */
   readDestination(i: number, batch: DatagramBatch, k: number): boolean {
     const m = this.mem;
     const h = i * MMSGHDR_BYTES;
@@ -134,6 +145,8 @@ export class MmsgTable {
     const base = this.#controlOff + i * CONTROL_SLOT_BYTES;
     const end = base + Math.min(controlLen, CONTROL_SLOT_BYTES);
     const a = k * ADDRESS_SLOT_BYTES;
+    let found = false;
+    if (batch.tos !== undefined) batch.tos[k] = 0;
     let c = base;
     while (c + CMSG_HEADER_BYTES <= end) {
       const len = m.readUInt32LE(c + CMSG_LEN_OFFSET);
@@ -144,15 +157,18 @@ export class MmsgTable {
       if (this.family === 4 && level === IPPROTO_IP && type === IP_PKTINFO) {
         batch.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
         m.copy(batch.localAddrs, a, data + IN_PKTINFO_ADDR_OFFSET, data + IN_PKTINFO_ADDR_OFFSET + 4);
-        return true;
-      }
-      if (this.family === 6 && level === IPPROTO_IPV6 && type === IPV6_PKTINFO) {
+        found = true;
+      } else if (this.family === 6 && level === IPPROTO_IPV6 && type === IPV6_PKTINFO) {
         m.copy(batch.localAddrs, a, data + IN6_PKTINFO_ADDR_OFFSET, data + IN6_PKTINFO_ADDR_OFFSET + 16);
-        return true;
+        found = true;
+      } else if (batch.tos !== undefined && level === IPPROTO_IP && type === IP_TOS) {
+        batch.tos[k] = m[data] ?? 0; // one byte on receive (ip(7))
+      } else if (batch.tos !== undefined && level === IPPROTO_IPV6 && type === IPV6_TCLASS) {
+        batch.tos[k] = m.readInt32LE(data) & 0xff;
       }
       c += (len + 7) & ~7;
     }
-    return false;
+    return found;
   }
 
   /**
@@ -196,6 +212,7 @@ export class MmsgTable {
     mem.writeUInt16BE(batch.remotePorts[j] ?? 0, n + SOCKADDR_PORT_OFFSET);
     mem.writeUInt32LE(this.#nameLen, h + MSG_NAMELEN_OFFSET);
     let control = this.#writeSourceControl(m, batch.localAddrs, a);
+    control += this.#writeTosControl(m, control, batch.tos?.[j] ?? 0);
     if (gsoSize > 0) {
       const c = this.#controlOff + m * CONTROL_SLOT_BYTES + control;
       mem.fill(0, c, c + UDP_SEGMENT_CMSG_SPACE);
@@ -208,6 +225,23 @@ export class MmsgTable {
     writeU64(mem, h + MSG_CONTROLLEN_OFFSET, control);
     mem.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
     return true;
+  }
+
+  /**
+   * When `tos` is not 0, write an IP_TOS / IPV6_TCLASS control message (an int) at `at` bytes into slot `i`'s
+   * control area, so this datagram's outer header carries it (DSCP and ECN copied from the inner packet, RFC
+   * 6040); return its length, else 0.
+   */
+  #writeTosControl(i: number, at: number, tos: number): number {
+    if (tos === 0) return 0;
+    const m = this.mem;
+    const c = this.#controlOff + i * CONTROL_SLOT_BYTES + at;
+    m.fill(0, c, c + TOS_CMSG_SPACE);
+    writeU64(m, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + 4);
+    m.writeInt32LE(this.family === 4 ? IPPROTO_IP : IPPROTO_IPV6, c + CMSG_LEVEL_OFFSET);
+    m.writeInt32LE(this.family === 4 ? IP_TOS : IPV6_TCLASS, c + CMSG_TYPE_OFFSET);
+    m.writeInt32LE(tos, c + CMSG_HEADER_BYTES);
+    return TOS_CMSG_SPACE;
   }
 
   /**

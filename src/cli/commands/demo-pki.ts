@@ -6,7 +6,6 @@
 import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LabHost } from '../../demo/lab.js';
 import { X509Cert } from '../../pki/certificate.js';
 import { parseDn } from '../../pki/dn.js';
 import { issueCertificate } from '../../pki/issue.js';
@@ -56,35 +55,4 @@ export function demoPki(dir: string, names: readonly string[]): Map<string, stri
     out.set(name, hostDir);
   }
   return out;
-}
-
-/** swanctl.conf for one side of the certificate demo. */
-export function demoPkiConfig(me: LabHost, peer: LabHost, meName: string, peerName: string, encap: boolean): string {
-  return `# ts-ipsec demo on certificates: ${meName}
-connections {
-  demo {
-    version = 2
-    local_addrs = ${me.outer4}
-    remote_addrs = ${peer.outer4}
-    encap = ${encap ? 'yes' : 'no'}
-    proposals = aes128gcm16-prfsha256-x25519
-    local {
-      auth = pubkey
-      certs = ${meName}.pem
-      id = ${meName}.demo
-    }
-    remote {
-      auth = pubkey
-      id = ${peerName}.demo
-    }
-    children {
-      net {
-        local_ts = ${me.inner4}/32
-        remote_ts = ${peer.inner4}/32
-        esp_proposals = aes128gcm16
-      }
-    }
-  }
-}
-`;
 }

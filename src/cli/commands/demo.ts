@@ -8,13 +8,33 @@ import type { LabHost } from '../../demo/lab.js';
 import { ControlClient } from '../../control/client.js';
 import { formatSas } from '../format.js';
 import type { IkeSaInfo } from '../../control/schema.js';
-import { demoPki, demoPkiConfig } from './demo-pki.js';
+import { demoPki } from './demo-pki.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
-/** swanctl.conf for one side of the demo: PSK, AES-GCM, a /32 on each side. */
-export function demoConfig(me: LabHost, peer: LabHost, meName: string, peerName: string, encap: boolean): string {
-  return `# ts-ipsec demo: ${meName}
+/**
+ * swanctl.conf for one side of the demo: AES-GCM, a /32 on each side, authenticated with a PSK or, with `pki`,
+ * with the certificate `NAME.pem` from the x509/ folder beside the file (demo-pki.ts makes it).
+ */
+export function demoConfig(
+  me: LabHost,
+  peer: LabHost,
+  meName: string,
+  peerName: string,
+  encap: boolean,
+  pki = false,
+): string {
+  const auth = pki ? 'pubkey' : 'psk';
+  const secrets = pki
+    ? ''
+    : `secrets {
+  ike-demo {
+    id = ${meName}.demo
+    secret = "demo-only-preshared-key-change-me"
+  }
+}
+`;
+  return `# ts-ipsec demo${pki ? ' on certificates' : ''}: ${meName}
 connections {
   demo {
     version = 2
@@ -23,11 +43,11 @@ connections {
     encap = ${encap ? 'yes' : 'no'}
     proposals = aes128gcm16-prfsha256-x25519
     local {
-      auth = psk
+      auth = ${auth}${pki ? `\n      certs = ${meName}.pem` : ''}
       id = ${meName}.demo
     }
     remote {
-      auth = psk
+      auth = ${auth}
       id = ${peerName}.demo
     }
     children {
@@ -39,13 +59,7 @@ connections {
     }
   }
 }
-secrets {
-  ike-demo {
-    id = ${meName}.demo
-    secret = "demo-only-preshared-key-change-me"
-  }
-}
-`;
+${secrets}`;
 }
 
 async function startDaemon(
@@ -108,7 +122,8 @@ async function demo(
     say(`  right  ${right.ns.padEnd(24)} outer ${right.outer4}  protected net ${right.inner4}/32`);
     const dirs = pki ? demoPki(lab.dir, ['left', 'right']) : new Map<string, string>();
     if (pki) say(`A demo CA issued a certificate to each (folders ${lab.dir}/left and ${lab.dir}/right).`);
-    const config = pki ? demoPkiConfig : demoConfig;
+    const config = (me: LabHost, peer: LabHost, meName: string, peerName: string, encap: boolean): string =>
+      demoConfig(me, peer, meName, peerName, encap, pki);
     const rightSock = await startDaemon(
       lab,
       right,

@@ -61,6 +61,12 @@ export interface IkeSaInfo {
   establishedSecAgo: number | null;
   rekeyInSec: number | null;
   children: ChildSaInfo[];
+  /** Virtual IPs we hold (assigned by the peer, on our TUN); empty when none. */
+  localVips: string[];
+  /** Virtual IPs of the peer (handed out from our pools); empty when none. */
+  remoteVips: string[];
+  /** DNS servers that came with our virtual IPs. */
+  dns: string[];
 }
 
 export interface ConnectionInfo {
@@ -102,4 +108,27 @@ export interface DaemonStats {
   /** IKE datagrams dropped by reason ('malformed', 'unknownSpi', 'integrity', ...). */
   ikeDrops: Record<string, number>;
   memoryRssBytes: number;
+}
+
+/** One lease of a pool: an address and the identity it belongs to (online: an IKE_SA holds it). */
+export interface PoolLease {
+  address: string;
+  identity: string;
+  status: 'online' | 'offline';
+}
+
+/** A virtual IP pool (swanctl.conf `pools.<name>`), as `swanctl --list-pools --leases` shows it. */
+export interface PoolInfo {
+  name: string;
+  /** `addrs` as configured. */
+  addrs: string;
+  family: 4 | 6;
+  /** First and last address handed out. */
+  first: string;
+  last: string;
+  size: number;
+  online: number;
+  offline: number;
+  dns: string[];
+  leases: PoolLease[];
 }

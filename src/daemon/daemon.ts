@@ -13,7 +13,7 @@ import { IpProto } from '../common/ip.js';
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
-import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
 import type { ConnectionConfig } from '../ike/config.js';
 import { IkeEngine } from '../ike/engine.js';
 import type { Endpoint } from '../ike/events.js';
@@ -30,6 +30,9 @@ import { PolicyInstaller } from './policy-installer.js';
 import { SaLog } from './sa-log.js';
 import { SaManager } from './sa-manager.js';
 import type { SaveKeysFiles } from './save-keys.js';
+import { VirtualIps } from './virtual-ips.js';
+import { poolsFromConfig, reusePools } from '../pools/from-config.js';
+import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -53,6 +56,8 @@ export class Daemon {
   readonly #transport: IkeTransport;
   readonly #policies: PolicyInstaller;
   readonly #sa: SaManager;
+  readonly #vips: VirtualIps;
+  #pools: VirtualIpPools;
   readonly #control: ControlApi;
   readonly #manual: ManualKeying;
   /** `stop()` waiting for the peers' answers to our DELETEs. */
@@ -68,9 +73,14 @@ export class Daemon {
     const config = (): DaemonConfig => this.#config;
     const nowMs = (): number => this.#io.clock.nowMs();
     const pump = (): void => this.#pump();
+    const pools = (): VirtualIpPools => this.#pools;
+    this.#pools = poolsFromConfig(options.config.pools);
     this.#engine = new IkeEngine({
       get connections(): readonly ConnectionConfig[] {
         return config().connections.map((c) => c.ike);
+      },
+      get pools(): VirtualIpPools {
+        return pools();
       },
       psk: (l, r) => config().psk(l, r),
       rng: options.rng,
@@ -91,12 +101,16 @@ export class Daemon {
     const policies = new PolicyInstaller(this.#dataplane, this.#io, this.#tun.name, this.#log);
     const children = new ChildInstaller(this.#dataplane, policies, this.#log);
     const saLog = new SaLog(this.#log, engine, options.saveKeys);
+    const vips = new VirtualIps(this.#io, this.#tun.name, this.#log);
     this.#policies = policies;
-    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump });
+    this.#vips = vips;
+    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump, vips });
     this.#control = new ControlApi({
       engine,
       sa: this.#sa,
       children,
+      vips,
+      pools,
       kernel: this.#dataplane,
       config,
       nowMs,
@@ -154,8 +168,14 @@ export class Daemon {
           const p = this.#sa.onEvent(ev);
           if (p !== undefined) installs.push(p);
         }
-        if (installs.length === 0) this.#transport.send(datagrams);
-        else void Promise.all(installs).then(() => this.#transport.send(datagrams));
+        if (installs.length === 0) {
+          this.#transport.send(datagrams);
+          if (this.#sa.runDeferred()) this.#pumpAgain = true;
+        } else
+          void Promise.all(installs).then(() => {
+            this.#transport.send(datagrams);
+            if (this.#sa.runDeferred()) this.#pump();
+          });
         if (this.#sa.runCommands()) this.#pumpAgain = true;
       } while (this.#pumpAgain);
     } finally {
@@ -213,6 +233,11 @@ export class Daemon {
     return this.#control.conns();
   }
 
+  /** `pools`: every virtual IP pool with its leases. */
+  pools(): { pools: PoolInfo[] } {
+    return this.#control.pools();
+  }
+
   stats(): Promise<DaemonStats> {
     return this.#control.stats();
   }
@@ -230,6 +255,7 @@ export class Daemon {
   /** Replaces the configuration (SIGHUP, `tsipsec load`): SAs stay up; shunts and traps of the new one are installed. */
   async reload(config: DaemonConfig): Promise<string[]> {
     this.#config = config;
+    this.#pools = reusePools(this.#pools, config.pools, this.#log);
     await this.#sa.applyStartActions();
     return config.connections.map((c) => c.ike.name);
   }
@@ -249,6 +275,7 @@ export class Daemon {
     this.#closed = true;
     this.#io.clock.cancel();
     await this.#policies.removeAllRoutes();
+    await this.#vips.removeAll();
     await this.#transport.close();
     for (const s of this.#raw) await s.close();
     await this.#tun.close();

@@ -21,7 +21,9 @@ import { childView } from './control-views.js';
 import type { IkeRecord } from './control-views.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
+import { uniqueVictims } from './unique-ids.js';
 import { UpWaiters } from './up-waiters.js';
+import type { VirtualIps } from './virtual-ips.js';
 
 export interface SaManagerDeps {
   readonly engine: IkeEngine;
@@ -33,6 +35,7 @@ export interface SaManagerDeps {
   readonly saLog: SaLog;
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
+  readonly vips: VirtualIps;
 }
 
 export class SaManager {
@@ -42,6 +45,8 @@ export class SaManager {
   readonly #d: SaManagerDeps;
   readonly #actions: ConnectionActions;
   #shunts: Installed[] = [];
+  /** IKE_SAs to delete (`unique`, no virtual IP) once the messages that established them have left. */
+  readonly #deferredDeletes: number[] = [];
 
   constructor(deps: SaManagerDeps) {
     this.#d = deps;
@@ -61,6 +66,7 @@ export class SaManager {
 
   /** Applies one engine event; a CHILD_SA installation comes back as a promise. */
   onEvent(ev: IkeEvent): Promise<void> | undefined {
+    this.#d.vips.onEvent(ev);
     switch (ev.type) {
       case 'ikeSaEstablished':
         this.established.set(ev.ikeSaId, {
@@ -77,6 +83,7 @@ export class SaManager {
         // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
         if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
         this.#d.saLog.ikeUp(ev);
+        if (ev.rekeyOf === undefined) this.#checkUnique(ev.ikeSaId, ev.name);
         break;
       case 'ikeSaDeleted':
         this.established.delete(ev.ikeSaId);
@@ -85,7 +92,8 @@ export class SaManager {
         this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
         break;
       case 'childSaInstalled':
-        return this.#installChild(ev.child, ev.rekeyOf);
+        // A route's source address (the virtual IP) must be on the TUN first.
+        return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));
       case 'childSaDeleted': {
         const ikeUp = this.established.has(ev.ikeSaId);
         void this.#d.children.remove(ev.childSaId).then((rec) => {
@@ -97,9 +105,16 @@ export class SaManager {
         });
         break;
       }
-      case 'childSaFailed':
-        this.waiters.fail(ev.name, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
+      case 'childSaFailed': {
+        const conn = this.established.get(ev.ikeSaId)?.name ?? this.connNameOfChild(ev.name) ?? ev.name;
+        this.waiters.fail(conn, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
+        // A client that got no virtual IP has no use for the IKE_SA (as strongSwan, it is deleted).
+        if (ev.notifyType === NotifyType.INTERNAL_ADDRESS_FAILURE && this.established.has(ev.ikeSaId)) {
+          this.#d.log.log('cfg', LogLevel.AUDIT, `${conn}[${ev.ikeSaId}]: no virtual IP assigned, deleting the IKE_SA`);
+          this.#deferredDeletes.push(ev.ikeSaId);
+        }
         break;
+      }
       case 'authFailed': {
         const who = ev.byUs ? 'we rejected the peer' : 'the peer rejected us';
         this.waiters.fail(ev.name, undefined, `${who}: ${ev.reason}`);
@@ -122,6 +137,27 @@ export class SaManager {
       ran = true;
     }
     return ran;
+  }
+
+  /** Deletes the IKE_SAs `unique` or a missing virtual IP condemned (called once the messages of the last pump left); true when any. */
+  runDeferred(): boolean {
+    const now = this.#d.nowMs();
+    const victims = this.#deferredDeletes.splice(0);
+    for (const id of victims) if (this.established.has(id)) this.#d.engine.terminate(id, now);
+    return victims.length > 0;
+  }
+
+  #checkUnique(ikeSaId: number, name: string): void {
+    const fresh = this.established.get(ikeSaId);
+    const policy = this.connection(name)?.source.unique ?? 'no';
+    if (fresh === undefined) return;
+    const r = uniqueVictims(policy, fresh, this.established.values());
+    for (const id of r.delete) {
+      const why = r.refused ? 'refused, an IKE_SA of it is up' : `replaces IKE_SA ${name}[${id}]`;
+      const what = `unique = ${policy}: '${fresh.remoteId}' authenticated again as ${name}[${ikeSaId}]: ${why}`;
+      this.#d.log.log('ike', LogLevel.AUDIT, what);
+      this.#deferredDeletes.push(id);
+    }
   }
 
   /** A packet hit the trap policy holding `reqid`. */

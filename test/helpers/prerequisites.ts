@@ -26,6 +26,7 @@ export const CHARON_PLUGINS: Readonly<Record<string, string>> = {
   pkcs1: 'libstrongswan',
   pubkey: 'libstrongswan',
   kdf: 'libstrongswan',
+  attr: 'libstrongswan',
   'kernel-netlink': 'libstrongswan',
   openssl: 'libstrongswan-standard-plugins',
   aesni: 'libstrongswan-standard-plugins',

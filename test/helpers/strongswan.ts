@@ -35,7 +35,7 @@ export class StrongSwan {
     fs.writeFileSync(
       conf,
       `charon {
-  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp x509 pem pkcs1 pubkey kdf socket-default kernel-libipsec kernel-netlink vici
+  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp x509 pem pkcs1 pubkey kdf attr socket-default kernel-libipsec kernel-netlink vici
   port = 500
   port_nat_t = 4500
   install_routes = yes

@@ -7,7 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { Lab } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
@@ -164,8 +166,13 @@ test(
     const { left: client, right: gw } = lab;
     // `ip netns exec` shows /etc/netns/NAME/ as the namespace's /etc: the client's resolv.conf goes there.
     const etc = path.join('/etc/netns', client.ns);
+    const hadNetnsDir = fs.existsSync('/etc/netns');
     fs.mkdirSync(etc, { recursive: true });
-    lab.onDestroy(() => fs.rmSync(etc, { recursive: true, force: true }));
+    lab.onDestroy(() => {
+      fs.rmSync(etc, { recursive: true, force: true });
+      // /etc/netns itself goes too when this test made it and nothing else is in it.
+      if (!hadNetnsDir && fs.readdirSync('/etc/netns').length === 0) fs.rmdirSync('/etc/netns');
+    });
     try {
       theirs = await StrongSwan.start(lab, gw, gatewayConf(gw));
       ours = await TsipsecPeer.start(lab, client, clientConf(client, gw, 'dave@lab'));
@@ -204,3 +211,92 @@ async function waitGone(lab: Lab, client: LabHost): Promise<void> {
   }
   assert.fail(`virtual IPs still on the client:\n${await lab.ip(client, 'addr', 'show')}`);
 }
+
+const run = promisify(execFile);
+const CLIENTS = 4;
+
+/**
+ * One more client host for the gateway of `lab`: its own namespace and a veth link to the gateway on a /30 of
+ * 192.0.2.0/24 (192.0.2.(16+4i+1) on the gateway, .(16+4i+2) on the client), with a host route to the
+ * gateway's address 192.0.2.2. The namespace is deleted with the lab.
+ */
+async function addClientHost(lab: Lab, gw: LabHost, i: number): Promise<LabHost> {
+  const ns = `${gw.ns}c${i}`;
+  const base = 16 + 4 * i;
+  const [gwSide, clientSide] = [`192.0.2.${base + 1}`, `192.0.2.${base + 2}`];
+  const tag = `${process.pid % 100000}${i}`;
+  const [tmpG, tmpC] = [`rwg${tag}`, `rwc${tag}`];
+  lab.onDestroy(async () => {
+    const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split(/\s+/);
+    for (const pid of pids.filter(Boolean)) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  });
+  await run('ip', ['netns', 'add', ns]);
+  await run('ip', ['link', 'add', tmpG, 'type', 'veth', 'peer', 'name', tmpC]);
+  await run('ip', ['link', 'set', tmpG, 'netns', gw.ns]);
+  await run('ip', ['link', 'set', tmpC, 'netns', ns, 'name', 'veth0']);
+  await lab.ip(gw, 'addr', 'add', `${gwSide}/30`, 'dev', tmpG);
+  await lab.ip(gw, 'link', 'set', tmpG, 'up');
+  const host: LabHost = { ns, outer4: clientSide, outer6: '', inner4: '', inner6: '', dev: 'veth0' };
+  await lab.ip(host, 'link', 'set', 'lo', 'up');
+  await lab.ip(host, 'addr', 'add', `${clientSide}/30`, 'dev', 'veth0');
+  await lab.ip(host, 'link', 'set', 'veth0', 'up');
+  await lab.ip(host, 'route', 'add', `${gw.outer4}/32`, 'via', gwSide);
+  return host;
+}
+
+test(
+  `${CLIENTS} strongSwan clients at once on our gateway, each pinging from its own virtual IP`,
+  { skip, timeout: 180_000 },
+  async () => {
+    const lab = await Lab.create('rwm');
+    let ours: TsipsecPeer | undefined;
+    const theirs: StrongSwan[] = [];
+    try {
+      const gw = lab.right;
+      ours = await TsipsecPeer.start(lab, gw, gatewayConf(gw));
+      const hosts: LabHost[] = [];
+      for (let i = 0; i < CLIENTS; i++) hosts.push(await addClientHost(lab, gw, i));
+      for (const [i, h] of hosts.entries())
+        theirs.push(await StrongSwan.start(lab, h, clientConf(h, gw, `user${i}@lab`)));
+      const initiated = await Promise.all(theirs.map((sw) => sw.swanctl('--initiate', '--child', 'net')));
+      for (const out of initiated) assert.match(out, /initiate completed successfully/);
+
+      const { ikeSas } = (await ours.call('sas')) as { ikeSas: IkeSaInfo[] };
+      assert.equal(ikeSas.length, CLIENTS);
+      const byUser = new Map(ikeSas.map((s) => [s.remoteId, s.remoteVips]));
+      const v4 = hosts.map((_, i) => byUser.get(`user${i}@lab`)?.[0]);
+      const v6 = hosts.map((_, i) => byUser.get(`user${i}@lab`)?.[1]);
+      assert.equal(new Set(v4).size, CLIENTS, `one IPv4 address each: ${v4.join(' ')}`);
+      assert.equal(new Set(v6).size, CLIENTS, `one IPv6 address each: ${v6.join(' ')}`);
+      for (const [i, h] of hosts.entries()) {
+        const [a4, a6] = [v4[i], v6[i]];
+        assert.ok(a4 !== undefined && a6 !== undefined);
+        assert.match(await theirs[i]!.listSas(), new RegExp(a4.replace(/\./g, '\\.')));
+        await ping(lab, h, a4, gw.inner4);
+        await ping(lab, h, a6, gw.inner6);
+      }
+      const { pools } = (await ours.call('pools')) as { pools: PoolInfo[] };
+      assert.deepEqual(
+        pools.map((p) => [p.name, p.online]),
+        [
+          ['rw4', CLIENTS],
+          ['rw6', CLIENTS],
+        ],
+      );
+    } catch (e) {
+      const charon = theirs.map((t) => t.log().slice(-1500)).join('\n---\n');
+      throw new Error(
+        `${(e as Error).message}\n--- tsipsec log ---\n${ours?.log().slice(-5000)}\n--- charon ---\n${charon}`,
+      );
+    } finally {
+      await lab.destroy();
+    }
+  },
+);

@@ -47,13 +47,14 @@ secrets { ike-rw { secret = "${SECRET}" } }
 }
 
 /** One client connection per entry (name -> local id), each asking for an IPv4 and an IPv6 address. */
-function client(conns: Readonly<Record<string, string>>): string {
+function client(conns: Readonly<Record<string, string>>, extra = ''): string {
   const sections = Object.entries(conns).map(
     ([name, id]) => `  ${name} {
     local_addrs = 192.0.2.1
     remote_addrs = ${GW.outer}
     vips = 0.0.0.0, ::
     unique = never
+    ${extra}
     proposals = aes128gcm16-prfsha256-x25519
     local { auth = psk
       id = ${id} }
@@ -161,6 +162,30 @@ test('a full pool: INTERNAL_ADDRESS_FAILURE, a log line naming the pool, nothing
       sas.map((s) => s.remoteId),
       [CAROL],
     );
+  } finally {
+    await t.stop();
+  }
+});
+
+test('an IKE_SA rekey keeps the virtual IPs on the TUN and the DNS servers', async () => {
+  const t = await TwoDaemons.start(client({ carol: CAROL }, 'rekey_time = 60s'), gateway());
+  const [c, gw] = [t.left, t.right];
+  try {
+    await c.daemon.up('carol', 10);
+    await settle();
+    const [before] = (await c.daemon.sas()).ikeSas;
+    await t.advance(70_000);
+    const [after] = (await c.daemon.sas()).ikeSas;
+    assert.ok(before !== undefined && after !== undefined);
+    assert.notEqual(after.uniqueId, before.uniqueId, 'the IKE_SA was rekeyed');
+    assert.deepEqual(after.localVips, ['198.51.100.129', '2001:db8:1::1']);
+    assert.deepEqual((await gw.daemon.sas()).ikeSas[0]?.remoteVips, ['198.51.100.129', '2001:db8:1::1']);
+    assert.deepEqual([...c.io.addresses].sort(), ['198.51.100.129/32', '2001:db8:1::1/128']);
+    assert.deepEqual(c.io.dns, ['203.0.113.53', '2001:db8::53']);
+    assert.equal((await ping(c, gw, '198.51.100.129', 3)).reply?.seq, 3);
+    c.daemon.down('carol');
+    await settle();
+    assert.equal(c.io.addresses.size, 0, 'the rekeyed IKE_SA takes them away when it goes');
   } finally {
     await t.stop();
   }

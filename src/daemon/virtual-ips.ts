@@ -112,7 +112,7 @@ export class VirtualIps {
         this.#log.log(
           'knl',
           LogLevel.AUDIT,
-          `${sa}: DNS servers ${servers} not installed (no resolvconf and no /etc/netns/NAME/ for this namespace)`,
+          `${sa}: DNS servers ${servers} not installed (in a namespace NAME: no /etc/netns/NAME/; else: no resolvconf)`,
         );
       else this.#log.log('knl', LogLevel.AUDIT, `${sa}: installed DNS servers ${servers} (${held.dnsInstall.where})`);
     } catch (e) {

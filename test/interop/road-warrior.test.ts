@@ -28,11 +28,11 @@ const DNS6 = '2001:db8:2::53';
 const VIP4 = '198.51.100.129';
 const VIP6 = '2001:db8:3::1';
 
-function gatewayConf(gw: LabHost): string {
+function gatewayConf(gw: LabHost, o: { addrs4?: string; pools?: string } = {}): string {
   return `connections {
   rw {
     local_addrs = ${gw.outer4}
-    pools = rw4, rw6
+    pools = ${o.pools ?? 'rw4, rw6'}
     encap = yes
     proposals = aes128gcm16-prfsha256-x25519
     local {
@@ -52,7 +52,7 @@ function gatewayConf(gw: LabHost): string {
 }
 pools {
   rw4 {
-    addrs = ${POOL4}
+    addrs = ${o.addrs4 ?? POOL4}
     dns = ${DNS4}
   }
   rw6 {
@@ -68,12 +68,12 @@ secrets {
 `;
 }
 
-function clientConf(me: LabHost, gw: LabHost, id: string): string {
+function clientConf(me: LabHost, gw: LabHost, id: string, vips = '0.0.0.0, ::'): string {
   return `connections {
   rw {
     local_addrs = ${me.outer4}
     remote_addrs = ${gw.outer4}
-    vips = 0.0.0.0, ::
+    vips = ${vips}
     encap = yes
     proposals = aes128gcm16-prfsha256-x25519
     local {
@@ -292,6 +292,46 @@ test(
       );
     } catch (e) {
       const charon = theirs.map((t) => t.log().slice(-1500)).join('\n---\n');
+      throw new Error(
+        `${(e as Error).message}\n--- tsipsec log ---\n${ours?.log().slice(-5000)}\n--- charon ---\n${charon}`,
+      );
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'a full pool of our gateway refuses a second strongSwan client with INTERNAL_ADDRESS_FAILURE',
+  { skip, timeout: 90_000 },
+  async () => {
+    const lab = await Lab.create('rwx');
+    let ours: TsipsecPeer | undefined;
+    const theirs: StrongSwan[] = [];
+    try {
+      const gw = lab.right;
+      const one = '198.51.100.130';
+      ours = await TsipsecPeer.start(lab, gw, gatewayConf(gw, { addrs4: `${one}-${one}`, pools: 'rw4' }));
+      const hosts = [lab.left, await addClientHost(lab, gw, 0)];
+      for (const [i, h] of hosts.entries())
+        theirs.push(await StrongSwan.start(lab, h, clientConf(h, gw, `user${i}@lab`, '0.0.0.0')));
+      const [first, second] = theirs;
+      assert.ok(first !== undefined && second !== undefined);
+      assert.match(await first.swanctl('--initiate', '--child', 'net'), /initiate completed successfully/);
+      await ping(lab, lab.left, one, gw.inner4);
+      await assert.rejects(second.swanctl('--initiate', '--child', 'net'), /initiate failed/);
+      assert.match(second.log(), /N\(INT_ADDR_FAIL\)|INTERNAL_ADDRESS_FAILURE/, 'strongSwan was told why');
+      assert.match(ours.log(), /no virtual IP found for peer 'user1@lab' \(IPv4 pool rw4 full\)/);
+      const { ikeSas } = (await ours.call('sas')) as { ikeSas: IkeSaInfo[] };
+      const up = ikeSas.filter((s) => s.state === 'ESTABLISHED' && s.children.length > 0);
+      assert.deepEqual(
+        up.map((s) => [s.remoteId, s.remoteVips]),
+        [['user0@lab', [one]]],
+      );
+      assert.equal(ikeSas.flatMap((s) => s.children).length, 1, 'no CHILD_SA for the refused client');
+      await ping(lab, lab.left, one, gw.inner4);
+    } catch (e) {
+      const charon = theirs.map((t) => t.log().slice(-2500)).join('\n---\n');
       throw new Error(
         `${(e as Error).message}\n--- tsipsec log ---\n${ours?.log().slice(-5000)}\n--- charon ---\n${charon}`,
       );

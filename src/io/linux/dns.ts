@@ -1,8 +1,8 @@
 /**
  * DNS servers a gateway handed out (RFC 7296 3.15.1 INTERNAL_IP4_DNS / INTERNAL_IP6_DNS), installed where this
  * host looks them up. In a named network namespace with an `/etc/netns/NAME/` folder (what `ip netns exec`
- * bind-mounts over /etc) the namespace's own resolv.conf is written; else `resolvconf` when installed; else
- * nothing (the caller logs them). The host's own /etc/resolv.conf is never written here.
+ * bind-mounts over /etc) the namespace's own resolv.conf is written; outside a named namespace `resolvconf` when
+ * installed; else nothing (the caller logs them). The host's own /etc/resolv.conf is never written here.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -59,7 +59,8 @@ export async function installDns(servers: readonly string[], dev: string): Promi
       },
     };
   }
-  if (hasCommand('resolvconf')) {
+  // resolvconf in a namespace would change the host's own resolver: a namespace without its folder gets nothing.
+  if (ns === undefined && hasCommand('resolvconf')) {
     const record = `${dev}.tsipsec`;
     await run('resolvconf', ['-a', record], resolvConf(servers));
     return {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { echoReplyFor, icmpEcho, parseIcmpEcho } from '../io/packets.js';
 import type { ParsedEcho } from '../io/packets.js';
-import { settle, TwoDaemons } from './memory-daemons.js';
+import { configOf, settle, TwoDaemons } from './memory-daemons.js';
 import type { Host } from './memory-daemons.js';
 
 const GW = { outer: '192.0.2.2', id: 'gw.example', lan: '203.0.113.0/24', host: '203.0.113.1' };
@@ -186,6 +186,28 @@ test('an IKE_SA rekey keeps the virtual IPs on the TUN and the DNS servers', asy
     c.daemon.down('carol');
     await settle();
     assert.equal(c.io.addresses.size, 0, 'the rekeyed IKE_SA takes them away when it goes');
+  } finally {
+    await t.stop();
+  }
+});
+
+test('leases survive a reload that keeps the pools section; a changed one starts afresh and says so', async () => {
+  const t = await TwoDaemons.start(client({ carol: CAROL }), gateway());
+  const [c, gw] = [t.left, t.right];
+  try {
+    await c.daemon.up('carol', 10);
+    await settle();
+    c.daemon.down('carol');
+    await settle();
+    const offline = [{ address: '198.51.100.129', identity: CAROL, status: 'offline' }];
+    await gw.daemon.reload(configOf(gateway({ unique: 'replace' })));
+    assert.deepEqual(gw.daemon.pools().pools[0]?.leases, offline, 'same pools: the lease is kept');
+    await gw.daemon.reload(configOf(gateway({ addrs4: '198.51.100.0/25' })));
+    assert.deepEqual(gw.daemon.pools().pools[0]?.leases, [], 'new pools: no leases');
+    assert.ok(gw.logs.some((l) => /pools changed: 2 pool\(s\) loaded, earlier leases forgotten/.test(l)));
+    await c.daemon.up('carol', 10);
+    await settle();
+    assert.ok(c.io.addresses.has('198.51.100.1/32'), [...c.io.addresses].join(' '));
   } finally {
     await t.stop();
   }

@@ -58,4 +58,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The daemon's timers are deadlines of its one Clock (src/io/clock.ts), so tests drive them on a fake one.
+    files: ['src/daemon/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'].map((name) => ({
+          name,
+          message: 'Daemon timers go through the Clock: add a deadline to nextDeadlineMs().',
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the Clock: io.clock.nowMs().' },
+        { object: 'performance', property: 'now', message: 'Use the Clock: io.clock.nowMs().' },
+      ],
+    },
+  },
 );

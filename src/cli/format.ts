@@ -108,6 +108,29 @@ export function formatStats(s: DaemonStats): string {
               .join(', ')}`
           : ''),
       `drops: ${drops.length === 0 ? 'none' : drops.map(([r, n]) => `${r} ${n}`).join(', ')}`,
+      ...formatOffloads(s.offloads),
     ].join('\n') + '\n'
   );
+}
+
+function formatOffloads(o: DaemonStats['offloads']): string[] {
+  const lines: string[] = [];
+  const t = o?.tun;
+  if (t !== undefined) {
+    const on = [t.tso && 'TSO', t.uso && 'USO', t.gro && 'GRO'].filter(Boolean).join(', ');
+    lines.push(
+      t.vnetHdr
+        ? `TUN offloads ${on}: ${t.gsoReads} super-packets read as ${t.gsoSegments} packets, ${t.groWrites} written from ${t.groSegments}`
+        : `TUN offloads off${t.fallback !== undefined ? ` (${t.fallback})` : ''}`,
+    );
+  }
+  const u = o?.udpGso;
+  if (u !== undefined) {
+    lines.push(
+      u.enabled
+        ? `UDP GSO on: ${u.sends} sends carried ${u.segments} ESP datagrams`
+        : `UDP GSO off${u.fallback !== undefined ? ` (${u.fallback})` : ''}${u.sends > 0 ? `, ${u.sends} sends before` : ''}`,
+    );
+  }
+  return lines;
 }

@@ -14,11 +14,12 @@ import { stats } from './commands/stats.js';
 import { daemon } from './commands/daemon.js';
 import { demoCommand } from './commands/demo.js';
 import { xfrm } from './commands/xfrm.js';
+import { pki } from './commands/pki.js';
 
 export type { CliStreams } from './streams.js';
 
 /** Every command, in the order `--help` lists them. Later commands register here too. */
-export const COMMANDS: Command[] = [demoCommand, daemon, up, down, sas, conns, pools, load, stats, xfrm];
+export const COMMANDS: Command[] = [demoCommand, daemon, up, down, sas, conns, pools, load, stats, xfrm, pki];
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length), 7);

@@ -2,7 +2,7 @@
 import type { Origin } from './config-error.js';
 import type { SettingsSection } from './settings-tree.js';
 import { didYouMean } from './suggest.js';
-import { parseUint, splitList } from './values.js';
+import { parseEnum, parseUint, splitList } from './values.js';
 import { AUTH_KEYS } from './swanctl-keys.js';
 import { keyOriginsOf, type Findings } from './swanctl-findings.js';
 import type { AuthClass, AuthRound } from './swanctl-model.js';
@@ -18,7 +18,7 @@ export function buildAuthRounds(
     f.warn(
       conn.origin,
       `connection '${conn.name}' has no ${side} section, so strongSwan's default auth = pubkey applies`,
-      `add ${side} { auth = psk ... } (public key authentication is not implemented yet)`,
+      `add ${side} { auth = ... } to say which authentication is meant`,
     );
     return [defaultRound(side, conn.origin)];
   }
@@ -39,6 +39,7 @@ function defaultRound(side: 'local' | 'remote', origin: Origin): AuthRound {
     certs: [],
     pubkeys: [],
     cacerts: [],
+    revocation: 'relaxed',
   };
 }
 
@@ -66,6 +67,7 @@ function round(f: Findings, s: SettingsSection, side: 'local' | 'remote', positi
     certs: list('certs'),
     pubkeys: list('pubkeys'),
     cacerts: list('cacerts'),
+    revocation: f.read(s, 'revocation', (v) => parseEnum(v, ['strict', 'ifuri', 'relaxed'] as const)) ?? 'relaxed',
   };
 }
 
@@ -73,8 +75,9 @@ function classifyAuth(f: Findings, auth: string, s: SettingsSection): AuthClass 
   const origin = s.keys.get('auth')?.valueOrigin ?? s.origin;
   const lower = auth.toLowerCase();
   if (lower === 'psk') return 'psk';
-  if (['ike:', 'pubkey', 'rsa', 'ecdsa', 'bliss'].some((p) => auth.startsWith(p))) {
-    f.warn(origin, `auth = ${auth}: public key authentication is not implemented yet`, 'use auth = psk for now');
+  if (['ike:', 'pubkey', 'rsa', 'ecdsa', 'ed25519', 'ed448'].some((p) => lower.startsWith(p))) return 'pubkey';
+  if (lower.startsWith('bliss')) {
+    f.error(origin, `auth = ${auth}: BLISS signatures are not supported`, 'use pubkey with RSA, ECDSA or EdDSA keys');
     return 'pubkey';
   }
   if (lower.startsWith('eap')) {

@@ -25,10 +25,12 @@ import { CONNECTION_KEYS, TOP_LEVEL_SECTIONS } from './swanctl-keys.js';
 import { Findings, keyOriginsOf } from './swanctl-findings.js';
 import { buildAuthRounds } from './swanctl-auth.js';
 import { buildChildren } from './swanctl-children.js';
-import { buildSecrets } from './swanctl-secrets.js';
+import { buildPrivateKeySecrets, buildSecrets } from './swanctl-secrets.js';
 import { buildPools, checkPoolReferences, parseVips } from './swanctl-pools.js';
 import type {
   AddressPoolConfig,
+  Authority,
+  PrivateKeySecret,
   AddressSpec,
   ChildConfig,
   IkeConnection,
@@ -85,22 +87,56 @@ class Builder extends Findings {
     }
     let connections: IkeConnection[] = [];
     let secrets: IkeSecret[] = [];
+    let privateKeys: PrivateKeySecret[] = [];
+    let authorities: Authority[] = [];
     let pools: AddressPoolConfig[] = [];
     const secretOrigins: Origin[] = [];
     for (const section of root.sections.values()) {
       if (section.name === 'connections') connections = this.connections(section);
-      else if (section.name === 'secrets') secrets = buildSecrets(this, section, secretOrigins);
-      else if (section.name === 'pools') pools = buildPools(this, section);
-      else if (section.name === 'authorities') {
-        this.warn(section.origin, `section '${section.name}' is ignored`, `${section.name} are not supported yet`);
-      } else if (!this.isTemplate(section.name)) {
+      else if (section.name === 'secrets') {
+        secrets = buildSecrets(this, section, secretOrigins);
+        privateKeys = buildPrivateKeySecrets(this, section);
+      } else if (section.name === 'pools') pools = buildPools(this, section);
+      else if (section.name === 'authorities') authorities = this.authorities(section);
+      else if (!this.isTemplate(section.name)) {
         const hint = didYouMean(section.name, TOP_LEVEL_SECTIONS);
         if (hint !== undefined) this.error(section.origin, `unknown section '${section.name}'`, hint);
         else this.warn(section.origin, `unknown section '${section.name}' is ignored`, 'strongSwan ignores it too');
       }
     }
     checkPoolReferences(this, connections, pools);
-    return { connections, pools, secrets, files: [...files], secretOrigins };
+    return { connections, pools, secrets, files: [...files], secretOrigins, privateKeys, authorities };
+  }
+
+  /** authorities.<name> { cacert, crl_uris, ocsp_uris } (swanctl.conf(5)); smartcard keys are refused. */
+  private authorities(section: SettingsSection): Authority[] {
+    const out: Authority[] = [];
+    for (const s of section.sections.values()) {
+      for (const k of s.keys.values()) {
+        if (k.name === 'cacert' || k.name === 'crl_uris' || k.name === 'ocsp_uris') continue;
+        if (k.name === 'cert_uri_base')
+          this.warn(
+            k.origin,
+            `'cert_uri_base' in authority '${s.name}' is ignored`,
+            'hash and URL certificates are not supported',
+          );
+        else
+          this.error(
+            k.origin,
+            `'${k.name}' in authority '${s.name}' is not supported`,
+            didYouMean(k.name, ['cacert', 'crl_uris', 'ocsp_uris']) ??
+              'give the CA as cacert = FILE (smartcards are not supported)',
+          );
+      }
+      out.push({
+        name: s.name,
+        origin: s.origin,
+        cacert: this.read(s, 'cacert', (v) => v.trim()),
+        crlUris: this.read(s, 'crl_uris', splitList) ?? [],
+        ocspUris: this.read(s, 'ocsp_uris', splitList) ?? [],
+      });
+    }
+    return out;
   }
 
   // ---- connections ------------------------------------------------------------------------------------------
@@ -205,6 +241,8 @@ class Builder extends Findings {
       pools: this.read(s, 'pools', splitList) ?? [],
       local: buildAuthRounds(this, local, 'local', s),
       remote: buildAuthRounds(this, remote, 'remote', s),
+      sendCert: this.read(s, 'send_cert', (v) => parseEnum(v, ['always', 'ifasked', 'never'] as const)) ?? 'ifasked',
+      sendCertreq: this.read(s, 'send_certreq', parseBool) ?? true,
       children,
     };
   }

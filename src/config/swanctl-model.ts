@@ -62,10 +62,14 @@ export interface AuthRound {
   readonly authClass: AuthClass;
   /** IKE identity; local: undefined means the outer address (strongSwan's default); remote: `%any` by default. */
   readonly id: string | undefined;
-  /** Kept for certificate authentication, not used yet (a warning says so). */
+  /** Certificate files (relative to x509/ beside the config, or absolute). */
   readonly certs: readonly string[];
+  /** Raw public key files (relative to pubkey/). */
   readonly pubkeys: readonly string[];
+  /** Trust anchors for the peer (relative to x509ca/). */
   readonly cacerts: readonly string[];
+  /** Revocation policy for the peer's certificate (default relaxed). */
+  readonly revocation: 'strict' | 'ifuri' | 'relaxed';
 }
 
 export type IkeVersion = 0 | 1 | 2;
@@ -133,6 +137,10 @@ export interface IkeConnection {
   readonly pools: readonly string[];
   readonly local: readonly AuthRound[];
   readonly remote: readonly AuthRound[];
+  /** `send_cert` (default ifasked). */
+  readonly sendCert: 'always' | 'ifasked' | 'never';
+  /** `send_certreq` (default yes). */
+  readonly sendCertreq: boolean;
   readonly children: readonly ChildConfig[];
 }
 
@@ -146,6 +154,27 @@ export interface IkeSecret {
   readonly secretOrigin: Origin;
   /** Identities from the id<suffix> keys, in order; empty means the secret applies to any peer. */
   readonly ids: readonly string[];
+}
+
+/** secrets.private<suffix> / rsa / ecdsa / pkcs8 / pkcs12: a private key file and its passphrase. */
+export interface PrivateKeySecret {
+  readonly name: string;
+  readonly origin: Origin;
+  /** The section type: private, rsa, ecdsa, pkcs8 or pkcs12 (selects the folder beside the config). */
+  readonly type: 'private' | 'rsa' | 'ecdsa' | 'pkcs8' | 'pkcs12';
+  readonly file: string;
+  /** Passphrase of an encrypted key. */
+  readonly secret: Uint8Array | undefined;
+}
+
+/** authorities.<name>: a CA certificate with its revocation sources. */
+export interface Authority {
+  readonly name: string;
+  readonly origin: Origin;
+  /** `cacert` file (relative to x509ca/). */
+  readonly cacert: string | undefined;
+  readonly crlUris: readonly string[];
+  readonly ocspUris: readonly string[];
 }
 
 /** A `pools.<name>` section: virtual IP addresses and the attributes handed out with them (RFC 7296 3.15.1). */
@@ -167,6 +196,9 @@ export interface SwanctlConfig {
   /** The `pools` section, in file order. */
   readonly pools: readonly AddressPoolConfig[];
   readonly secrets: readonly IkeSecret[];
+  /** Private key secrets (may be absent in configurations built by hand). */
+  readonly privateKeys?: readonly PrivateKeySecret[];
+  readonly authorities?: readonly Authority[];
   /** Every file read (the main one first), for reload and permission checks. */
   readonly files: readonly string[];
   /** Origins of every secret-carrying key (`secret`, `pin`) in any secrets section, supported or not. */

@@ -5,7 +5,40 @@ import { didYouMean } from './suggest.js';
 import { parseSecret } from './values.js';
 import { IKE_SECRET_KEYS, SECRET_TYPES } from './swanctl-keys.js';
 import type { Findings } from './swanctl-findings.js';
-import type { IkeSecret } from './swanctl-model.js';
+import type { IkeSecret, PrivateKeySecret } from './swanctl-model.js';
+
+/** Secret sections naming a private key file (swanctl.conf(5) secrets.private<suffix>, rsa, ecdsa, pkcs8, pkcs12). */
+export const PRIVATE_KEY_TYPES = ['private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12'] as const;
+
+/** private<suffix> { file, secret } and the like, in file order. */
+export function buildPrivateKeySecrets(f: Findings, section: SettingsSection): PrivateKeySecret[] {
+  const out: PrivateKeySecret[] = [];
+  for (const s of section.sections.values()) {
+    const type = PRIVATE_KEY_TYPES.find((t) => s.name.startsWith(t));
+    if (type === undefined) continue;
+    for (const k of s.keys.values())
+      if (k.name !== 'file' && k.name !== 'secret')
+        f.error(
+          k.origin,
+          `unknown key '${k.name}' in secret '${s.name}'`,
+          didYouMean(k.name, ['file', 'secret']) ?? 'a key secret holds file and secret',
+        );
+    const file = s.keys.get('file')?.value;
+    if (file === undefined || file === null || file.trim() === '') {
+      f.error(s.origin, `secret '${s.name}' has no file`, `add file = NAME (looked up in ${type}/ beside the config)`);
+      continue;
+    }
+    const secret = s.keys.get('secret')?.value;
+    out.push({
+      name: s.name,
+      origin: s.origin,
+      type,
+      file: file.trim(),
+      secret: secret === undefined || secret === null ? undefined : Buffer.from(secret, 'utf8'),
+    });
+  }
+  return out;
+}
 
 /** IKE secrets in file order; records the origin of every secret-carrying key in `secretOrigins`. */
 export function buildSecrets(f: Findings, section: SettingsSection, secretOrigins: Origin[]): IkeSecret[] {
@@ -27,6 +60,7 @@ export function buildSecrets(f: Findings, section: SettingsSection, secretOrigin
       continue;
     }
     if (type !== 'ike') {
+      if ((PRIVATE_KEY_TYPES as readonly string[]).includes(type)) continue;
       f.warn(
         s.origin,
         `secret section '${s.name}' is ignored`,

@@ -2,8 +2,10 @@
  * The shapes the daemon returns on the control channel, which `--json` prints unchanged. These are a
  * user-facing surface: fields are only ever added, never renamed or removed.
  */
+import type { OffloadInfo, UdpGsoInfo } from '../io/types.js';
 
 /** Traffic counters of one direction of a CHILD_SA. */
+
 export interface TrafficCounters {
   bytes: number;
   packets: number;
@@ -39,6 +41,16 @@ export interface ChildSaInfo {
   expiresInSec: number | null;
 }
 
+/** A certificate as listings show it (subject and issuer in strongSwan's DN form, times in ISO 8601). */
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  /** Hex serial number. */
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+}
+
 export interface IkeSaInfo {
   /** Connection name (swanctl.conf `connections.<name>`). */
   name: string;
@@ -61,6 +73,9 @@ export interface IkeSaInfo {
   establishedSecAgo: number | null;
   rekeyInSec: number | null;
   children: ChildSaInfo[];
+  /** Our certificate and the peer's, when this IKE_SA was authenticated with certificates. */
+  localCert?: CertificateInfo;
+  remoteCert?: CertificateInfo;
   /** Virtual IPs we hold (assigned by the peer, on our TUN); empty when none. */
   localVips: string[];
   /** Virtual IPs of the peer (handed out from our pools); empty when none. */
@@ -79,6 +94,10 @@ export interface ConnectionInfo {
   localId: string;
   remoteAuth: string;
   remoteId: string;
+  /** Our certificate and the intermediates we send (certificate authentication). */
+  localCerts?: CertificateInfo[];
+  /** The CA certificates the peer's certificate must chain to. */
+  remoteCacerts?: CertificateInfo[];
   children: {
     name: string;
     mode: string;
@@ -108,6 +127,14 @@ export interface DaemonStats {
   /** IKE datagrams dropped by reason ('malformed', 'unknownSpi', 'integrity', ...). */
   ikeDrops: Record<string, number>;
   memoryRssBytes: number;
+  /**
+   * Data-plane offloads chosen at start: the TUN's (TSO/USO reads split in user space, GRO writes, or why they
+   * are off) and UDP GSO for ESP in UDP, with what each did. Absent on devices without offloads.
+   */
+  offloads?: {
+    tun?: OffloadInfo;
+    udpGso?: UdpGsoInfo;
+  };
 }
 
 /** One lease of a pool: an address and the identity it belongs to (online: an IKE_SA holds it). */

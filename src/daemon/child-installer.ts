@@ -1,16 +1,20 @@
 /**
  * CHILD_SAs into the kernel boundary: both SAs of a CHILD_SA (with the byte and packet limits the engine drew
  * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
- * the PROTECT policies and routes of its reqid, and trap policies under their own reqid.
+ * the PROTECT policies and routes of its reqid, and trap policies under their own reqid; each reqid's
+ * selectors also go to the cleartext guard, so cleartext from them is dropped unless it left the TUN.
  */
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
 import type { EncrId, IntegId } from '../crypto/ids.js';
-import type { ChildSaInfo } from '../ike/events.js';
+import type { ChildSaInfo, Endpoint } from '../ike/events.js';
 import type { AddSaArgs, KernelIpsec } from '../kernel/kernel-ipsec.js';
 import { selectorsFromTs } from '../kernel/selectors-from-ts.js';
 import type { DaemonConnection } from './config-map.js';
 import { trapRequest } from './config-policies.js';
+import { GuardError } from './cleartext-guard.js';
+import type { CleartextGuard } from './cleartext-guard.js';
+import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { ChildRef } from './reqid-registry.js';
 import { ReqidRegistry } from './reqid-registry.js';
@@ -18,7 +22,8 @@ import { rangeToPrefixes } from './routes.js';
 
 /** A CHILD_SA installed in the data plane. */
 export interface ChildRecord {
-  readonly info: ChildSaInfo;
+  /** As the engine installed it; `remote` follows NAT mapping changes. */
+  info: ChildSaInfo;
   readonly conn: string;
   /** The IKE_SA it belongs to now (an IKE rekey moves it to the new IKE_SA). */
   ikeSaId: number;
@@ -33,14 +38,16 @@ export class ChildInstaller {
   readonly reqids = new ReqidRegistry();
   readonly #kernel: KernelIpsec;
   readonly #policies: PolicyInstaller;
+  readonly #guard: CleartextGuard;
   readonly #log: Logger;
   readonly #children = new Map<number, ChildRecord>();
   /** Policies and routes per reqid, of a CHILD_SA or of a trap. */
   readonly #byReqid = new Map<number, Installed>();
 
-  constructor(kernel: KernelIpsec, policies: PolicyInstaller, log: Logger) {
+  constructor(kernel: KernelIpsec, policies: PolicyInstaller, guard: CleartextGuard, log: Logger) {
     this.#kernel = kernel;
     this.#policies = policies;
+    this.#guard = guard;
     this.#log = log;
   }
 
@@ -62,12 +69,35 @@ export class ChildInstaller {
     return undefined;
   }
 
+  /**
+   * The peer of an ESP-in-UDP CHILD_SA moved (a NAT mapping changed): both SAs follow, inbound expecting
+   * and outbound sending to the new address and port.
+   */
+  async followPeer(rec: ChildRecord, remote: Endpoint): Promise<void> {
+    const c = rec.info;
+    if (!c.encap) return;
+    await this.#kernel.updateSa({
+      id: { protocol: c.protocol, spi: c.spiIn, dst: c.local.address },
+      src: remote.address,
+      encap: { sport: remote.port, dport: c.local.port },
+    });
+    await this.#kernel.updateSa({
+      id: { protocol: c.protocol, spi: c.spiOut, dst: c.remote.address },
+      dst: remote.address,
+      encap: { sport: c.local.port, dport: remote.port },
+    });
+    rec.info = { ...c, remote };
+  }
+
   /** RFC 7296 1.3.2: the CHILD_SAs of a rekeyed IKE_SA move to the new one. */
   moveChildren(fromIkeSaId: number, toIkeSaId: number): void {
     for (const c of this.#children.values()) if (c.ikeSaId === fromIkeSaId) c.ikeSaId = toIkeSaId;
   }
 
-  /** Installs both SAs, then the policies and routes of the reqid if it has none yet. Throws when an SA fails. */
+  /**
+   * Installs both SAs, then the policies and routes of the reqid if it has none yet. All or nothing: when an
+   * SA, a policy or a route fails, what was installed is removed again and the error thrown.
+   */
   async install(c: ChildSaInfo, conn: DaemonConnection | undefined, nowMs: number, rekeyOf?: number) {
     const ref: ChildRef = { conn: conn?.ike.name ?? '?', child: c.name };
     const swan = conn?.children.get(c.name);
@@ -111,11 +141,10 @@ export class ChildInstaller {
         },
       });
     } catch (e) {
+      await this.#delSas(c);
       await this.#release(c.id);
       throw e;
     }
-    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
-    this.#children.set(c.id, record);
     if (!this.#byReqid.has(reqid)) {
       const locals = c.tsLocal.flatMap((t) => rangeToPrefixes(t.startAddr, t.endAddr));
       const routes = c.tsRemote
@@ -127,11 +156,24 @@ export class ChildInstaller {
         action: 'protect' as const,
         reqid,
       }));
-      this.#byReqid.set(
-        reqid,
-        await this.#policies.install({ label: `CHILD_SA ${c.name}{${c.id}}`, policies, routes }),
-      );
+      try {
+        const label = `CHILD_SA ${c.name}{${c.id}}`;
+        const installed = await this.#policies.install({ label, policies, routes });
+        await this.#guard.protect(reqid, selectors).catch(async (e: unknown) => {
+          await this.#policies.remove(installed);
+          this.#log.log('knl', LogLevel.AUDIT, `${label}: ${(e as Error).message}; rolled back`);
+          throw e;
+        });
+        this.#byReqid.set(reqid, installed);
+      } catch (e) {
+        // All or nothing: a CHILD_SA whose policies or routes are not all in place is not installed at all.
+        await this.#delSas(c);
+        await this.#release(c.id);
+        throw e;
+      }
     }
+    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
+    this.#children.set(c.id, record);
     return record;
   }
 
@@ -140,11 +182,15 @@ export class ChildInstaller {
     const rec = this.#children.get(childSaId);
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
-    const c = rec.info;
-    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
-    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
+    await this.#delSas(rec.info);
     await this.#release(childSaId);
     return rec;
+  }
+
+  /** Both SAs of a CHILD_SA, whichever are there. */
+  async #delSas(c: ChildSaInfo): Promise<void> {
+    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
+    await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
   }
 
   /** A trap policy for one child config (once: a reqid that has policies keeps them). */
@@ -153,7 +199,24 @@ export class ChildInstaller {
     if (this.#byReqid.has(reqid)) return;
     const req = trapRequest(conn, childName, reqid);
     if (req === undefined) return;
-    this.#byReqid.set(reqid, await this.#policies.install(req));
+    try {
+      const installed = await this.#policies.install(req);
+      await this.#guard
+        .protect(
+          reqid,
+          req.policies.map((p) => p.selector),
+        )
+        .catch(async (e: unknown) => {
+          await this.#policies.remove(installed);
+          throw e;
+        });
+      this.#byReqid.set(reqid, installed);
+    } catch (e) {
+      if (e instanceof GuardError) this.#log.log('knl', LogLevel.AUDIT, `${req.label}: ${e.message}; not installed`);
+      // The installer logged what failed and rolled it back; the trap is simply not there.
+      if (e instanceof InstallError || e instanceof GuardError) return;
+      throw e;
+    }
     this.#log.log('cfg', LogLevel.CONTROL, `installed trap policies for ${conn.ike.name}/${childName}`);
   }
 
@@ -162,6 +225,8 @@ export class ChildInstaller {
     if (r === undefined || !r.unused || r.trap) return;
     const installed = this.#byReqid.get(r.reqid);
     this.#byReqid.delete(r.reqid);
-    if (installed !== undefined) await this.#policies.remove(installed);
+    if (installed === undefined) return;
+    await this.#guard.release(r.reqid);
+    await this.#policies.remove(installed);
   }
 }

@@ -17,6 +17,9 @@ import type { ChildConfig, ConnectionConfig, IkeIdentity } from '../ike/config.j
 import { childConfig, connectionConfig } from '../ike/config.js';
 import { identityMatches } from '../ike/identity.js';
 import { IdentityError, parseIdentityText } from './identity-text.js';
+import type { Credentials } from '../pki/credentials.js';
+import { DnError, dnIdentity, mapLocalPubkey, mapRemotePubkey } from '../pki/connection-auth.js';
+import { looksLikeDn } from '../pki/dn.js';
 
 /** A connection as the daemon runs it. */
 export interface DaemonConnection {
@@ -47,11 +50,16 @@ function firstAddress(specs: readonly AddressSpec[]): string | undefined {
   return undefined;
 }
 
+/** An identity string, distinguished names included. */
+function identityText(text: string): IkeIdentity {
+  return looksLikeDn(text) ? dnIdentity(text) : parseIdentityText(text);
+}
+
 function identity(text: string, origin: Origin, errors: Diagnostic[]): IkeIdentity {
   try {
-    return parseIdentityText(text);
+    return identityText(text);
   } catch (e) {
-    if (!(e instanceof IdentityError)) throw e;
+    if (!(e instanceof IdentityError) && !(e instanceof DnError)) throw e;
     errors.push(diagnostic(origin, e.message));
     return { type: 'any' };
   }
@@ -80,7 +88,12 @@ function mapChild(c: SwanChild): ChildConfig {
   });
 }
 
-function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnostic[]): DaemonConnection {
+function mapConnection(
+  c: IkeConnection,
+  errors: Diagnostic[],
+  warnings: Diagnostic[],
+  creds?: Credentials,
+): DaemonConnection {
   const reauth = c.keyOrigins['reauth_time'];
   if (reauth !== undefined && c.reauthTimeSec > 0)
     warnings.push(
@@ -106,12 +119,19 @@ function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnos
   const local = c.local[0];
   const remote = c.remote[0];
   for (const round of [...c.local, ...c.remote]) {
-    if (round.authClass !== 'psk')
+    if (round.authClass !== 'psk' && round.authClass !== 'pubkey')
       errors.push(
         diagnostic(
           round.origin,
           `auth = ${round.auth} in '${c.name}.${round.name}' is not supported yet`,
-          'use auth = psk with a secrets.ike section',
+          'use auth = psk with a secrets.ike section, or auth = pubkey with certificates',
+        ),
+      );
+    else if (round.authClass === 'pubkey' && creds === undefined)
+      errors.push(
+        diagnostic(
+          round.origin,
+          `auth = ${round.auth} in '${c.name}.${round.name}' needs the credential folders, which were not loaded`,
         ),
       );
   }
@@ -129,7 +149,18 @@ function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnos
   const localAddr = firstAddress(c.localAddrs);
   const remoteAddr = firstAddress(c.remoteAddrs);
   let localId: IkeIdentity;
-  if (local?.id !== undefined) localId = identity(local.id, local.origin, errors);
+  const localPubkey =
+    local?.authClass === 'pubkey' && creds !== undefined
+      ? mapLocalPubkey(
+          c.name,
+          local,
+          local.id !== undefined ? identity(local.id, local.origin, errors) : undefined,
+          creds,
+          errors,
+        )
+      : undefined;
+  if (localPubkey?.id !== undefined) localId = localPubkey.id;
+  else if (local?.id !== undefined) localId = identity(local.id, local.origin, errors);
   else if (localAddr !== undefined) localId = parseIdentityText(localAddr);
   else {
     localId = { type: 'any' };
@@ -142,6 +173,8 @@ function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnos
     );
   }
   const remoteId = remote?.id !== undefined ? identity(remote.id, remote.origin, errors) : ({ type: 'any' } as const);
+  const remoteAuth =
+    remote?.authClass === 'pubkey' && creds !== undefined ? mapRemotePubkey(c.name, remote, creds, errors) : undefined;
   const ikeChildren = c.children.filter((ch) => ch.mode === 'tunnel' || ch.mode === 'transport');
   const ike = connectionConfig({
     name: c.name,
@@ -160,6 +193,10 @@ function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnos
     children: ikeChildren.map(mapChild),
     ...(c.vips.length > 0 ? { vips: c.vips.map((v) => v.address) } : {}),
     ...(c.pools.length > 0 ? { pools: c.pools } : {}),
+    ...(localPubkey?.auth !== undefined ? { localAuth: localPubkey.auth } : {}),
+    ...(remoteAuth !== undefined ? { remoteAuth } : {}),
+    sendCert: c.sendCert,
+    sendCertreq: c.sendCertreq,
   });
   return {
     ike,
@@ -178,7 +215,7 @@ function mapConnection(c: IkeConnection, errors: Diagnostic[], warnings: Diagnos
  * which beats one matching ours, which beats one with no ids at all (a wildcard).
  */
 export function pskLookup(config: SwanctlConfig): (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined {
-  const secrets = config.secrets.map((s) => ({ secret: s.secret, ids: s.ids.map((t) => parseIdentityText(t)) }));
+  const secrets = config.secrets.map((s) => ({ secret: s.secret, ids: s.ids.map(identityText) }));
   return (local, remote) => {
     let best: Uint8Array | undefined;
     let bestScore = -1;
@@ -202,16 +239,17 @@ export function pskLookup(config: SwanctlConfig): (local: IkeIdentity, remote: I
 }
 
 /** Maps the whole configuration; throws one ConfigError listing every unsupported setting. */
-export function mapSwanctlConfig(config: SwanctlConfig): DaemonConfig {
-  const errors: Diagnostic[] = [];
-  const warnings: Diagnostic[] = [];
-  const connections = config.connections.map((c) => mapConnection(c, errors, warnings));
+export function mapSwanctlConfig(config: SwanctlConfig, creds?: Credentials): DaemonConfig {
+  const errors: Diagnostic[] = [...(creds?.errors ?? [])];
+  const warnings: Diagnostic[] = [...(creds?.warnings ?? [])];
+  const connections = config.connections.map((c) => mapConnection(c, errors, warnings, creds));
   for (const s of config.secrets)
     for (const id of s.ids) {
       try {
-        parseIdentityText(id);
+        identityText(id);
       } catch (e) {
-        if (e instanceof IdentityError) errors.push(diagnostic(s.origin, `secret '${s.name}': ${e.message}`));
+        if (e instanceof IdentityError || e instanceof DnError)
+          errors.push(diagnostic(s.origin, `secret '${s.name}': ${e.message}`));
         else throw e;
       }
     }

@@ -49,8 +49,8 @@ export function trapRequest(conn: DaemonConnection, childName: string, reqid: nu
 
 /**
  * `mode = pass` and `mode = drop` children. A pass child's traffic is kept out of the TUN by a routing rule
- * as narrow as its selector (protocol and ports included), so it never widens what leaves in the clear; a
- * drop child's traffic is routed into the TUN, where the discard policy drops it.
+ * as narrow as its selector (local and remote prefixes, protocol, the ports of both sides), so it never widens
+ * what leaves in the clear; a drop child's traffic is routed into the TUN, where the discard policy drops it.
  */
 export function shuntRequests(conn: DaemonConnection): InstallRequest[] {
   const out: InstallRequest[] = [];
@@ -76,7 +76,9 @@ export function shuntRequests(conn: DaemonConnection): InstallRequest[] {
           label: `${child.mode} policy ${lts.text} === ${rts.text} (${conn.ike.name}/${child.name})`,
           policies: [{ direction: 'out', selector, action: pass ? 'bypass' : 'discard' }],
           routes: pass ? [] : [{ prefix, locals: [] }],
-          ...(pass ? { bypass: [{ prefix, protocol, ports: remotePort }] } : {}),
+          ...(pass
+            ? { bypass: [{ prefix, local: asPrefix(local), protocol, ports: remotePort, localPorts: localPort }] }
+            : {}),
         });
       }
   }

@@ -8,23 +8,25 @@ import type { IkeEngine } from '../ike/engine.js';
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
 import type { ChildInstaller } from './child-installer.js';
 import type { DaemonConfig } from './config-map.js';
-import { daemonStats, listConns, listPools, listSas } from './control-views.js';
+import { daemonStats, listConns, listSas } from './control-views.js';
 import type { SaManager } from './sa-manager.js';
-import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
-import type { VirtualIps } from './virtual-ips.js';
+import type { RemoteAccess } from './remote-access.js';
 
 export interface ControlDeps {
   readonly engine: IkeEngine;
   readonly sa: SaManager;
   readonly children: ChildInstaller;
-  readonly vips: VirtualIps;
-  readonly pools: () => VirtualIpPools;
+  readonly remote: RemoteAccess;
   readonly kernel: KernelIpsec & { readonly stats: { readonly drops: Readonly<Record<string, number>> } };
   readonly config: () => DaemonConfig;
   readonly nowMs: () => number;
   readonly startedAtMs: number;
   readonly ikeCounters: { readonly ikeIn: number; readonly ikeOut: number };
+  /** Cleartext packets from protected networks dropped by the inbound check (cleartext-guard.ts). */
+  readonly cleartextDrops: () => Promise<number>;
   readonly pump: () => void;
+  /** The data plane's offloads, for `stats`. */
+  readonly offloads?: () => DaemonStats['offloads'];
 }
 
 export class ControlApi {
@@ -73,7 +75,8 @@ export class ControlApi {
   }
 
   sas(): Promise<{ ikeSas: IkeSaInfo[] }> {
-    const { engine, children, kernel, vips } = this.#d;
+    const { engine, children, kernel } = this.#d;
+    const vips = this.#d.remote.vips;
     return listSas({ engine, established: this.#d.sa.established, children, kernel, vips }, this.#d.nowMs());
   }
 
@@ -82,7 +85,7 @@ export class ControlApi {
   }
 
   pools(): { pools: PoolInfo[] } {
-    return listPools(this.#d.pools(), this.#d.config());
+    return this.#d.remote.list(this.#d.config());
   }
 
   async stats(): Promise<DaemonStats> {
@@ -91,7 +94,8 @@ export class ControlApi {
       childSas: this.#d.children.size,
       ikeIn: this.#d.ikeCounters.ikeIn,
       ikeOut: this.#d.ikeCounters.ikeOut,
-      dataplaneDrops: this.#d.kernel.stats.drops,
+      dataplaneDrops: { ...this.#d.kernel.stats.drops, cleartext: await this.#d.cleartextDrops() },
+      ...(this.#d.offloads !== undefined ? { offloads: this.#d.offloads() } : {}),
     });
   }
 }

@@ -5,6 +5,8 @@
 import { EncrId, IntegId, nameOf } from '../crypto/ids.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
+import type { TunDevice, UdpEndpoint, UdpGsoInfo } from '../io/types.js';
+import { connectionCertificates, saCertificates } from '../pki/listing.js';
 import type { IkeEngine } from '../ike/engine.js';
 import { formatTs } from '../ike/traffic-selectors.js';
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
@@ -124,6 +126,7 @@ export async function listSas(src: SaSources, nowMs: number): Promise<{ ikeSas: 
       localVips: [...(src.vips.get(sa.id)?.local ?? [])],
       remoteVips: [...(src.vips.get(sa.id)?.remote ?? [])],
       dns: [...(src.vips.get(sa.id)?.dns ?? [])],
+      ...saCertificates(sa),
     });
   }
   return { ikeSas: out };
@@ -156,6 +159,7 @@ export function listConns(config: DaemonConfig): { connections: ConnectionInfo[]
       localId: c.source.local[0]?.id ?? c.localAddr ?? '%any',
       remoteAuth: c.source.remote[0]?.auth ?? 'psk',
       remoteId: c.source.remote[0]?.id ?? '%any',
+      ...connectionCertificates(c.ike),
       children: c.source.children.map((ch) => ({
         name: ch.name,
         mode: ch.mode,
@@ -195,6 +199,7 @@ export interface StatsSources {
   readonly ikeIn: number;
   readonly ikeOut: number;
   readonly dataplaneDrops: Readonly<Record<string, number>>;
+  readonly offloads?: DaemonStats['offloads'];
 }
 
 export function daemonStats(sas: { ikeSas: IkeSaInfo[] }, engine: IkeEngine, extra: StatsSources): DaemonStats {
@@ -223,5 +228,26 @@ export function daemonStats(sas: { ikeSas: IkeSaInfo[] }, engine: IkeEngine, ext
     ikeRetransmits: engine.retransmits,
     ikeDrops: Object.fromEntries(Object.entries(engine.drops).filter(([, n]) => n > 0)),
     memoryRssBytes: process.memoryUsage.rss(),
+    ...(extra.offloads !== undefined ? { offloads: extra.offloads } : {}),
+  };
+}
+
+/** The data plane's offloads for `stats`: the TUN's, and UDP GSO over the ESP-in-UDP endpoints. */
+export function offloadStats(tun: TunDevice, natT: readonly UdpEndpoint[]): DaemonStats['offloads'] {
+  const udpGso = sumGso(natT.map((e) => e.gsoInfo?.()));
+  const t = tun.offloadInfo?.();
+  return { ...(t !== undefined ? { tun: t } : {}), ...(udpGso !== undefined ? { udpGso } : {}) };
+}
+
+/** UDP GSO over the ESP-in-UDP endpoints of both families: on while every one is, with their sends added. */
+function sumGso(infos: readonly (UdpGsoInfo | undefined)[]): UdpGsoInfo | undefined {
+  const known = infos.filter((i): i is UdpGsoInfo => i !== undefined);
+  if (known.length === 0) return undefined;
+  const fallback = known.find((i) => i.fallback !== undefined)?.fallback;
+  return {
+    enabled: known.every((i) => i.enabled),
+    sends: known.reduce((n, i) => n + i.sends, 0),
+    segments: known.reduce((n, i) => n + i.segments, 0),
+    ...(fallback !== undefined ? { fallback } : {}),
   };
 }

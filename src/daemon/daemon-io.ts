@@ -10,7 +10,9 @@ import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule, ip } from '
 import { SystemClock } from '../io/clock.js';
 import { installDns } from '../io/linux/dns.js';
 import type { DnsInstall } from '../io/linux/dns.js';
+import { execFile } from 'node:child_process';
 import { IpProto } from '../common/ip.js';
+import { IoError } from '../io/types.js';
 
 export interface DaemonIo {
   readonly clock: Clock;
@@ -34,26 +36,60 @@ export interface DaemonIo {
    */
   addBypass(rule: BypassRule): Promise<void>;
   delBypass(rule: BypassRule): Promise<void>;
+  /**
+   * Runs nftables' `nft ARGS` (`-f -` reads `script` from standard input, applied as one atomic batch);
+   * resolves with its output, rejects with its error (or when nft is not installed).
+   */
+  nft(args: readonly string[], script?: string): Promise<string>;
   /** Installs what routing needs before the first route (policy-routing rules); undone by teardown(). */
   setup(): Promise<void>;
   teardown(): Promise<void>;
 }
 
-/** Traffic a `pass` child lets through in the clear: destination prefix, protocol (0 any), destination ports. */
-export interface BypassRule {
-  readonly prefix: string;
-  readonly protocol: number;
-  readonly ports: { readonly start: number; readonly end: number } | undefined;
+export interface PortRange {
+  readonly start: number;
+  readonly end: number;
 }
 
-function bypassArgs(rule: BypassRule): string[] {
-  const args = [rule.prefix.includes(':') ? '-6' : '-4', 'rule', '%', 'to', rule.prefix];
+/**
+ * Traffic a `pass` child lets through in the clear, as narrow as its selector: destination (remote) prefix,
+ * source (local) prefix, protocol (0 any), and the ports of each side (undefined: any).
+ */
+export interface BypassRule {
+  readonly prefix: string;
+  readonly local: string;
+  readonly protocol: number;
+  readonly ports: PortRange | undefined;
+  readonly localPorts: PortRange | undefined;
+}
+
+function portText(r: PortRange): string {
+  return r.start === r.end ? String(r.start) : `${r.start}-${r.end}`;
+}
+
+/** A prefix that covers every address of its family (`0.0.0.0/0`, `::/0`). */
+export function isAnyPrefix(prefix: string): boolean {
+  return /\/0$/.test(prefix);
+}
+
+/** A prefix naming one host (`/32`, `/128`). */
+function isHostPrefix(prefix: string): boolean {
+  return prefix.endsWith(prefix.includes(':') ? '/128' : '/32');
+}
+
+/**
+ * `ip rule` arguments of a bypass rule, `%` standing for add or del. The local prefix becomes `from` when it
+ * is a subnet (forwarded traffic carries its source at lookup). A single host is this host's own address:
+ * the kernel looks up a route for a socket that has not bound a source with no source at all, so a `from`
+ * would never match its packets; its own traffic is told apart by protocol and ports only.
+ */
+export function bypassArgs(rule: BypassRule): string[] {
+  const args = [rule.prefix.includes(':') ? '-6' : '-4', 'rule', '%'];
+  if (!isAnyPrefix(rule.local) && !isHostPrefix(rule.local)) args.push('from', rule.local);
+  args.push('to', rule.prefix);
   if (rule.protocol !== 0) args.push('ipproto', String(rule.protocol));
-  if (rule.ports)
-    args.push(
-      'dport',
-      rule.ports.start === rule.ports.end ? String(rule.ports.start) : `${rule.ports.start}-${rule.ports.end}`,
-    );
+  if (rule.localPorts) args.push('sport', portText(rule.localPorts));
+  if (rule.ports) args.push('dport', portText(rule.ports));
   args.push('lookup', 'main', 'priority', String(BYPASS_PRIORITY));
   return args;
 }
@@ -119,6 +155,7 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     delBypass: async (rule) => {
       await ip(bypassArgs(rule).map((a) => (a === '%' ? 'del' : a)));
     },
+    nft: (args, script) => runNft(args, script),
     setup: async () => {
       for (const family of [4, 6] as const) {
         // A rule left by a daemon that was killed would match twice: remove it first, quietly.
@@ -131,4 +168,15 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
       for (const family of rules.splice(0)) await deleteUnmarkedRule(mark, table, { family }).catch(() => undefined);
     },
   };
+}
+
+function runNft(args: readonly string[], script: string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('nft', [...args], { timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err !== null) reject(new IoError(`nft ${args.join(' ')}: ${stderr.trim() || err.message}`, 0));
+      else resolve(stdout);
+    });
+    child.stdin?.on('error', () => undefined); // nft missing: the callback reports it
+    child.stdin?.end(script ?? '');
+  });
 }

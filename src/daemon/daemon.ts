@@ -4,6 +4,7 @@
  *   IkeTransport (UDP 500/4500) --IKE--> IkeEngine --events--> SaManager --> ChildInstaller --> UserspaceDataplane
  *        ^                                   |                   |  \--> ConnectionActions, UpWaiters
  *        +--------------datagrams------------+                   +--> PolicyInstaller --> routes (DaemonIo)
+ *                                                                +--> CleartextGuard --> nft table (DaemonIo)
  *
  * Every input (datagram, clock deadline, control command, kernel upcall) is handed on, then `pump()` applies
  * the engine's events, carries out the connection manager's commands, sends what the engine produced and
@@ -21,8 +22,10 @@ import { UserspaceDataplane } from '../dataplane/userspace-dataplane.js';
 import type { IpFamily, PacketSocket, TunDevice } from '../io/types.js';
 import type { XfrmResult } from '../xfrm/xfrm-tables.js';
 import { ChildInstaller } from './child-installer.js';
+import { CleartextGuard } from './cleartext-guard.js';
 import type { DaemonConfig } from './config-map.js';
 import { ControlApi } from './control-api.js';
+import { offloadStats } from './control-views.js';
 import type { DaemonIo } from './daemon-io.js';
 import { IkeTransport } from './ike-transport.js';
 import { ManualKeying } from './manual-keying.js';
@@ -30,9 +33,8 @@ import { PolicyInstaller } from './policy-installer.js';
 import { SaLog } from './sa-log.js';
 import { SaManager } from './sa-manager.js';
 import type { SaveKeysFiles } from './save-keys.js';
-import { VirtualIps } from './virtual-ips.js';
-import { poolsFromConfig, reusePools } from '../pools/from-config.js';
-import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
+import { RemoteAccess } from './remote-access.js';
+import type { CharonLimits } from './strongswan-conf.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -41,6 +43,8 @@ export interface DaemonOptions {
   readonly log: Logger;
   /** `--save-keys DIR`: Wireshark's esp_sa and ikev2_decryption_table, kept current. */
   readonly saveKeys?: SaveKeysFiles;
+  /** strongswan.conf's `charon.*` half-open limits (strongswan-conf.ts); the engine's defaults otherwise. */
+  readonly limits?: CharonLimits;
   /** Is this one of our addresses (manual SAs without `dir`: inbound when dst is ours)? */
   readonly isLocalAddress?: (address: string) => boolean;
 }
@@ -55,9 +59,9 @@ export class Daemon {
   readonly #raw: PacketSocket[] = [];
   readonly #transport: IkeTransport;
   readonly #policies: PolicyInstaller;
+  readonly #guard: CleartextGuard;
   readonly #sa: SaManager;
-  readonly #vips: VirtualIps;
-  #pools: VirtualIpPools;
+  readonly #remote: RemoteAccess;
   readonly #control: ControlApi;
   readonly #manual: ManualKeying;
   /** `stop()` waiting for the peers' answers to our DELETEs. */
@@ -73,20 +77,18 @@ export class Daemon {
     const config = (): DaemonConfig => this.#config;
     const nowMs = (): number => this.#io.clock.nowMs();
     const pump = (): void => this.#pump();
-    const pools = (): VirtualIpPools => this.#pools;
-    this.#pools = poolsFromConfig(options.config.pools);
+    this.#tun = this.#io.openTun();
+    this.#remote = new RemoteAccess(this.#io, this.#tun.name, this.#log, options.config);
     this.#engine = new IkeEngine({
       get connections(): readonly ConnectionConfig[] {
         return config().connections.map((c) => c.ike);
       },
-      get pools(): VirtualIpPools {
-        return pools();
-      },
+      pools: this.#remote.pools,
       psk: (l, r) => config().psk(l, r),
+      ...options.limits,
       rng: options.rng,
       log: options.log,
     });
-    this.#tun = this.#io.openTun();
     this.#transport = new IkeTransport(this.#io, this.#log);
     this.#dataplane = new UserspaceDataplane({
       tun: this.#tun,
@@ -99,36 +101,54 @@ export class Daemon {
     });
     const engine = this.#engine;
     const policies = new PolicyInstaller(this.#dataplane, this.#io, this.#tun.name, this.#log);
-    const children = new ChildInstaller(this.#dataplane, policies, this.#log);
+    const guard = new CleartextGuard(this.#io, this.#tun.name, this.#log);
+    const children = new ChildInstaller(this.#dataplane, policies, guard, this.#log);
     const saLog = new SaLog(this.#log, engine, options.saveKeys);
-    const vips = new VirtualIps(this.#io, this.#tun.name, this.#log);
     this.#policies = policies;
-    this.#vips = vips;
-    this.#sa = new SaManager({ engine, config, nowMs, log: this.#log, children, policies, saLog, pump, vips });
+    this.#guard = guard;
+    const sendKeepalive = this.#transport.sendKeepalive.bind(this.#transport);
+    this.#sa = new SaManager({
+      engine,
+      config,
+      nowMs,
+      log: this.#log,
+      children,
+      policies,
+      guard,
+      saLog,
+      pump,
+      sendKeepalive,
+      vips: this.#remote.vips,
+    });
     this.#control = new ControlApi({
       engine,
       sa: this.#sa,
       children,
-      vips,
-      pools,
+      remote: this.#remote,
       kernel: this.#dataplane,
       config,
       nowMs,
       startedAtMs: nowMs(),
       ikeCounters: this.#transport.counters,
+      cleartextDrops: () => guard.dropped(),
       pump,
+      offloads: () => offloadStats(this.#tun, Object.values(this.#transport.natTEndpoints())),
     });
     this.#manual = new ManualKeying(this.#dataplane, policies, options.isLocalAddress);
     this.#dataplane.setListener({
       acquire: (e) => this.#sa.acquire(e.reqid),
       expire: (e) => this.#sa.expire(e.id.spi, e.hard),
-      mapping: () => undefined,
+      mapping: (e) => void this.#sa.mapping(e.id.spi, e.newSrc),
     });
   }
 
-  /** Installs the routing rules, starts the sockets, installs shunts and traps, starts `start_action = start` children. */
+  /**
+   * Installs the routing rules and the cleartext check's nft table, starts the sockets, installs shunts and
+   * traps, starts `start_action = start` children.
+   */
   async start(): Promise<void> {
     await this.#io.setup();
+    await this.#guard.start();
     this.#dataplane.start();
     this.#transport.start((message, from, to) => this.#onIke(message, from, to), this.#dataplane.espReceiver);
     const conns = this.#config.connections.length;
@@ -168,14 +188,9 @@ export class Daemon {
           const p = this.#sa.onEvent(ev);
           if (p !== undefined) installs.push(p);
         }
-        if (installs.length === 0) {
-          this.#transport.send(datagrams);
-          if (this.#sa.runDeferred()) this.#pumpAgain = true;
-        } else
-          void Promise.all(installs).then(() => {
-            this.#transport.send(datagrams);
-            if (this.#sa.runDeferred()) this.#pump();
-          });
+        const send = (): void => this.#sa.sendThenDelete(() => this.#transport.send(datagrams));
+        if (installs.length === 0) send();
+        else void Promise.all(installs).then(send);
         if (this.#sa.runCommands()) this.#pumpAgain = true;
       } while (this.#pumpAgain);
     } finally {
@@ -233,7 +248,6 @@ export class Daemon {
     return this.#control.conns();
   }
 
-  /** `pools`: every virtual IP pool with its leases. */
   pools(): { pools: PoolInfo[] } {
     return this.#control.pools();
   }
@@ -255,7 +269,7 @@ export class Daemon {
   /** Replaces the configuration (SIGHUP, `tsipsec load`): SAs stay up; shunts and traps of the new one are installed. */
   async reload(config: DaemonConfig): Promise<string[]> {
     this.#config = config;
-    this.#pools = reusePools(this.#pools, config.pools, this.#log);
+    this.#remote.reload(config);
     await this.#sa.applyStartActions();
     return config.connections.map((c) => c.ike.name);
   }
@@ -275,7 +289,8 @@ export class Daemon {
     this.#closed = true;
     this.#io.clock.cancel();
     await this.#policies.removeAllRoutes();
-    await this.#vips.removeAll();
+    await this.#remote.vips.removeAll();
+    await this.#guard.stop();
     await this.#transport.close();
     for (const s of this.#raw) await s.close();
     await this.#tun.close();

@@ -66,6 +66,12 @@ export class IkeTransport {
     }
   }
 
+  /** A NAT-keepalive from our NAT-T endpoint of `from`'s family to `to`. */
+  sendKeepalive(from: Endpoint, to: Endpoint): void {
+    const family: IpFamily = to.address.includes(':') ? 6 : 4;
+    this.#endpoints.get(key(family, from.port))?.sendKeepalive({ address: to.address, port: to.port });
+  }
+
   async close(): Promise<void> {
     for (const ep of this.#endpoints.values()) await ep.close();
   }

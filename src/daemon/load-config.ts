@@ -3,6 +3,7 @@ import { formatDiagnostic } from '../config/config-error.js';
 import { parseProposal, ProposalError } from '../ike/proposals.js';
 import type { ProposalProtocol } from '../ike/proposals.js';
 import { mapSwanctlConfig } from './config-map.js';
+import { loadCredentials } from '../pki/credentials.js';
 import type { DaemonConfig } from './config-map.js';
 
 /** Proposal strings are checked with the IKE engine's own parser, so an unknown keyword is a load error at file:line. */
@@ -26,6 +27,6 @@ export function loadDaemonConfig(
   allowWorldReadableSecrets = false,
 ): { config: DaemonConfig; warnings: string[] } {
   const { config, warnings } = loadSwanctlConf(file, { validateProposal, allowWorldReadableSecrets });
-  const mapped = mapSwanctlConfig(config);
+  const mapped = mapSwanctlConfig(config, loadCredentials(file, config, allowWorldReadableSecrets));
   return { config: mapped, warnings: [...warnings, ...mapped.warnings].map(formatDiagnostic) };
 }

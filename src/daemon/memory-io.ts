@@ -33,15 +33,27 @@ export interface MemoryIo extends DaemonIo {
   readonly dns: string[];
   /** True between setup() and teardown(). */
   readonly isSetUp: boolean;
+  /** Every script given to `nft -f -`, in order. */
+  readonly nftScripts: string[];
+  /** When set, nft fails as when it is not installed. */
+  nftMissing: boolean;
+  /** What `nft -j list counter` reports as packets. */
+  nftCounterPackets: number;
+  /** addRoute calls so far. */
+  readonly addRouteCalls: number;
+  /** Makes the addRoute call with this number (1 = the first) fail, as a refused `ip route`; undefined: none. */
+  failAddRouteAt: number | undefined;
 }
 
 /** Where a memory clock starts: the engines read a time of 0 as "not set", as a monotonic clock never shows. */
 const CLOCK_START_MS = 1_000;
 const ENOENT = 2;
+const EINVAL = 22;
 const EADDRNOTAVAIL = 99;
 
 function bypassKey(r: BypassRule): string {
-  return `${r.prefix}|${r.protocol}|${r.ports?.start ?? ''}-${r.ports?.end ?? ''}`;
+  const ports = (p: BypassRule['ports']): string => `${p?.start ?? ''}-${p?.end ?? ''}`;
+  return `${r.local}|${r.prefix}|${r.protocol}|${ports(r.localPorts)}|${ports(r.ports)}`;
 }
 
 export function memoryIo(options: MemoryIoOptions): MemoryIo {
@@ -52,6 +64,7 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
   const addresses = new Set<string>();
   const dns: string[] = [];
   let setUp = false;
+  let addRouteCalls = 0;
   const addressOf = (family: IpFamily): string => {
     const a = family === 4 ? options.address4 : options.address6;
     if (a === undefined) throw new IoError(`no IPv${family} address on this memory host`, EADDRNOTAVAIL);
@@ -67,6 +80,20 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
     get isSetUp() {
       return setUp;
     },
+    get addRouteCalls() {
+      return addRouteCalls;
+    },
+    failAddRouteAt: undefined,
+    nftScripts: [],
+    nftMissing: false,
+    nftCounterPackets: 0,
+    nft(args, script) {
+      if (this.nftMissing) return Promise.reject(new IoError('spawn nft ENOENT', ENOENT));
+      if (args[0] === '-f') this.nftScripts.push(script ?? '');
+      if (args[0] === '-j')
+        return Promise.resolve(JSON.stringify({ nftables: [{ counter: { packets: this.nftCounterPackets } }] }));
+      return Promise.resolve('');
+    },
     openTun: () => tun,
     openUdp: (family, port) => net.udp(family, addressOf(family), port),
     // As on Linux: IPv4 AH is sent header-included (the ICV covers the Identification).
@@ -74,7 +101,9 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
       net.raw(family, addressOf(family), protocol, undefined, {
         headerIncluded: family === 4 && protocol === IpProto.AH,
       }),
-    addRoute: (prefix, dev, src) => {
+    addRoute(prefix, dev, src) {
+      if (++addRouteCalls === this.failAddRouteAt)
+        return Promise.reject(new IoError(`route ${prefix}: refused (fault injected)`, EINVAL));
       if (dev !== tun.name) return Promise.reject(new IoError(`no device ${dev}`, ENOENT));
       routes.set(prefix, src);
       return Promise.resolve();

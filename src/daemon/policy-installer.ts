@@ -3,6 +3,10 @@
  * manually keyed policies alike. Each install names its outbound policies and the traffic to steer into
  * the TUN; what was installed comes back as a handle that removes exactly that.
  *
+ * An install is all or nothing: when a policy, route or bypass rule cannot be put in place, what this install
+ * already did is undone and `InstallError` says what failed, so a CHILD_SA is never half routed (a prefix
+ * left out of the TUN would leave in the clear).
+ *
  * One rule for a route's preferred source address (`ip route ... src`): when every local selector of the
  * route's family is the same single host, that host; otherwise none (the kernel picks). Adding a route
  * replaces one for the same prefix (`ip route replace`).
@@ -25,6 +29,18 @@ export interface InstallRequest {
   readonly routes: readonly RouteRequest[];
   /** `pass` shunts: traffic kept out of the TUN by a routing rule. */
   readonly bypass?: readonly BypassRule[];
+}
+
+/** Raised when part of an install failed; nothing of that install is left in place. */
+export class InstallError extends Error {
+  override readonly name = 'InstallError';
+  readonly label: string;
+  readonly part: 'policies' | 'route' | 'bypass';
+  constructor(label: string, part: 'policies' | 'route' | 'bypass', detail: string) {
+    super(`${label}: ${part} failed: ${detail}`);
+    this.label = label;
+    this.part = part;
+  }
 }
 
 /** What one install put in place. */
@@ -74,30 +90,42 @@ export class PolicyInstaller {
     this.#log = log;
   }
 
-  /** Installs what it can; a part that fails is logged and left out of the handle. */
+  /** Installs every part or, when one fails, none (InstallError). Policies go in as one batch. */
   async install(req: InstallRequest): Promise<Installed> {
     const done: Installed = { label: req.label, policyIds: [], routes: [], bypass: [] };
-    for (const p of req.policies) {
+    let failed: InstallError | undefined;
+    try {
+      if (req.policies.length > 0) done.policyIds.push(...(await this.#kernel.addPolicies(req.policies)));
+    } catch (e) {
+      failed = new InstallError(req.label, 'policies', (e as Error).message);
+    }
+    for (const r of req.routes) {
+      if (failed !== undefined) break;
       try {
-        done.policyIds.push(await this.#kernel.addPolicy(p));
+        await this.#addRoute(r, req.label);
+        done.routes.push(r.prefix);
       } catch (e) {
-        this.#log.log('knl', LogLevel.AUDIT, `${req.label}: policy failed: ${(e as Error).message}`);
+        failed = new InstallError(req.label, 'route', `${r.prefix}: ${(e as Error).message}`);
       }
     }
-    for (const r of req.routes) if (await this.#addRoute(r, req.label)) done.routes.push(r.prefix);
     for (const b of req.bypass ?? []) {
+      if (failed !== undefined) break;
       try {
         await this.#io.addBypass(b);
         done.bypass.push(b);
       } catch (e) {
-        this.#log.log('knl', LogLevel.AUDIT, `${req.label}: bypass rule failed: ${(e as Error).message}`);
+        failed = new InstallError(req.label, 'bypass', `${b.local} -> ${b.prefix}: ${(e as Error).message}`);
       }
     }
-    return done;
+    if (failed === undefined) return done;
+    await this.remove(done);
+    this.#log.log('knl', LogLevel.AUDIT, `${failed.message}; rolled back its policies, routes and rules`);
+    throw failed;
   }
 
   async remove(installed: Installed): Promise<void> {
-    for (const id of installed.policyIds.splice(0)) await this.#kernel.delPolicy(id).catch(() => undefined);
+    const ids = installed.policyIds.splice(0);
+    if (ids.length > 0) await this.#kernel.delPolicies(ids).catch(() => undefined);
     for (const prefix of installed.routes.splice(0)) await this.#delRoute(prefix);
     for (const b of installed.bypass.splice(0)) await this.#io.delBypass(b).catch(() => undefined);
   }
@@ -110,23 +138,18 @@ export class PolicyInstaller {
     }
   }
 
-  async #addRoute(r: RouteRequest, label: string): Promise<boolean> {
+  /** Adds (or counts) the route; rejects when the system refuses it. */
+  async #addRoute(r: RouteRequest, label: string): Promise<void> {
     const current = this.#routeRefs.get(r.prefix);
     const src = routeSource(r.prefix, r.locals);
     if (current !== undefined && (src === undefined || src === current.src)) {
       current.refs++;
-      return true;
+      return;
     }
     const what = `route ${r.prefix} via ${this.#tun}${src !== undefined ? ` src ${src}` : ''}`;
-    try {
-      await this.#io.addRoute(r.prefix, this.#tun, src);
-      this.#routeRefs.set(r.prefix, { refs: (current?.refs ?? 0) + 1, src });
-      this.#log.log('knl', LogLevel.CONTROL, `${what} (${label})`);
-      return true;
-    } catch (e) {
-      this.#log.log('knl', LogLevel.CONTROL, `${what} failed: ${(e as Error).message}`);
-      return false;
-    }
+    await this.#io.addRoute(r.prefix, this.#tun, src);
+    this.#routeRefs.set(r.prefix, { refs: (current?.refs ?? 0) + 1, src });
+    this.#log.log('knl', LogLevel.CONTROL, `${what} (${label})`);
   }
 
   async #delRoute(prefix: string): Promise<void> {

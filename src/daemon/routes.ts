@@ -22,7 +22,11 @@ function fromBigInt(v: bigint, bytes: number): Uint8Array {
   return out;
 }
 
-/** The smallest list of prefixes that exactly covers start..end (inclusive, same family). */
+/**
+ * The smallest list of prefixes that exactly covers start..end (inclusive, same family): every one of them,
+ * never a part (a range needs at most 2 x bits - 2 prefixes: 62 for IPv4, 254 for IPv6; the selector caps
+ * bound how many ranges a CHILD_SA has).
+ */
 export function rangeToPrefixes(start: Uint8Array, end: Uint8Array): string[] {
   if (start.length !== end.length) return [];
   const bits = BigInt(start.length * 8);
@@ -40,7 +44,6 @@ export function rangeToPrefixes(start: Uint8Array, end: Uint8Array): string[] {
     }
     out.push(`${formatAddress(fromBigInt(lo, start.length))}/${bits - size}`);
     lo += 1n << size;
-    if (out.length > 128) break; // pathological ranges: enough to route, the SPD still decides
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { nameOf } from '../crypto/ids.js';
 import { ControlError } from '../control/protocol.js';
 import { NotifyType } from '../ike/codec/constants.js';
 import type { IkeEngine } from '../ike/engine.js';
-import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
+import type { ChildSaInfo, Endpoint, IkeEvent } from '../ike/events.js';
 import { IkeSaState } from '../ike/sa-state.js';
 import type { ChildInstaller } from './child-installer.js';
 import type { DaemonConfig, DaemonConnection } from './config-map.js';
@@ -19,9 +19,12 @@ import { ConnectionActions } from './connection-actions.js';
 import type { ActionCommand } from './connection-actions.js';
 import { childView } from './control-views.js';
 import type { IkeRecord } from './control-views.js';
+import type { CleartextGuard } from './cleartext-guard.js';
+import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
-import { uniqueVictims } from './unique-ids.js';
+import { DeferredDeletes } from './unique-ids.js';
+import { NatKeepalives } from './nat-keepalives.js';
 import { UpWaiters } from './up-waiters.js';
 import type { VirtualIps } from './virtual-ips.js';
 
@@ -32,10 +35,13 @@ export interface SaManagerDeps {
   readonly log: Logger;
   readonly children: ChildInstaller;
   readonly policies: PolicyInstaller;
+  readonly guard: CleartextGuard;
   readonly saLog: SaLog;
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
   readonly vips: VirtualIps;
+  /** One NAT-keepalive (RFC 3948 2.3) from our NAT-T endpoint to the peer's. */
+  readonly sendKeepalive: (from: Endpoint, to: Endpoint) => void;
 }
 
 export class SaManager {
@@ -44,24 +50,26 @@ export class SaManager {
   readonly waiters = new UpWaiters();
   readonly #d: SaManagerDeps;
   readonly #actions: ConnectionActions;
+  readonly #keepalives = new NatKeepalives();
   #shunts: Installed[] = [];
-  /** IKE_SAs to delete (`unique`, no virtual IP) once the messages that established them have left. */
-  readonly #deferredDeletes: number[] = [];
+  readonly #deferred: DeferredDeletes;
 
   constructor(deps: SaManagerDeps) {
     this.#d = deps;
     this.#actions = new ConnectionActions(deps.config, deps.log);
+    this.#deferred = new DeferredDeletes(deps.log);
   }
 
   nextDeadlineMs(): number | undefined {
-    const a = this.#actions.nextDeadlineMs();
-    const w = this.waiters.nextDeadlineMs();
-    return a === undefined ? w : w === undefined ? a : Math.min(a, w);
+    const all = [this.#actions.nextDeadlineMs(), this.waiters.nextDeadlineMs(), this.#keepalives.nextDeadlineMs()];
+    const due = all.filter((t) => t !== undefined);
+    return due.length > 0 ? Math.min(...due) : undefined;
   }
 
   handleTimer(nowMs: number): void {
     this.waiters.handleTimer(nowMs);
     this.#actions.handleTimer(nowMs);
+    for (const k of this.#keepalives.due(nowMs)) this.#d.sendKeepalive(k.from, k.to);
   }
 
   /** Applies one engine event; a CHILD_SA installation comes back as a promise. */
@@ -80,13 +88,16 @@ export class SaManager {
           establishedAtMs: this.#d.nowMs(),
         });
         this.#actions.established(ev.ikeSaId);
+        this.#keepalives.established(ev.ikeSaId, ev.natLocal, ev.local, ev.remote, this.#d.nowMs());
         // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
         if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
         this.#d.saLog.ikeUp(ev);
-        if (ev.rekeyOf === undefined) this.#checkUnique(ev.ikeSaId, ev.name);
+        if (ev.rekeyOf === undefined)
+          this.#deferred.established(this.connection(ev.name)?.source.unique, ev.name, ev.ikeSaId, this.established);
         break;
       case 'ikeSaDeleted':
         this.established.delete(ev.ikeSaId);
+        this.#keepalives.deleted(ev.ikeSaId);
         this.#d.saLog.ikeDown(ev);
         this.waiters.fail(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
@@ -108,11 +119,8 @@ export class SaManager {
       case 'childSaFailed': {
         const conn = this.established.get(ev.ikeSaId)?.name ?? this.connNameOfChild(ev.name) ?? ev.name;
         this.waiters.fail(conn, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
-        // A client that got no virtual IP has no use for the IKE_SA (as strongSwan, it is deleted).
-        if (ev.notifyType === NotifyType.INTERNAL_ADDRESS_FAILURE && this.established.has(ev.ikeSaId)) {
-          this.#d.log.log('cfg', LogLevel.AUDIT, `${conn}[${ev.ikeSaId}]: no virtual IP assigned, deleting the IKE_SA`);
-          this.#deferredDeletes.push(ev.ikeSaId);
-        }
+        if (ev.notifyType === NotifyType.INTERNAL_ADDRESS_FAILURE && this.established.has(ev.ikeSaId))
+          this.#deferred.noVirtualIp(conn, ev.ikeSaId);
         break;
       }
       case 'authFailed': {
@@ -139,25 +147,12 @@ export class SaManager {
     return ran;
   }
 
-  /** Deletes the IKE_SAs `unique` or a missing virtual IP condemned (called once the messages of the last pump left); true when any. */
-  runDeferred(): boolean {
-    const now = this.#d.nowMs();
-    const victims = this.#deferredDeletes.splice(0);
-    for (const id of victims) if (this.established.has(id)) this.#d.engine.terminate(id, now);
-    return victims.length > 0;
-  }
-
-  #checkUnique(ikeSaId: number, name: string): void {
-    const fresh = this.established.get(ikeSaId);
-    const policy = this.connection(name)?.source.unique ?? 'no';
-    if (fresh === undefined) return;
-    const r = uniqueVictims(policy, fresh, this.established.values());
-    for (const id of r.delete) {
-      const why = r.refused ? 'refused, an IKE_SA of it is up' : `replaces IKE_SA ${name}[${id}]`;
-      const what = `unique = ${policy}: '${fresh.remoteId}' authenticated again as ${name}[${ikeSaId}]: ${why}`;
-      this.#d.log.log('ike', LogLevel.AUDIT, what);
-      this.#deferredDeletes.push(id);
-    }
+  /** Sends one pump's messages, then deletes the IKE_SAs condemned meanwhile (DeferredDeletes) and pumps again. */
+  sendThenDelete(send: () => void): void {
+    send();
+    const ids = this.#deferred.take();
+    for (const id of ids) if (this.established.has(id)) this.#d.engine.terminate(id, this.#d.nowMs());
+    if (ids.length > 0) this.#d.pump();
   }
 
   /** A packet hit the trap policy holding `reqid`. */
@@ -173,6 +168,18 @@ export class SaManager {
     const rec = this.#d.children.bySpi(spi);
     if (rec === undefined) return;
     this.#actions.expire(rec.info.id, hard);
+    this.#d.pump();
+  }
+
+  /**
+   * The data plane's NAT mapping upcall: an authenticated ESP-in-UDP packet on inbound SA `spi` came from
+   * `remote`. When the engine follows (the peer is behind a NAT), every CHILD_SA of that IKE_SA does too.
+   */
+  async mapping(spi: number, remote: Endpoint): Promise<void> {
+    const rec = this.#d.children.bySpi(spi);
+    if (rec === undefined || !this.#d.engine.peerMoved(rec.ikeSaId, remote)) return;
+    for (const c of [...this.#d.children.all()])
+      if (c.ikeSaId === rec.ikeSaId) await this.#d.children.followPeer(c, remote).catch(() => undefined);
     this.#d.pump();
   }
 
@@ -211,10 +218,20 @@ export class SaManager {
   /** Shunts of the (new) configuration, then its trap policies, then its `start_action = start` children. */
   async applyStartActions(): Promise<void> {
     for (const sh of this.#shunts.splice(0)) await this.#d.policies.remove(sh);
+    const pass = this.#d
+      .config()
+      .connections.flatMap((conn) =>
+        shuntRequests(conn).flatMap((r) => r.policies.filter((p) => p.action === 'bypass').map((p) => p.selector)),
+      );
+    await this.#d.guard.setPass(pass);
     for (const conn of this.#d.config().connections)
       for (const req of shuntRequests(conn)) {
-        this.#shunts.push(await this.#d.policies.install(req));
-        this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+        try {
+          this.#shunts.push(await this.#d.policies.install(req));
+          this.#d.log.log('cfg', LogLevel.CONTROL, req.label);
+        } catch (e) {
+          if (!(e instanceof InstallError)) throw e; // logged and rolled back by the installer
+        }
       }
     this.#actions.startActions();
     // Traps are awaited in order, so a child started afterwards finds its trap's reqid.

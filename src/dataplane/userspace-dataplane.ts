@@ -17,8 +17,10 @@
  * Transport mode: the raw socket hands over bare ESP and the kernel adds the IP header on send, so
  * inbound the IP header is rebuilt from the datagram's addresses and the ESP next header.
  *
- * AH (RFC 4302) takes the same steps through raw protocol-51 sockets (ah-path.ts: the wire forms that keep
- * the outer header under its ICV intact; ah-state.ts: SA set-up, no NAT traversal).
+ * The ESP steps are esp-path.ts (esp-state.ts: SA set-up). AH (RFC 4302) takes the same steps through raw
+ * protocol-51 sockets (ah-path.ts: the wire forms that keep the outer header under its ICV intact;
+ * ah-state.ts: SA set-up, no NAT traversal). This file keeps the kernel boundary, the SPD lookup, traps,
+ * the TUN write batch and the upcalls.
  *
  * Policies of direction "in" and "fwd" are stored and listed (and are what an XFRM implementation would
  * install), but this data plane never sees cleartext arriving from the network (the host stack does), so its
@@ -34,13 +36,11 @@
  */
 
 import { readU32 } from '../common/ip.js';
-import type { PacketBuffer } from '../common/packet-buffer.js';
 import { nullLogger } from '../common/log.js';
 import type { Logger } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
-import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET, ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
-import { formatAddress } from '../io/ip-address.js';
-import { ADDRESS_SLOT_BYTES, DatagramKind } from '../io/types.js';
+import { ESP_SPI_RESERVED_MAX } from '../esp/constants.js';
+import { DatagramKind } from '../io/types.js';
 import type { DatagramBatch, IpFamily, PacketBatch, PacketSocket, TunDevice, UdpEndpoint } from '../io/types.js';
 import { KernelError } from '../kernel/kernel-ipsec.js';
 import type {
@@ -49,6 +49,7 @@ import type {
   AllocSpiArgs,
   KernelIpsec,
   KernelListener,
+  MappingEvent,
   SaId,
   SaUsage,
   UpdateSaArgs,
@@ -59,17 +60,17 @@ import { SaLifeState } from '../sad/security-association.js';
 import type { SecurityAssociation } from '../sad/security-association.js';
 import { SelectorError } from '../spd/address.js';
 import { FlowKey, PortKind, extractFlow } from '../spd/flow.js';
-import { anySelectorMatches, compileSelector } from '../spd/selector.js';
+import { compileSelector } from '../spd/selector.js';
 import { SecurityPolicyDatabase } from '../spd/spd.js';
 import type { Policy } from '../spd/spd.js';
 import { AhPath } from './ah-path.js';
+import { EspPath } from './esp-path.js';
 import { createAhState } from './ah-state.js';
 import { newDataplaneStats } from './dataplane-stats.js';
 import type { DataplaneDropReason, DataplaneStats } from './dataplane-stats.js';
 import { createEspState, setSlot } from './esp-state.js';
-import type { InboundSaState, SaState } from './esp-state.js';
-import { SendBatch } from './send-batch.js';
-import { OuterHeaderScratch, formatAddressWords, rebuildTransportHeader, sameBytes } from './transport-header.js';
+import type { SaState } from './esp-state.js';
+import { formatAddressWords } from './transport-header.js';
 import { TrapQueue } from './trap-queue.js';
 import type { TrapQueueOptions } from './trap-queue.js';
 
@@ -111,8 +112,6 @@ export class UserspaceDataplane implements KernelIpsec {
   readonly sad: SecurityAssociationDatabase<SaState>;
   readonly stats: DataplaneStats = newDataplaneStats();
   private readonly tun: TunDevice;
-  private readonly espSockets: Partial<Record<IpFamily, PacketSocket>>;
-  private readonly natT: Partial<Record<IpFamily, UdpEndpoint>>;
   private readonly rng: Rng;
   private readonly now: () => number;
   private readonly log: Logger;
@@ -121,27 +120,19 @@ export class UserspaceDataplane implements KernelIpsec {
   private readonly upcalls: (() => void)[] = [];
   private readonly allocatedSpis = new Set<string>();
   // Packet-path scratch, allocated once.
-  private readonly view: PacketView = { buf: Buffer.alloc(0), off: 0, len: 0 };
   private readonly outKey = new FlowKey();
-  private readonly inKey = new FlowKey();
-  private readonly rawOut: Record<IpFamily, SendBatch>;
-  private readonly udpOut: Record<IpFamily, SendBatch>;
+  private readonly esp: EspPath;
   private readonly ah: AhPath;
   private readonly tunOut: PacketBatch;
   private readonly tunOutSize: number;
-  private readonly outer = new OuterHeaderScratch();
 
   constructor(options: UserspaceDataplaneOptions) {
     this.tun = options.tun;
-    this.espSockets = options.espSockets ?? {};
-    this.natT = options.natTEndpoints ?? {};
     this.rng = options.rng;
     this.now = options.nowMs ?? (() => performance.now());
     this.log = options.logger ?? nullLogger;
     this.trap = new TrapQueue(options.trap);
     const n = options.batchSize ?? 64;
-    this.rawOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
-    this.udpOut = { 4: new SendBatch(4, n), 6: new SendBatch(6, n) };
     this.tunOutSize = n;
     this.tunOut = {
       bufs: new Array<Buffer>(n).fill(Buffer.alloc(0)),
@@ -150,6 +141,17 @@ export class UserspaceDataplane implements KernelIpsec {
       count: 0,
     };
     this.sad = new SecurityAssociationDatabase<SaState>((e) => this.onExpire(e));
+    this.esp = new EspPath(
+      {
+        sad: this.sad,
+        stats: this.stats,
+        queueTun: (pkt) => this.queueTun(pkt),
+        mapping: (sa, e) => this.onMapping(sa, e),
+      },
+      options.espSockets ?? {},
+      options.natTEndpoints ?? {},
+      n,
+    );
     this.ah = new AhPath(
       { sad: this.sad, stats: this.stats, queueTun: (pkt) => this.queueTun(pkt) },
       options.ahSockets ?? {},
@@ -160,7 +162,7 @@ export class UserspaceDataplane implements KernelIpsec {
   /** Start reading the TUN and the raw ESP and AH sockets. UDP 4500 endpoints are started by their owner with `espReceiver`. */
   start(): void {
     this.tun.start((b) => this.handleTunBatch(b));
-    for (const f of [4, 6] as const) this.espSockets[f]?.start((b) => this.handleEspBatch(b));
+    this.esp.start((b) => this.handleEspBatch(b));
     this.ah.start((b) => this.handleAhBatch(b));
   }
 
@@ -289,11 +291,28 @@ export class UserspaceDataplane implements KernelIpsec {
   }
 
   async delPolicy(policyId: number): Promise<void> {
-    const p = this.spd.get(policyId);
-    if (p === undefined || !this.spd.remove(policyId)) throw new KernelError(`no policy ${policyId}`);
-    if (p.action === 'protect' && !this.spd.all().some((q) => q.action === 'protect' && q.reqid === p.reqid)) {
-      this.stats.drops.trapDiscarded += this.trap.discard(p.reqid);
+    if (this.spd.get(policyId) === undefined) throw new KernelError(`no policy ${policyId}`);
+    await this.delPolicies([policyId]);
+  }
+
+  /** One SPD batch (one index update), all or nothing. */
+  async addPolicies(args: readonly AddPolicyArgs[]): Promise<number[]> {
+    try {
+      const added = this.spd.addPolicies(args);
+      this.log.log('knl', 2, `added ${added.length} policies ${added.map((p) => p.id).join(', ')}`);
+      return added.map((p) => p.id);
+    } catch (e) {
+      throw new KernelError(`bad policy: ${(e as Error).message}`);
     }
+  }
+
+  async delPolicies(policyIds: readonly number[]): Promise<void> {
+    const gone = policyIds.map((id) => this.spd.get(id)).filter((p) => p !== undefined);
+    this.spd.removePolicies(policyIds);
+    const reqids = new Set(gone.filter((p) => p.action === 'protect').map((p) => p.reqid));
+    if (reqids.size === 0) return;
+    for (const q of this.spd.all()) if (q.action === 'protect') reqids.delete(q.reqid);
+    for (const reqid of reqids) this.stats.drops.trapDiscarded += this.trap.discard(reqid);
   }
 
   // ---------------------------------------------------------------- outbound
@@ -326,23 +345,8 @@ export class UserspaceDataplane implements KernelIpsec {
 
   private sealAndQueue(sa: SecurityAssociation<SaState>, buf: Buffer, off: number, len: number, now: number): void {
     const st = sa.engine;
-    if (st.kind === 'ahOut') return this.ah.sealAndQueue(sa, st, buf, off, len, now);
-    if (st.kind !== 'out' || !this.sad.admit(sa)) return;
-    const out = st.encap ? this.udpOut[st.family] : this.rawOut[st.family];
-    if ((st.encap ? this.natT[st.family] : this.espSockets[st.family]) === undefined) return this.drop('noSocket');
-    const v = this.view;
-    v.buf = buf;
-    v.off = off;
-    v.len = len;
-    const r = st.esp.seal(v as PacketBuffer);
-    if (r !== 'ok') {
-      if (r === 'seqExhausted') this.sad.expireBySequence(sa, true);
-      return this.sad.countDrop(sa, r);
-    }
-    this.sad.account(sa, len, now);
-    // RFC 4303 3.3.3: rekey well before the sequence number would wrap.
-    if (st.esp.rekeyDue && sa.lifeState === SaLifeState.ACTIVE) this.sad.expireBySequence(sa, false);
-    if (out.push(buf, v.off, v.len, st.peerSlot, st.peerPort)) this.flushSend(out, st.encap);
+    if (st.kind === 'ahOut') this.ah.sealAndQueue(sa, st, buf, off, len, now);
+    else if (st.kind === 'out') this.esp.sealAndQueue(sa, st, buf, off, len, now);
   }
 
   private trapPacket(policy: Policy, buf: Buffer, off: number, len: number, now: number): void {
@@ -373,7 +377,7 @@ export class UserspaceDataplane implements KernelIpsec {
     this.trap.flush(sa.reqid, (pkt) => {
       this.sealAndQueue(sa, pkt.buf, pkt.off, pkt.len, now);
       // The pooled buffer goes back when this returns: send now, not at the end of a batch.
-      if (st.kind === 'out') this.flushSend(st.encap ? this.udpOut[st.family] : this.rawOut[st.family], st.encap);
+      if (st.kind === 'out') this.esp.flushFor(st);
       else if (st.kind === 'ahOut') this.ah.flush(st.family);
     });
     this.deliverUpcalls();
@@ -381,20 +385,9 @@ export class UserspaceDataplane implements KernelIpsec {
 
   private flushSends(): void {
     for (const f of [4, 6] as const) {
-      this.flushSend(this.rawOut[f], false);
-      this.flushSend(this.udpOut[f], true);
+      this.esp.flush(f);
       this.ah.flush(f);
     }
-  }
-
-  private flushSend(out: SendBatch, encap: boolean): void {
-    const n = out.batch.count;
-    if (n === 0) return;
-    const f = out.batch.family;
-    const sent = encap ? (this.natT[f]?.sendEsp(out.batch) ?? 0) : (this.espSockets[f]?.send(out.batch) ?? 0);
-    this.stats.netTxPackets += sent;
-    if (sent < n) this.stats.drops.sendFailed += n - sent;
-    out.clear();
   }
 
   // ---------------------------------------------------------------- inbound
@@ -403,39 +396,10 @@ export class UserspaceDataplane implements KernelIpsec {
   handleEspBatch(batch: DatagramBatch): void {
     const now = this.now();
     for (let i = 0; i < batch.count; i++) {
-      if (batch.kinds[i] === DatagramKind.ESP) this.inboundPacket(batch, i, now);
+      if (batch.kinds[i] === DatagramKind.ESP) this.esp.inbound(batch, i, now);
     }
     this.flushTun();
     this.deliverUpcalls();
-  }
-
-  private inboundPacket(batch: DatagramBatch, i: number, now: number): void {
-    this.stats.netRxPackets++;
-    const buf = batch.bufs[i];
-    const off = batch.offsets[i] ?? 0;
-    const len = batch.lengths[i] ?? 0;
-    if (buf === undefined || len < ESP_HEADER_LENGTH) return this.drop('malformed');
-    const sa = this.sad.inbound('esp', readU32(buf, off + ESP_SPI_OFFSET));
-    if (sa === undefined) return this.drop('noSa');
-    const st = sa.engine;
-    if (st.kind !== 'in') return this.drop('noSa');
-    if (!this.sad.admit(sa)) return;
-    const v = this.view;
-    v.buf = buf;
-    v.off = off;
-    v.len = len;
-    const r = st.esp.open(v as PacketBuffer);
-    if (r !== 'ok') return this.sad.countDrop(sa, r);
-    if (sa.mode === 'transport' && !rebuildTransportHeader(v, batch, i, st.esp.lastNextHeader, this.outer)) {
-      return this.sad.countDrop(sa, 'tooBig');
-    }
-    const key = this.inKey;
-    if (extractFlow(v.buf, v.off, v.len, key) !== undefined) return this.sad.countDrop(sa, 'malformed');
-    // RFC 4301 5.2 step 4: the inner packet must fall inside the SA's selectors.
-    if (!anySelectorMatches(sa.selectors, key, true)) return this.sad.countDrop(sa, 'policy');
-    this.sad.account(sa, v.len, now);
-    if (st.encap) this.checkMapping(sa, st, batch, i);
-    this.queueTun(v);
   }
 
   /** Process a batch from a raw AH socket (RFC 4302 3.4): IPv4 slots start at the IP header, IPv6 at the AH. */
@@ -458,23 +422,9 @@ export class UserspaceDataplane implements KernelIpsec {
     if (t.count === this.tunOutSize) this.flushTun();
   }
 
-  /** RFC 3948 / RFC 7296 2.23: an authenticated packet from a new address or port: tell IKE, once per change. */
-  private checkMapping(sa: SecurityAssociation<SaState>, st: InboundSaState, batch: DatagramBatch, i: number): void {
-    const port = batch.remotePorts[i] ?? 0;
-    const slot = i * ADDRESS_SLOT_BYTES;
-    const n = st.family === 4 ? 4 : 16;
-    if (port === st.peerPort && sameBytes(batch.remoteAddrs, slot, st.peerSlot, n)) return;
-    if (port === st.reportedPort && sameBytes(batch.remoteAddrs, slot, st.reportedSlot, n)) return;
-    st.reportedSlot.set(batch.remoteAddrs.subarray(slot, slot + ADDRESS_SLOT_BYTES));
-    st.reportedPort = port;
-    this.stats.mappings++;
-    const event = {
-      id: { protocol: sa.protocol, spi: sa.spi, dst: sa.dst },
-      reqid: sa.reqid,
-      oldSrc: { address: formatAddress(st.peerSlot, 0, st.family), port: st.peerPort },
-      newSrc: { address: formatAddress(batch.remoteAddrs, slot, st.family), port },
-    };
-    this.log.log('knl', 1, `NAT mapping of ${sa.label} changed to ${event.newSrc.address}:${port}`);
+  /** The ESP path saw a NAT mapping change: tell IKE after the batch. */
+  private onMapping(sa: SecurityAssociation<SaState>, event: MappingEvent): void {
+    this.log.log('knl', 1, `NAT mapping of ${sa.label} changed to ${event.newSrc.address}:${event.newSrc.port}`);
     this.upcalls.push(() => this.listener.mapping(event));
   }
 

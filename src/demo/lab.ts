@@ -5,6 +5,13 @@
  *     |  veth
  *   right (outer 192.0.2.2, 2001:db8::2; inner 203.0.113.1, 2001:db8:2::1 on lo)
  *
+ * With `{ third: true }` a third host hangs off left by a second link, so left can be a gateway with two
+ * peers (left's veth1 is 192.0.2.129/25 and 2001:db8:100::1/64; the /25 is more specific than veth0's /24):
+ *
+ *   left  veth1 (192.0.2.129, 2001:db8:100::1)
+ *     |  veth
+ *   third (outer 192.0.2.130, 2001:db8:100::2; inner 203.0.113.65, 2001:db8:3::1 on lo)
+ *
  * Only documentation ranges are used. Needs root; `canRunLab()` says whether this process can.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -33,16 +40,36 @@ export interface LabHost {
   dev: string;
 }
 
+export interface LabOptions {
+  /** Adds `third`, linked to left by a second veth (left's `veth1`). */
+  readonly third?: boolean;
+}
+
+/** Left's addresses on the link to the third host. */
+export const LEFT_TO_THIRD = { dev: 'veth1', outer4: '192.0.2.129', outer6: '2001:db8:100::1' } as const;
+
 export class Lab {
   readonly left: LabHost;
   readonly right: LabHost;
+  /** Present when created with `{ third: true }`. */
+  readonly third: LabHost | undefined;
   /** A scratch folder for configs, sockets and logs, removed with the lab. */
   readonly dir: string;
   private readonly procs: ChildProcess[] = [];
   private readonly cleanups: (() => Promise<void> | void)[] = [];
 
-  private constructor(tag: string, dir: string) {
+  private constructor(tag: string, dir: string, options: LabOptions) {
     this.dir = dir;
+    this.third = options.third
+      ? {
+          ns: `tsi-${tag}-t`,
+          outer4: '192.0.2.130',
+          outer6: '2001:db8:100::2',
+          inner4: '203.0.113.65',
+          inner6: '2001:db8:3::1',
+          dev: 'veth0',
+        }
+      : undefined;
     this.left = {
       ns: `tsi-${tag}-l`,
       outer4: '192.0.2.1',
@@ -61,11 +88,11 @@ export class Lab {
     };
   }
 
-  /** Creates both namespaces and the link between them. */
-  static async create(name: string): Promise<Lab> {
+  /** Creates both namespaces and the link between them (and the third host with its link, when asked). */
+  static async create(name: string, options: LabOptions = {}): Promise<Lab> {
     const tag = `${name}-${process.pid}-${labCounter++}`;
     const dir = fs.mkdtempSync(`/tmp/tsi-lab-${name}-`);
-    const lab = new Lab(tag, dir);
+    const lab = new Lab(tag, dir, options);
     try {
       await lab.setup();
     } catch (e) {
@@ -91,6 +118,26 @@ export class Lab {
       await this.ip(h, 'addr', 'add', `${h.inner4}/32`, 'dev', 'lo');
       await this.ip(h, '-6', 'addr', 'add', `${h.inner6}/128`, 'dev', 'lo', 'nodad');
     }
+    if (this.third !== undefined) await this.setupThird(this.third);
+  }
+
+  private async setupThird(t: LabHost): Promise<void> {
+    const { left } = this;
+    await sh('ip', ['netns', 'add', t.ns]);
+    const tmpL = `tg${process.pid % 100000}${labCounter}`;
+    const tmpT = `tt${process.pid % 100000}${labCounter}`;
+    await sh('ip', ['link', 'add', tmpL, 'type', 'veth', 'peer', 'name', tmpT]);
+    await sh('ip', ['link', 'set', tmpL, 'netns', left.ns, 'name', LEFT_TO_THIRD.dev]);
+    await sh('ip', ['link', 'set', tmpT, 'netns', t.ns, 'name', t.dev]);
+    await this.ip(left, 'addr', 'add', `${LEFT_TO_THIRD.outer4}/25`, 'dev', LEFT_TO_THIRD.dev);
+    await this.ip(left, '-6', 'addr', 'add', `${LEFT_TO_THIRD.outer6}/64`, 'dev', LEFT_TO_THIRD.dev, 'nodad');
+    await this.ip(left, 'link', 'set', LEFT_TO_THIRD.dev, 'up');
+    await this.ip(t, 'link', 'set', 'lo', 'up');
+    await this.ip(t, 'addr', 'add', `${t.outer4}/25`, 'dev', t.dev);
+    await this.ip(t, '-6', 'addr', 'add', `${t.outer6}/64`, 'dev', t.dev, 'nodad');
+    await this.ip(t, 'link', 'set', t.dev, 'up');
+    await this.ip(t, 'addr', 'add', `${t.inner4}/32`, 'dev', 'lo');
+    await this.ip(t, '-6', 'addr', 'add', `${t.inner6}/128`, 'dev', 'lo', 'nodad');
   }
 
   /** `ip` inside a host's namespace. */
@@ -120,7 +167,7 @@ export class Lab {
     this.cleanups.push(fn);
   }
 
-  /** Kills every process started here, deletes both namespaces and the scratch folder. Never throws. */
+  /** Kills every process started here, deletes the namespaces and the scratch folder. Never throws. */
   async destroy(): Promise<void> {
     for (const fn of this.cleanups.reverse()) {
       try {
@@ -132,7 +179,7 @@ export class Lab {
     for (const p of this.procs) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
-    for (const h of [this.left, this.right]) {
+    for (const h of [this.left, this.right, ...(this.third !== undefined ? [this.third] : [])]) {
       try {
         const pids = (await sh('ip', ['netns', 'pids', h.ns])).split(/\s+/).filter(Boolean);
         for (const pid of pids) {

@@ -2,7 +2,9 @@
  * The IKE engine's configuration: plain typed objects. The swanctl.conf parser maps onto these types;
  * every field documents the swanctl.conf setting it corresponds to.
  */
+import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../common/log.js';
+import type { X509Cert } from '../pki/certificate.js';
 import type { Rng } from '../crypto/types.js';
 import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
 
@@ -10,6 +12,8 @@ import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
 export type IkeIdentity =
   | { readonly type: 'ipv4' | 'ipv6' | 'fqdn' | 'rfc822'; readonly value: string }
   | { readonly type: 'keyId'; readonly value: Uint8Array }
+  /** ID_DER_ASN1_DN: `value` in strongSwan's form (`C=CH, O=strongSwan, CN=moon`), `der` the encoded Name. */
+  | { readonly type: 'dn'; readonly value: string; readonly der: Uint8Array }
   | { readonly type: 'any' };
 
 /**
@@ -88,6 +92,45 @@ export interface RetransmitConfig {
   readonly limitSec: number;
 }
 
+/** How we prove our identity with a signature (swanctl `local.auth = pubkey` with `local.certs` or `local.pubkeys`). */
+export interface LocalPubkeyAuth {
+  /** The private key matching the certificate (or raw public key). Never logged. */
+  readonly privateKey: KeyObject;
+  /** Our certificate first, then intermediate CA certificates sent along; empty with a raw public key. */
+  readonly certs: readonly X509Cert[];
+  /** `auth = pubkey-rsa/pss` (or `rsa/pss`): RSASSA-PSS rather than PKCS#1 v1.5 for RSA keys (RFC 7427). */
+  readonly rsaPss: boolean;
+}
+
+/**
+ * What a certificate status check says (CRL or OCSP, done outside the core). `unknown` means no answer could be
+ * had; the connection's `revocation` policy decides what that means.
+ */
+export type RevocationStatus =
+  | { readonly status: 'good' | 'unknown'; readonly detail: string }
+  | { readonly status: 'revoked'; readonly detail: string };
+
+/** How we check the peer's signature (swanctl `remote.auth = pubkey`). */
+export interface RemotePubkeyAuth {
+  /** Trust anchors: swanctl `remote.cacerts`, or every CA certificate loaded (x509ca/, authorities). */
+  readonly cacerts: readonly X509Cert[];
+  /** Other certificates known locally that may complete the peer's chain (intermediate CAs). */
+  readonly intermediates: readonly X509Cert[];
+  /** swanctl `remote.certs`: the peer must use one of these (and may omit sending it). */
+  readonly certs: readonly X509Cert[];
+  /** swanctl `remote.pubkeys`: raw public keys trusted as they are (RFC 7670). */
+  readonly pubkeys: readonly KeyObject[];
+  /** swanctl `remote.revocation`: `strict` refuses unknown status, `ifuri` only when the cert names a URI. */
+  readonly revocation: 'strict' | 'ifuri' | 'relaxed';
+  /**
+   * Wall-clock time (ms since 1970) for certificate validity and revocation, given the engine's `nowMs`. The
+   * engine's clock may be monotonic; the glue supplies the conversion. Absent: `nowMs` is wall-clock time.
+   */
+  readonly wallClockMs?: (nowMs: number) => number;
+  /** Status of `cert` issued by `issuer` from what was loaded or fetched beforehand (CRLs, OCSP). */
+  readonly revocationStatus?: (cert: X509Cert, issuer: X509Cert, nowMs: number) => RevocationStatus;
+}
+
 /** One IKE connection (swanctl `connections.<conn>`). */
 export interface ConnectionConfig {
   readonly name: string;
@@ -118,6 +161,14 @@ export interface ConnectionConfig {
   /** swanctl `encap`: force UDP encapsulation (pretend NAT). */
   readonly forceEncap: boolean;
   readonly children: readonly ChildConfig[];
+  /** Signature authentication of ourselves; absent means PSK. */
+  readonly localAuth?: LocalPubkeyAuth;
+  /** Signature authentication of the peer; absent means PSK. */
+  readonly remoteAuth?: RemotePubkeyAuth;
+  /** swanctl `send_cert` (default `ifasked`: only when the peer sent CERTREQ). */
+  readonly sendCert?: 'always' | 'ifasked' | 'never';
+  /** swanctl `send_certreq` (default yes): name our trusted CAs in CERTREQ payloads. */
+  readonly sendCertreq?: boolean;
   /** swanctl `vips`: virtual IPs to ask for in IKE_AUTH (`0.0.0.0`, `::` for any; RFC 7296 2.19). */
   readonly vips?: readonly string[];
   /** swanctl `pools`: pools (EngineConfig.pools) to assign the peer's virtual IPs from, in order. */

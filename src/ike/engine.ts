@@ -27,6 +27,7 @@ import { notify } from './payload-util.js';
 import { describeSelected } from './proposals.js';
 import { ChildSa, IkeSa } from './sa.js';
 import { ChildSaState, IkeSaState, transition } from './sa-state.js';
+import { DeadlineQueue, deadlineOf, SaRegistry } from './sa-registry.js';
 import { inheritVirtualIps, releaseVirtualIps } from './virtual-ips.js';
 import type { Task } from './task.js';
 import { TaskManager } from './task-manager.js';
@@ -65,7 +66,10 @@ export class IkeEngine implements EngineCore {
     keLimit: 0,
   };
   private readonly tm: TaskManager;
-  private readonly bySpi = new Map<string, IkeSa>();
+  private readonly sas = new SaRegistry();
+  private readonly deadlines = new DeadlineQueue();
+  /** IKE_SAs whose deadlines may have changed in the current call; requeued before the call returns. */
+  private readonly touched = new Set<IkeSa>();
   private readonly front: InitResponder;
   private readonly out: OutgoingDatagram[] = [];
   private readonly events: IkeEvent[] = [];
@@ -90,7 +94,7 @@ export class IkeEngine implements EngineCore {
       drops: this.drops,
       send: (from, to, packet) => this.send(from, to, packet),
       newSaId: () => this.nextId++,
-      register: (sa) => this.bySpi.set(sa.spiR.toString('hex'), sa),
+      register: (sa) => this.register(sa.spiR, sa),
       header: (sa, exchangeType, response, messageId) => this.tm.header(sa, exchangeType, response, messageId),
     });
   }
@@ -103,7 +107,7 @@ export class IkeEngine implements EngineCore {
     if (conn === undefined) throw new Error(`no connection named '${name}'`);
     const sa = new IkeSa(this.nextId++, true, this.newIkeSpi(), local, remote, conn.name);
     sa.conn = conn;
-    this.bySpi.set(sa.spiI.toString('hex'), sa);
+    this.register(sa.spiI, sa);
     transition(sa, IkeSaState.CONNECTING, 'initiate', this.log);
     sa.halfOpenDeadlineMs = 0;
     this.queueTask(sa, new IkeInitTask());
@@ -176,8 +180,29 @@ export class IkeEngine implements EngineCore {
     this.tm.startNext(sa, nowMs);
   }
 
+  /**
+   * The data plane saw an authenticated ESP-in-UDP packet of this IKE_SA's peer from a new address or port
+   * (a NAT mapping changed, RFC 7296 2.23). When the peer is behind a NAT, IKE follows it as strongSwan
+   * does: later messages go to `remote`. Returns whether it did.
+   */
+  peerMoved(ikeSaId: number, remote: Endpoint): boolean {
+    const sa = this.ike(ikeSaId);
+    if (!sa.natRemote || sa.state === IkeSaState.DESTROYED) return false;
+    this.log.log('ike', LogLevel.CONTROL, `peer moved to ${remote.address}[${remote.port}]`, sa.label);
+    sa.remote = remote;
+    return true;
+  }
+
   /** Feed one received IKE message (on port 4500 the socket layer already removed the non-ESP marker). Never throws. */
   receiveDatagram(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
+    try {
+      this.receiveAndStart(bytes, from, to, nowMs);
+    } finally {
+      this.requeueTouched();
+    }
+  }
+
+  private receiveAndStart(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
     try {
       this.receive(Buffer.from(bytes), from, to, nowMs);
       this.startAll(nowMs);
@@ -194,13 +219,15 @@ export class IkeEngine implements EngineCore {
 
   /** Run due timers: retransmissions, rekeys, expiries, liveness checks. Never throws. */
   handleTimer(nowMs: number): void {
-    for (const sa of [...new Set(this.bySpi.values())]) {
+    this.requeueTouched();
+    for (const sa of this.deadlines.takeDue(nowMs)) {
       try {
         this.timersOf(sa, nowMs);
       } catch (e) {
         this.drops.internal++;
         this.log.log('ike', LogLevel.CONTROL, `timer failed: ${e instanceof Error ? e.message : String(e)}`, sa.label);
       }
+      this.touch(sa);
     }
     try {
       this.startAll(nowMs);
@@ -208,28 +235,13 @@ export class IkeEngine implements EngineCore {
       this.drops.internal++;
       this.log.log('ike', LogLevel.CONTROL, `timer failed: ${e instanceof Error ? e.message : String(e)}`);
     }
+    this.requeueTouched();
   }
 
-  /** The earliest absolute time handleTimer() has something to do, or undefined. */
+  /** The earliest absolute time handleTimer() has something to do, or undefined (no scan: a deadline queue). */
   nextTimerMs(): number | undefined {
-    let next = Infinity;
-    const at = (t: number): void => {
-      if (t > 0 && t < next) next = t;
-    };
-    for (const sa of new Set(this.bySpi.values())) {
-      if (sa.active) at(sa.active.deadlineMs);
-      at(sa.halfOpenDeadlineMs);
-      if (sa.state === IkeSaState.ESTABLISHED) {
-        at(sa.rekeyAtMs);
-        at(sa.dpdAtMs);
-      }
-      at(sa.expireAtMs);
-      for (const c of sa.children) {
-        if (c.state === ChildSaState.INSTALLED) at(c.rekeyAtMs);
-        at(c.expireAtMs);
-      }
-    }
-    return next === Infinity ? undefined : next;
+    this.requeueTouched();
+    return this.deadlines.next();
   }
 
   /** Datagrams produced since the last call. */
@@ -244,7 +256,7 @@ export class IkeEngine implements EngineCore {
 
   /** IKE_SAs for inspection (read-only use). */
   ikeSas(): IkeSa[] {
-    return [...new Set(this.bySpi.values())];
+    return this.sas.all();
   }
 
   /** Requests retransmitted since the engine started (RFC 7296 2.1). */
@@ -266,7 +278,7 @@ export class IkeEngine implements EngineCore {
   newIkeSpi(): Buffer {
     for (;;) {
       const spi = this.rng.bytes(IKE_SPI_LENGTH);
-      if (!spi.equals(Buffer.alloc(IKE_SPI_LENGTH)) && !this.bySpi.has(spi.toString('hex'))) return spi;
+      if (!spi.equals(Buffer.alloc(IKE_SPI_LENGTH)) && !this.sas.has(spi.toString('hex'))) return spi;
     }
   }
 
@@ -289,7 +301,7 @@ export class IkeEngine implements EngineCore {
     sa.peerFragmentation = old.peerFragmentation;
     sa.rekeyOf = old.id;
     inheritVirtualIps(old, sa, this.config.pools);
-    this.bySpi.set(sa.spiLocal.toString('hex'), sa);
+    this.register(sa.spiLocal, sa);
     return sa;
   }
 
@@ -389,7 +401,8 @@ export class IkeEngine implements EngineCore {
     releaseVirtualIps(sa, this.config.pools);
     sa.active = undefined;
     sa.queue = [];
-    for (const [k, v] of this.bySpi) if (v === sa) this.bySpi.delete(k);
+    this.sas.remove(sa);
+    this.touch(sa);
     this.front.forget(sa);
     if (wasEstablished || sa.initiator)
       this.emit({ type: 'ikeSaDeleted', ikeSaId: sa.id, name: sa.conn?.name ?? '', cause, reason });
@@ -398,6 +411,22 @@ export class IkeEngine implements EngineCore {
   queueTask(sa: IkeSa, task: Task): void {
     sa.queue.push(task);
     this.queued.add(sa);
+    this.touch(sa);
+  }
+
+  /** Mark an IKE_SA whose timers may have changed; its deadline is requeued before the engine call returns. */
+  touch(sa: IkeSa): void {
+    this.touched.add(sa);
+  }
+
+  private register(spi: Buffer, sa: IkeSa): void {
+    this.sas.add(spi.toString('hex'), sa);
+    this.touch(sa);
+  }
+
+  private requeueTouched(): void {
+    for (const sa of this.touched) this.deadlines.update(sa, deadlineOf(sa));
+    this.touched.clear();
   }
 
   connections(): readonly ConnectionConfig[] {
@@ -435,17 +464,16 @@ export class IkeEngine implements EngineCore {
   }
 
   private ike(id: number): IkeSa {
-    const sa = this.ikeSas().find((s) => s.id === id);
+    const sa = this.sas.byId(id);
     if (sa === undefined) throw new Error(`no IKE_SA with id ${id}`);
+    this.touch(sa);
     return sa;
   }
 
   private findChild(id: number): [IkeSa, ChildSa] | undefined {
-    for (const sa of this.ikeSas()) {
-      const c = sa.children.find((x) => x.id === id);
-      if (c !== undefined) return [sa, c];
-    }
-    return undefined;
+    const found = this.sas.child(id);
+    if (found !== undefined) this.touch(found[0]);
+    return found;
   }
 
   private child(id: number): [IkeSa, ChildSa] {
@@ -537,6 +565,7 @@ export class IkeEngine implements EngineCore {
   private startAll(nowMs: number): void {
     for (const sa of [...this.queued]) {
       this.queued.delete(sa);
+      this.touch(sa);
       if (sa.active === undefined && sa.queue.length > 0) this.tm.startNext(sa, nowMs);
     }
   }
@@ -575,11 +604,12 @@ export class IkeEngine implements EngineCore {
     }
     // Our SPI is the responder SPI in messages from the original initiator, else the initiator SPI.
     const ours = header.flags.initiator ? header.spiR : header.spiI;
-    const sa = this.bySpi.get(ours.toString('hex'));
+    const sa = this.sas.get(ours.toString('hex'));
     if (sa === undefined || sa.initiator === header.flags.initiator || sa.state === IkeSaState.DESTROYED) {
       this.drops.unknownSpi++;
       return;
     }
+    this.touch(sa);
     if (header.flags.response) this.tm.receiveResponse(sa, buf, header, nowMs);
     else this.tm.receiveRequest(sa, buf, header, from, to, nowMs);
   }

@@ -5,6 +5,7 @@ import { printable } from '../common/printable.js';
 import { IdType } from './codec/constants.js';
 import type { IkeIdentity } from './config.js';
 import { formatAddress, parseAddress } from './traffic-selectors.js';
+import { decodeDn, dnMatches, formatDn } from '../pki/dn.js';
 
 /** ID Type and Identification Data of an ID payload for our identity. */
 export function encodeIdentity(id: IkeIdentity): { idType: number; data: Buffer } {
@@ -22,6 +23,8 @@ export function encodeIdentity(id: IkeIdentity): { idType: number; data: Buffer 
       return { idType: IdType.ID_RFC822_ADDR, data: Buffer.from(id.value, 'utf8') };
     case 'keyId':
       return { idType: IdType.ID_KEY_ID, data: Buffer.from(id.value) };
+    case 'dn':
+      return { idType: IdType.ID_DER_ASN1_DN, data: Buffer.from(id.der) };
     case 'any':
       throw new Error('%any cannot be sent as an identity');
   }
@@ -40,6 +43,12 @@ export function decodeIdentity(idType: number, data: Uint8Array): IkeIdentity | 
       return { type: 'rfc822', value: Buffer.from(data).toString('utf8') };
     case IdType.ID_KEY_ID:
       return { type: 'keyId', value: Buffer.from(data) };
+    case IdType.ID_DER_ASN1_DN:
+      try {
+        return { type: 'dn', value: formatDn(decodeDn(data)), der: Buffer.from(data) };
+      } catch {
+        return undefined;
+      }
     default:
       return undefined;
   }
@@ -55,6 +64,13 @@ export function identityMatches(configured: IkeIdentity, received: IkeIdentity):
     const a = parseAddress(configured.value);
     const b = received.type === 'ipv4' || received.type === 'ipv6' ? parseAddress(received.value) : undefined;
     return a !== undefined && b !== undefined && Buffer.compare(a, b) === 0;
+  }
+  if (configured.type === 'dn' && received.type === 'dn') {
+    try {
+      return dnMatches(decodeDn(configured.der), decodeDn(received.der));
+    } catch {
+      return false;
+    }
   }
   if ((configured.type === 'fqdn' || configured.type === 'rfc822') && received.type === configured.type)
     return configured.value.toLowerCase() === received.value.toLowerCase();
@@ -75,4 +91,17 @@ export function formatIdentity(id: IkeIdentity): string {
     default:
       return printable(id.value);
   }
+}
+
+/** Can this configured remote identity be sent as IDr? Not `%any`, and not a pattern (a DN with `*` values). */
+export function isConcreteIdentity(id: IkeIdentity): boolean {
+  if (id.type === 'any') return false;
+  if (id.type === 'dn') {
+    try {
+      return !decodeDn(id.der).some((a) => a.value === '*');
+    } catch {
+      return false;
+    }
+  }
+  return true;
 }

@@ -11,6 +11,7 @@ import type { Proposal, SelectedProposal } from './proposals.js';
 import { ChildSaState, IkeSaState } from './sa-state.js';
 import type { Task } from './task.js';
 import type { SkCrypter } from './protection/sk-crypter.js';
+import type { X509Cert } from '../pki/certificate.js';
 import type { VirtualIps } from './virtual-ips.js';
 
 /** A request we sent and wait an answer for (RFC 7296 2.1, 2.3). */
@@ -123,6 +124,13 @@ export class IkeSa {
   protectIn: SkCrypter | undefined;
   /** DPD: next liveness check due (0 = off). */
   dpdAtMs = 0;
+  /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 4), undefined when it sent none. */
+  peerSignatureHashes: number[] | undefined;
+  /** The peer sent a CERTREQ (send_cert = ifasked). */
+  peerCertReq = false;
+  /** Certificates this IKE_SA was authenticated with (ours, the peer's end entity), for listings. */
+  localCert: X509Cert | undefined;
+  peerCert: X509Cert | undefined;
   /** Why the SA is going away (for the ikeSaDeleted event). */
   deleteReason = '';
   /** Virtual IPs and attributes of the configuration payload exchange (RFC 7296 2.19), once there was one. */

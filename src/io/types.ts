@@ -92,6 +92,8 @@ export interface TunDevice {
   start(receiver: (batch: PacketBatch) => void): void;
   /** Write slots `0 .. count-1` into the kernel. Returns how many were written; failures are counted. */
   write(batch: PacketBatch): number;
+  /** Offloads negotiated with the kernel and what they did, where the device has any (Linux TUN). */
+  readonly offloadInfo?: () => OffloadInfo;
   /** Stop receiving and release the device. Pending reads end without delivering; idempotent. */
   close(): Promise<void>;
 }
@@ -147,6 +149,8 @@ export interface UdpEndpoint {
   sendIke(message: Uint8Array, remote: UdpAddress, localAddress?: string): boolean;
   /** Send ESP-in-UDP slots to `remoteAddrs[i]:remotePorts[i]`; only on a NAT-T port. */
   sendEsp(batch: DatagramBatch): number;
+  /** UDP GSO for ESP-in-UDP sends, where the endpoint has it (Linux). */
+  readonly gsoInfo?: () => UdpGsoInfo;
   /** Send a one-byte NAT-keepalive (RFC 3948 2.3). */
   sendKeepalive(remote: UdpAddress): boolean;
   close(): Promise<void>;
@@ -195,4 +199,26 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
 
 export function errnoName(errno: number): string {
   return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** A TUN device's offloads: what was negotiated at start (and why not, if refused) and what they did. */
+export interface OffloadInfo {
+  readonly vnetHdr: boolean;
+  readonly tso: boolean;
+  readonly uso: boolean;
+  readonly gro: boolean;
+  readonly fallback?: string;
+  /** Super-packets read and the packets split from them; super-packets written and the packets coalesced. */
+  readonly gsoReads: number;
+  readonly gsoSegments: number;
+  readonly groWrites: number;
+  readonly groSegments: number;
+}
+
+/** UDP GSO of an endpoint: on, or off and why; sends made and the datagrams they carried. */
+export interface UdpGsoInfo {
+  readonly enabled: boolean;
+  readonly sends: number;
+  readonly segments: number;
+  readonly fallback?: string;
 }

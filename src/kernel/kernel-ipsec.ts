@@ -12,6 +12,7 @@
  * | querySa       | XFRM_MSG_GETSA (curlft, stats)                      |
  * | addPolicy     | XFRM_MSG_NEWPOLICY (selector, dir, priority, action, tmpl with reqid) |
  * | delPolicy     | XFRM_MSG_DELPOLICY                                  |
+ * | addPolicies / delPolicies | one netlink batch of NEWPOLICY / DELPOLICY (a CHILD_SA's selector pairs) |
  * | acquire       | XFRM_MSG_ACQUIRE (multicast group XFRMNLGRP_ACQUIRE)  |
  * | expire        | XFRM_MSG_EXPIRE (hard flag)                         |
  * | mapping       | XFRM_MSG_MAPPING (XFRMNLGRP_MAPPING)                |
@@ -162,6 +163,10 @@ export interface KernelIpsec {
   /** Returns the policy's id for delPolicy and for acquire events. */
   addPolicy(args: AddPolicyArgs): Promise<number>;
   delPolicy(policyId: number): Promise<void>;
+  /** Many policies in one step, all or nothing (a CHILD_SA's selector pairs); ids in the order given. */
+  addPolicies(args: readonly AddPolicyArgs[]): Promise<number[]>;
+  /** Removes the policies of these ids that exist. */
+  delPolicies(policyIds: readonly number[]): Promise<void>;
   /** Where upcalls go; replaces the previous listener. */
   setListener(listener: KernelListener): void;
 }

@@ -25,15 +25,20 @@ function poolsKey(pools: readonly AddressPoolConfig[]): string {
 const keys = new WeakMap<VirtualIpPools, string>();
 
 /**
- * The pools after a reload: the same object (leases kept) when the pools section did not change, else new
- * pools (leases of the old ones are forgotten; addresses online stay with their IKE_SAs until they go).
+ * A reload: the pools keep their leases when the pools section did not change, else they are replaced in place
+ * (the engine holds them) and the old leases are forgotten; addresses online stay with their IKE_SAs until they go.
  */
-export function reusePools(previous: VirtualIpPools, pools: readonly AddressPoolConfig[], log: Logger): VirtualIpPools {
+export function reloadPools(current: VirtualIpPools, pools: readonly AddressPoolConfig[], log: Logger): void {
   const key = poolsKey(pools);
-  const before = keys.get(previous) ?? '';
-  if (before === key) return previous;
-  const next = poolsFromConfig(pools);
-  keys.set(next, key);
+  if (keys.get(current) === key) return;
+  current.replace(
+    pools.map((p) => ({
+      name: p.name,
+      addrs: p.addrs,
+      dns: p.dns.map((d) => d.address),
+      splitInclude: p.splitInclude,
+    })),
+  );
+  keys.set(current, key);
   log.log('cfg', LogLevel.AUDIT, `pools changed: ${pools.length} pool(s) loaded, earlier leases forgotten`);
-  return next;
 }

@@ -3,7 +3,7 @@
  * order with keys as 0x-hex and algorithm names quoted: parseXfrmLine(formatXfrmCommand(c)) gives c again
  * (argument positions aside).
  */
-import type { XfrmCommand, XfrmSelector, XfrmTmpl } from './command.js';
+import type { XfrmCommand, XfrmSelector, XfrmTmpl } from './xfrm-command.js';
 import { quoteXfrmWord } from './tokenize.js';
 import { hexKey, protocolName } from './words.js';
 

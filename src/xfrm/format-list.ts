@@ -17,7 +17,7 @@
  * then reads 0 and the window shows in the `anti-replay esn context` block. Algorithm names are the kernel's
  * canonical ones (`sha1` lists as `hmac(sha1)`), and `auth` lists as `auth-trunc` with its truncation.
  */
-import type { XfrmPolicyAdd, XfrmSelector, XfrmStateAdd, XfrmStateFlag } from './command.js';
+import type { XfrmPolicyAdd, XfrmSelector, XfrmStateAdd, XfrmStateFlag } from './xfrm-command.js';
 import { resolveStateAlgorithms } from './state-algorithms.js';
 import { hexKey, protocolName } from './words.js';
 

@@ -1,8 +1,8 @@
 /** Manual keying in `ip xfrm` syntax (RFC 4301 4.5): the public surface of src/xfrm/. */
 export * from './xfrm-error.js';
 export * from './tokenize.js';
-export * from './command.js';
-export * from './algorithms.js';
+export * from './xfrm-command.js';
+export * from './xfrm-algorithms.js';
 export * from './state-algorithms.js';
 export * from './parse.js';
 export * from './to-kernel.js';

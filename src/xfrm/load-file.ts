@@ -3,7 +3,7 @@
  * optional leading `ip xfrm` / `xfrm`. Every error carries the file name and line number.
  */
 import { readFileSync } from 'node:fs';
-import type { XfrmCommand } from './command.js';
+import type { XfrmCommand } from './xfrm-command.js';
 import { parseXfrmLine } from './parse.js';
 import { tokenizeXfrmLine } from './tokenize.js';
 import { XfrmError } from './xfrm-error.js';

@@ -3,7 +3,7 @@
  * protocol, mode and SPI, the SELECTOR grammar of states and policies, and the common error shapes.
  */
 import type { IpFamily } from '../io/types.js';
-import type { XfrmMode, XfrmProto, XfrmSelector } from './command.js';
+import type { XfrmMode, XfrmProto, XfrmSelector } from './xfrm-command.js';
 import type { XfrmToken } from './tokenize.js';
 import { XfrmError } from './xfrm-error.js';
 import type { ArgPosition } from './xfrm-error.js';

@@ -10,7 +10,7 @@ import type {
   XfrmProto,
   XfrmSelector,
   XfrmTmpl,
-} from './command.js';
+} from './xfrm-command.js';
 import type { Words } from './parse-cursor.js';
 import {
   SELECTOR_WORDS,

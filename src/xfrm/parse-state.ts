@@ -11,7 +11,7 @@ import type {
   XfrmStateAdd,
   XfrmStateFlag,
   XfrmStateList,
-} from './command.js';
+} from './xfrm-command.js';
 import type { Words } from './parse-cursor.js';
 import {
   duplicate,

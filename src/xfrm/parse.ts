@@ -4,7 +4,7 @@
  * `policy add|del|list|flush` for ESP and AH in transport and tunnel mode; anything else Linux knows is refused
  * with an XfrmError saying so, never ignored.
  */
-import type { XfrmCommand } from './command.js';
+import type { XfrmCommand } from './xfrm-command.js';
 import { Words } from './parse-cursor.js';
 import { parsePolicy } from './parse-policy.js';
 import { parseState } from './parse-state.js';

@@ -16,8 +16,8 @@ import {
   findAuth,
   findEnc,
   integKeyLength,
-} from './algorithms.js';
-import type { XfrmAlgorithm, XfrmStateAdd } from './command.js';
+} from './xfrm-algorithms.js';
+import type { XfrmAlgorithm, XfrmStateAdd } from './xfrm-command.js';
 import { XfrmError } from './xfrm-error.js';
 
 export interface ResolvedEnc {

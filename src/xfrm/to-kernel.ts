@@ -12,7 +12,7 @@
  */
 import type { AddPolicyArgs, AddSaArgs, SaId, SelectorInput } from '../kernel/kernel-ipsec.js';
 import type { PortSelectorInput } from '../spd/selector.js';
-import type { XfrmPolicyAdd, XfrmSelector, XfrmStateAdd, XfrmStateId } from './command.js';
+import type { XfrmPolicyAdd, XfrmSelector, XfrmStateAdd, XfrmStateId } from './xfrm-command.js';
 import { resolveStateAlgorithms } from './state-algorithms.js';
 import { XfrmError } from './xfrm-error.js';
 

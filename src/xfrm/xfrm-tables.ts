@@ -4,7 +4,7 @@
  * layout or as JSON. SAs and policies installed by IKE are not listed here (they are in `tsipsec sas`).
  */
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
-import type { XfrmCommand, XfrmPolicyAdd, XfrmSelector, XfrmStateAdd } from './command.js';
+import type { XfrmCommand, XfrmPolicyAdd, XfrmSelector, XfrmStateAdd } from './xfrm-command.js';
 import type { XfrmFileCommand } from './load-file.js';
 import { parseXfrmLine } from './parse.js';
 import { formatPolicyList, formatStateList, policyToJson, stateToJson } from './format-list.js';

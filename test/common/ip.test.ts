@@ -167,3 +167,30 @@ test('writeOuterIp builds valid IPv4 and IPv6 headers', () => {
   assert.ok(parseIpHeader(c, 0, 100, info));
   assert.deepEqual([info.version, info.totalLength, info.protocol], [6, 100, 17]);
 });
+
+test('onesComplementSum: the word-at-a-time path sums what byte pairs sum, at every alignment and length', () => {
+  const reference = (b: Uint8Array, off: number, len: number, initial: number): number => {
+    let sum = initial;
+    for (let i = 0; i < len; i += 2) sum += (b[off + i]! << 8) | (i + 1 < len ? b[off + i + 1]! : 0);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    return sum;
+  };
+  let seed = 11;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 8) % n;
+  const backing = Buffer.alloc(70_000);
+  for (let i = 0; i < backing.length; i++) backing[i] = rnd(256);
+  // All-ones words are the worst case for carries.
+  backing.fill(0xff, 1000, 66_000);
+  for (let k = 0; k < 400; k++) {
+    const shift = rnd(8);
+    const view = backing.subarray(shift);
+    const off = rnd(4000);
+    const len = k < 8 ? 65_000 : rnd(3000);
+    const initial = rnd(0x20000);
+    assert.equal(
+      onesComplementSum(view, off, len, initial),
+      reference(view, off, len, initial),
+      `shift ${shift} off ${off} len ${len}`,
+    );
+  }
+});

@@ -104,7 +104,7 @@ test('unsupported settings are refused with file:line and a fix', () => {
   c {
     local_addrs = 192.0.2.1
     local {
-      auth = pubkey
+      auth = eap-md5
       id = me.example
     }
     remote {
@@ -121,13 +121,19 @@ test('unsupported settings are refused with file:line and a fix', () => {
           assert.ok(e instanceof ConfigError);
           assert.match(
             e.message,
-            /swanctl\.conf:4:\d+: auth = pubkey in 'c\.local' is not supported yet \(use auth = psk/,
+            /swanctl\.conf:5:\d+: auth = eap-md5: EAP authentication is not supported \(use auth = psk\)/,
           );
           return true;
         },
       );
     },
   );
+  withConf(`connections { c { local_addrs = 192.0.2.1\n local { auth = pubkey }\n remote { auth = psk } } }\n`, (f) => {
+    assert.throws(
+      () => loadDaemonConfig(f),
+      /swanctl\.conf:2:\d+: 'c\.local' uses auth = pubkey but names no certificate \(set certs = FILE/,
+    );
+  });
   withConf(`connections { c { local_addrs = 192.0.2.1\n proposals = aes128-sha256-bogus99 } }\n`, (f) => {
     assert.throws(() => loadDaemonConfig(f), /swanctl\.conf:2:\d+: .*bogus99/);
   });

@@ -124,12 +124,15 @@ test('policy installer: shared routes are counted, a later source replaces none,
   const policies: number[] = [];
   let nextId = 1;
   const kernel = {
-    addPolicy: () => {
-      policies.push(nextId);
-      return Promise.resolve(nextId++);
-    },
-    delPolicy: (id: number) => {
-      policies.splice(policies.indexOf(id), 1);
+    addPolicies: (args: readonly unknown[]) =>
+      Promise.resolve(
+        args.map(() => {
+          policies.push(nextId);
+          return nextId++;
+        }),
+      ),
+    delPolicies: (ids: readonly number[]) => {
+      for (const id of ids) policies.splice(policies.indexOf(id), 1);
       return Promise.resolve();
     },
   } as unknown as KernelIpsec;

@@ -139,3 +139,55 @@ test('reload: a new child with start_action = trap gets its trap policy and rout
     await t.stop();
   }
 });
+
+test('NAT: keepalives from behind the NAT; the peer is followed when its mapping changes (the mapping upcall)', async () => {
+  const NAT = '203.0.113.9';
+  const ike500 = 40000;
+  let ike4500 = 40500;
+  const t = new TwoDaemons(conf('left'), conf('right', { remoteAddrs: '%any' }));
+  // Left sits behind a NAT: its packets leave from NAT:port, the NAT maps the current ports back.
+  t.net.alter = (p, protocol) => {
+    if (protocol !== 17) return;
+    if (p.srcAddr === LEFT.outer) {
+      p.srcAddr = NAT;
+      p.srcPort = p.srcPort === 500 ? ike500 : ike4500;
+    } else if (p.dstAddr === NAT) {
+      const back = p.dstPort === ike500 ? 500 : p.dstPort === ike4500 ? 4500 : undefined;
+      p.dstAddr = back === undefined ? '203.0.113.250' : LEFT.outer; // a forgotten mapping goes nowhere
+      p.dstPort = back ?? p.dstPort;
+    }
+  };
+  await t.right.daemon.start();
+  await t.left.daemon.start();
+  try {
+    await t.left.daemon.up('net', 10);
+    await settle();
+    const before = (await t.right.daemon.sas()).ikeSas[0];
+    assert.equal(before?.natRemote, true, 'the responder sees its peer behind a NAT');
+    assert.equal(before?.remotePort, ike4500);
+    assert.equal(before?.children[0]?.encap, true);
+    assert.equal((await t.ping(t.left, t.right, 1)).reply?.type, 0);
+    const since = t.wire.length;
+    await t.advance(20_000);
+    const keepalives = t.wire
+      .slice(since)
+      .filter((w) => w.protocol === 17 && w.packet.bytes.equals(Buffer.from([0xff])));
+    assert.deepEqual(
+      keepalives.map((k) => [k.packet.srcAddr, k.packet.dstAddr, k.packet.dstPort]),
+      [[NAT, RIGHT.outer, 4500]],
+      'one NAT-keepalive after 20 s, from the side behind the NAT only',
+    );
+    ike4500 = 40501; // the NAT forgets the mapping and makes a new one
+    const p = await t.ping(t.left, t.right, 2);
+    assert.equal(p.request?.seq, 2, 'the request arrives from the new port');
+    assert.equal(p.reply?.seq, 2, 'the reply follows the new mapping');
+    const after = (await t.right.daemon.sas()).ikeSas[0];
+    assert.equal(after?.remotePort, 40501, 'IKE follows too');
+    assert.equal(after?.children[0]?.out.packets, 2, 'counters still found under the moved SA');
+    t.right.daemon.down('lab');
+    await settle();
+    assert.equal((await t.left.daemon.sas()).ikeSas.length, 0, 'the DELETE reached the peer at its new port');
+  } finally {
+    await t.stop();
+  }
+});

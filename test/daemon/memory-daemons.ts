@@ -29,6 +29,8 @@ export interface ConfOptions {
   /** Extra children (whole sections) beside `net`. */
   readonly moreChildren?: string;
   readonly secret?: string;
+  /** remote_addrs (default: the peer's outer address). */
+  readonly remoteAddrs?: string;
 }
 
 /** swanctl.conf of one side: connection `lab`, child `net` between the two inner hosts. */
@@ -37,7 +39,7 @@ export function conf(side: 'left' | 'right', o: ConfOptions = {}): string {
   return `connections {
   lab {
     local_addrs = ${me.outer}
-    remote_addrs = ${peer.outer}
+    remote_addrs = ${o.remoteAddrs ?? peer.outer}
     proposals = aes128gcm16-prfsha256-x25519
     ${o.conn ?? ''}
     local { auth = psk
@@ -81,7 +83,13 @@ export interface Host {
   readonly logs: string[];
 }
 
-function host(net: MemoryNetwork, name: string, side: typeof LEFT, text: string): Host {
+/** One daemon on `net` at `side.outer`, its inner host `side.inner`, configured with `text`. */
+export function memoryHost(
+  net: MemoryNetwork,
+  name: string,
+  side: { readonly outer: string; readonly inner: string },
+  text: string,
+): Host {
   const io = memoryIo({ network: net, address4: side.outer });
   const logs: string[] = [];
   const log = createLineLogger({ level: 2, write: (l) => logs.push(l) });
@@ -108,8 +116,8 @@ export class TwoDaemons {
       this.wire.push({ protocol, packet: { ...packet, bytes: Buffer.from(packet.bytes) } });
       return this.lose?.(packet) === true;
     };
-    this.left = host(this.net, 'left', LEFT, leftConf);
-    this.right = host(this.net, 'right', RIGHT, rightConf);
+    this.left = memoryHost(this.net, 'left', LEFT, leftConf);
+    this.right = memoryHost(this.net, 'right', RIGHT, rightConf);
   }
 
   static async start(leftConf: string, rightConf: string): Promise<TwoDaemons> {

@@ -25,6 +25,10 @@ export const CHARON_PLUGINS: Readonly<Record<string, string>> = {
   pem: 'libstrongswan',
   pkcs1: 'libstrongswan',
   pubkey: 'libstrongswan',
+  pkcs8: 'libstrongswan',
+  mgf1: 'libstrongswan',
+  revocation: 'libstrongswan',
+  constraints: 'libstrongswan',
   kdf: 'libstrongswan',
   attr: 'libstrongswan',
   'kernel-netlink': 'libstrongswan',
@@ -91,6 +95,13 @@ export function charonPlugin(name: string): Prerequisite {
   };
 }
 
+/** /etc/protocols, by which iproute2 and tcpdump resolve protocol names (`ip xfrm ... proto udp`). */
+const protocolsFile: Prerequisite = {
+  missing: 'there is no /etc/protocols (iproute2 cannot resolve protocol names such as udp)',
+  fix: 'apt-get install netbase',
+  present: () => fs.existsSync('/etc/protocols'),
+};
+
 const charonItself: Prerequisite = {
   missing: `strongSwan's charon is not installed (${CHARON})`,
   fix: 'apt-get install strongswan-charon',
@@ -99,7 +110,7 @@ const charonItself: Prerequisite = {
 
 /** Groups of prerequisites a test names. */
 export const NEEDS = {
-  iproute2: (): Prerequisite[] => [program('ip'), program('ping')],
+  iproute2: (): Prerequisite[] => [program('ip'), program('ping'), protocolsFile],
   strongswan: (): Prerequisite[] => [
     charonItself,
     program('swanctl'),

@@ -25,17 +25,28 @@ export class StrongSwan {
     this.logFile = logFile;
   }
 
-  /** Starts charon in `host` and loads `swanctlConf` (text). */
-  static async start(lab: Lab, host: LabHost, swanctlConf: string): Promise<StrongSwan> {
+  /**
+   * Starts charon in `host` and loads `swanctlConf` (text); `charonSettings` are added to the charon section.
+   * With `swanctlDir` the swanctl.conf is written there, so swanctl loads the credential folders beside it
+   * (x509/, x509ca/, private/, pubkey/, ...).
+   */
+  static async start(
+    lab: Lab,
+    host: LabHost,
+    swanctlConf: string,
+    charonSettings = '',
+    swanctlDir?: string,
+  ): Promise<StrongSwan> {
+    const extraCharon = charonSettings === '' ? '' : `\n  ${charonSettings}`;
     const base = path.join(lab.dir, `charon-${host.ns}`);
     const vici = `${base}.vici`;
     const logFile = `${base}.log`;
     const conf = `${base}-strongswan.conf`;
-    const swanctl = `${base}-swanctl.conf`;
+    const swanctl = swanctlDir === undefined ? `${base}-swanctl.conf` : path.join(swanctlDir, 'swanctl.conf');
     fs.writeFileSync(
       conf,
       `charon {
-  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp x509 pem pkcs1 pubkey kdf attr socket-default kernel-libipsec kernel-netlink vici
+  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp mgf1 x509 pem pkcs1 pkcs8 pubkey revocation constraints kdf attr socket-default kernel-libipsec kernel-netlink vici${extraCharon}
   port = 500
   port_nat_t = 4500
   install_routes = yes

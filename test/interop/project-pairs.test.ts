@@ -10,7 +10,7 @@ import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
 import { pskConfig } from '../helpers/swanctl.js';
-import type { IkeSaInfo } from '../../src/control/schema.js';
+import type { DaemonStats, IkeSaInfo } from '../../src/control/schema.js';
 
 const skip = labSkip('iperf3');
 
@@ -114,6 +114,11 @@ for (const s of SCENARIOS) {
       assert.ok(cb.in.bytes > tcpBytes, `${cb.in.bytes} bytes opened for ${tcpBytes} bytes of TCP payload`);
       for (const c of [ca, cb])
         assert.equal((c.drops['icv'] ?? 0) + (c.drops['replay'] ?? 0), 0, JSON.stringify(c.drops));
+      // The TCP sender's TUN handed over TSO super-packets, split before ESP; ESP in UDP went out as UDP GSO.
+      const st = (await a.call('stats')) as DaemonStats;
+      assert.equal(st.offloads?.tun?.tso, true, JSON.stringify(st.offloads));
+      assert.ok((st.offloads?.tun?.gsoReads ?? 0) > 0, `super-packets read: ${JSON.stringify(st.offloads?.tun)}`);
+      if (s.encap) assert.ok((st.offloads?.udpGso?.sends ?? 0) > 0, JSON.stringify(st.offloads?.udpGso));
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\n--- left log ---\n${a?.log().slice(-3000)}\n--- right log ---\n${b?.log().slice(-3000)}`,

@@ -155,7 +155,13 @@ test(
       await a.call('up', { name: 'net', timeoutSec: 20 });
       await lab.exec(left, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-I', left.inner4, right.inner4]);
       await a.call('down', { name: 'k' });
-      await new Promise((r) => setTimeout(r, 500));
+      // tcpdump drops what it has not read yet when interrupted: wait until the file holds the whole session
+      // (6 ESP packets; IKE_SA_INIT, IKE_AUTH and the INFORMATIONAL DELETE both ways), not for a fixed time.
+      const captured = (filter: string): number =>
+        (spawnSync('tcpdump', ['-nn', '-r', pcap, filter], { encoding: 'utf8' }).stdout ?? '')
+          .split('\n')
+          .filter(Boolean).length;
+      await waitFor('the capture of the whole session', () => captured('esp') >= 6 && captured('udp port 500') >= 6);
       dump.kill('SIGINT');
       await new Promise((r) => dump.once('exit', r));
       assert.equal(fs.statSync(path.join(keys, 'esp_sa')).mode & 0o777, 0o600);

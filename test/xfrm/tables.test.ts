@@ -56,6 +56,14 @@ class RecordingKernel implements KernelIpsec {
     this.calls.push(`delPolicy ${policyId}`);
     return Promise.resolve();
   }
+  async addPolicies(args: readonly AddPolicyArgs[]): Promise<number[]> {
+    const ids: number[] = [];
+    for (const a of args) ids.push(await this.addPolicy(a));
+    return ids;
+  }
+  async delPolicies(ids: readonly number[]): Promise<void> {
+    for (const id of ids) await this.delPolicy(id);
+  }
   setListener(_listener: KernelListener): void {}
 }
 

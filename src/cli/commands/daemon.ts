@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import type { Command } from '../command.js';
@@ -12,6 +13,8 @@ import { ControlError } from '../../control/protocol.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { linuxIo } from '../../daemon/daemon-io.js';
 import { loadDaemonConfig } from '../../daemon/load-config.js';
+import { DEFAULT_STRONGSWAN_CONF, loadCharonLimits } from '../../daemon/strongswan-conf.js';
+import type { CharonLimits } from '../../daemon/strongswan-conf.js';
 import { SAVE_KEYS_WARNING, SaveKeysError, SaveKeysFiles } from '../../daemon/save-keys.js';
 import { XfrmError } from '../../xfrm/xfrm-error.js';
 import { KernelError } from '../../kernel/kernel-ipsec.js';
@@ -26,13 +29,15 @@ function isLocalAddress(address: string): boolean {
 export const daemon: Command = {
   name: 'daemon',
   summary: 'run the IKE daemon and data plane in the foreground (logs to stderr)',
-  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--xfrm FILE] [--save-keys DIR] [--log-level N] [--tun NAME] [--mtu N] [--no-offload]
+  usage: `Usage: tsipsec [--control SOCK] daemon --config FILE [--strongswan-conf FILE] [--xfrm FILE] [--save-keys DIR] [--log-level N] [--tun NAME] [--mtu N] [--no-offload]
 
 Runs in the foreground with the connections of FILE (strongSwan swanctl.conf syntax), a TUN device for
 plaintext and the control socket (default /run/tsipsec/control.sock, mode 0600) for the other commands.
 SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, and exits 0.
 
   --config FILE    swanctl.conf to load (required)
+  --strongswan-conf FILE  charon.cookie_threshold, block_threshold and init_limit_half_open from there
+                   (default /etc/strongswan.conf when it exists)
   --xfrm FILE      manually keyed SAs and policies in 'ip xfrm' syntax, one command per line
   --save-keys DIR  write Wireshark's esp_sa and ikev2_decryption_table there (debugging only)
   --log-level N    -1 silent, 0 audit, 1 control (default), 2 detail, 3 raw, 4 private (keys)
@@ -49,6 +54,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       'no-offload': { value: false },
       xfrm: { value: true },
       'save-keys': { value: true },
+      'strongswan-conf': { value: true },
     });
     if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
     const configFile = flagString(p, 'config');
@@ -72,6 +78,21 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       throw e;
     }
     for (const w of loaded.warnings) log.log('cfg', LogLevel.AUDIT, `warning: ${w}`);
+    const swanFile =
+      flagString(p, 'strongswan-conf') ??
+      (fs.existsSync(DEFAULT_STRONGSWAN_CONF) ? DEFAULT_STRONGSWAN_CONF : undefined);
+    let limits: CharonLimits = {};
+    if (swanFile !== undefined) {
+      try {
+        limits = loadCharonLimits(path.resolve(swanFile));
+      } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        ctx.stderr.write(`tsipsec daemon: ${swanFile} has errors:\n${e.message}\n`);
+        return 1;
+      }
+      const set = Object.entries(limits).map(([k, v]) => `${k} ${String(v)}`);
+      log.log('cfg', LogLevel.CONTROL, `${swanFile}: ${set.length > 0 ? set.join(', ') : 'no half-open limits set'}`);
+    }
     if (allowWorldReadable)
       log.log(
         'cfg',
@@ -121,6 +142,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       rng: nodeRng,
       log,
       isLocalAddress,
+      limits,
       ...(saveKeys !== undefined ? { saveKeys } : {}),
     });
     if (await ControlServer.inUse(ctx.control)) {

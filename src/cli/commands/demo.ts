@@ -8,6 +8,7 @@ import type { LabHost } from '../../demo/lab.js';
 import { ControlClient } from '../../control/client.js';
 import { formatSas } from '../format.js';
 import type { IkeSaInfo } from '../../control/schema.js';
+import { demoPki, demoPkiConfig } from './demo-pki.js';
 
 const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
@@ -47,8 +48,15 @@ secrets {
 `;
 }
 
-async function startDaemon(lab: Lab, host: LabHost, name: string, conf: string, logLevel: string): Promise<string> {
-  const confPath = path.join(lab.dir, `${name}.swanctl.conf`);
+async function startDaemon(
+  lab: Lab,
+  host: LabHost,
+  name: string,
+  conf: string,
+  logLevel: string,
+  confDir = lab.dir,
+): Promise<string> {
+  const confPath = path.join(confDir, `${name}.swanctl.conf`);
   const sock = path.join(lab.dir, `${name}.sock`);
   const logPath = path.join(lab.dir, `${name}.log`);
   fs.writeFileSync(confPath, conf, { mode: 0o600 });
@@ -75,7 +83,13 @@ async function startDaemon(lab: Lab, host: LabHost, name: string, conf: string, 
   return sock;
 }
 
-async function demo(ctx: CommandContext, encap: boolean, keep: boolean, logLevel: string): Promise<number> {
+async function demo(
+  ctx: CommandContext,
+  encap: boolean,
+  keep: boolean,
+  logLevel: string,
+  pki = false,
+): Promise<number> {
   const say = (s: string) => ctx.stdout.write(s + '\n');
   const can = canRunLab();
   if (!can.ok) {
@@ -92,8 +106,25 @@ async function demo(ctx: CommandContext, encap: boolean, keep: boolean, logLevel
     say(`Two hosts in network namespaces, joined by a veth link:`);
     say(`  left   ${left.ns.padEnd(24)} outer ${left.outer4}  protected net ${left.inner4}/32`);
     say(`  right  ${right.ns.padEnd(24)} outer ${right.outer4}  protected net ${right.inner4}/32`);
-    const rightSock = await startDaemon(lab, right, 'right', demoConfig(right, left, 'right', 'left', encap), logLevel);
-    const leftSock = await startDaemon(lab, left, 'left', demoConfig(left, right, 'left', 'right', encap), logLevel);
+    const dirs = pki ? demoPki(lab.dir, ['left', 'right']) : new Map<string, string>();
+    if (pki) say(`A demo CA issued a certificate to each (folders ${lab.dir}/left and ${lab.dir}/right).`);
+    const config = pki ? demoPkiConfig : demoConfig;
+    const rightSock = await startDaemon(
+      lab,
+      right,
+      'right',
+      config(right, left, 'right', 'left', encap),
+      logLevel,
+      dirs.get('right'),
+    );
+    const leftSock = await startDaemon(
+      lab,
+      left,
+      'left',
+      config(left, right, 'left', 'right', encap),
+      logLevel,
+      dirs.get('left'),
+    );
     say(`Started a tsipsec daemon on each (configs and logs in ${lab.dir}).`);
     say(`\n$ tsipsec --control ${leftSock} up net`);
     const client = await ControlClient.connect(leftSock);
@@ -112,8 +143,8 @@ async function demo(ctx: CommandContext, encap: boolean, keep: boolean, logLevel
       const c = s?.children[0];
       if (s && c) {
         say(
-          `\nIn plain words: ${s.localId} (${s.localAddr}) and ${s.remoteId} (${s.remoteAddr}) authenticated each other with a` +
-            ` pre-shared key and agreed on ${s.proposal}. Traffic between ${c.localTs.join(', ')} and ${c.remoteTs.join(', ')} is` +
+          `\nIn plain words: ${s.localId} (${s.localAddr}) and ${s.remoteId} (${s.remoteAddr}) authenticated each other with ` +
+            `${pki ? `certificates from ${s.remoteCert?.issuer ?? 'the demo CA'}` : 'a pre-shared key'} and agreed on ${s.proposal}. Traffic between ${c.localTs.join(', ')} and ${c.remoteTs.join(', ')} is` +
             ` carried in ESP ${c.mode} mode${c.encap ? ' inside UDP port 4500' : ' (IP protocol 50)'}, encrypted with ${c.encryption}:` +
             ` ${c.out.packets} packets out, ${c.in.packets} packets in, SPIs ${c.spiOut} (out) and ${c.spiIn} (in).`,
         );
@@ -153,16 +184,28 @@ function tail(text: string, n: number): string {
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'two hosts in network namespaces, a tunnel between them, a ping through it (needs root)',
-  usage: `Usage: tsipsec demo [--encap] [--keep] [--log-level N]
+  usage: `Usage: tsipsec demo [--encap] [--pki] [--keep] [--log-level N]
 
 Creates two network namespaces joined by a veth link, starts a tsipsec daemon in each with a swanctl.conf
 (PSK, aes128gcm16-prfsha256-x25519), brings the tunnel up, pings through it, shows the SAs, deletes them and
-removes everything. --encap carries ESP in UDP 4500; --keep leaves the namespaces and daemons running.
+removes everything. --pki authenticates with certificates from a demo CA instead of the PSK (each host's
+swanctl.conf beside x509ca/, x509/ and private/); --encap carries ESP in UDP 4500; --keep leaves the namespaces and daemons running.
 `,
   async run(argv, ctx) {
-    const p = parseArgs(argv, { encap: { value: false }, keep: { value: false }, 'log-level': { value: true } });
+    const p = parseArgs(argv, {
+      encap: { value: false },
+      pki: { value: false },
+      keep: { value: false },
+      'log-level': { value: true },
+    });
     if (p.positional.length > 0) throw new UsageError('demo takes no arguments');
     const level = p.flags.get('log-level');
-    return demo(ctx, p.flags.has('encap'), p.flags.has('keep'), typeof level === 'string' ? level : '1');
+    return demo(
+      ctx,
+      p.flags.has('encap'),
+      p.flags.has('keep'),
+      typeof level === 'string' ? level : '1',
+      p.flags.has('pki'),
+    );
   },
 };

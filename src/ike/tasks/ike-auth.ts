@@ -12,12 +12,13 @@ import type { Payload } from '../codec/types.js';
 import type { ConnectionConfig, IkeIdentity } from '../config.js';
 import { connectionsForAuth } from '../connection-select.js';
 import { IkeError } from '../errors.js';
-import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches } from '../identity.js';
+import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches, isConcreteIdentity } from '../identity.js';
 import { pskAuth, signedOctets } from '../keymat.js';
 import { errorNotify, findNotify, first, notify } from '../payload-util.js';
 import type { IkeSa } from '../sa.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { LogLevel } from '../../common/log.js';
+import { certReqPayloads, localSignatureAuth, notePeerCapabilities, verifyPeerSignature } from '../auth-pubkey.js';
 
 /** The AUTH value `sender` (initiator or responder) computes over its own IKE_SA_INIT message. */
 function authFor(sa: IkeSa, psk: Uint8Array, sender: 'i' | 'r'): Buffer {
@@ -48,19 +49,23 @@ export class IkeAuthTask implements Task {
     if (conn === undefined) throw new Error('IKE_AUTH without connection');
     const idI = encodeIdentity(conn.localId);
     sa.idI = { type: idI.idType, data: idI.data };
-    const psk = core.psk(conn.localId, conn.remoteId);
-    if (psk === undefined)
+    const signed = conn.localAuth === undefined ? undefined : localSignatureAuth(ctx, 'i');
+    const psk = signed === undefined ? core.psk(conn.localId, conn.remoteId) : undefined;
+    if (signed === undefined && psk === undefined)
       throw new IkeError(0, `no PSK for ${formatIdentity(conn.localId)} - ${formatIdentity(conn.remoteId)}`);
     const out: Payload[] = [{ type: PayloadType.IDi, idType: idI.idType, data: idI.data }];
-    if (conn.remoteId.type !== 'any') {
+    if (signed !== undefined) out.push(...signed.certs, ...certReqPayloads([conn]));
+    if (isConcreteIdentity(conn.remoteId)) {
       const idR = encodeIdentity(conn.remoteId);
       out.push({ type: PayloadType.IDr, idType: idR.idType, data: idR.data });
     }
-    out.push({
-      type: PayloadType.AUTH,
-      method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
-      data: authFor(sa, psk, 'i'),
-    });
+    if (signed !== undefined) out.push(signed.auth);
+    else if (psk !== undefined)
+      out.push({
+        type: PayloadType.AUTH,
+        method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
+        data: authFor(sa, psk, 'i'),
+      });
     if (conn.sendInitialContact) out.push(notify(NotifyType.INITIAL_CONTACT));
     return out;
   }
@@ -83,17 +88,20 @@ export class IkeAuthTask implements Task {
     if (peer === undefined || !identityMatches(conn.remoteId, peer))
       throw new IkeError(NotifyType.AUTHENTICATION_FAILED, 'peer identity does not match the configured remote id');
     sa.idR = { type: idP.idType, data: Buffer.from(idP.data) };
-    if (authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
-      throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `peer used AUTH method ${authP.method}, PSK expected`);
-    const psk = core.psk(conn.localId, peer);
-    if (psk === undefined || !verifyAuth(authFor(sa, psk, 'r'), authP.data))
-      throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `PSK authentication of ${formatIdentity(peer)} failed`);
-    core.log.log(
-      'ike',
-      LogLevel.CONTROL,
-      `authentication of '${formatIdentity(peer)}' with pre-shared key successful`,
-      sa.label,
-    );
+    if (conn.remoteAuth !== undefined) verifyPeerSignature(ctx, conn.remoteAuth, peer, authP, payloads, 'r');
+    else {
+      if (authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
+        throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `peer used AUTH method ${authP.method}, PSK expected`);
+      const psk = core.psk(conn.localId, peer);
+      if (psk === undefined || !verifyAuth(authFor(sa, psk, 'r'), authP.data))
+        throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `PSK authentication of ${formatIdentity(peer)} failed`);
+      core.log.log(
+        'ike',
+        LogLevel.CONTROL,
+        `authentication of '${formatIdentity(peer)}' with pre-shared key successful`,
+        sa.label,
+      );
+    }
     core.establishIke(sa, ctx.nowMs);
     return 'done';
   }
@@ -109,6 +117,7 @@ export class IkeAuthTask implements Task {
       );
     const peer = decodeIdentity(idP.idType, idP.data);
     if (peer === undefined) throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `unsupported ID type ${idP.idType}`);
+    notePeerCapabilities(sa, payloads);
     const idRP = first(payloads, PayloadType.IDr);
     const wanted = idRP === undefined ? undefined : decodeIdentity(idRP.idType, idRP.data);
     sa.idI = { type: idP.idType, data: Buffer.from(idP.data) };
@@ -125,18 +134,22 @@ export class IkeAuthTask implements Task {
       );
     sa.conn = conn;
     sa.label = `${conn.name}[${sa.id}]`;
-    if (authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
-      throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `peer used AUTH method ${authP.method}, PSK expected`);
-    const psk = core.psk(conn.localId, peer);
-    if (psk === undefined) throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `no PSK for '${formatIdentity(peer)}'`);
-    if (!verifyAuth(authFor(sa, psk, 'i'), authP.data))
-      throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `PSK authentication of '${formatIdentity(peer)}' failed`);
-    core.log.log(
-      'ike',
-      LogLevel.CONTROL,
-      `authentication of '${formatIdentity(peer)}' with pre-shared key successful`,
-      sa.label,
-    );
+    if (conn.remoteAuth !== undefined) verifyPeerSignature(ctx, conn.remoteAuth, peer, authP, payloads, 'i');
+    else {
+      if (authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
+        throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `peer used AUTH method ${authP.method}, PSK expected`);
+      const psk = core.psk(conn.localId, peer);
+      if (psk === undefined)
+        throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `no PSK for '${formatIdentity(peer)}'`);
+      if (!verifyAuth(authFor(sa, psk, 'i'), authP.data))
+        throw new IkeError(NotifyType.AUTHENTICATION_FAILED, `PSK authentication of '${formatIdentity(peer)}' failed`);
+      core.log.log(
+        'ike',
+        LogLevel.CONTROL,
+        `authentication of '${formatIdentity(peer)}' with pre-shared key successful`,
+        sa.label,
+      );
+    }
     this.peer = peer;
     this.initialContact = findNotify(payloads, NotifyType.INITIAL_CONTACT) !== undefined;
     const idR = encodeIdentity(conn.localId);
@@ -148,6 +161,10 @@ export class IkeAuthTask implements Task {
     const conn = sa.conn;
     if (conn === undefined || sa.idR === undefined || this.peer === undefined)
       throw new Error('IKE_AUTH response before request');
+    if (conn.localAuth !== undefined) {
+      const signed = localSignatureAuth(ctx, 'r');
+      return [{ type: PayloadType.IDr, idType: sa.idR.type, data: sa.idR.data }, ...signed.certs, signed.auth];
+    }
     const psk = core.psk(conn.localId, this.peer);
     if (psk === undefined) throw new Error('PSK vanished');
     return [

@@ -9,7 +9,7 @@
 import { createKeyExchange, KeGroup } from '../../crypto/index.js';
 import type { KeyExchange, Rng } from '../../crypto/types.js';
 import { CryptoError } from '../../crypto/types.js';
-import { ExchangeType, HashAlgorithm, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
+import { ExchangeType, NotifyType, PayloadType, nameOf } from '../codec/constants.js';
 import type { Payload } from '../codec/types.js';
 import { connectionsForInit } from '../connection-select.js';
 import { IkeError } from '../errors.js';
@@ -29,6 +29,8 @@ import type { Proposal, SelectedProposal } from '../proposals.js';
 import type { IkeSa } from '../sa.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { LogLevel } from '../../common/log.js';
+import { certReqPayloads, notePeerCapabilities } from '../auth-pubkey.js';
+import { OUR_SIGNATURE_HASHES } from '../auth-signature.js';
 
 /** RFC 7296 2.10: nonces are 16 to 256 bytes. */
 export const NONCE_MIN_LENGTH = 16;
@@ -164,6 +166,7 @@ export class IkeInitTask implements Task {
       encodeSa([selectedAsProposal({ ...this.selected, spi: Buffer.alloc(0) })]),
       { type: PayloadType.KE, group: this.ke.group, data: this.ke.publicKey },
       { type: PayloadType.NONCE, data: sa.nonceR },
+      ...certReqPayloads(ctx.core.connections()),
       ...commonNotifies(sa, conn?.fragmentation ?? true, conn?.childless !== 'never', ctx.core.rng),
     ];
   }
@@ -204,6 +207,7 @@ export class IkeInitTask implements Task {
         ctx.core.log.log('ike', LogLevel.CONTROL, `NAT detected: local ${nat.local}, remote ${nat.remote}`, sa.label);
     }
     sa.peerFragmentation = findNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED) !== undefined;
+    notePeerCapabilities(sa, payloads);
   }
 }
 
@@ -221,7 +225,7 @@ function commonNotifies(sa: IkeSa, fragmentation: boolean, childless: boolean, r
     notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natHash(sa.spiI, spiR, sa.remote)),
   ];
   if (fragmentation) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
-  const hashes = Buffer.concat([HashAlgorithm.SHA2_256, HashAlgorithm.SHA2_384, HashAlgorithm.SHA2_512].map(u16));
+  const hashes = Buffer.concat(OUR_SIGNATURE_HASHES.map(u16));
   out.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, hashes));
   if (childless) out.push(notify(NotifyType.CHILDLESS_IKEV2_SUPPORTED));
   return out;

@@ -14,7 +14,7 @@
  */
 import { PACKET_HEADROOM, PACKET_TAILROOM } from '../../common/packet-buffer.js';
 import { createPacketBatch, DEFAULT_BATCH_SIZE } from '../batch.js';
-import { IoError, newIoStats, type IoStats, type PacketBatch, type TunDevice } from '../types.js';
+import { IoError, newIoStats, type IoStats, type OffloadInfo, type PacketBatch, type TunDevice } from '../types.js';
 import { pollReadable, type FdPoller } from './fd-poller.js';
 import {
   buildSuperPacket,
@@ -155,6 +155,8 @@ export class LinuxTun implements TunDevice {
     this.offloads = { ...opened.offloads, gro: opened.offloads.vnetHdr && (options.gro ?? true) };
     this.#vnet = opened.offloads.vnetHdr ? newVnetBuffers() : undefined;
   }
+
+  readonly offloadInfo = (): OffloadInfo => ({ ...this.offloads, ...this.offloadStats });
 
   start(receiver: (batch: PacketBatch) => void): void {
     if (this.#poller !== undefined || this.#fd < 0) throw new IoError('start() on a started or closed TUN', 0);

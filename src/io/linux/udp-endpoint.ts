@@ -24,6 +24,7 @@ import {
   type IoStats,
   type IpFamily,
   type UdpAddress,
+  type UdpGsoInfo,
   type UdpEndpoint,
   type UdpReceivers,
 } from '../types.js';
@@ -93,6 +94,8 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
   get gso(): Readonly<UdpGsoState> {
     return this.#core.gso;
   }
+
+  readonly gsoInfo = (): UdpGsoInfo => ({ ...this.#core.gso });
 
   get keepalivesReceived(): number {
     return this.#counters.keepalives;

@@ -1,0 +1,117 @@
+/**
+ * Issue 10 item 3: cleartext from a protected network is dropped unless it came out of the TUN (RFC 4301
+ * 5.2). The daemon keeps an nft table of its own; on memory I/O the batches it hands to `nft -f -` are
+ * recorded, so these tests read the rules each CHILD_SA, trap and pass child puts in place and takes away.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { guardChainScript, inboundMatch } from '../../src/daemon/cleartext-guard.js';
+import type { MemoryIo } from '../../src/daemon/memory-io.js';
+import { conf, LEFT, RIGHT, settle, TwoDaemons } from './memory-daemons.js';
+
+const DROP_RIGHT = `ip saddr ${RIGHT.inner} ip daddr ${LEFT.inner} counter name "cleartext" drop`;
+
+function last(io: MemoryIo): string {
+  return io.nftScripts.at(-1) ?? '';
+}
+
+test('selector pairs as nft matches: remote is the source, local the destination, ports where readable', () => {
+  assert.equal(
+    inboundMatch({ local: '198.51.100.0-198.51.100.255', remote: '203.0.113.7-203.0.113.7' }),
+    'ip saddr 203.0.113.7 ip daddr 198.51.100.0-198.51.100.255',
+  );
+  assert.equal(
+    inboundMatch({
+      local: '2001:db8:1::/48',
+      remote: '::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      protocol: 17,
+      localPort: { start: 53, end: 53 },
+      remotePort: { start: 1024, end: 65535 },
+    }),
+    'ip6 daddr 2001:db8:1::/48 meta l4proto 17 th sport 1024-65535 th dport 53',
+  );
+  assert.equal(inboundMatch({ local: 'any4', remote: '0.0.0.0/0' }), 'meta nfproto ipv4');
+  assert.equal(
+    inboundMatch({ local: '192.0.2.1', remote: '192.0.2.2', protocol: 1, localPort: { start: 2048, end: 2048 } }),
+    'ip saddr 192.0.2.2 ip daddr 192.0.2.1 meta l4proto 1',
+    'ICMP type selectors are not ports: the whole protocol is checked',
+  );
+  const script = guardChainScript(
+    'tsi0',
+    [{ local: '198.51.100.1', remote: '203.0.113.0/24' }],
+    [{ local: '198.51.100.1', remote: '203.0.113.0/24', protocol: 6, localPort: { start: 22, end: 22 } }],
+  );
+  const lines = script.trim().split('\n');
+  assert.equal(lines[0], 'flush chain inet tsipsec inbound', 'the chain is rewritten whole, in one batch');
+  assert.ok(lines.indexOf('add rule inet tsipsec inbound iifname "tsi0" accept') > 0);
+  const passAt = lines.findIndex((l) => l.endsWith('th dport 22 accept'));
+  const dropAt = lines.findIndex((l) => l.endsWith('drop'));
+  assert.ok(passAt > 0 && dropAt > passAt, 'pass exemptions come before the drops');
+  for (const exempt of ['meta l4proto { esp, ah } accept', 'udp dport { 500, 4500 } fib daddr type local accept'])
+    assert.ok(lines.includes(`add rule inet tsipsec inbound ${exempt}`), exempt);
+});
+
+test('a CHILD_SA adds its drop rule, its removal takes it away; the table is made at start and deleted at stop', async () => {
+  const t = await TwoDaemons.start(conf('left'), conf('right'));
+  try {
+    const first = t.left.io.nftScripts[0] ?? '';
+    assert.match(first, /^table inet tsipsec\ndelete table inet tsipsec\ntable inet tsipsec \{/, 'a stale table goes');
+    assert.ok(!last(t.left.io).includes('drop'), 'nothing protected yet');
+    await t.left.daemon.up('net', 10);
+    await settle();
+    assert.ok(last(t.left.io).includes(DROP_RIGHT), last(t.left.io));
+    assert.ok(last(t.left.io).includes(`iifname "${t.left.io.tun.name}" accept`));
+    assert.ok(
+      last(t.right.io).includes(`ip saddr ${LEFT.inner} ip daddr ${RIGHT.inner} counter name "cleartext" drop`),
+    );
+    t.left.io.nftCounterPackets = 3;
+    assert.equal((await t.left.daemon.stats()).drops.cleartext, 3, 'drops shown in stats');
+    t.left.daemon.down('lab');
+    await settle();
+    assert.ok(!last(t.left.io).includes('drop'), 'gone with the CHILD_SA');
+  } finally {
+    await t.stop();
+  }
+  assert.equal(last(t.left.io), 'delete table inet tsipsec\n');
+});
+
+test('without nft a protected CHILD_SA is refused with a clear error and nothing is left installed', async () => {
+  const t = new TwoDaemons(conf('left'), conf('right'));
+  t.left.io.nftMissing = true;
+  await t.right.daemon.start();
+  await t.left.daemon.start();
+  await settle();
+  try {
+    assert.ok(t.left.logs.some((l) => /cannot check inbound cleartext .*install nftables/.test(l)));
+    await assert.rejects(t.left.daemon.up('net', 10), /installing the CHILD_SA failed: .*install nftables/);
+    await settle();
+    assert.equal(t.left.io.routes.size, 0);
+    assert.deepEqual(
+      (await t.left.daemon.sas()).ikeSas.flatMap((s) => s.children),
+      [],
+    );
+    assert.deepEqual(
+      (await t.right.daemon.sas()).ikeSas.flatMap((s) => s.children),
+      [],
+      'the peer was told',
+    );
+  } finally {
+    await t.stop();
+  }
+});
+
+test('trap policies are checked too; a pass child is exempt, as narrow as its selector', async () => {
+  const pass = `ssh { mode = pass
+        local_ts = ${LEFT.inner}/32[tcp/22]
+        remote_ts = ${RIGHT.inner}/32 }`;
+  const t = await TwoDaemons.start(conf('left', { child: 'start_action = trap', moreChildren: pass }), conf('right'));
+  try {
+    const s = last(t.left.io);
+    assert.ok(s.includes(DROP_RIGHT), 'the trap protects before any SA');
+    const passRule = `ip saddr ${RIGHT.inner} ip daddr ${LEFT.inner} meta l4proto 6 th dport 22 accept`;
+    assert.ok(s.includes(passRule), s);
+    assert.ok(s.indexOf(passRule) < s.indexOf(DROP_RIGHT));
+  } finally {
+    await t.stop();
+  }
+});

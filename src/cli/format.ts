@@ -1,4 +1,4 @@
-import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
 
 /** 3725 -> "1h2m5s"; null -> "-". */
 export function duration(sec: number | null): string {
@@ -43,11 +43,33 @@ export function formatSas(sas: readonly IkeSaInfo[]): string {
     out.push(
       `${s.name}: #${s.uniqueId}, ${s.state}, IKEv2, ${s.spiI}_i${s.initiator ? '*' : ''} ${s.spiR}_r${s.initiator ? '' : '*'}`,
     );
-    out.push(`  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]${s.natLocal ? ' (behind NAT)' : ''}`);
-    out.push(`  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]${s.natRemote ? ' (behind NAT)' : ''}`);
+    out.push(
+      `  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]${vipText(s.localVips)}${s.natLocal ? ' (behind NAT)' : ''}`,
+    );
+    out.push(
+      `  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]${vipText(s.remoteVips)}${s.natRemote ? ' (behind NAT)' : ''}`,
+    );
+    if (s.dns.length > 0) out.push(`  dns ${s.dns.join(', ')}`);
     out.push(`  ${s.proposal}`);
     out.push(`  established ${duration(s.establishedSecAgo)} ago, rekeying in ${duration(s.rekeyInSec)}`);
     for (const c of s.children) out.push(...childLines(c));
+  }
+  return out.join('\n') + '\n';
+}
+
+/** ` [198.51.100.129 2001:db8:1::1]` for virtual IPs, as swanctl --list-sas writes them; '' for none. */
+function vipText(vips: readonly string[]): string {
+  return vips.length > 0 ? ` [${vips.join(' ')}]` : '';
+}
+
+/** `tsipsec pools`: one line per pool (online / offline / size), its leases below, as `swanctl --list-pools --leases`. */
+export function formatPools(pools: readonly PoolInfo[]): string {
+  if (pools.length === 0) return 'no pools loaded\n';
+  const width = Math.max(...pools.map((p) => p.name.length));
+  const out: string[] = [];
+  for (const p of pools) {
+    out.push(`${p.name.padEnd(width)}  ${p.addrs.padEnd(20)} ${p.online} / ${p.offline} / ${p.size}`);
+    for (const l of p.leases) out.push(`  ${l.address.padEnd(39)} ${l.status.padEnd(7)} '${l.identity}'`);
   }
   return out.join('\n') + '\n';
 }

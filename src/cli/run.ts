@@ -8,6 +8,7 @@ import { up } from './commands/up.js';
 import { down } from './commands/down.js';
 import { sas } from './commands/sas.js';
 import { conns } from './commands/conns.js';
+import { pools } from './commands/pools.js';
 import { load } from './commands/load.js';
 import { stats } from './commands/stats.js';
 import { daemon } from './commands/daemon.js';
@@ -18,7 +19,7 @@ import { pki } from './commands/pki.js';
 export type { CliStreams } from './streams.js';
 
 /** Every command, in the order `--help` lists them. Later commands register here too. */
-export const COMMANDS: Command[] = [demoCommand, daemon, up, down, sas, conns, load, stats, xfrm, pki];
+export const COMMANDS: Command[] = [demoCommand, daemon, up, down, sas, conns, pools, load, stats, xfrm, pki];
 
 export function usage(commands: readonly Command[] = COMMANDS): string {
   const width = Math.max(...commands.map((c) => c.name.length), 7);

@@ -76,6 +76,12 @@ export interface IkeSaInfo {
   /** Our certificate and the peer's, when this IKE_SA was authenticated with certificates. */
   localCert?: CertificateInfo;
   remoteCert?: CertificateInfo;
+  /** Virtual IPs we hold (assigned by the peer, on our TUN); empty when none. */
+  localVips: string[];
+  /** Virtual IPs of the peer (handed out from our pools); empty when none. */
+  remoteVips: string[];
+  /** DNS servers that came with our virtual IPs. */
+  dns: string[];
 }
 
 export interface ConnectionInfo {
@@ -129,4 +135,27 @@ export interface DaemonStats {
     tun?: OffloadInfo;
     udpGso?: UdpGsoInfo;
   };
+}
+
+/** One lease of a pool: an address and the identity it belongs to (online: an IKE_SA holds it). */
+export interface PoolLease {
+  address: string;
+  identity: string;
+  status: 'online' | 'offline';
+}
+
+/** A virtual IP pool (swanctl.conf `pools.<name>`), as `swanctl --list-pools --leases` shows it. */
+export interface PoolInfo {
+  name: string;
+  /** `addrs` as configured. */
+  addrs: string;
+  family: 4 | 6;
+  /** First and last address handed out. */
+  first: string;
+  last: string;
+  size: number;
+  online: number;
+  offline: number;
+  dns: string[];
+  leases: PoolLease[];
 }

@@ -6,7 +6,13 @@
 import type { Origin } from '../config/config-error.js';
 import { ConfigError, diagnostic } from '../config/config-error.js';
 import type { Diagnostic } from '../config/config-error.js';
-import type { AddressSpec, ChildConfig as SwanChild, IkeConnection, SwanctlConfig } from '../config/swanctl-model.js';
+import type {
+  AddressPoolConfig,
+  AddressSpec,
+  ChildConfig as SwanChild,
+  IkeConnection,
+  SwanctlConfig,
+} from '../config/swanctl-model.js';
 import type { ChildConfig, ConnectionConfig, IkeIdentity } from '../ike/config.js';
 import { childConfig, connectionConfig } from '../ike/config.js';
 import { identityMatches } from '../ike/identity.js';
@@ -35,6 +41,8 @@ export interface DaemonConfig {
   /** Settings accepted but not acted on, with file:line. */
   readonly warnings: readonly Diagnostic[];
   readonly psk: (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined;
+  /** swanctl.conf `pools`: the virtual IP pools gateways hand addresses out of (src/pools). */
+  readonly pools: readonly AddressPoolConfig[];
 }
 
 function firstAddress(specs: readonly AddressSpec[]): string | undefined {
@@ -100,17 +108,6 @@ function mapConnection(
     warnings.push(
       diagnostic(mobike, 'mobike: MOBIKE (RFC 4555) is not supported yet', 'address changes are not followed'),
     );
-  // The IKE engine negotiates virtual IPs (src/ike/tasks/ike-config.ts); the daemon does not install them yet.
-  for (const [key, used] of [
-    ['vips', c.vips.length > 0],
-    ['pools', c.pools.length > 0],
-  ] as const) {
-    const at = c.keyOrigins[key];
-    if (at !== undefined && used)
-      errors.push(
-        diagnostic(at, `${key}: virtual IPs are not supported by the daemon yet`, 'remove the key (site-to-site only)'),
-      );
-  }
   if (c.version === 1)
     errors.push(
       diagnostic(
@@ -194,6 +191,8 @@ function mapConnection(
     sendInitialContact: c.unique !== 'never',
     forceEncap: c.encap,
     children: ikeChildren.map(mapChild),
+    ...(c.vips.length > 0 ? { vips: c.vips.map((v) => v.address) } : {}),
+    ...(c.pools.length > 0 ? { pools: c.pools } : {}),
     ...(localPubkey?.auth !== undefined ? { localAuth: localPubkey.auth } : {}),
     ...(remoteAuth !== undefined ? { remoteAuth } : {}),
     sendCert: c.sendCert,
@@ -255,5 +254,5 @@ export function mapSwanctlConfig(config: SwanctlConfig, creds?: Credentials): Da
       }
     }
   if (errors.length > 0) throw new ConfigError(errors);
-  return { connections, psk: pskLookup(config), warnings };
+  return { connections, pools: config.pools, psk: pskLookup(config), warnings };
 }

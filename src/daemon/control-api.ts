@@ -1,20 +1,22 @@
 /**
- * The control commands the daemon answers (`up`, `down`, `sas`, `conns`, `stats`): requests checked and
+ * The control commands the daemon answers (`up`, `down`, `sas`, `conns`, `pools`, `stats`): requests checked and
  * turned into SA manager and engine calls, answers built by the views of control-views.ts.
  */
 import { ControlError } from '../control/protocol.js';
-import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
 import type { IkeEngine } from '../ike/engine.js';
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
 import type { ChildInstaller } from './child-installer.js';
 import type { DaemonConfig } from './config-map.js';
 import { daemonStats, listConns, listSas } from './control-views.js';
 import type { SaManager } from './sa-manager.js';
+import type { RemoteAccess } from './remote-access.js';
 
 export interface ControlDeps {
   readonly engine: IkeEngine;
   readonly sa: SaManager;
   readonly children: ChildInstaller;
+  readonly remote: RemoteAccess;
   readonly kernel: KernelIpsec & { readonly stats: { readonly drops: Readonly<Record<string, number>> } };
   readonly config: () => DaemonConfig;
   readonly nowMs: () => number;
@@ -74,11 +76,16 @@ export class ControlApi {
 
   sas(): Promise<{ ikeSas: IkeSaInfo[] }> {
     const { engine, children, kernel } = this.#d;
-    return listSas({ engine, established: this.#d.sa.established, children, kernel }, this.#d.nowMs());
+    const vips = this.#d.remote.vips;
+    return listSas({ engine, established: this.#d.sa.established, children, kernel, vips }, this.#d.nowMs());
   }
 
   conns(): { connections: ConnectionInfo[] } {
     return listConns(this.#d.config());
+  }
+
+  pools(): { pools: PoolInfo[] } {
+    return this.#d.remote.list(this.#d.config());
   }
 
   async stats(): Promise<DaemonStats> {

@@ -4,7 +4,7 @@
  */
 import { EncrId, IntegId, nameOf } from '../crypto/ids.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
-import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
 import type { TunDevice, UdpEndpoint, UdpGsoInfo } from '../io/types.js';
 import { connectionCertificates, saCertificates } from '../pki/listing.js';
 import type { IkeEngine } from '../ike/engine.js';
@@ -12,6 +12,8 @@ import { formatTs } from '../ike/traffic-selectors.js';
 import type { KernelIpsec } from '../kernel/kernel-ipsec.js';
 import type { ChildInstaller, ChildRecord } from './child-installer.js';
 import type { DaemonConfig } from './config-map.js';
+import type { VirtualIpPools } from '../pools/virtual-ip-pools.js';
+import type { VirtualIps } from './virtual-ips.js';
 
 /** What the daemon remembers of an established IKE_SA for listings (its state is the engine's). */
 export interface IkeRecord {
@@ -82,6 +84,7 @@ export interface SaSources {
   readonly established: ReadonlyMap<number, IkeRecord>;
   readonly children: ChildInstaller;
   readonly kernel: KernelIpsec;
+  readonly vips: VirtualIps;
 }
 
 export async function listSas(src: SaSources, nowMs: number): Promise<{ ikeSas: IkeSaInfo[] }> {
@@ -120,6 +123,9 @@ export async function listSas(src: SaSources, nowMs: number): Promise<{ ikeSas: 
       establishedSecAgo: s === undefined ? null : (nowMs - s.establishedAtMs) / 1000,
       rekeyInSec: secondsUntil(sa.rekeyAtMs),
       children,
+      localVips: [...(src.vips.get(sa.id)?.local ?? [])],
+      remoteVips: [...(src.vips.get(sa.id)?.remote ?? [])],
+      dns: [...(src.vips.get(sa.id)?.dns ?? [])],
       ...saCertificates(sa),
     });
   }
@@ -163,6 +169,25 @@ export function listConns(config: DaemonConfig): { connections: ConnectionInfo[]
         ahProposals: ch.ahProposals.map((p) => p.text),
         startAction: ch.startAction,
       })),
+    })),
+  };
+}
+
+/** Every pool with its leases (`tsipsec pools`). */
+export function listPools(pools: VirtualIpPools, config: DaemonConfig): { pools: PoolInfo[] } {
+  const conf = new Map(config.pools.map((p) => [p.name, p]));
+  return {
+    pools: pools.list().map((p) => ({
+      name: p.name,
+      addrs: conf.get(p.name)?.addrs ?? '',
+      family: p.family,
+      first: p.first,
+      last: p.last,
+      size: p.size,
+      online: p.online,
+      offline: p.offline,
+      dns: (conf.get(p.name)?.dns ?? []).map((d) => d.address),
+      leases: p.leases.map((l) => ({ address: l.address, identity: l.identity, status: l.status })),
     })),
   };
 }

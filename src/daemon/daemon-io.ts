@@ -8,6 +8,8 @@ import { LinuxPacketSocket } from '../io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../io/linux/udp-endpoint.js';
 import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule, ip } from '../io/linux/iproute.js';
 import { SystemClock } from '../io/clock.js';
+import { installDns } from '../io/linux/dns.js';
+import type { DnsInstall } from '../io/linux/dns.js';
 import { execFile } from 'node:child_process';
 import { IpProto } from '../common/ip.js';
 import { IoError } from '../io/types.js';
@@ -23,6 +25,11 @@ export interface DaemonIo {
   /** Route `prefix` into the TUN (with a preferred source address when the local selector is one host). */
   addRoute(prefix: string, dev: string, src?: string): Promise<void>;
   delRoute(prefix: string, dev: string): Promise<void>;
+  /** A virtual IP on the TUN (`198.51.100.129/32`, `2001:db8:1::1/128`); undone by delAddress. */
+  addAddress(cidr: string, dev: string): Promise<void>;
+  delAddress(cidr: string, dev: string): Promise<void>;
+  /** DNS servers from the gateway; resolves with where they went, or undefined when this host has no place for them. */
+  installDns(servers: readonly string[], dev: string): Promise<DnsInstall | undefined>;
   /**
    * Keeps traffic to `prefix` out of the TUN (a `pass` child: the packets take the main table, in the clear,
    * as the configuration asks). Undone by delBypass.
@@ -134,6 +141,14 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     delRoute: async (prefix, dev) => {
       await deleteRoute(prefix, dev, { table });
     },
+    addAddress: async (cidr, dev) => {
+      // IPv6: no duplicate address detection (the address is ours alone, and usable at once).
+      await ip(['addr', 'replace', cidr, 'dev', dev, ...(cidr.includes(':') ? ['nodad'] : [])]);
+    },
+    delAddress: async (cidr, dev) => {
+      await ip(['addr', 'del', cidr, 'dev', dev]);
+    },
+    installDns,
     addBypass: async (rule) => {
       await ip(bypassArgs(rule).map((a) => (a === '%' ? 'add' : a)));
     },

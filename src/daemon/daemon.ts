@@ -14,7 +14,7 @@ import { IpProto } from '../common/ip.js';
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
-import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo } from '../control/schema.js';
+import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
 import type { ConnectionConfig } from '../ike/config.js';
 import { IkeEngine } from '../ike/engine.js';
 import type { Endpoint } from '../ike/events.js';
@@ -33,6 +33,7 @@ import { PolicyInstaller } from './policy-installer.js';
 import { SaLog } from './sa-log.js';
 import { SaManager } from './sa-manager.js';
 import type { SaveKeysFiles } from './save-keys.js';
+import { RemoteAccess } from './remote-access.js';
 import type { CharonLimits } from './strongswan-conf.js';
 
 export interface DaemonOptions {
@@ -60,6 +61,7 @@ export class Daemon {
   readonly #policies: PolicyInstaller;
   readonly #guard: CleartextGuard;
   readonly #sa: SaManager;
+  readonly #remote: RemoteAccess;
   readonly #control: ControlApi;
   readonly #manual: ManualKeying;
   /** `stop()` waiting for the peers' answers to our DELETEs. */
@@ -75,16 +77,18 @@ export class Daemon {
     const config = (): DaemonConfig => this.#config;
     const nowMs = (): number => this.#io.clock.nowMs();
     const pump = (): void => this.#pump();
+    this.#tun = this.#io.openTun();
+    this.#remote = new RemoteAccess(this.#io, this.#tun.name, this.#log, options.config);
     this.#engine = new IkeEngine({
       get connections(): readonly ConnectionConfig[] {
         return config().connections.map((c) => c.ike);
       },
+      pools: this.#remote.pools,
       psk: (l, r) => config().psk(l, r),
       ...options.limits,
       rng: options.rng,
       log: options.log,
     });
-    this.#tun = this.#io.openTun();
     this.#transport = new IkeTransport(this.#io, this.#log);
     this.#dataplane = new UserspaceDataplane({
       tun: this.#tun,
@@ -114,11 +118,13 @@ export class Daemon {
       saLog,
       pump,
       sendKeepalive,
+      vips: this.#remote.vips,
     });
     this.#control = new ControlApi({
       engine,
       sa: this.#sa,
       children,
+      remote: this.#remote,
       kernel: this.#dataplane,
       config,
       nowMs,
@@ -182,8 +188,9 @@ export class Daemon {
           const p = this.#sa.onEvent(ev);
           if (p !== undefined) installs.push(p);
         }
-        if (installs.length === 0) this.#transport.send(datagrams);
-        else void Promise.all(installs).then(() => this.#transport.send(datagrams));
+        const send = (): void => this.#sa.sendThenDelete(() => this.#transport.send(datagrams));
+        if (installs.length === 0) send();
+        else void Promise.all(installs).then(send);
         if (this.#sa.runCommands()) this.#pumpAgain = true;
       } while (this.#pumpAgain);
     } finally {
@@ -241,6 +248,10 @@ export class Daemon {
     return this.#control.conns();
   }
 
+  pools(): { pools: PoolInfo[] } {
+    return this.#control.pools();
+  }
+
   stats(): Promise<DaemonStats> {
     return this.#control.stats();
   }
@@ -258,6 +269,7 @@ export class Daemon {
   /** Replaces the configuration (SIGHUP, `tsipsec load`): SAs stay up; shunts and traps of the new one are installed. */
   async reload(config: DaemonConfig): Promise<string[]> {
     this.#config = config;
+    this.#remote.reload(config);
     await this.#sa.applyStartActions();
     return config.connections.map((c) => c.ike.name);
   }
@@ -277,6 +289,7 @@ export class Daemon {
     this.#closed = true;
     this.#io.clock.cancel();
     await this.#policies.removeAllRoutes();
+    await this.#remote.vips.removeAll();
     await this.#guard.stop();
     await this.#transport.close();
     for (const s of this.#raw) await s.close();

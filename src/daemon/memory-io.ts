@@ -27,6 +27,10 @@ export interface MemoryIo extends DaemonIo {
   /** Routes into the TUN: prefix -> preferred source (undefined: none). Adding replaces, as `ip route replace`. */
   readonly routes: Map<string, string | undefined>;
   readonly bypass: BypassRule[];
+  /** Addresses on the TUN (virtual IPs), as `ADDRESS/LEN`. */
+  readonly addresses: Set<string>;
+  /** DNS servers installed, in order (none: empty). */
+  readonly dns: string[];
   /** True between setup() and teardown(). */
   readonly isSetUp: boolean;
   /** Every script given to `nft -f -`, in order. */
@@ -57,6 +61,8 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
   const tun = new MemoryTun({ name: 'mtun0', ...options.tun });
   const routes = new Map<string, string | undefined>();
   const bypass: BypassRule[] = [];
+  const addresses = new Set<string>();
+  const dns: string[] = [];
   let setUp = false;
   let addRouteCalls = 0;
   const addressOf = (family: IpFamily): string => {
@@ -69,6 +75,8 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
     tun,
     routes,
     bypass,
+    addresses,
+    dns,
     get isSetUp() {
       return setUp;
     },
@@ -103,6 +111,23 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
     delRoute: (prefix) => {
       if (!routes.delete(prefix)) return Promise.reject(new IoError(`no route ${prefix}`, ENOENT));
       return Promise.resolve();
+    },
+    addAddress: (cidr, dev) => {
+      if (dev !== tun.name) return Promise.reject(new IoError(`no device ${dev}`, ENOENT));
+      addresses.add(cidr);
+      return Promise.resolve();
+    },
+    delAddress: (cidr) => {
+      if (!addresses.delete(cidr)) return Promise.reject(new IoError(`no address ${cidr}`, EADDRNOTAVAIL));
+      return Promise.resolve();
+    },
+    installDns: (servers) => {
+      dns.splice(0, dns.length, ...servers);
+      const remove = (): Promise<void> => {
+        dns.length = 0;
+        return Promise.resolve();
+      };
+      return Promise.resolve({ where: 'memory', remove });
     },
     addBypass: (rule) => {
       bypass.push(rule);

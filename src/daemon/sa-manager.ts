@@ -23,8 +23,10 @@ import type { CleartextGuard } from './cleartext-guard.js';
 import { InstallError } from './policy-installer.js';
 import type { Installed, PolicyInstaller } from './policy-installer.js';
 import type { SaLog } from './sa-log.js';
+import { DeferredDeletes } from './unique-ids.js';
 import { NatKeepalives } from './nat-keepalives.js';
 import { UpWaiters } from './up-waiters.js';
+import type { VirtualIps } from './virtual-ips.js';
 
 export interface SaManagerDeps {
   readonly engine: IkeEngine;
@@ -37,6 +39,7 @@ export interface SaManagerDeps {
   readonly saLog: SaLog;
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
+  readonly vips: VirtualIps;
   /** One NAT-keepalive (RFC 3948 2.3) from our NAT-T endpoint to the peer's. */
   readonly sendKeepalive: (from: Endpoint, to: Endpoint) => void;
 }
@@ -49,10 +52,12 @@ export class SaManager {
   readonly #actions: ConnectionActions;
   readonly #keepalives = new NatKeepalives();
   #shunts: Installed[] = [];
+  readonly #deferred: DeferredDeletes;
 
   constructor(deps: SaManagerDeps) {
     this.#d = deps;
     this.#actions = new ConnectionActions(deps.config, deps.log);
+    this.#deferred = new DeferredDeletes(deps.log);
   }
 
   nextDeadlineMs(): number | undefined {
@@ -69,6 +74,7 @@ export class SaManager {
 
   /** Applies one engine event; a CHILD_SA installation comes back as a promise. */
   onEvent(ev: IkeEvent): Promise<void> | undefined {
+    this.#d.vips.onEvent(ev);
     switch (ev.type) {
       case 'ikeSaEstablished':
         this.established.set(ev.ikeSaId, {
@@ -86,6 +92,8 @@ export class SaManager {
         // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
         if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
         this.#d.saLog.ikeUp(ev);
+        if (ev.rekeyOf === undefined)
+          this.#deferred.established(this.connection(ev.name)?.source.unique, ev.name, ev.ikeSaId, this.established);
         break;
       case 'ikeSaDeleted':
         this.established.delete(ev.ikeSaId);
@@ -95,7 +103,8 @@ export class SaManager {
         this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
         break;
       case 'childSaInstalled':
-        return this.#installChild(ev.child, ev.rekeyOf);
+        // A route's source address (the virtual IP) must be on the TUN first.
+        return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));
       case 'childSaDeleted': {
         const ikeUp = this.established.has(ev.ikeSaId);
         void this.#d.children.remove(ev.childSaId).then((rec) => {
@@ -107,9 +116,13 @@ export class SaManager {
         });
         break;
       }
-      case 'childSaFailed':
-        this.waiters.fail(ev.name, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
+      case 'childSaFailed': {
+        const conn = this.established.get(ev.ikeSaId)?.name ?? this.connNameOfChild(ev.name) ?? ev.name;
+        this.waiters.fail(conn, ev.name, `CHILD_SA ${ev.name} failed: ${notifyText(ev.notifyType)}${ev.reason}`);
+        if (ev.notifyType === NotifyType.INTERNAL_ADDRESS_FAILURE && this.established.has(ev.ikeSaId))
+          this.#deferred.noVirtualIp(conn, ev.ikeSaId);
         break;
+      }
       case 'authFailed': {
         const who = ev.byUs ? 'we rejected the peer' : 'the peer rejected us';
         this.waiters.fail(ev.name, undefined, `${who}: ${ev.reason}`);
@@ -132,6 +145,14 @@ export class SaManager {
       ran = true;
     }
     return ran;
+  }
+
+  /** Sends one pump's messages, then deletes the IKE_SAs condemned meanwhile (DeferredDeletes) and pumps again. */
+  sendThenDelete(send: () => void): void {
+    send();
+    const ids = this.#deferred.take();
+    for (const id of ids) if (this.established.has(id)) this.#d.engine.terminate(id, this.#d.nowMs());
+    if (ids.length > 0) this.#d.pump();
   }
 
   /** A packet hit the trap policy holding `reqid`. */

@@ -35,6 +35,13 @@ export class VirtualIpPools {
     for (const c of configs) this.pools.set(c.name, { pool: new AddressPool(c), config: c });
   }
 
+  /** Swaps in other pools (a reload that changed the pools section): the leases of the old ones are forgotten. */
+  replace(configs: readonly PoolConfig[]): void {
+    const next = new VirtualIpPools(configs);
+    this.pools.clear();
+    for (const [name, p] of next.pools) this.pools.set(name, p);
+  }
+
   has(name: string): boolean {
     return this.pools.has(name);
   }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { run } from '../../src/cli/run.js';
 import { ControlServer } from '../../src/control/server.js';
 import { ControlError } from '../../src/control/protocol.js';
-import type { ChildSaInfo, IkeSaInfo } from '../../src/control/schema.js';
+import type { ChildSaInfo, IkeSaInfo, PoolInfo } from '../../src/control/schema.js';
 
 function capture() {
   const o = { out: '', err: '' };
@@ -57,6 +57,24 @@ const ike: IkeSaInfo = {
   establishedSecAgo: 12,
   rekeyInSec: 14388,
   children: [child],
+  localVips: ['198.51.100.129', '2001:db8:1::1'],
+  remoteVips: [],
+  dns: ['203.0.113.53'],
+};
+const pool: PoolInfo = {
+  name: 'rw4',
+  addrs: '198.51.100.128/25',
+  family: 4,
+  first: '198.51.100.129',
+  last: '198.51.100.254',
+  size: 126,
+  online: 1,
+  offline: 1,
+  dns: ['203.0.113.53'],
+  leases: [
+    { address: '198.51.100.129', identity: 'carol@example.org', status: 'online' },
+    { address: '198.51.100.130', identity: 'dave@example.org', status: 'offline' },
+  ],
 };
 
 async function withFakeDaemon(fn: (sock: string) => Promise<void>): Promise<void> {
@@ -64,6 +82,7 @@ async function withFakeDaemon(fn: (sock: string) => Promise<void>): Promise<void
   const sock = path.join(dir, 'control.sock');
   const server = await ControlServer.listen(sock);
   server.handle('sas', () => ({ ikeSas: [ike] }));
+  server.handle('pools', () => ({ pools: [pool] }));
   server.handle('up', (r) => {
     if (r.args['name'] === 'net') return { children: [child] };
     throw new ControlError('peer', 'peer answered AUTHENTICATION_FAILED for lab[2]: check the PSK and the identities');
@@ -84,9 +103,24 @@ test('sas prints the SAs in plain words and --json unchanged', async () => {
     assert.match(c.o.out, /net: #1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16_128/);
     assert.match(c.o.out, /in {2}c1a2b3c4, +840 bytes, +10 packets/);
     assert.match(c.o.out, /drops: replay 2$/m);
+    assert.match(c.o.out, /^ {2}local {2}'left.lab' @ 192.0.2.1\[4500\] \[198.51.100.129 2001:db8:1::1\]$/m);
+    assert.match(c.o.out, /^ {2}dns 203.0.113.53$/m);
     const j = capture();
     assert.equal(await run([`--control=${sock}`, 'sas', '--json'], j.io), 0);
     assert.deepEqual(JSON.parse(j.o.out), { ikeSas: [ike] });
+  });
+});
+
+test('pools lists each pool with online / offline / size and its leases; --json unchanged', async () => {
+  await withFakeDaemon(async (sock) => {
+    const c = capture();
+    assert.equal(await run(['--control', sock, 'pools'], c.io), 0);
+    assert.match(c.o.out, /^rw4 {2}198.51.100.128\/25 +1 \/ 1 \/ 126$/m);
+    assert.match(c.o.out, /^ {2}198.51.100.129 +online +'carol@example.org'$/m);
+    assert.match(c.o.out, /^ {2}198.51.100.130 +offline +'dave@example.org'$/m);
+    const j = capture();
+    assert.equal(await run(['--control', sock, 'pools', '--json'], j.io), 0);
+    assert.deepEqual(JSON.parse(j.o.out), { pools: [pool] });
   });
 });
 

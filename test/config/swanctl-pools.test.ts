@@ -1,4 +1,4 @@
-/** swanctl.conf `pools` section, connection `pools` and `vips` (swanctl.conf(5)), and the daemon's refusal for now. */
+/** swanctl.conf `pools` section, connection `pools` and `vips` (swanctl.conf(5)), and what the daemon takes from them. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSwanctlConf } from '../../src/config/swanctl-conf.js';
@@ -105,27 +105,17 @@ test('pool errors name file:line and how to fix them', () => {
   ]);
 });
 
-test('the daemon refuses vips and pools until it installs virtual IPs', () => {
+test('the daemon takes vips and pools into the engine connections and the pools along', () => {
   const { config } = parseSwanctlConf(GATEWAY, { filename: FILE });
-  try {
-    mapSwanctlConfig(config);
-    assert.fail('expected a ConfigError');
-  } catch (e) {
-    assert.ok(e instanceof ConfigError);
-    const lines = e.diagnostics.map(formatDiagnostic);
-    assert.ok(
-      lines.includes(
-        `${FILE}:4:5: pools: virtual IPs are not supported by the daemon yet (remove the key (site-to-site only))`,
-      ),
-      lines.join('\n'),
-    );
-    assert.ok(
-      lines.includes(
-        `${FILE}:11:5: vips: virtual IPs are not supported by the daemon yet (remove the key (site-to-site only))`,
-      ),
-      lines.join('\n'),
-    );
-  }
+  const mapped = mapSwanctlConfig(config);
+  const [rw, client] = mapped.connections;
+  assert.deepEqual(rw?.ike.pools, ['rw-v4', 'rw-v6']);
+  assert.equal(rw?.ike.vips, undefined);
+  assert.deepEqual(client?.ike.vips, ['0.0.0.0', '::']);
+  assert.deepEqual(
+    mapped.pools.map((p) => p.name),
+    ['rw-v4', 'rw-v6'],
+  );
 });
 
 test('the parsed pools become the engine pools', () => {

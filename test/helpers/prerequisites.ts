@@ -30,6 +30,7 @@ export const CHARON_PLUGINS: Readonly<Record<string, string>> = {
   revocation: 'libstrongswan',
   constraints: 'libstrongswan',
   kdf: 'libstrongswan',
+  attr: 'libstrongswan',
   'kernel-netlink': 'libstrongswan',
   openssl: 'libstrongswan-standard-plugins',
   aesni: 'libstrongswan-standard-plugins',

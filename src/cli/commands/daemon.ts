@@ -208,6 +208,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       }
     });
     server.handle('conns', () => d.conns());
+    server.handle('pools', () => d.pools());
     server.handle('stats', () => d.stats());
     server.handle('load', async (r) => {
       const f = r.args['file'];

@@ -92,7 +92,7 @@ test('a big pool hands out 100,000 distinct addresses without scanning', () => {
   }
   assert.equal(seen.size, 100_000);
   assert.ok(seen.has('2001:db8:1::1') && seen.has('2001:db8:1::1:86a0'));
-  const big = new AddressPool({ name: 'v4', addrs: '10.0.0.0/8' });
+  const big = new AddressPool({ name: 'big', addrs: '2001:db8:ffff::/104' });
   for (let i = 0; i < 1000; i++) big.acquire(`u${i}`);
   assert.equal(big.usage().online, 1000);
 });

@@ -138,12 +138,31 @@ function time(ms: number): Time {
   return new Time(new Date(ms));
 }
 
+/**
+ * A serial number as the content of a positive DER INTEGER (X.690 8.3.2): redundant leading zero octets removed,
+ * one zero octet put in front when the high bit is set. OpenSSL refuses a certificate whose serial keeps a
+ * redundant zero ("illegal padding"), and a random serial starts with one about once in 256.
+ */
+export function derSerial(bytes: Uint8Array): Buffer {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  const body = Buffer.from(bytes.subarray(i));
+  if (body.length === 0) return Buffer.from([0]);
+  return (body[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
+}
+
+/** Serial bytes from hex as users and OpenSSL write it: colons allowed, odd lengths padded. */
+export function serialFromHex(hex: string): Buffer {
+  const digits = hex.replace(/:/g, '');
+  if (!/^[0-9a-fA-F]+$/.test(digits)) throw new RangeError(`serial '${hex}' is not hexadecimal`);
+  return Buffer.from(digits.length % 2 === 1 ? `0${digits}` : digits, 'hex');
+}
+
 /** DER of a new certificate. */
 export function issueCertificate(o: IssueOptions): Buffer {
   const spki = o.publicKey.export({ format: 'der', type: 'spki' });
   const issuerSpki = o.issuer?.spki ?? createPublicKey(o.signingKey).export({ format: 'der', type: 'spki' });
-  const serial = Buffer.from(o.serial);
-  if (serial.length > 0) serial[0] = (serial[0] as number) & 0x7f;
+  const serial = derSerial(o.serial);
   const alg = signatureAlgorithm(o.signingKey, o.rsaPss === true);
   const exts: Extension[] = [];
   const ca = o.ca === true;
@@ -252,7 +271,7 @@ export function signCrl(o: {
           revokedCertificates: o.revoked.map(
             (r) =>
               new RevokedCertificate({
-                userCertificate: new Uint8Array(Buffer.from(r.serial.padStart(2, '0'), 'hex')).buffer,
+                userCertificate: new Uint8Array(derSerial(serialFromHex(r.serial))).buffer,
                 revocationDate: time(r.dateMs),
               }),
           ),

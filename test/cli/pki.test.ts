@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toolSkip } from '../helpers/prerequisites.js';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,10 @@ async function pki(
     stdout: { write: (s: string) => (text += s) },
     stderr: { write: (s: string) => (err += s) },
   });
-  if (out !== undefined) fs.writeFileSync(path.join(dir, out), text, { mode: 0o600 });
+  if (out !== undefined) {
+    assert.equal(code, 0, `pki ${args.join(' ')}: ${err}`);
+    fs.writeFileSync(path.join(dir, out), text, { mode: 0o600 });
+  }
   return { code, text, err };
 }
 
@@ -229,4 +233,49 @@ test('pki: usage errors exit 2 with the reason', async () => {
   const s = await pki('', undefined, '--self', '--gen');
   assert.equal(s.code, 2);
   assert.match(s.err, /exactly one of/);
+});
+
+test('pki: a file that is not what its option wants exits 1 naming the option, the file and the reason', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-pki-bad-'));
+  try {
+    const key = path.join(dir, 'k.pem');
+    fs.writeFileSync(key, (await pki(dir, undefined, '--gen', '--type', 'ed25519', '--outform', 'pem')).text, {
+      mode: 0o600,
+    });
+    const notCert = await pki(dir, undefined, '--issue', '--in', key, '--cacert', key, '--cakey', key, '--dn', 'CN=x');
+    assert.equal(notCert.code, 1);
+    assert.match(notCert.err, new RegExp(`^tsipsec pki: --cacert ${key}: no CERTIFICATE block`));
+    const missing = await pki(dir, undefined, '--print', '--in', path.join(dir, 'none.pem'));
+    assert.equal(missing.code, 1);
+    assert.match(missing.err, /--in .*none\.pem: no such file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('pki: --serial is encoded as a minimal positive INTEGER that OpenSSL reads back', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-pki-serial-'));
+  try {
+    const key = path.join(dir, 'k.pem');
+    fs.writeFileSync(key, (await pki(dir, undefined, '--gen', '--type', 'ecdsa', '--outform', 'pem')).text, {
+      mode: 0o600,
+    });
+    // A leading zero octet before a byte below 0x80 is the padding OpenSSL refuses; a high bit needs one.
+    for (const [given, expected] of [
+      ['00:01', '01'],
+      ['007f', '7F'],
+      ['0080', '80'],
+      ['ff', 'FF'],
+      ['abc', '0ABC'],
+    ] as const) {
+      const r = await pki(dir, undefined, '--self', '--in', key, '--dn', 'CN=s', '--serial', given, '--outform', 'pem');
+      assert.equal(r.code, 0, r.err);
+      assert.equal(new X509Certificate(r.text).serialNumber, expected, `--serial ${given}`);
+    }
+    const bad = await pki(dir, undefined, '--self', '--in', key, '--dn', 'CN=s', '--serial', 'xyz');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--serial: serial 'xyz' is not hexadecimal/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -11,7 +11,7 @@ import { parseArgs, UsageError } from '../args.js';
 import type { X509Cert } from '../../pki/certificate.js';
 import { readCertificates, readPrivateKey, readPublicKey } from '../../pki/credentials.js';
 import { parseDn, DnError } from '../../pki/dn.js';
-import { issueCertificate, signCrl } from '../../pki/issue.js';
+import { issueCertificate, serialFromHex, signCrl } from '../../pki/issue.js';
 import { isPem, pemBlocks, toPem } from '../../pki/pem.js';
 import { makeRequest, readRequest } from '../../pki/request.js';
 import type { RequestContents } from '../../pki/request.js';
@@ -120,154 +120,184 @@ function print(ctx: CommandContext, file: string): void {
   );
 }
 
+/** A file named on the command line could not be read as what its option wants. */
+class FileArgError extends Error {}
+
+/** Reads the file an option names, turning a failure into "--OPTION FILE: reason". */
+function fromFile<T>(option: string, file: string, read: (file: string) => T): T {
+  try {
+    return read(file);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    const reason = err.code === 'ENOENT' ? 'no such file' : err.code === 'EACCES' ? 'permission denied' : err.message;
+    throw new FileArgError(`--${option} ${file}: ${reason}`);
+  }
+}
+
 export const pki: Command = {
   name: 'pki',
   summary: 'keys, certificates and CRLs, like strongSwan pki',
   usage: USAGE,
   async run(argv, ctx) {
-    const repeated = new Map<string, string[]>();
-    const rest: string[] = [];
-    for (let i = 0; i < argv.length; i++) {
-      const a = argv[i] as string;
-      const name = a.startsWith('--') ? a.slice(2) : '';
-      if (REPEATED.has(name)) {
-        const v = argv[++i];
-        if (v === undefined) throw new UsageError(`option '--${name}' needs a value`);
-        repeated.set(name, [...(repeated.get(name) ?? []), v]);
-      } else rest.push(a);
-    }
-    const v = { value: true };
-    const s = { value: false };
-    const p = parseArgs(rest, {
-      gen: s,
-      pub: s,
-      self: s,
-      issue: s,
-      signcrl: s,
-      print: s,
-      req: s,
-      ca: s,
-      type: v,
-      size: v,
-      outform: v,
-      in: v,
-      dn: v,
-      pathlen: v,
-      lifetime: v,
-      'not-before': v,
-      cacert: v,
-      cakey: v,
-      crl: v,
-      ocsp: v,
-      'rsa-padding': v,
-    });
-    if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
-    const str = (k: string) => {
-      const x = p.flags.get(k);
-      return typeof x === 'string' ? x : undefined;
-    };
-    const num = (k: string): number | undefined => {
-      const x = str(k);
-      if (x === undefined) return undefined;
-      const n = Number(x);
-      if (!Number.isFinite(n)) throw new UsageError(`--${k} takes a number, not '${x}'`);
-      return n;
-    };
-    const need = (k: string) => {
-      const x = str(k);
-      if (x === undefined) throw new UsageError(`--${k} is required here`);
-      return x;
-    };
-    const form = str('outform') ?? 'der';
-    if (form !== 'der' && form !== 'pem') throw new UsageError(`--outform is der or pem, not '${form}'`);
-    const modes = ['gen', 'pub', 'self', 'issue', 'signcrl', 'print', 'req'].filter((m) => p.flags.has(m));
-    if (modes.length !== 1)
-      throw new UsageError('give exactly one of --gen, --pub, --req, --self, --issue, --signcrl, --print');
-    const nowMs = Date.now();
-    const serial = () => {
-      const given = repeated.get('serial')?.[0];
-      return given !== undefined ? Buffer.from(given.replace(/:/g, '').padStart(2, '0'), 'hex') : randomBytes(8);
-    };
-    const dn = () => {
-      try {
-        return parseDn(need('dn'));
-      } catch (e) {
-        if (e instanceof DnError) throw new UsageError(e.message);
-        throw e;
-      }
-    };
-    const pss = str('rsa-padding') === 'pss';
-    switch (modes[0]) {
-      case 'gen': {
-        const key = genKey(str('type') ?? 'rsa', num('size'));
-        out(ctx, 'PRIVATE KEY', key.export({ format: 'der', type: 'pkcs8' }), form);
-        return 0;
-      }
-      case 'pub': {
-        const { pub } = readAnyKey(need('in'));
-        out(ctx, 'PUBLIC KEY', pub.export({ format: 'der', type: 'spki' }), form);
-        return 0;
-      }
-      case 'self':
-      case 'issue': {
-        const self = modes[0] === 'self';
-        const request = self ? undefined : readRequestFile(need('in'));
-        const { pub, priv } =
-          request !== undefined ? { pub: request.publicKey, priv: undefined } : readAnyKey(need('in'));
-        if (self && priv === undefined) throw new UsageError('--self needs the private key as --in');
-        const issuer = self ? undefined : readCertificates(need('cacert'))[0];
-        const signingKey = self ? (priv as KeyObject) : readPrivateKey(need('cakey'));
-        const ca = p.flags.has('ca');
-        const start = nowMs + (num('not-before') ?? 0) * DAY_MS;
-        const der = issueCertificate({
-          subject: request !== undefined && str('dn') === undefined ? request.subject : dn(),
-          publicKey: pub,
-          ...(issuer !== undefined ? { issuer } : {}),
-          signingKey,
-          serial: serial(),
-          notBeforeMs: start,
-          notAfterMs: start + (num('lifetime') ?? (ca ? 1095 : 365)) * DAY_MS,
-          ca,
-          ...(num('pathlen') !== undefined ? { pathLen: num('pathlen') as number } : {}),
-          sans: repeated.get('san') ?? request?.sans ?? [],
-          flags: repeated.get('flag') ?? [],
-          crlUris: str('crl') !== undefined ? [str('crl') as string] : [],
-          ocspUris: str('ocsp') !== undefined ? [str('ocsp') as string] : [],
-          rsaPss: pss,
-        });
-        out(ctx, 'CERTIFICATE', der, form);
-        return 0;
-      }
-      case 'signcrl': {
-        const issuer = readCertificates(need('cacert'))[0] as X509Cert;
-        const revoked = [
-          ...(repeated.get('cert') ?? []).map((f) => (readCertificates(f)[0] as X509Cert).serial),
-          ...(repeated.get('serial') ?? []).map((x) => x.replace(/:/g, '').toLowerCase()),
-        ].map((serialHex) => ({ serial: serialHex, dateMs: nowMs }));
-        const der = signCrl({
-          issuer,
-          signingKey: readPrivateKey(need('cakey')),
-          revoked,
-          thisUpdateMs: nowMs,
-          nextUpdateMs: nowMs + (num('lifetime') ?? 15) * DAY_MS,
-        });
-        out(ctx, 'X509 CRL', der, form);
-        return 0;
-      }
-      case 'print':
-        print(ctx, need('in'));
-        return 0;
-      default: {
-        const { priv } = readAnyKey(need('in'));
-        if (priv === undefined) throw new UsageError('--req needs the private key as --in');
-        out(
-          ctx,
-          'CERTIFICATE REQUEST',
-          makeRequest({ subject: dn(), key: priv, sans: repeated.get('san') ?? [], rsaPss: pss }),
-          form,
-        );
-        return 0;
-      }
+    try {
+      return runPki(argv, ctx);
+    } catch (e) {
+      if (!(e instanceof FileArgError)) throw e;
+      ctx.stderr.write(`tsipsec pki: ${e.message}\n`);
+      return 1;
     }
   },
 };
+
+function runPki(argv: readonly string[], ctx: CommandContext): number {
+  const repeated = new Map<string, string[]>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const name = a.startsWith('--') ? a.slice(2) : '';
+    if (REPEATED.has(name)) {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option '--${name}' needs a value`);
+      repeated.set(name, [...(repeated.get(name) ?? []), v]);
+    } else rest.push(a);
+  }
+  const v = { value: true };
+  const s = { value: false };
+  const p = parseArgs(rest, {
+    gen: s,
+    pub: s,
+    self: s,
+    issue: s,
+    signcrl: s,
+    print: s,
+    req: s,
+    ca: s,
+    type: v,
+    size: v,
+    outform: v,
+    in: v,
+    dn: v,
+    pathlen: v,
+    lifetime: v,
+    'not-before': v,
+    cacert: v,
+    cakey: v,
+    crl: v,
+    ocsp: v,
+    'rsa-padding': v,
+  });
+  if (p.positional.length > 0) throw new UsageError(`unexpected argument '${p.positional[0]}'`);
+  const str = (k: string) => {
+    const x = p.flags.get(k);
+    return typeof x === 'string' ? x : undefined;
+  };
+  const num = (k: string): number | undefined => {
+    const x = str(k);
+    if (x === undefined) return undefined;
+    const n = Number(x);
+    if (!Number.isFinite(n)) throw new UsageError(`--${k} takes a number, not '${x}'`);
+    return n;
+  };
+  const need = (k: string) => {
+    const x = str(k);
+    if (x === undefined) throw new UsageError(`--${k} is required here`);
+    return x;
+  };
+  const form = str('outform') ?? 'der';
+  if (form !== 'der' && form !== 'pem') throw new UsageError(`--outform is der or pem, not '${form}'`);
+  const modes = ['gen', 'pub', 'self', 'issue', 'signcrl', 'print', 'req'].filter((m) => p.flags.has(m));
+  if (modes.length !== 1)
+    throw new UsageError('give exactly one of --gen, --pub, --req, --self, --issue, --signcrl, --print');
+  const nowMs = Date.now();
+  const serial = () => {
+    const given = repeated.get('serial')?.[0];
+    if (given === undefined) return randomBytes(8);
+    try {
+      return serialFromHex(given);
+    } catch (e) {
+      throw new UsageError(`--serial: ${(e as Error).message}`);
+    }
+  };
+  const dn = () => {
+    try {
+      return parseDn(need('dn'));
+    } catch (e) {
+      if (e instanceof DnError) throw new UsageError(e.message);
+      throw e;
+    }
+  };
+  const pss = str('rsa-padding') === 'pss';
+  switch (modes[0]) {
+    case 'gen': {
+      const key = genKey(str('type') ?? 'rsa', num('size'));
+      out(ctx, 'PRIVATE KEY', key.export({ format: 'der', type: 'pkcs8' }), form);
+      return 0;
+    }
+    case 'pub': {
+      const { pub } = fromFile('in', need('in'), readAnyKey);
+      out(ctx, 'PUBLIC KEY', pub.export({ format: 'der', type: 'spki' }), form);
+      return 0;
+    }
+    case 'self':
+    case 'issue': {
+      const self = modes[0] === 'self';
+      const request = self ? undefined : fromFile('in', need('in'), readRequestFile);
+      const { pub, priv } =
+        request !== undefined ? { pub: request.publicKey, priv: undefined } : fromFile('in', need('in'), readAnyKey);
+      if (self && priv === undefined) throw new UsageError('--self needs the private key as --in');
+      const issuer = self ? undefined : fromFile('cacert', need('cacert'), readCertificates)[0];
+      const signingKey = self ? (priv as KeyObject) : fromFile('cakey', need('cakey'), (f) => readPrivateKey(f));
+      const ca = p.flags.has('ca');
+      const start = nowMs + (num('not-before') ?? 0) * DAY_MS;
+      const der = issueCertificate({
+        subject: request !== undefined && str('dn') === undefined ? request.subject : dn(),
+        publicKey: pub,
+        ...(issuer !== undefined ? { issuer } : {}),
+        signingKey,
+        serial: serial(),
+        notBeforeMs: start,
+        notAfterMs: start + (num('lifetime') ?? (ca ? 1095 : 365)) * DAY_MS,
+        ca,
+        ...(num('pathlen') !== undefined ? { pathLen: num('pathlen') as number } : {}),
+        sans: repeated.get('san') ?? request?.sans ?? [],
+        flags: repeated.get('flag') ?? [],
+        crlUris: str('crl') !== undefined ? [str('crl') as string] : [],
+        ocspUris: str('ocsp') !== undefined ? [str('ocsp') as string] : [],
+        rsaPss: pss,
+      });
+      out(ctx, 'CERTIFICATE', der, form);
+      return 0;
+    }
+    case 'signcrl': {
+      const issuer = fromFile('cacert', need('cacert'), readCertificates)[0] as X509Cert;
+      const revoked = [
+        ...(repeated.get('cert') ?? []).map((f) => (fromFile('cert', f, readCertificates)[0] as X509Cert).serial),
+        ...(repeated.get('serial') ?? []).map((x) => x.replace(/:/g, '').toLowerCase()),
+      ].map((serialHex) => ({ serial: serialHex, dateMs: nowMs }));
+      const der = signCrl({
+        issuer,
+        signingKey: fromFile('cakey', need('cakey'), (f) => readPrivateKey(f)),
+        revoked,
+        thisUpdateMs: nowMs,
+        nextUpdateMs: nowMs + (num('lifetime') ?? 15) * DAY_MS,
+      });
+      out(ctx, 'X509 CRL', der, form);
+      return 0;
+    }
+    case 'print':
+      fromFile('in', need('in'), (f) => print(ctx, f));
+      return 0;
+    default: {
+      const { priv } = fromFile('in', need('in'), readAnyKey);
+      if (priv === undefined) throw new UsageError('--req needs the private key as --in');
+      out(
+        ctx,
+        'CERTIFICATE REQUEST',
+        makeRequest({ subject: dn(), key: priv, sans: repeated.get('san') ?? [], rsaPss: pss }),
+        form,
+      );
+      return 0;
+    }
+  }
+}

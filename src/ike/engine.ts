@@ -325,6 +325,10 @@ export class IkeEngine implements EngineCore {
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
     sa.rekeyOf = old.id;
+    sa.localCert = old.localCert;
+    sa.peerCert = old.peerCert;
+    sa.localEapId = old.localEapId;
+    sa.remoteEapId = old.remoteEapId;
     inheritVirtualIps(old, sa, this.config.pools);
     this.register(sa.spiLocal, sa);
     return sa;

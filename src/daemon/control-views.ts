@@ -126,6 +126,8 @@ export async function listSas(src: SaSources, nowMs: number): Promise<{ ikeSas: 
       localVips: [...(src.vips.get(sa.id)?.local ?? [])],
       remoteVips: [...(src.vips.get(sa.id)?.remote ?? [])],
       dns: [...(src.vips.get(sa.id)?.dns ?? [])],
+      localEapId: sa.localEapId ?? null,
+      remoteEapId: sa.remoteEapId ?? null,
       ...saCertificates(sa),
     });
   }

@@ -23,6 +23,11 @@ const SERVER_METHODS: Readonly<Record<number, (ctx: ServerMethodContext) => Serv
   [EapType['EAP-MSCHAP-V2']]: (ctx) => new MsChapV2Server(ctx),
 };
 
+/** Whether this build runs method `type` (EapType) as a server. */
+export function hasServerMethod(type: number): boolean {
+  return SERVER_METHODS[type] !== undefined;
+}
+
 export interface EapServerConfig {
   readonly rng: Rng;
   /** Methods allowed, the first proposed (EapType). */

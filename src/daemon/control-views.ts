@@ -21,6 +21,8 @@ export interface IkeRecord {
   readonly name: string;
   readonly localId: string;
   readonly remoteId: string;
+  /** The peer's EAP identity, when it logged in with EAP (what `unique` compares then, as strongSwan). */
+  readonly remoteEapId?: string;
   readonly proposal: string;
   readonly natLocal: boolean;
   readonly natRemote: boolean;

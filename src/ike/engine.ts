@@ -416,6 +416,8 @@ export class IkeEngine implements EngineCore {
       proposal: sa.proposal === undefined ? '' : describeSelected(sa.proposal),
       natLocal: sa.natLocal,
       natRemote: sa.natRemote,
+      ...(sa.localEapId !== undefined ? { localEapId: sa.localEapId } : {}),
+      ...(sa.remoteEapId !== undefined ? { remoteEapId: sa.remoteEapId } : {}),
     };
     this.emit(
       sa.rekeyOf === undefined ? base : { ...base, rekeyOf: sa.rekeyOf, childSaIds: sa.children.map((c) => c.id) },

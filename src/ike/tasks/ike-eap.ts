@@ -245,7 +245,7 @@ export class IkeEapTask implements Task {
         this.reply = [{ type: PayloadType.EAP, data: step.packet }];
         return;
       case 'failure':
-        throw authFailed(`EAP authentication of '${this.peerName(sa)}' failed: ${step.reason}`);
+        throw authFailed(`EAP authentication of '${this.peerName(sa)}' at ${sa.remote.address} failed: ${step.reason}`);
       case 'success': {
         const required = conn.eapServer?.identity;
         if (required !== undefined && step.identity !== required)

@@ -69,6 +69,11 @@ export class EapServer {
     this.identity = config.identity;
   }
 
+  /** Why the peer already failed while the method finishes its conversation (see ServerMethod.failing). */
+  get failing(): string | undefined {
+    return this.method?.failing;
+  }
+
   /** The first request: EAP-Identity, or the first method when the identity is known. */
   start(): EapServerStep {
     if (this.identity === undefined) return this.request(EapType.Identity, Buffer.alloc(0));

@@ -140,7 +140,12 @@ export class IkeEapTask implements Task {
       const authP = first(payloads, PayloadType.AUTH);
       if (authP === undefined || !same(authWith(sa, this.msk, 'r'), authP.data))
         throw authFailed('the responder did not prove the EAP key (AUTH with the MSK)');
-      core.log.log('ike', LogLevel.CONTROL, `authentication of '${this.peerName(sa)}' with EAP successful`, sa.label);
+      core.log.log(
+        'ike',
+        LogLevel.CONTROL,
+        `EAP authentication with '${this.peerName(sa)}' successful (its AUTH proves the EAP key)`,
+        sa.label,
+      );
       core.establishIke(sa, ctx.nowMs);
       return 'done';
     }
@@ -241,9 +246,19 @@ export class IkeEapTask implements Task {
     if (eap === undefined) throw authFailed('IKE_AUTH request without EAP during EAP');
     const step = this.server.process(eap.data);
     switch (step.kind) {
-      case 'request':
+      case 'request': {
         this.reply = [{ type: PayloadType.EAP, data: step.packet }];
+        // The peer may end the exchange rather than answer the method's failure message: say why now.
+        const failing = this.server.failing;
+        if (failing !== undefined)
+          core.log.log(
+            'ike',
+            LogLevel.CONTROL,
+            `EAP authentication of '${this.peerName(sa)}' at ${sa.remote.address} failed: ${failing}`,
+            sa.label,
+          );
         return;
+      }
       case 'failure':
         throw authFailed(`EAP authentication of '${this.peerName(sa)}' at ${sa.remote.address} failed: ${step.reason}`);
       case 'success': {

@@ -20,6 +20,7 @@ import { LogLevel } from '../../common/log.js';
 import { EapPeer } from '../../eap/eap-peer.js';
 import { EapServer } from '../../eap/eap-server.js';
 import { EapType, nameOf as eapName } from '../../eap/constants.js';
+import { eapMethodByType } from '../../eap/method-names.js';
 import { AuthMethod, ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
 import type { EapPayload, Payload } from '../codec/types.js';
 import type { ConnectionConfig, IkeIdentity } from '../config.js';
@@ -95,11 +96,15 @@ export class IkeEapTask implements Task {
     if (conn === undefined || client === undefined) throw new Error('EAP client without configuration');
     if (this.round++ === 0) {
       const password = core.config.eapPassword?.(client.identity);
-      if (password === undefined) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
+      // Methods with a certificate credential (EAP-TLS) need no password; the others do.
+      const needsPassword = (client.methods ?? [EapType['EAP-MSCHAP-V2']]).some(
+        (m) => eapMethodByType(m)?.credential !== 'certificate',
+      );
+      if (password === undefined && needsPassword) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
       this.peer = new EapPeer({
         rng: core.rng,
         identity: client.identity,
-        password,
+        password: password ?? '',
         ...(client.methods === undefined ? {} : { methods: client.methods }),
       });
       const idI = encodeIdentity(conn.localId);

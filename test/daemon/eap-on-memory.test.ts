@@ -38,13 +38,14 @@ secrets {
 }
 
 /** Client connections (name -> [eap_id, password]), all with the same IKE identity. */
-function client(users: Readonly<Record<string, [string, string]>>, method = 'eap-mschapv2'): string {
+function client(users: Readonly<Record<string, [string, string]>>, method = 'eap-mschapv2', extra = ''): string {
   const conns = Object.entries(users).map(
     ([name, [eapId]]) => `  ${name} {
     local_addrs = 192.0.2.1
     remote_addrs = ${GW.outer}
     vips = 0.0.0.0
     unique = never
+    ${extra}
     proposals = aes128gcm16-prfsha256-x25519
     local { auth = ${method}
       id = laptop.example
@@ -123,6 +124,27 @@ test('EAP-MD5 with an xauth secret; unique = replace keeps two EAP users of one 
     const up = (await gw.daemon.sas()).ikeSas.filter((s) => s.state === 'ESTABLISHED');
     assert.deepEqual(up.map((s) => s.remoteEapId).sort(), ['carol', 'dave'], 'both users stay up');
     assert.deepEqual(new Set(up.map((s) => s.remoteId)), new Set(['laptop.example']));
+  } finally {
+    await t.stop();
+  }
+});
+
+test('the EAP identities stay with the IKE_SA across an IKE rekey', async () => {
+  const t = await TwoDaemons.start(
+    client({ carol: ['carol', "carol's password"] }, 'eap-mschapv2', 'rekey_time = 60s'),
+    gateway(),
+  );
+  const [c, gw] = [t.left, t.right];
+  try {
+    await c.daemon.up('carol', 10);
+    await settle();
+    const [before] = (await gw.daemon.sas()).ikeSas;
+    await t.advance(70_000);
+    const [after] = (await gw.daemon.sas()).ikeSas;
+    assert.ok(before !== undefined && after !== undefined);
+    assert.notEqual(after.uniqueId, before.uniqueId, 'the IKE_SA was rekeyed');
+    assert.equal(after.remoteEapId, 'carol');
+    assert.equal((await c.daemon.sas()).ikeSas[0]?.localEapId, 'carol');
   } finally {
     await t.stop();
   }

@@ -42,7 +42,18 @@ function methodsOf(
 ): EapMethodName[] | undefined {
   const origin = round.keyOrigins['auth'] ?? round.origin;
   const usable = EAP_METHOD_NAMES.filter((m) => available(m.type));
-  const text = round.auth.split(':')[0] ?? round.auth;
+  const [text = round.auth, constraints] = round.auth.split(':');
+  if (constraints !== undefined) {
+    // Ignoring them would accept more peers.
+    errors.push(
+      diagnostic(
+        origin,
+        `auth = ${round.auth} in ${where}: trust chain constraints after ':' are not supported`,
+        `write auth = ${text}`,
+      ),
+    );
+    return undefined;
+  }
   if (text.toLowerCase() === 'eap') return usable;
   const method = eapMethodByName(text.slice('eap-'.length));
   if (method === undefined) {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { loadDaemonConfig } from '../../src/daemon/load-config.js';
 import { parseIdentityText } from '../../src/daemon/identity-text.js';
 import { ConfigError } from '../../src/config/config-error.js';
+import { EapType } from '../../src/eap/constants.js';
+import { hasPeerMethod } from '../../src/eap/eap-peer.js';
 import { repoRoot } from '../helpers/vectors.js';
 
 function withConf(text: string, fn: (file: string) => void): void {
@@ -233,6 +235,13 @@ ${secrets} }
   ]);
   assert.deepEqual(configErrors(client('eap-sim', '', '')), [
     "3: auth = eap-sim in 'rw.local': unknown EAP method (use one of eap-mschapv2, eap-md5 or eap)",
+  ]);
+  // EAP-TLS is known by name; it is configured once this build runs it, refused as unavailable until then.
+  const tls = configErrors(client('eap-tls', '', ''));
+  if (hasPeerMethod(EapType['EAP-TLS'])) assert.deepEqual(tls, []);
+  else assert.match(tls[0] ?? '', /^3: auth = eap-tls in 'rw.local': EAP-TLS is not available in this version/);
+  assert.deepEqual(configErrors(client('eap-tls:ecdsa-384', '', '')), [
+    "3: auth = eap-tls:ecdsa-384 in 'rw.local': trust chain constraints after ':' are not supported (write auth = eap-tls)",
   ]);
   assert.deepEqual(configErrors(client('eap-md5', '\n  eap_id = %any', 'eap-c { secret = pw }')), [
     "5: eap_id = %any in 'rw.local' (our own EAP identity must be a name)",

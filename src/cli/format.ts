@@ -44,10 +44,10 @@ export function formatSas(sas: readonly IkeSaInfo[]): string {
       `${s.name}: #${s.uniqueId}, ${s.state}, IKEv2, ${s.spiI}_i${s.initiator ? '*' : ''} ${s.spiR}_r${s.initiator ? '' : '*'}`,
     );
     out.push(
-      `  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]${vipText(s.localVips)}${s.natLocal ? ' (behind NAT)' : ''}`,
+      `  local  '${s.localId}' @ ${s.localAddr}[${s.localPort}]${eapText(s.localEapId)}${vipText(s.localVips)}${s.natLocal ? ' (behind NAT)' : ''}`,
     );
     out.push(
-      `  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]${vipText(s.remoteVips)}${s.natRemote ? ' (behind NAT)' : ''}`,
+      `  remote '${s.remoteId}' @ ${s.remoteAddr}[${s.remotePort}]${eapText(s.remoteEapId)}${vipText(s.remoteVips)}${s.natRemote ? ' (behind NAT)' : ''}`,
     );
     if (s.dns.length > 0) out.push(`  dns ${s.dns.join(', ')}`);
     out.push(`  ${s.proposal}`);
@@ -55,6 +55,11 @@ export function formatSas(sas: readonly IkeSaInfo[]): string {
     for (const c of s.children) out.push(...childLines(c));
   }
   return out.join('\n') + '\n';
+}
+
+/** ` EAP: 'carol'` for an EAP identity, as swanctl --list-sas writes it; '' for none. */
+function eapText(id: string | null | undefined): string {
+  return id === null || id === undefined ? '' : ` EAP: '${id}'`;
 }
 
 /** ` [198.51.100.129 2001:db8:1::1]` for virtual IPs, as swanctl --list-sas writes them; '' for none. */

@@ -68,7 +68,27 @@ function round(f: Findings, s: SettingsSection, side: 'local' | 'remote', positi
     pubkeys: list('pubkeys'),
     cacerts: list('cacerts'),
     revocation: f.read(s, 'revocation', (v) => parseEnum(v, ['strict', 'ifuri', 'relaxed'] as const)) ?? 'relaxed',
+    ...eapId(f, s, authClass),
   };
+}
+
+/** `eap_id`, which only means something in an EAP round. */
+function eapId(f: Findings, s: SettingsSection, authClass: AuthClass): { eapId?: string } {
+  const id = f.read(s, 'eap_id', (v) => v.trim());
+  if (id === undefined) return {};
+  if (authClass !== 'eap') {
+    f.warn(
+      s.keys.get('eap_id')?.origin ?? s.origin,
+      `eap_id is ignored: '${s.name}' does not authenticate with EAP`,
+      'remove eap_id, or set auth = eap-mschapv2 (or another eap-* method)',
+    );
+    return {};
+  }
+  if (id === '') {
+    f.error(s.keys.get('eap_id')?.origin ?? s.origin, 'eap_id is empty', 'name an EAP identity, or %any (remote)');
+    return {};
+  }
+  return { eapId: id };
 }
 
 function classifyAuth(f: Findings, auth: string, s: SettingsSection): AuthClass {
@@ -80,10 +100,8 @@ function classifyAuth(f: Findings, auth: string, s: SettingsSection): AuthClass 
     f.error(origin, `auth = ${auth}: BLISS signatures are not supported`, 'use pubkey with RSA, ECDSA or EdDSA keys');
     return 'pubkey';
   }
-  if (lower.startsWith('eap')) {
-    f.error(origin, `auth = ${auth}: EAP authentication is not supported`, 'use auth = psk');
-    return 'eap';
-  }
+  // `eap` or `eap-<method>` (the method is checked against the methods available when the daemon maps the config).
+  if (lower === 'eap' || lower.startsWith('eap-')) return 'eap';
   if (lower.startsWith('xauth')) {
     f.error(origin, `auth = ${auth}: XAuth is IKEv1 only and not supported`, 'use auth = psk');
     return 'xauth';

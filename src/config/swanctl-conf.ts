@@ -25,7 +25,7 @@ import { CONNECTION_KEYS, TOP_LEVEL_SECTIONS } from './swanctl-keys.js';
 import { Findings, keyOriginsOf } from './swanctl-findings.js';
 import { buildAuthRounds } from './swanctl-auth.js';
 import { buildChildren } from './swanctl-children.js';
-import { buildPrivateKeySecrets, buildSecrets } from './swanctl-secrets.js';
+import { buildEapSecrets, buildPrivateKeySecrets, buildSecrets } from './swanctl-secrets.js';
 import { buildPools, checkPoolReferences, parseVips } from './swanctl-pools.js';
 import type {
   AddressPoolConfig,
@@ -34,6 +34,7 @@ import type {
   AddressSpec,
   ChildConfig,
   IkeConnection,
+  EapSecret,
   IkeSecret,
   SwanctlConfig,
   SwanctlParseResult,
@@ -87,6 +88,7 @@ class Builder extends Findings {
     }
     let connections: IkeConnection[] = [];
     let secrets: IkeSecret[] = [];
+    let eapSecrets: EapSecret[] = [];
     let privateKeys: PrivateKeySecret[] = [];
     let authorities: Authority[] = [];
     let pools: AddressPoolConfig[] = [];
@@ -96,6 +98,7 @@ class Builder extends Findings {
       else if (section.name === 'secrets') {
         secrets = buildSecrets(this, section, secretOrigins);
         privateKeys = buildPrivateKeySecrets(this, section);
+        eapSecrets = buildEapSecrets(this, section);
       } else if (section.name === 'pools') pools = buildPools(this, section);
       else if (section.name === 'authorities') authorities = this.authorities(section);
       else if (!this.isTemplate(section.name)) {
@@ -105,7 +108,7 @@ class Builder extends Findings {
       }
     }
     checkPoolReferences(this, connections, pools);
-    return { connections, pools, secrets, files: [...files], secretOrigins, privateKeys, authorities };
+    return { connections, pools, secrets, eapSecrets, files: [...files], secretOrigins, privateKeys, authorities };
   }
 
   /** authorities.<name> { cacert, crl_uris, ocsp_uris } (swanctl.conf(5)); smartcard keys are refused. */

@@ -92,8 +92,8 @@ export const AUTH_KEYS: Readonly<Record<string, KeyRule>> = {
   certs: S,
   pubkeys: S,
   cacerts: S,
-  eap_id: ignored('EAP is not supported; eap_id only applies to EAP rounds'),
-  aaa_id: ignored('EAP is not supported; aaa_id only applies to EAP rounds'),
+  eap_id: S,
+  aaa_id: ignored('a separate AAA server identity is not supported; the EAP server is the IKE responder'),
   xauth_id: ignored('XAuth (IKEv1) is not supported; xauth_id only applies to XAuth rounds'),
   revocation: S,
   groups: refused('group membership constraints are not supported (ignoring them would accept more peers)'),
@@ -147,7 +147,7 @@ export const CHILD_KEYS: Readonly<Record<string, KeyRule>> = {
   sha256_96: defaultOnly(boolIs(false), 'the non-standard 96-bit HMAC-SHA-256 truncation is not supported'),
 };
 
-/** secrets.ike<suffix>.<key>; id<suffix> keys are matched by prefix. */
+/** secrets.ike<suffix>.<key> and eap<suffix> / xauth<suffix>; id<suffix> keys are matched by prefix. */
 export const IKE_SECRET_KEYS: Readonly<Record<string, KeyRule>> = {
   secret: S,
   id: S,
@@ -166,7 +166,7 @@ export const POOL_KEYS: Readonly<Record<string, KeyRule>> = {
   split_exclude: refused('split-exclude (Unity) attributes are not supported'),
 };
 
-/** Secret section prefixes strongSwan knows (swanctl.conf(5), secrets); only `ike` is used here. */
+/** Secret section prefixes strongSwan knows (swanctl.conf(5), secrets); `ike`, `eap`, `xauth` and keys are used. */
 export const SECRET_TYPES = [
   'eap',
   'xauth',

@@ -70,6 +70,11 @@ export interface AuthRound {
   readonly cacerts: readonly string[];
   /** Revocation policy for the peer's certificate (default relaxed). */
   readonly revocation: 'strict' | 'ifuri' | 'relaxed';
+  /**
+   * `eap_id`: local, our EAP identity (default: the IKE identity); remote, the EAP identity the peer must use, `%any`
+   * to ask it with EAP-Identity (default: the peer's IKE identity).
+   */
+  readonly eapId?: string;
 }
 
 export type IkeVersion = 0 | 1 | 2;
@@ -156,6 +161,17 @@ export interface IkeSecret {
   readonly ids: readonly string[];
 }
 
+/** A `secrets.eap<suffix>` (or its alias `xauth<suffix>`) password: EAP-MSCHAPv2, EAP-MD5. */
+export interface EapSecret {
+  readonly name: string;
+  readonly origin: Origin;
+  /** The decoded secret (ASCII, `0x` hex or `0s` Base64 as written); methods use it as UTF-8 text. */
+  readonly secret: Uint8Array;
+  readonly secretOrigin: Origin;
+  /** EAP identities from the id<suffix> keys, in order; empty means the secret applies to any identity. */
+  readonly ids: readonly string[];
+}
+
 /** secrets.private<suffix> / rsa / ecdsa / pkcs8 / pkcs12: a private key file and its passphrase. */
 export interface PrivateKeySecret {
   readonly name: string;
@@ -196,6 +212,8 @@ export interface SwanctlConfig {
   /** The `pools` section, in file order. */
   readonly pools: readonly AddressPoolConfig[];
   readonly secrets: readonly IkeSecret[];
+  /** `secrets.eap<suffix>` and `xauth<suffix>` (may be absent in configurations built by hand). */
+  readonly eapSecrets?: readonly EapSecret[];
   /** Private key secrets (may be absent in configurations built by hand). */
   readonly privateKeys?: readonly PrivateKeySecret[];
   readonly authorities?: readonly Authority[];

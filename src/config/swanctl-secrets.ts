@@ -1,11 +1,17 @@
-/** The secrets section: ike<suffix> pre-shared keys; other secret types are recognised and skipped. */
+/**
+ * The secrets section: ike<suffix> pre-shared keys, eap<suffix> / xauth<suffix> passwords (xauth is an alias of eap,
+ * swanctl.conf(5)) and private key files; other secret types are recognised and skipped.
+ */
 import type { Origin } from './config-error.js';
 import type { SettingsSection } from './settings-tree.js';
 import { didYouMean } from './suggest.js';
 import { parseSecret } from './values.js';
 import { IKE_SECRET_KEYS, SECRET_TYPES } from './swanctl-keys.js';
 import type { Findings } from './swanctl-findings.js';
-import type { IkeSecret, PrivateKeySecret } from './swanctl-model.js';
+import type { EapSecret, IkeSecret, PrivateKeySecret } from './swanctl-model.js';
+
+/** Password sections: `eap<suffix>` and its alias `xauth<suffix>`. */
+const EAP_SECRET_TYPES = ['eap', 'xauth'] as const;
 
 /** Secret sections naming a private key file (swanctl.conf(5) secrets.private<suffix>, rsa, ecdsa, pkcs8, pkcs12). */
 export const PRIVATE_KEY_TYPES = ['private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12'] as const;
@@ -61,6 +67,7 @@ export function buildSecrets(f: Findings, section: SettingsSection, secretOrigin
     }
     if (type !== 'ike') {
       if ((PRIVATE_KEY_TYPES as readonly string[]).includes(type)) continue;
+      if ((EAP_SECRET_TYPES as readonly string[]).includes(type)) continue;
       f.warn(
         s.origin,
         `secret section '${s.name}' is ignored`,
@@ -68,13 +75,25 @@ export function buildSecrets(f: Findings, section: SettingsSection, secretOrigin
       );
       continue;
     }
-    const secret = ikeSecret(f, s);
+    const secret = idsAndSecret(f, s);
     if (secret !== undefined) out.push(secret);
   }
   return out;
 }
 
-function ikeSecret(f: Findings, s: SettingsSection): IkeSecret | undefined {
+/** eap<suffix> and xauth<suffix> passwords in file order (their origins went into secretOrigins with the others). */
+export function buildEapSecrets(f: Findings, section: SettingsSection): EapSecret[] {
+  const out: EapSecret[] = [];
+  for (const s of section.sections.values()) {
+    if (!EAP_SECRET_TYPES.some((t) => s.name.startsWith(t))) continue;
+    const secret = idsAndSecret(f, s);
+    if (secret !== undefined) out.push(secret);
+  }
+  return out;
+}
+
+/** A section of `secret` and `id<suffix>` keys (ike, eap, xauth). */
+function idsAndSecret(f: Findings, s: SettingsSection): IkeSecret | undefined {
   const ids: string[] = [];
   for (const k of s.keys.values()) {
     if (k.name.startsWith('id')) {
@@ -83,7 +102,7 @@ function ikeSecret(f: Findings, s: SettingsSection): IkeSecret | undefined {
       f.error(
         k.origin,
         `unknown key '${k.name}' in secret '${s.name}'`,
-        didYouMean(k.name, Object.keys(IKE_SECRET_KEYS)) ?? 'an ike secret holds secret and id<suffix> keys',
+        didYouMean(k.name, Object.keys(IKE_SECRET_KEYS)) ?? 'this secret holds secret and id<suffix> keys',
       );
     }
   }

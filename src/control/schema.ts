@@ -82,6 +82,10 @@ export interface IkeSaInfo {
   remoteVips: string[];
   /** DNS servers that came with our virtual IPs. */
   dns: string[];
+  /** Our EAP identity, when we authenticated with EAP (RFC 7296 2.16); null otherwise. */
+  localEapId: string | null;
+  /** The peer's EAP identity (the user), when it authenticated with EAP to us; null otherwise. */
+  remoteEapId: string | null;
 }
 
 export interface ConnectionInfo {

@@ -15,7 +15,9 @@ import type {
 } from '../config/swanctl-model.js';
 import type { ChildConfig, ConnectionConfig, IkeIdentity } from '../ike/config.js';
 import { childConfig, connectionConfig } from '../ike/config.js';
-import { identityMatches } from '../ike/identity.js';
+import { formatIdentity, identityMatches } from '../ike/identity.js';
+import { eapPasswordLookup, mapEap } from './eap-config.js';
+import type { EapPasswordLookup } from './eap-config.js';
 import { IdentityError, parseIdentityText } from './identity-text.js';
 import type { Credentials } from '../pki/credentials.js';
 import { DnError, dnIdentity, mapLocalPubkey, mapRemotePubkey } from '../pki/connection-auth.js';
@@ -41,6 +43,8 @@ export interface DaemonConfig {
   /** Settings accepted but not acted on, with file:line. */
   readonly warnings: readonly Diagnostic[];
   readonly psk: (local: IkeIdentity, remote: IkeIdentity) => Uint8Array | undefined;
+  /** The password of an EAP identity (swanctl `secrets.eap*`), for EAP client and server. */
+  readonly eapPassword: EapPasswordLookup;
   /** swanctl.conf `pools`: the virtual IP pools gateways hand addresses out of (src/pools). */
   readonly pools: readonly AddressPoolConfig[];
 }
@@ -90,6 +94,7 @@ function mapChild(c: SwanChild): ChildConfig {
 
 function mapConnection(
   c: IkeConnection,
+  config: SwanctlConfig,
   errors: Diagnostic[],
   warnings: Diagnostic[],
   creds?: Credentials,
@@ -119,12 +124,12 @@ function mapConnection(
   const local = c.local[0];
   const remote = c.remote[0];
   for (const round of [...c.local, ...c.remote]) {
-    if (round.authClass !== 'psk' && round.authClass !== 'pubkey')
+    if (round.authClass === 'xauth')
       errors.push(
         diagnostic(
           round.origin,
-          `auth = ${round.auth} in '${c.name}.${round.name}' is not supported yet`,
-          'use auth = psk with a secrets.ike section, or auth = pubkey with certificates',
+          `auth = ${round.auth} in '${c.name}.${round.name}': XAuth is IKEv1 only and not supported`,
+          'use auth = eap-mschapv2 for user names and passwords, or psk or pubkey',
         ),
       );
     else if (round.authClass === 'pubkey' && creds === undefined)
@@ -175,6 +180,7 @@ function mapConnection(
   const remoteId = remote?.id !== undefined ? identity(remote.id, remote.origin, errors) : ({ type: 'any' } as const);
   const remoteAuth =
     remote?.authClass === 'pubkey' && creds !== undefined ? mapRemotePubkey(c.name, remote, creds, errors) : undefined;
+  const eap = mapEap(c, local, remote, formatIdentity(localId), config, errors);
   const ikeChildren = c.children.filter((ch) => ch.mode === 'tunnel' || ch.mode === 'transport');
   const ike = connectionConfig({
     name: c.name,
@@ -197,6 +203,7 @@ function mapConnection(
     ...(remoteAuth !== undefined ? { remoteAuth } : {}),
     sendCert: c.sendCert,
     sendCertreq: c.sendCertreq,
+    ...eap,
   });
   return {
     ike,
@@ -242,7 +249,7 @@ export function pskLookup(config: SwanctlConfig): (local: IkeIdentity, remote: I
 export function mapSwanctlConfig(config: SwanctlConfig, creds?: Credentials): DaemonConfig {
   const errors: Diagnostic[] = [...(creds?.errors ?? [])];
   const warnings: Diagnostic[] = [...(creds?.warnings ?? [])];
-  const connections = config.connections.map((c) => mapConnection(c, errors, warnings, creds));
+  const connections = config.connections.map((c) => mapConnection(c, config, errors, warnings, creds));
   for (const s of config.secrets)
     for (const id of s.ids) {
       try {
@@ -254,5 +261,11 @@ export function mapSwanctlConfig(config: SwanctlConfig, creds?: Credentials): Da
       }
     }
   if (errors.length > 0) throw new ConfigError(errors);
-  return { connections, pools: config.pools, psk: pskLookup(config), warnings };
+  return {
+    connections,
+    pools: config.pools,
+    psk: pskLookup(config),
+    eapPassword: eapPasswordLookup(config.eapSecrets ?? []),
+    warnings,
+  };
 }

@@ -21,6 +21,8 @@ export interface IkeRecord {
   readonly name: string;
   readonly localId: string;
   readonly remoteId: string;
+  /** The peer's EAP identity, when it logged in with EAP (what `unique` compares then, as strongSwan). */
+  readonly remoteEapId?: string;
   readonly proposal: string;
   readonly natLocal: boolean;
   readonly natRemote: boolean;
@@ -126,6 +128,8 @@ export async function listSas(src: SaSources, nowMs: number): Promise<{ ikeSas: 
       localVips: [...(src.vips.get(sa.id)?.local ?? [])],
       remoteVips: [...(src.vips.get(sa.id)?.remote ?? [])],
       dns: [...(src.vips.get(sa.id)?.dns ?? [])],
+      localEapId: sa.localEapId ?? null,
+      remoteEapId: sa.remoteEapId ?? null,
       ...saCertificates(sa),
     });
   }

@@ -85,6 +85,7 @@ export class Daemon {
       },
       pools: this.#remote.pools,
       psk: (l, r) => config().psk(l, r),
+      eapPassword: (id) => config().eapPassword(id),
       ...options.limits,
       rng: options.rng,
       log: options.log,

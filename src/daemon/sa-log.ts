@@ -31,7 +31,9 @@ export class SaLog {
     this.#log.log(
       'ike',
       LogLevel.AUDIT,
-      `IKE_SA ${ev.name}[${ev.ikeSaId}] established between ${ev.local.address}[${ev.localId}]...${ev.remote.address}[${ev.remoteId}]`,
+      `IKE_SA ${ev.name}[${ev.ikeSaId}] established between ${ev.local.address}[${ev.localId}]...${ev.remote.address}[${ev.remoteId}]` +
+        (ev.localEapId !== undefined ? `, we logged in with EAP as '${ev.localEapId}'` : '') +
+        (ev.remoteEapId !== undefined ? `, the peer logged in with EAP as '${ev.remoteEapId}'` : ''),
     );
   }
 

@@ -82,6 +82,7 @@ export class SaManager {
           name: ev.name,
           localId: ev.localId,
           remoteId: ev.remoteId,
+          ...(ev.remoteEapId !== undefined ? { remoteEapId: ev.remoteEapId } : {}),
           proposal: ev.proposal,
           natLocal: ev.natLocal,
           natRemote: ev.natRemote,

@@ -1,7 +1,8 @@
 /**
  * swanctl.conf `unique` for an identity that authenticates again while an IKE_SA of it is up (both sides' ids
  * the same): `replace` deletes the older IKE_SAs, `keep` deletes the new one, `never` and `no` let both live
- * (with `no`, a peer's INITIAL_CONTACT still replaces, RFC 7296 2.4; the engine does that).
+ * (with `no`, a peer's INITIAL_CONTACT still replaces, RFC 7296 2.4; the engine does that). A peer that logged in
+ * with EAP is compared by its EAP identity (swanctl.conf(5), unique), so users sharing an IKE identity stay apart.
  */
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
@@ -11,6 +12,12 @@ export interface UniqueCandidate {
   readonly id: number;
   readonly localId: string;
   readonly remoteId: string;
+  readonly remoteEapId?: string;
+}
+
+/** Who the peer is for `unique`: its EAP identity when it has one, else its IKE identity. */
+function user(s: UniqueCandidate): string {
+  return s.remoteEapId !== undefined ? `EAP:${s.remoteEapId}` : s.remoteId;
 }
 
 /** The IKE_SAs to delete now that `fresh` is established: older duplicates, or `fresh` itself. */
@@ -22,7 +29,7 @@ export function uniqueVictims(
   if (policy !== 'replace' && policy !== 'keep') return { delete: [], refused: false };
   const older: number[] = [];
   for (const s of established)
-    if (s.id !== fresh.id && s.localId === fresh.localId && s.remoteId === fresh.remoteId) older.push(s.id);
+    if (s.id !== fresh.id && s.localId === fresh.localId && user(s) === user(fresh)) older.push(s.id);
   if (older.length === 0) return { delete: [], refused: false };
   return policy === 'replace' ? { delete: older, refused: false } : { delete: [fresh.id], refused: true };
 }
@@ -52,7 +59,7 @@ export class DeferredDeletes {
     const r = uniqueVictims(policy, fresh, all.values());
     for (const id of r.delete) {
       const why = r.refused ? 'refused, an IKE_SA of it is up' : `replaces IKE_SA ${name}[${id}]`;
-      const what = `unique = ${policy}: '${fresh.remoteId}' authenticated again as ${name}[${fresh.id}]: ${why}`;
+      const what = `unique = ${policy}: '${fresh.remoteEapId ?? fresh.remoteId}' authenticated again as ${name}[${fresh.id}]: ${why}`;
       this.#log.log('ike', LogLevel.AUDIT, what);
       this.#ids.push(id);
     }

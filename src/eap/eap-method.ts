@@ -19,6 +19,11 @@ export interface ServerMethod {
   initiate(identifier: number): Buffer;
   /** The peer's response to the request with `identifier`; throws ParseError for malformed Type-Data. */
   process(typeData: Buffer, identifier: number): ServerMethodStep;
+  /**
+   * Why the peer already failed while the method still finishes its conversation (the MS-CHAPv2 Failure request
+   * awaits the peer's answer); undefined otherwise. A peer may end the exchange instead of answering.
+   */
+  readonly failing?: string | undefined;
 }
 
 /** What a peer-side method does with a request. */

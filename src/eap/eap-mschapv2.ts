@@ -174,6 +174,10 @@ export class MsChapV2Server implements ServerMethod {
     this.ctx = ctx;
   }
 
+  get failing(): string | undefined {
+    return this.state === 'failure' ? this.failure : undefined;
+  }
+
   initiate(): Buffer {
     this.challenge = this.ctx.rng.bytes(CHALLENGE_LENGTH);
     this.id = this.ctx.rng.bytes(1)[0] ?? 0;

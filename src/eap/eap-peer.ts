@@ -17,6 +17,11 @@ const PEER_METHODS: Readonly<Record<number, (ctx: PeerMethodContext) => PeerMeth
   [EapType['EAP-MSCHAP-V2']]: (ctx) => new MsChapV2Peer(ctx),
 };
 
+/** Whether this build runs method `type` (EapType) as a peer. */
+export function hasPeerMethod(type: number): boolean {
+  return PEER_METHODS[type] !== undefined;
+}
+
 export interface EapPeerConfig {
   readonly rng: Rng;
   /** Our EAP identity (swanctl `eap_id`). */

@@ -23,6 +23,11 @@ const SERVER_METHODS: Readonly<Record<number, (ctx: ServerMethodContext) => Serv
   [EapType['EAP-MSCHAP-V2']]: (ctx) => new MsChapV2Server(ctx),
 };
 
+/** Whether this build runs method `type` (EapType) as a server. */
+export function hasServerMethod(type: number): boolean {
+  return SERVER_METHODS[type] !== undefined;
+}
+
 export interface EapServerConfig {
   readonly rng: Rng;
   /** Methods allowed, the first proposed (EapType). */
@@ -62,6 +67,11 @@ export class EapServer {
     this.config = config;
     this.identifier = config.rng.bytes(1)[0] ?? 0;
     this.identity = config.identity;
+  }
+
+  /** Why the peer already failed while the method finishes its conversation (see ServerMethod.failing). */
+  get failing(): string | undefined {
+    return this.method?.failing;
   }
 
   /** The first request: EAP-Identity, or the first method when the identity is known. */

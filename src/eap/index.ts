@@ -2,8 +2,10 @@
 export * from './constants.js';
 export { decodeEapPacket, encodeEapPacket, encodedLengthEapPacket } from './eap-packet.js';
 export type { EapPacket } from './eap-packet.js';
-export { EapServer } from './eap-server.js';
+export { EapServer, hasServerMethod } from './eap-server.js';
 export type { EapServerConfig, EapServerStep } from './eap-server.js';
-export { EapPeer } from './eap-peer.js';
+export { EapPeer, hasPeerMethod } from './eap-peer.js';
+export { EAP_METHOD_NAMES, eapMethodByName, eapMethodByType } from './method-names.js';
+export type { EapMethodName } from './method-names.js';
 export type { EapPeerConfig, EapPeerStep } from './eap-peer.js';
 export type { PasswordLookup } from './eap-method.js';

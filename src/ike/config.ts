@@ -73,11 +73,13 @@ export interface EapClientConfig {
   readonly methods?: readonly number[];
 }
 
-/** EAP as a server: the methods offered (EapType), and whether to ask the identity (swanctl `eap_id = %any`). */
+/** EAP as a server: the methods offered (EapType), and whether to ask the identity (swanctl remote `eap_id`). */
 export interface EapServerSettings {
   readonly methods: readonly number[];
-  /** Ask with EAP-Identity; otherwise the peer's IKE identity is its EAP identity. */
+  /** Ask with EAP-Identity (`eap_id` set); otherwise the peer's IKE identity is its EAP identity. */
   readonly askIdentity: boolean;
+  /** The EAP identity the peer must authenticate as (`eap_id` other than `%any`). */
+  readonly identity?: string;
 }
 
 /** Retransmission (strongSwan `charon.retransmit_*`): timeout * base^n, n = 0 .. tries. */
@@ -173,9 +175,12 @@ export interface ConnectionConfig {
   readonly vips?: readonly string[];
   /** swanctl `pools`: pools (EngineConfig.pools) to assign the peer's virtual IPs from, in order. */
   readonly pools?: readonly string[];
-  /** We authenticate with EAP (swanctl local auth = eap-*, eap_id; RFC 7296 2.16); the peer with its PSK. */
+  /**
+   * We authenticate with EAP (swanctl local auth = eap-*, eap_id; RFC 7296 2.16); the peer with its signature
+   * (remoteAuth) or its PSK.
+   */
   readonly eapClient?: EapClientConfig;
-  /** The peer authenticates with EAP (swanctl remote auth = eap-*); we with our PSK. */
+  /** The peer authenticates with EAP (swanctl remote auth = eap-*); we with our signature (localAuth) or PSK. */
   readonly eapServer?: EapServerSettings;
 }
 

@@ -325,6 +325,10 @@ export class IkeEngine implements EngineCore {
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
     sa.rekeyOf = old.id;
+    sa.localCert = old.localCert;
+    sa.peerCert = old.peerCert;
+    sa.localEapId = old.localEapId;
+    sa.remoteEapId = old.remoteEapId;
     inheritVirtualIps(old, sa, this.config.pools);
     this.register(sa.spiLocal, sa);
     return sa;
@@ -412,6 +416,8 @@ export class IkeEngine implements EngineCore {
       proposal: sa.proposal === undefined ? '' : describeSelected(sa.proposal),
       natLocal: sa.natLocal,
       natRemote: sa.natRemote,
+      ...(sa.localEapId !== undefined ? { localEapId: sa.localEapId } : {}),
+      ...(sa.remoteEapId !== undefined ? { remoteEapId: sa.remoteEapId } : {}),
     };
     this.emit(
       sa.rekeyOf === undefined ? base : { ...base, rekeyOf: sa.rekeyOf, childSaIds: sa.children.map((c) => c.id) },

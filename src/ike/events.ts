@@ -94,6 +94,9 @@ export type IkeEvent =
       /** NAT between us and the peer (RFC 7296 2.23): our side / their side. */
       readonly natLocal: boolean;
       readonly natRemote: boolean;
+      /** EAP identities (RFC 7296 2.16): ours when we logged in with EAP, the peer's when it logged in to us. */
+      readonly localEapId?: string;
+      readonly remoteEapId?: string;
       /**
        * Set when this IKE_SA replaces another by rekeying (RFC 7296 1.3.2): the CHILD_SAs listed in
        * `childSaIds` moved from IKE_SA `rekeyOf` to this one (their keys and SPIs are unchanged).

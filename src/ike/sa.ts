@@ -131,6 +131,9 @@ export class IkeSa {
   /** Certificates this IKE_SA was authenticated with (ours, the peer's end entity), for listings. */
   localCert: X509Cert | undefined;
   peerCert: X509Cert | undefined;
+  /** EAP identities this IKE_SA was authenticated with (RFC 7296 2.16): ours as EAP client, the peer's as server. */
+  localEapId: string | undefined;
+  remoteEapId: string | undefined;
   /** Why the SA is going away (for the ikeSaDeleted event). */
   deleteReason = '';
   /** Virtual IPs and attributes of the configuration payload exchange (RFC 7296 2.19), once there was one. */

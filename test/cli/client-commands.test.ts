@@ -60,6 +60,8 @@ const ike: IkeSaInfo = {
   localVips: ['198.51.100.129', '2001:db8:1::1'],
   remoteVips: [],
   dns: ['203.0.113.53'],
+  localEapId: 'carol',
+  remoteEapId: null,
 };
 const pool: PoolInfo = {
   name: 'rw4',
@@ -103,7 +105,11 @@ test('sas prints the SAs in plain words and --json unchanged', async () => {
     assert.match(c.o.out, /net: #1, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_GCM_16_128/);
     assert.match(c.o.out, /in {2}c1a2b3c4, +840 bytes, +10 packets/);
     assert.match(c.o.out, /drops: replay 2$/m);
-    assert.match(c.o.out, /^ {2}local {2}'left.lab' @ 192.0.2.1\[4500\] \[198.51.100.129 2001:db8:1::1\]$/m);
+    assert.match(
+      c.o.out,
+      /^ {2}local {2}'left.lab' @ 192.0.2.1\[4500\] EAP: 'carol' \[198.51.100.129 2001:db8:1::1\]$/m,
+    );
+    assert.match(c.o.out, /^ {2}remote 'right.lab' @ 192.0.2.2\[4500\]$/m);
     assert.match(c.o.out, /^ {2}dns 203.0.113.53$/m);
     const j = capture();
     assert.equal(await run([`--control=${sock}`, 'sas', '--json'], j.io), 0);

@@ -338,7 +338,7 @@ test('authentication rounds are ordered by round, then position; certs, pubkeys 
   assert.deepEqual(warnings.map(formatDiagnostic), []);
 });
 
-test('secrets: ike sections with ids, hex and base64; other types are ignored with a warning', () => {
+test('secrets: ike sections with ids, hex and base64; eap and xauth passwords; other types are ignored with a warning', () => {
   const { config, warnings } = parse(
     [
       'secrets {',
@@ -347,6 +347,8 @@ test('secrets: ike sections with ids, hex and base64; other types are ignored wi
       '  eap-user { secret = pw\n id = user }',
       '  iek-typo { secret = x }',
       '  ike-empty { id = nobody }',
+      '  xauth-two { secret = 0x7077\n id1 = carol\n id2 = dave }',
+      '  ntlm-x { secret = 0x00 }',
       '}',
     ].join('\n'),
   );
@@ -357,11 +359,18 @@ test('secrets: ike sections with ids, hex and base64; other types are ignored wi
       ['ike-b64', '000102', []],
     ],
   );
-  assert.equal(config.secretOrigins.length, 4);
+  assert.deepEqual(
+    config.eapSecrets?.map((s) => [s.name, Buffer.from(s.secret).toString('utf8'), s.ids]),
+    [
+      ['eap-user', 'pw', ['user']],
+      ['xauth-two', 'pw', ['carol', 'dave']],
+    ],
+  );
+  assert.equal(config.secretOrigins.length, 6);
   assert.deepEqual(warnings.map(formatDiagnostic), [
-    "/etc/swanctl/swanctl.conf:6:3: secret section 'eap-user' is ignored (eap secrets are not used yet; only ike<suffix> secrets are)",
     "/etc/swanctl/swanctl.conf:8:3: secret section 'iek-typo' has an unknown type and is ignored (as strongSwan does) (did you mean 'ike'?)",
     '/etc/swanctl/swanctl.conf:9:3: secret section \'ike-empty\' has no secret and is ignored (as strongSwan does) (add secret = "...")',
+    "/etc/swanctl/swanctl.conf:13:3: secret section 'ntlm-x' is ignored (ntlm secrets are not used yet; only ike<suffix> secrets are)",
   ]);
 });
 
@@ -456,9 +465,9 @@ const errorCases: [string, string, string[]][] = [
   ],
   [
     'unsupported auth and mode',
-    'connections { c {\n remote { auth = eap-tls }\n children { x {\n mode = beet } } } }',
+    'connections { c {\n remote { auth = xauth-pam }\n children { x {\n mode = beet } } } }',
     [
-      '/etc/swanctl/swanctl.conf:2:18: auth = eap-tls: EAP authentication is not supported (use auth = psk)',
+      '/etc/swanctl/swanctl.conf:2:18: auth = xauth-pam: XAuth is IKEv1 only and not supported (use auth = psk)',
       '/etc/swanctl/swanctl.conf:4:9: mode: mode beet is not supported (use tunnel or transport)',
     ],
   ],
@@ -508,7 +517,7 @@ test('warned keys: ignored with a warning that names the key and the reason', ()
   assert.deepEqual(warnings.map(formatDiagnostic), [
     "/etc/swanctl/swanctl.conf:2:2: 'pull' in connection 'c' is ignored: Mode Config push/pull is IKEv1 only",
     "/etc/swanctl/swanctl.conf:3:2: 'aggressive' in connection 'c' is ignored: Aggressive Mode is IKEv1 only",
-    "/etc/swanctl/swanctl.conf:5:2: 'eap_id' in local round 'local' is ignored: EAP is not supported; eap_id only applies to EAP rounds",
+    "/etc/swanctl/swanctl.conf:5:2: eap_id is ignored: 'local' does not authenticate with EAP (remove eap_id, or set auth = eap-mschapv2 (or another eap-* method))",
     "/etc/swanctl/swanctl.conf:8:2: 'copy_df' in child 'x' of connection 'c' is ignored: the data plane's outer DF bit handling is not configurable yet",
     "/etc/swanctl/swanctl.conf:9:2: 'mark_in' in child 'x' of connection 'c' is ignored: Netfilter marks do not apply to the user-space data plane",
     "/etc/swanctl/swanctl.conf:10:2: 'hw_offload' in child 'x' of connection 'c' is ignored: hardware offload does not apply to the user-space data plane",

@@ -293,3 +293,28 @@ test('hostile input: decoders give ParseError only; the state machines never thr
     }
   }
 });
+
+test('EAP-MSCHAPv2: the server knows a wrong password as soon as the Response comes (failing), not before', () => {
+  const s = server();
+  const p = peer('carol@example.org', 'guess');
+  let req = s.start();
+  assert.equal(s.failing, undefined);
+  for (let i = 0; i < 2 && req.kind === 'request'; i++) {
+    const answer = p.process(req.packet);
+    assert.equal(answer.kind, 'response');
+    if (answer.kind !== 'response') return;
+    req = s.process(answer.packet);
+    if (i === 0) assert.equal(s.failing, undefined, 'not after the identity');
+  }
+  assert.equal(req.kind, 'request', 'the Failure request still goes out');
+  assert.match(s.failing ?? '', /verification of 'carol@example.org' failed \(wrong password\)/);
+  const good = server();
+  const q = peer('carol@example.org', 'carol-secret');
+  let r = good.start();
+  for (let i = 0; i < 2 && r.kind === 'request'; i++) {
+    const a = q.process(r.packet);
+    if (a.kind !== 'response') break;
+    r = good.process(a.packet);
+  }
+  assert.equal(good.failing, undefined, 'the right password is not failing');
+});

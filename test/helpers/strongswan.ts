@@ -45,7 +45,7 @@ export class StrongSwan {
     fs.writeFileSync(
       conf,
       `charon {
-  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp mgf1 x509 pem pkcs1 pkcs8 pubkey revocation constraints kdf attr socket-default kernel-libipsec kernel-netlink vici
+  load = random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp mgf1 x509 pem pkcs1 pkcs8 pubkey revocation constraints kdf attr socket-default kernel-libipsec kernel-netlink vici eap-identity eap-md5 eap-mschapv2
   port = 500
   port_nat_t = 4500
   install_routes = yes

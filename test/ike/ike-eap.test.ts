@@ -17,6 +17,7 @@ import { formatTs } from '../../src/ike/traffic-selectors.js';
 import { VirtualIpPools } from '../../src/pools/virtual-ip-pools.js';
 import type { PeerOptions } from './exchange-helper.js';
 import { Pair, describe } from './exchange-helper.js';
+import { T0_MS, makeCa, makeCert } from '../helpers/pki.js';
 
 const MSCHAPV2 = EapType['EAP-MSCHAP-V2'];
 const MD5 = EapType['MD5-Challenge'];
@@ -201,4 +202,68 @@ test('an initiator sending AUTH instead of its EAP response is refused', () => {
   );
   assert.equal(p.events('r', 'ikeSaEstablished').length, 0);
   assert.equal(p.r.ikeSas().length, 0);
+});
+
+test('gateway with a certificate: CERTREQ from the client, CERT and signature AUTH with the EAP request', () => {
+  const ca = makeCa('C=CH, O=ts-ipsec test, CN=EAP CA', 'p256');
+  const gw = makeCert(ca, 'C=CH, O=ts-ipsec test, CN=gw.example.org', 'p256', ['gw.example.org']);
+  const gwId = { type: 'fqdn', value: 'gw.example.org' } as const;
+  const trust = { cacerts: [ca.cert], intermediates: [], certs: [], pubkeys: [], revocation: 'relaxed' } as const;
+  const c = client('carol', 'carol-eap-secret');
+  const p = new Pair(
+    { ...c, conn: { ...c.conn, remoteId: gwId, remoteAuth: trust } },
+    gateway([MSCHAPV2], true, {
+      conn: { localId: gwId, localAuth: { privateKey: gw.key, certs: [gw.cert], rsaPss: false } },
+    }),
+  );
+  p.nowMs = T0_MS;
+  p.initiate();
+  p.deliver('i');
+  p.deliver('r');
+  p.pump();
+  const req = p.take('i');
+  const P = PayloadType;
+  assert.deepEqual(summary(inner(p, req, 'i')).slice(0, 3), [P.IDi, P.CERTREQ, P.IDr].map(String));
+  p.deliverDatagram(req);
+  const res = p.take('r');
+  assert.deepEqual(summary(inner(p, res, 'r')), [String(P.IDr), String(P.CERT), String(P.AUTH), 'EAP(1/1)']);
+  p.deliverDatagram(res);
+  p.run();
+  assert.equal(p.events('i', 'childSaInstalled').length, 1);
+  assert.equal(p.events('r', 'childSaInstalled').length, 1);
+  const [si] = p.i.ikeSas();
+  const [sr] = p.r.ikeSas();
+  assert.equal(si?.localEapId, 'carol');
+  assert.equal(si?.remoteEapId, undefined);
+  assert.equal(sr?.remoteEapId, 'carol');
+  assert.equal(si?.peerCert?.subjectText, 'C=CH, O=ts-ipsec test, CN=gw.example.org');
+
+  // A client trusting another CA refuses the gateway before running EAP.
+  const other = makeCa('C=CH, O=ts-ipsec test, CN=Other CA', 'p256');
+  const q = new Pair(
+    { ...c, conn: { ...c.conn, remoteId: gwId, remoteAuth: { ...trust, cacerts: [other.cert] } } },
+    gateway([MSCHAPV2], true, {
+      conn: { localId: gwId, localAuth: { privateKey: gw.key, certs: [gw.cert], rsaPss: false } },
+    }),
+  );
+  q.nowMs = T0_MS;
+  q.initiate();
+  q.run();
+  assert.match(q.events('i', 'authFailed')[0]?.reason ?? '', /certificate of 'gw.example.org' is not trusted/);
+  assert.equal(q.events('r', 'ikeSaEstablished').length, 0);
+  assert.equal(q.i.ikeSas().length + q.r.ikeSas().length, 0);
+});
+
+test('gateway eap_id naming one user: another EAP identity is refused even with its right password', () => {
+  const p = new Pair(client('dave', 'dave-eap-secret'), {
+    ...gateway(),
+    conn: { eapServer: { methods: [MSCHAPV2], askIdentity: true, identity: 'carol' }, remoteId: { type: 'any' } },
+  });
+  p.initiate();
+  p.run();
+  assert.match(
+    p.events('r', 'authFailed')[0]?.reason ?? '',
+    /EAP identity 'dave' .* is not the configured eap_id 'carol'/,
+  );
+  assert.equal(p.events('i', 'childSaInstalled').length + p.events('r', 'childSaInstalled').length, 0);
 });

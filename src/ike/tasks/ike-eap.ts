@@ -1,10 +1,11 @@
 /**
  * IKE_AUTH with EAP (RFC 7296 2.16): the initiator leaves out AUTH, the responder authenticates itself (with its
- * PSK here) and runs EAP (src/eap) over further IKE_AUTH exchanges; both then send AUTH computed with the MSK, or with
- * SK_pi / SK_pr for methods without one (EAP-MD5), as a pre-shared key over their signed octets.
+ * certificate, as RFC 7296 2.16 expects, or its PSK) and runs EAP (src/eap) over further IKE_AUTH exchanges; both
+ * then send AUTH computed with the MSK, or with SK_pi / SK_pr for methods without one (EAP-MD5), as a pre-shared key
+ * over their signed octets.
  *
- *   HDR, SK { IDi, [IDr,] [N(INITIAL_CONTACT),] [CP,] SAi2, TSi, TSr } -->
- *                                   <-- HDR, SK { IDr, AUTH, EAP(Request) }
+ *   HDR, SK { IDi, [CERTREQ,] [IDr,] [N(INITIAL_CONTACT),] [CP,] SAi2, TSi, TSr } -->
+ *                                   <-- HDR, SK { IDr, [CERT+,] AUTH, EAP(Request) }
  *   HDR, SK { EAP(Response) } -->
  *                                   <-- HDR, SK { EAP(Request | Success) }     ... until EAP-Success
  *   HDR, SK { AUTH } -->
@@ -19,6 +20,7 @@ import { LogLevel } from '../../common/log.js';
 import { EapPeer } from '../../eap/eap-peer.js';
 import { EapServer } from '../../eap/eap-server.js';
 import { EapType, nameOf as eapName } from '../../eap/constants.js';
+import { eapMethodByType } from '../../eap/method-names.js';
 import { AuthMethod, ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
 import type { EapPayload, Payload } from '../codec/types.js';
 import type { ConnectionConfig, IkeIdentity } from '../config.js';
@@ -27,20 +29,20 @@ import { IkeError } from '../errors.js';
 import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches } from '../identity.js';
 import { pskAuth, signedOctets } from '../keymat.js';
 import { errorNotify, findNotify, first, notify } from '../payload-util.js';
+import { certReqPayloads, localSignatureAuth, notePeerCapabilities, verifyPeerSignature } from '../auth-pubkey.js';
 import type { IkeSa } from '../sa.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 
 /** IKE_SAs whose peer is still being authenticated by EAP (the other IKE_AUTH tasks wait). */
 const pending = new WeakSet<IkeSa>();
-/** The EAP identity the peer authenticated with (for pool leases and logs). */
-const eapIdentities = new WeakMap<IkeSa, string>();
 
 export function authenticationPending(sa: IkeSa): boolean {
   return pending.has(sa);
 }
 
+/** The EAP identity the peer authenticated with (for pool leases and logs). */
 export function eapIdentityOf(sa: IkeSa): string | undefined {
-  return eapIdentities.get(sa);
+  return sa.remoteEapId;
 }
 
 /** The AUTH value `sender` computes with `key` as the shared secret over its own IKE_SA_INIT message (2.15, 2.16). */
@@ -94,16 +96,21 @@ export class IkeEapTask implements Task {
     if (conn === undefined || client === undefined) throw new Error('EAP client without configuration');
     if (this.round++ === 0) {
       const password = core.config.eapPassword?.(client.identity);
-      if (password === undefined) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
+      // Methods with a certificate credential (EAP-TLS) need no password; the others do.
+      const needsPassword = (client.methods ?? [EapType['EAP-MSCHAP-V2']]).some(
+        (m) => eapMethodByType(m)?.credential !== 'certificate',
+      );
+      if (password === undefined && needsPassword) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
       this.peer = new EapPeer({
         rng: core.rng,
         identity: client.identity,
-        password,
+        password: password ?? '',
         ...(client.methods === undefined ? {} : { methods: client.methods }),
       });
       const idI = encodeIdentity(conn.localId);
       sa.idI = { type: idI.idType, data: idI.data };
       const out: Payload[] = [{ type: PayloadType.IDi, idType: idI.idType, data: idI.data }];
+      if (conn.remoteAuth !== undefined) out.push(...certReqPayloads([conn]));
       if (conn.remoteId.type !== 'any') {
         const idR = encodeIdentity(conn.remoteId);
         out.push({ type: PayloadType.IDr, idType: idR.idType, data: idR.data });
@@ -138,7 +145,12 @@ export class IkeEapTask implements Task {
       const authP = first(payloads, PayloadType.AUTH);
       if (authP === undefined || !same(authWith(sa, this.msk, 'r'), authP.data))
         throw authFailed('the responder did not prove the EAP key (AUTH with the MSK)');
-      core.log.log('ike', LogLevel.CONTROL, `authentication of '${this.peerName(sa)}' with EAP successful`, sa.label);
+      core.log.log(
+        'ike',
+        LogLevel.CONTROL,
+        `EAP authentication with '${this.peerName(sa)}' successful (its AUTH proves the EAP key)`,
+        sa.label,
+      );
       core.establishIke(sa, ctx.nowMs);
       return 'done';
     }
@@ -161,6 +173,7 @@ export class IkeEapTask implements Task {
         );
         this.eapDone = true;
         this.msk = step.msk;
+        sa.localEapId = conn.eapClient?.identity;
         return 'retry';
       case 'failure':
         if (step.packet === undefined) throw authFailed(`EAP authentication failed: ${step.reason}`);
@@ -180,6 +193,10 @@ export class IkeEapTask implements Task {
     if (peer === undefined || !identityMatches(conn.remoteId, peer))
       throw authFailed('peer identity does not match the configured remote id');
     sa.idR = { type: idP.idType, data: Buffer.from(idP.data) };
+    if (conn.remoteAuth !== undefined) {
+      verifyPeerSignature(ctx, conn.remoteAuth, peer, authP, payloads, 'r');
+      return;
+    }
     if (authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
       throw authFailed(`peer used AUTH method ${authP.method}, PSK expected`);
     const psk = core.psk(conn.localId, peer);
@@ -217,7 +234,7 @@ export class IkeEapTask implements Task {
         authP.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE ||
         !same(authWith(sa, this.msk, 'i'), authP.data)
       )
-        throw authFailed(`EAP AUTH of '${eapIdentities.get(sa) ?? '?'}' failed (not keyed with the MSK)`);
+        throw authFailed(`EAP AUTH of '${sa.remoteEapId ?? '?'}' failed (not keyed with the MSK)`);
       core.log.log('ike', LogLevel.CONTROL, `authentication of '${this.peerName(sa)}' with EAP successful`, sa.label);
       pending.delete(sa);
       this.authenticated = true;
@@ -234,12 +251,27 @@ export class IkeEapTask implements Task {
     if (eap === undefined) throw authFailed('IKE_AUTH request without EAP during EAP');
     const step = this.server.process(eap.data);
     switch (step.kind) {
-      case 'request':
+      case 'request': {
         this.reply = [{ type: PayloadType.EAP, data: step.packet }];
+        // The peer may end the exchange rather than answer the method's failure message: say why now.
+        const failing = this.server.failing;
+        if (failing !== undefined)
+          core.log.log(
+            'ike',
+            LogLevel.CONTROL,
+            `EAP authentication of '${this.peerName(sa)}' at ${sa.remote.address} failed: ${failing}`,
+            sa.label,
+          );
         return;
+      }
       case 'failure':
-        throw authFailed(`EAP authentication of '${this.peerName(sa)}' failed: ${step.reason}`);
-      case 'success':
+        throw authFailed(`EAP authentication of '${this.peerName(sa)}' at ${sa.remote.address} failed: ${step.reason}`);
+      case 'success': {
+        const required = conn.eapServer?.identity;
+        if (required !== undefined && step.identity !== required)
+          throw authFailed(
+            `EAP identity '${step.identity}' of '${this.peerName(sa)}' is not the configured eap_id '${required}'`,
+          );
         core.log.log(
           'ike',
           LogLevel.CONTROL,
@@ -248,8 +280,9 @@ export class IkeEapTask implements Task {
         );
         this.eapDone = true;
         this.msk = step.msk;
-        eapIdentities.set(sa, step.identity);
+        sa.remoteEapId = step.identity;
         this.reply = [{ type: PayloadType.EAP, data: step.packet }];
+      }
     }
   }
 
@@ -263,6 +296,7 @@ export class IkeEapTask implements Task {
     const idRP = first(payloads, PayloadType.IDr);
     const wanted = idRP === undefined ? undefined : decodeIdentity(idRP.idType, idRP.data);
     sa.idI = { type: idP.idType, data: Buffer.from(idP.data) };
+    notePeerCapabilities(sa, payloads);
     const conn = connectionsForAuth(core.connections(), sa.local.address, sa.remote.address, peer, wanted).find(
       (c) => c.eapServer !== undefined && c.proposals.join() === (sa.conn?.proposals.join() ?? c.proposals.join()),
     );
@@ -271,8 +305,9 @@ export class IkeEapTask implements Task {
       throw authFailed(`no connection authenticates '${formatIdentity(peer)}' with EAP`);
     sa.conn = conn;
     sa.label = `${conn.name}[${sa.id}]`;
-    const psk = core.psk(conn.localId, peer);
-    if (psk === undefined) throw authFailed(`no PSK to authenticate ourselves to '${formatIdentity(peer)}'`);
+    const psk = conn.localAuth === undefined ? core.psk(conn.localId, peer) : undefined;
+    if (conn.localAuth === undefined && psk === undefined)
+      throw authFailed(`no PSK to authenticate ourselves to '${formatIdentity(peer)}'`);
     this.peerId = peer;
     this.initialContact = findNotify(payloads, NotifyType.INITIAL_CONTACT) !== undefined;
     const idR = encodeIdentity(conn.localId);
@@ -285,10 +320,20 @@ export class IkeEapTask implements Task {
       serverName: formatIdentity(conn.localId),
     });
     const step = this.server.start();
+    const ours: Payload[] =
+      psk !== undefined
+        ? [
+            {
+              type: PayloadType.AUTH,
+              method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE,
+              data: authWith(sa, psk, 'r'),
+            },
+          ]
+        : ((s) => [...s.certs, s.auth])(localSignatureAuth(ctx, 'r'));
     pending.add(sa);
     this.reply = [
       { type: PayloadType.IDr, idType: idR.idType, data: idR.data },
-      { type: PayloadType.AUTH, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: authWith(sa, psk, 'r') },
+      ...ours,
       { type: PayloadType.EAP, data: step.packet },
     ];
   }

@@ -103,12 +103,13 @@ async function dpdNotice(p: TsipsecPeer, uniqueId: number, sinceMs: number): Pro
   return (Date.now() - sinceMs) / 1000;
 }
 
-function checkDpdTime(t: TestContext, seconds: number, log: string): void {
+function checkDpdTime(t: TestContext, seconds: number, log: string, who = 'our'): void {
   t.diagnostic(
-    `DPD noticed the dead peer ${seconds.toFixed(1)} s after SIGKILL (dpd_delay ${DPD_DELAY_SEC} s + give-up ${GIVE_UP_SEC.toFixed(1)} s = ${(DPD_DELAY_SEC + GIVE_UP_SEC).toFixed(1)} s)`,
+    `${who} DPD noticed the dead peer ${seconds.toFixed(1)} s after SIGKILL (dpd_delay ${DPD_DELAY_SEC} s + give-up ${GIVE_UP_SEC.toFixed(1)} s = ${(DPD_DELAY_SEC + GIVE_UP_SEC).toFixed(1)} s)`,
   );
   assert.ok(seconds >= GIVE_UP_SEC - 0.5, `not before the retransmissions gave up (${seconds} s)`);
   assert.ok(seconds <= DPD_DELAY_SEC + GIVE_UP_SEC + SLACK_SEC, `within dpd_delay + give-up (${seconds} s)`);
+  if (who !== 'our') return;
   assert.match(log, /retransmit 3 of request/, 'the liveness check was retransmitted retransmit_tries times');
   assert.match(log, /giving up after 3 retransmits/);
 }
@@ -156,7 +157,9 @@ test(
       theirs = await StrongSwan.start(lab, right, rightConf);
       await waitFor('the tunnel back up', async () => (await established(ours!)).length === 1, 40_000, 200);
       const back = (Date.now() - restartedAt) / 1000;
-      t.diagnostic(`tunnel back ${back.toFixed(1)} s after strongSwan was started again (retry every give-up + 1 s)`);
+      t.diagnostic(
+        `tunnel back ${back.toFixed(1)} s after strongSwan was started again (start included; a keying try every give-up + 1 s)`,
+      );
       await ping(lab, left, right);
       const [after] = await established(ours);
       assert.ok(after && after.uniqueId !== before.uniqueId && after.spiI !== before.spiI, 'a new IKE_SA');
@@ -302,6 +305,56 @@ test(
       await ping(lab, right, left);
     } catch (e) {
       failWithLogs(e, ['tsipsec (survivor)', ours?.log()], ['charon (restarted)', theirs?.log()]);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'our daemon killed and restarted under strongSwan with DPD: strongSwan notices in time, its dpd_action = restart reaches the restarted daemon',
+  { skip, timeout: 120_000 },
+  async (t) => {
+    const lab = await Lab.create('rst');
+    const { left, right } = lab;
+    let theirs: StrongSwan | undefined;
+    let peer: TsipsecPeer | undefined;
+    try {
+      // strongSwan with the same schedule as our survivors: retransmit_timeout 1, base 1.5, 3 tries.
+      theirs = await StrongSwan.start(
+        lab,
+        left,
+        conf(left, right, { dpd_action: 'restart' }, { dpd_delay: `${DPD_DELAY_SEC}s`, keyingtries: '0' }),
+        { retransmit_tries: '3', retransmit_timeout: '1', retransmit_base: '1.5' },
+      );
+      const rightConf = conf(right, left, {});
+      peer = await TsipsecPeer.start(lab, right, rightConf);
+      assert.match(await theirs.swanctl('--initiate', '--child', 'net'), /initiate completed successfully/);
+      await ping(lab, left, right);
+      const [before] = await established(peer);
+      assert.ok(before);
+      const sw = theirs;
+
+      const killedAt = Date.now();
+      await killTsipsec(peer);
+      await waitFor(
+        'strongSwan to drop the IKE_SA',
+        async () => !(await sw.listSas()).includes(before.spiI),
+        (DPD_DELAY_SEC + GIVE_UP_SEC + SLACK_SEC + 10) * 1000,
+        100,
+      );
+      checkDpdTime(t, (Date.now() - killedAt) / 1000, sw.log(), "strongSwan's");
+      assert.match(sw.log(), /giving up after 3 retransmits/);
+
+      const restartedAt = Date.now();
+      peer = await TsipsecPeer.start(lab, right, rightConf);
+      await waitFor('the tunnel back up', async () => (await established(peer!)).length === 1, 40_000, 200);
+      t.diagnostic(
+        `tunnel back ${((Date.now() - restartedAt) / 1000).toFixed(1)} s after our daemon was started again (start included)`,
+      );
+      await ping(lab, left, right);
+    } catch (e) {
+      failWithLogs(e, ['charon (survivor)', theirs?.log()], ['tsipsec (restarted)', peer?.log()]);
     } finally {
       await lab.destroy();
     }

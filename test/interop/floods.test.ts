@@ -32,8 +32,8 @@ const RATE = Number(process.env['TSIPSEC_FLOOD_RATE'] ?? 2_000);
 const COOKIE_THRESHOLD = 50;
 /** The stated memory bound for the responder under this flood. */
 const RSS_BOUND_MB = 300;
-/** `tsipsec sas` must answer within this while the flood runs. */
-const LISTING_BOUND_MS = 3000;
+/** `tsipsec sas` must answer within this while the flood runs (13-25 ms on an idle machine, ~2 s on a busy one). */
+const LISTING_BOUND_MS = 5000;
 
 const STRONGSWAN_CONF = `charon {
   cookie_threshold = ${COOKIE_THRESHOLD}

@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 # Installed with --no-install-recommends, so every package a test, the demo or a bench loads is named here,
 # strongSwan's plugin packages included: charon without them has no openssl, gcm, ctr (standard), curve25519,
 # chapoly, ccm, cmac (extra) or eap-mschapv2 (extauth); netbase brings /etc/protocols, without which
-# `ip xfrm ... proto udp` refuses the protocol name. debootstrap builds the strongSwan 6 root of the shared bench. test/prerequisites.test.ts checks each piece by name.
+# `ip xfrm ... proto udp` refuses the protocol name; conntrack flushes a NAT router's mappings in the NAT tests. debootstrap builds the strongSwan 6 root of the shared bench. test/prerequisites.test.ts checks each piece by name.
 DEBIAN_PACKAGES=(
-  iproute2 iputils-ping procps netbase nftables iperf3 tcpdump tshark bc openssl
+  iproute2 iputils-ping procps netbase nftables conntrack iperf3 tcpdump tshark bc openssl
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins libcharon-extauth-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   wireguard-go wireguard-tools debootstrap

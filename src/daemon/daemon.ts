@@ -15,7 +15,7 @@ import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
 import type { Rng } from '../crypto/types.js';
 import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
-import type { ConnectionConfig } from '../ike/config.js';
+import type { ConnectionConfig, RetransmitConfig } from '../ike/config.js';
 import { IkeEngine } from '../ike/engine.js';
 import type { Endpoint } from '../ike/events.js';
 import { UserspaceDataplane } from '../dataplane/userspace-dataplane.js';
@@ -45,6 +45,10 @@ export interface DaemonOptions {
   readonly saveKeys?: SaveKeysFiles;
   /** strongswan.conf's `charon.*` half-open limits (strongswan-conf.ts); the engine's defaults otherwise. */
   readonly limits?: CharonLimits;
+  /** strongswan.conf's `charon.retransmit_*` (also the IKEv2 DPD timeout); the engine's default otherwise. */
+  readonly retransmit?: RetransmitConfig;
+  /** strongswan.conf's `charon.keep_alive`, seconds between NAT-keepalives (0 = none; default 20). */
+  readonly keepAliveSec?: number;
   /** Is this one of our addresses (manual SAs without `dir`: inbound when dst is ours)? */
   readonly isLocalAddress?: (address: string) => boolean;
 }
@@ -87,6 +91,7 @@ export class Daemon {
       psk: (l, r) => config().psk(l, r),
       eapPassword: (id) => config().eapPassword(id),
       ...options.limits,
+      ...(options.retransmit !== undefined ? { retransmit: options.retransmit } : {}),
       rng: options.rng,
       log: options.log,
     });
@@ -119,6 +124,7 @@ export class Daemon {
       saLog,
       pump,
       sendKeepalive,
+      ...(options.keepAliveSec !== undefined ? { keepaliveIntervalMs: options.keepAliveSec * 1000 } : {}),
       vips: this.#remote.vips,
     });
     this.#control = new ControlApi({

@@ -22,9 +22,9 @@ export class NatKeepalives {
     this.#intervalMs = intervalMs;
   }
 
-  /** An IKE_SA came up; keepalives only when we are the side behind a NAT. */
+  /** An IKE_SA came up; keepalives only when we are the side behind a NAT (and the interval is not 0). */
   established(ikeSaId: number, natLocal: boolean, from: Endpoint, to: Endpoint, nowMs: number): void {
-    if (natLocal) this.#byIkeSa.set(ikeSaId, { from, to, atMs: nowMs + this.#intervalMs });
+    if (natLocal && this.#intervalMs > 0) this.#byIkeSa.set(ikeSaId, { from, to, atMs: nowMs + this.#intervalMs });
   }
 
   deleted(ikeSaId: number): void {

@@ -42,6 +42,8 @@ export interface SaManagerDeps {
   readonly vips: VirtualIps;
   /** One NAT-keepalive (RFC 3948 2.3) from our NAT-T endpoint to the peer's. */
   readonly sendKeepalive: (from: Endpoint, to: Endpoint) => void;
+  /** Between NAT-keepalives (strongswan.conf `charon.keep_alive`); 0 = none. Default NAT_KEEPALIVE_INTERVAL_MS. */
+  readonly keepaliveIntervalMs?: number;
 }
 
 export class SaManager {
@@ -50,12 +52,13 @@ export class SaManager {
   readonly waiters = new UpWaiters();
   readonly #d: SaManagerDeps;
   readonly #actions: ConnectionActions;
-  readonly #keepalives = new NatKeepalives();
+  readonly #keepalives: NatKeepalives;
   #shunts: Installed[] = [];
   readonly #deferred: DeferredDeletes;
 
   constructor(deps: SaManagerDeps) {
     this.#d = deps;
+    this.#keepalives = new NatKeepalives(deps.keepaliveIntervalMs);
     this.#actions = new ConnectionActions(deps.config, deps.log);
     this.#deferred = new DeferredDeletes(deps.log);
   }

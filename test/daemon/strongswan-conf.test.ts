@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../src/cli/run.js';
 import { Daemon } from '../../src/daemon/daemon.js';
-import { charonLimits } from '../../src/daemon/strongswan-conf.js';
+import { charonLimits, charonSettings, retransmitGiveUpSec } from '../../src/daemon/strongswan-conf.js';
+import { DEFAULT_RETRANSMIT } from '../../src/ike/config.js';
 import { createLineLogger } from '../../src/common/log.js';
 import { nodeRng } from '../../src/crypto/rng.js';
 import { conf, configOf, settle, TwoDaemons } from './memory-daemons.js';
@@ -32,6 +33,31 @@ test('charon.cookie_threshold, block_threshold and init_limit_half_open are read
   assert.throws(
     () => charonLimits('charon {\n  block_threshold = many\n}\n', '/etc/strongswan.conf'),
     /strongswan\.conf:2:\d+: charon\.block_threshold = many: not a count/,
+  );
+});
+
+test('charon.retransmit_* and keep_alive are read; a missing retransmit_* keeps our default; bad values name file:line', () => {
+  const s = charonSettings(
+    'charon {\n  retransmit_tries = 3\n  retransmit_timeout = 0.5\n  retransmit_base = 2\n  keep_alive = 10s\n}\n',
+    '/etc/strongswan.conf',
+  );
+  assert.deepEqual(s.retransmit, { timeoutSec: 0.5, base: 2, tries: 3, limitSec: DEFAULT_RETRANSMIT.limitSec });
+  assert.equal(s.keepAliveSec, 10);
+  // 0.5 + 1 + 2 + 4 (capped at the limit of 4 s): the IKEv2 DPD timeout.
+  assert.equal(retransmitGiveUpSec(s.retransmit), 7.5);
+  assert.deepEqual(charonSettings('charon {\n  keep_alive = 0\n}\n', 'x.conf'), { limits: {}, keepAliveSec: 0 });
+  assert.deepEqual(charonSettings('charon { }\n', 'x.conf'), { limits: {} }, 'absent: the defaults');
+  assert.throws(
+    () => charonSettings('charon {\n  retransmit_base = 0.5\n}\n', '/etc/strongswan.conf'),
+    /strongswan\.conf:2:\d+: charon\.retransmit_base = 0\.5: not a back-off base/,
+  );
+  assert.throws(
+    () => charonSettings('charon {\n\n  retransmit_tries = -1\n}\n', '/etc/strongswan.conf'),
+    /strongswan\.conf:3:\d+: charon\.retransmit_tries = -1: not a count/,
+  );
+  assert.throws(
+    () => charonSettings('charon {\n  keep_alive = often\n}\n', '/etc/strongswan.conf'),
+    /strongswan\.conf:2:\d+: charon\.keep_alive = often: not an interval/,
   );
 });
 

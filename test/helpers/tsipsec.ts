@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab, LabHost } from './lab.js';
 import { waitFor } from './lab.js';
 import { ControlClient } from '../../src/control/client.js';
+import { ControlServer } from '../../src/control/server.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -49,7 +50,8 @@ export class TsipsecPeer {
       `the tsipsec daemon in ${host.ns}`,
       () => {
         if (exited) throw new Error(`tsipsec daemon in ${host.ns} exited:\n${fs.readFileSync(logFile, 'utf8')}`);
-        return fs.existsSync(control);
+        // The socket file appears at bind(), a moment before listen(): wait until it answers.
+        return ControlServer.inUse(control);
       },
       15_000,
     );

@@ -13,8 +13,8 @@ import { ControlError } from '../../control/protocol.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { linuxIo } from '../../daemon/daemon-io.js';
 import { loadDaemonConfig } from '../../daemon/load-config.js';
-import { DEFAULT_STRONGSWAN_CONF, loadCharonLimits } from '../../daemon/strongswan-conf.js';
-import type { CharonLimits } from '../../daemon/strongswan-conf.js';
+import { DEFAULT_STRONGSWAN_CONF, loadCharonSettings, retransmitGiveUpSec } from '../../daemon/strongswan-conf.js';
+import type { CharonSettings } from '../../daemon/strongswan-conf.js';
 import { SAVE_KEYS_WARNING, SaveKeysError, SaveKeysFiles } from '../../daemon/save-keys.js';
 import { XfrmError } from '../../xfrm/xfrm-error.js';
 import { KernelError } from '../../kernel/kernel-ipsec.js';
@@ -36,7 +36,8 @@ plaintext and the control socket (default /run/tsipsec/control.sock, mode 0600) 
 SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, and exits 0.
 
   --config FILE    swanctl.conf to load (required)
-  --strongswan-conf FILE  charon.cookie_threshold, block_threshold and init_limit_half_open from there
+  --strongswan-conf FILE  charon.cookie_threshold, block_threshold, init_limit_half_open, retransmit_timeout,
+                   retransmit_base, retransmit_tries, retransmit_limit and keep_alive from there
                    (default /etc/strongswan.conf when it exists)
   --xfrm FILE      manually keyed SAs and policies in 'ip xfrm' syntax, one command per line
   --save-keys DIR  write Wireshark's esp_sa and ikev2_decryption_table there (debugging only)
@@ -81,17 +82,23 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
     const swanFile =
       flagString(p, 'strongswan-conf') ??
       (fs.existsSync(DEFAULT_STRONGSWAN_CONF) ? DEFAULT_STRONGSWAN_CONF : undefined);
-    let limits: CharonLimits = {};
+    let charon: CharonSettings = { limits: {} };
     if (swanFile !== undefined) {
       try {
-        limits = loadCharonLimits(path.resolve(swanFile));
+        charon = loadCharonSettings(path.resolve(swanFile));
       } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         ctx.stderr.write(`tsipsec daemon: ${swanFile} has errors:\n${e.message}\n`);
         return 1;
       }
-      const set = Object.entries(limits).map(([k, v]) => `${k} ${String(v)}`);
-      log.log('cfg', LogLevel.CONTROL, `${swanFile}: ${set.length > 0 ? set.join(', ') : 'no half-open limits set'}`);
+      const set = Object.entries(charon.limits).map(([k, v]) => `${k} ${String(v)}`);
+      const r = charon.retransmit;
+      if (r !== undefined)
+        set.push(
+          `retransmit ${r.timeoutSec} s * ${r.base}^n, ${r.tries} tries, limit ${r.limitSec} s (a silent peer is given up after ${retransmitGiveUpSec(r).toFixed(1)} s)`,
+        );
+      if (charon.keepAliveSec !== undefined) set.push(`keep_alive ${charon.keepAliveSec} s`);
+      log.log('cfg', LogLevel.CONTROL, `${swanFile}: ${set.length > 0 ? set.join(', ') : 'no charon settings we use'}`);
     }
     if (allowWorldReadable)
       log.log(
@@ -142,7 +149,9 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
       rng: nodeRng,
       log,
       isLocalAddress,
-      limits,
+      limits: charon.limits,
+      ...(charon.retransmit !== undefined ? { retransmit: charon.retransmit } : {}),
+      ...(charon.keepAliveSec !== undefined ? { keepAliveSec: charon.keepAliveSec } : {}),
       ...(saveKeys !== undefined ? { saveKeys } : {}),
     });
     if (await ControlServer.inUse(ctx.control)) {

@@ -249,8 +249,19 @@ function rssKb(pid: number): number {
   return Number(m?.[1] ?? NaN);
 }
 
+/** CPU time (user + system, all threads) the process has used, in ms. */
+function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = 100;
+
 interface KindResult {
   readonly kind: Kind;
+  /** The responder's CPU ms per setup in the batches at 10 and at N. */
+  readonly cpuMsAt10: number;
+  readonly cpuMsAtN: number;
   readonly at10: BatchResult;
   readonly fill: BatchResult;
   readonly atN: BatchResult;
@@ -321,10 +332,14 @@ async function benchKind(lab: Lab, kind: Kind, n: number, batch: number, window:
   const gen = new Generator(lab, sourceCount(n, batch));
   try {
     await gen.next<{ ready: boolean }>();
+    let cpuPerSetupMs = NaN;
     const step = async (count: number): Promise<BatchResult> => {
+      const cpu0 = cpuMs(pid);
       const r = await gen.ask<BatchResult>({ cmd: 'batch', count, window });
+      cpuPerSetupMs = (cpuMs(pid) - cpu0) / Math.max(1, r.established);
       process.stdout.write(
-        `  ${kind}: ${r.established}/${r.asked} up in ${(r.elapsedMs / 1000).toFixed(2)} s, ${r.perSec.toFixed(0)}/s\n`,
+        `  ${kind}: ${r.established}/${r.asked} up in ${(r.elapsedMs / 1000).toFixed(2)} s, ${r.perSec.toFixed(0)}/s, ` +
+          `responder ${cpuPerSetupMs.toFixed(2)} ms CPU each\n`,
       );
       return r;
     };
@@ -335,10 +350,12 @@ async function benchKind(lab: Lab, kind: Kind, n: number, batch: number, window:
     await sleep(500);
     const rss10Kb = rssKb(pid);
     const at10 = await step(batch);
+    const cpuMsAt10 = cpuPerSetupMs;
     const fill = await step(n - 10 - batch);
     await sleep(500);
     const rssNKb = rssKb(pid);
     const atN = await step(batch);
+    const cpuMsAtN = cpuPerSetupMs;
     await sleep(500);
     const rssBeforeChildrenKb = rssKb(pid);
     const c = await gen.ask<{ childrenInstalled: number }>({ cmd: 'children', count: children });
@@ -347,6 +364,8 @@ async function benchKind(lab: Lab, kind: Kind, n: number, batch: number, window:
     gen.quit();
     return {
       kind,
+      cpuMsAt10,
+      cpuMsAtN,
       at10,
       fill,
       atN,
@@ -380,15 +399,17 @@ const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '-');
 function table(rows: readonly KindResult[], n: number): string {
   const head =
     `| responder | setups/s at 10 | p50 / p90 / p99 ms at 10 | setups/s at ${n} | p50 / p90 / p99 ms at ${n} |` +
-    ` at ${n} / at 10 | fill 10 to ${n}, /s | failed, retransmits | RSS at 10 / at ${n}, MB | KB per IKE_SA + CHILD_SA | KB per extra CHILD_SA |`;
-  const lines = [head, `| --- ${'| ---: '.repeat(10)}|`];
+    ` at ${n} / at 10 | responder CPU ms per setup at 10 / at ${n} | fill 10 to ${n}, /s | failed, retransmits |` +
+    ` RSS at 10 / at ${n}, MB | KB per IKE_SA + CHILD_SA | KB per extra CHILD_SA |`;
+  const lines = [head, `| --- ${'| ---: '.repeat(11)}|`];
   for (const r of rows) {
     const lat = (b: BatchResult): string => `${f1(b.p50Ms)} / ${f1(b.p90Ms)} / ${f1(b.p99Ms)}`;
     const failed = r.at10.failed + r.fill.failed + r.atN.failed;
     const rt = r.at10.retransmits + r.fill.retransmits + r.atN.retransmits;
     lines.push(
       `| ${r.kind} | ${f0(r.at10.perSec)} | ${lat(r.at10)} | ${f0(r.atN.perSec)} | ${lat(r.atN)} | ` +
-        `${(r.atN.perSec / r.at10.perSec).toFixed(2)} | ${f0(r.fill.perSec)} | ${failed}, ${rt} | ` +
+        `${(r.atN.perSec / r.at10.perSec).toFixed(2)} | ${f1(r.cpuMsAt10)} / ${f1(r.cpuMsAtN)} | ` +
+        `${f0(r.fill.perSec)} | ${failed}, ${rt} | ` +
         `${f1(r.rss10Kb / 1024)} / ${f1(r.rssNKb / 1024)} | ${f1(r.kbPerIkeSa)} | ${f1(r.kbPerChildSa)} |`,
     );
   }
@@ -397,7 +418,7 @@ function table(rows: readonly KindResult[], n: number): string {
   if (p !== undefined && s !== undefined)
     lines.push(
       `| project / strongswan | ${(p.at10.perSec / s.at10.perSec).toFixed(2)} | | ` +
-        `${(p.atN.perSec / s.atN.perSec).toFixed(2)} | | | ${(p.fill.perSec / s.fill.perSec).toFixed(2)} | | | | |`,
+        `${(p.atN.perSec / s.atN.perSec).toFixed(2)} | | | | ${(p.fill.perSec / s.fill.perSec).toFixed(2)} | | | | |`,
     );
   return lines.join('\n');
 }

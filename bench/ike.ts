@@ -1,10 +1,13 @@
 /**
  * IKE_SA + first CHILD_SA establishments per second between two in-process engines (IKE_SA_INIT and
  * IKE_AUTH with PSK, four messages, encoding, SK protection and key derivation on both sides), per key
- * exchange method. Prints figures; asserts nothing.
+ * exchange method; then the CPU cost of one responder key exchange (key pair and shared secret) per group, beside
+ * the estimate the responder's key exchange budget uses (src/ike/ke-budget.ts). Prints figures; asserts nothing.
  * Run: node dist/bench/ike.js   (IKE_BENCH_MS=<CPU ms per row>, default 2000)
  */
-import { nodeRng } from '../src/crypto/index.js';
+import { createKeyExchange, nodeRng } from '../src/crypto/index.js';
+import { KeGroup } from '../src/crypto/ids.js';
+import { keCostMs } from '../src/ike/ke-budget.js';
 import { childConfig, connectionConfig } from '../src/ike/config.js';
 import { IkeEngine } from '../src/ike/engine.js';
 import type { Endpoint } from '../src/ike/events.js';
@@ -84,3 +87,27 @@ console.log(`IKEv2 establishments between two in-process engines (both sides' wo
 row('x25519', 'aes128gcm16-prfsha256-x25519');
 row('ecp256', 'aes128gcm16-prfsha256-ecp256');
 row('modp3072', 'aes128gcm16-prfsha256-modp3072');
+
+/** One responder key exchange: a key pair and the shared secret with the peer's public value. */
+function keRow(name: string, group: number): void {
+  const peer = createKeyExchange(group, nodeRng);
+  let n = 0;
+  const start = cpuMs();
+  while (cpuMs() - start < Math.min(ROW_MS, 1000)) {
+    createKeyExchange(group, nodeRng).computeSharedSecret(peer.publicKey);
+    n++;
+  }
+  const ms = (cpuMs() - start) / n;
+  console.log(
+    `${name.padEnd(10)} ${ms.toFixed(3).padStart(8)} ms CPU per responder key exchange, budget estimate ${keCostMs(group)} ms`,
+  );
+}
+
+console.log('\nKey exchange cost (the responder part of IKE_SA_INIT)');
+keRow('x25519', KeGroup.CURVE25519);
+keRow('x448', KeGroup.CURVE448);
+keRow('ecp256', KeGroup.ECP_256);
+keRow('ecp384', KeGroup.ECP_384);
+keRow('modp2048', KeGroup.MODP_2048);
+keRow('modp3072', KeGroup.MODP_3072);
+keRow('modp4096', KeGroup.MODP_4096);

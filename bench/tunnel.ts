@@ -147,6 +147,8 @@ async function measure(kind: Kind, secs: number): Promise<BenchRow> {
   };
 }
 
+const loads = (l: readonly number[]): string => l.map((x) => x.toFixed(2)).join(', ');
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const secs = args[0] !== undefined && /^\d+$/.test(args[0]) ? Number(args.shift()) : 8;
@@ -157,6 +159,7 @@ async function main(): Promise<void> {
     throw new Error(`no shared bench scripts in ${SHARED}: set TSIPSEC_SHARED_BENCH to their folder`);
   }
   const rows: BenchRow[] = [];
+  const loadBefore = os.loadavg();
   try {
     for (const kind of kinds) {
       process.stderr.write(`bench: ${kind} ...\n`);
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
     await sh(path.join(SHARED, 'down.sh'), []).catch(() => '');
   }
   const date = new Date().toISOString().slice(0, 10);
-  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node.js ${process.version}`;
+  const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node.js ${process.version}; load average (1, 5, 15 min) ${loads(loadBefore)} before, ${loads(os.loadavg())} after`;
   process.stdout.write(textTable(rows));
   const outDir = process.env['TUNNEL_BENCH_OUT'] ?? path.join(REPO, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });

@@ -7,10 +7,13 @@
  *
  * Exempt: the TUN itself and loopback, ESP and AH (the tunnel's own packets), UDP 500/4500 to a local
  * address (IKE and ESP-in-UDP), IPv6 neighbour discovery, and `pass` children's traffic (as narrow as their
- * selectors). The chain is rewritten whole in one `nft -f -` batch for every change (a CHILD_SA or trap
- * installed or removed, new pass children): nftables applies a batch atomically, and one rule per
- * selector pair needs no set of non-overlapping intervals (two peers' selectors may overlap).
- * The table is created at start after removing one a crashed daemon may have left, and deleted at stop.
+ * selectors). One rule per selector pair needs no set of non-overlapping intervals (two peers' selectors may
+ * overlap). The chain is written whole at start and when the pass children change; a CHILD_SA or trap
+ * installed or removed adds or deletes only its own rules (by the handles `nft --echo --handle` reported), so
+ * the cost of a change does not grow with the number of SAs. Changes that arrive while `nft` runs wait and go
+ * together in the next batch (one process for many CHILD_SAs when many peers connect at once); nftables
+ * applies a batch atomically. The table is created at start after removing one a crashed daemon may have left,
+ * and deleted at stop.
  * When nft cannot be run, the daemon refuses protected CHILD_SAs (GuardError) rather than accepting
  * spoofed cleartext silently.
  */
@@ -120,17 +123,43 @@ export function guardTableScript(): string {
   ].join('\n');
 }
 
+/** Handles of the rules `nft --echo --handle` reports for the `add rule` lines of a batch, in order. */
+export function echoedHandles(out: string): number[] {
+  const handles: number[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^add rule .* # handle (\d+)\s*$/.exec(line);
+    if (m?.[1] !== undefined) handles.push(Number(m[1]));
+  }
+  return handles;
+}
+
+const ruleLine = (r: string): string => `add rule ${GUARD_TABLE} ${CHAIN} ${r}`;
+/** The drop rules of one owner's selector pairs, without duplicates. */
+const dropRules = (selectors: readonly SelectorInput[]): string[] => [
+  ...new Set(selectors.map((s) => `${inboundMatch(s)} counter name "${COUNTER}" drop`)),
+];
+
+/** One owner's wish since the last batch: its selectors, or undefined to take its rules away. */
+type Change = readonly SelectorInput[] | undefined;
+
 export class CleartextGuard {
   readonly #io: DaemonIo;
   readonly #tun: string;
   readonly #log: Logger;
-  /** Protected selector pairs per owner (a reqid of a CHILD_SA or trap). */
+  /** Protected selector pairs per owner (a reqid of a CHILD_SA or trap), as asked. */
   readonly #protect = new Map<number, readonly SelectorInput[]>();
+  /** The rules in the chain per owner: their text (to tell a repeat) and handles. */
+  readonly #installed = new Map<number, { readonly rules: string; readonly handles: readonly number[] }>();
   #pass: readonly SelectorInput[] = [];
   /** Why the table could not be created; undefined while it works. */
   #unavailable: string | undefined = 'not started';
-  /** Changes are applied one batch after the other, in order. */
-  #queue: Promise<void> = Promise.resolve();
+  /** Changes not yet in a batch, and the callers waiting for them. */
+  #changes = new Map<number, Change>();
+  #rewrite = false;
+  /** False when the chain may hold rules whose handles we do not know: the next change rewrites it whole. */
+  #handlesKnown = false;
+  #waiting: { resolve: () => void; reject: (e: Error) => void; owner: number | undefined }[] = [];
+  #running: Promise<void> | undefined;
 
   constructor(io: DaemonIo, tunName: string, log: Logger) {
     this.#io = io;
@@ -143,7 +172,7 @@ export class CleartextGuard {
     try {
       await this.#io.nft(['-f', '-'], guardTableScript());
       this.#unavailable = undefined;
-      await this.#apply();
+      await this.#request(undefined, true);
       this.#log.log('knl', LogLevel.CONTROL, `cleartext from protected networks is dropped (nft table ${GUARD_TABLE})`);
     } catch (e) {
       this.#unavailable = (e as Error).message;
@@ -161,17 +190,21 @@ export class CleartextGuard {
     if (this.#unavailable !== undefined)
       throw new GuardError(`no inbound cleartext check (nft: ${this.#unavailable}); install nftables`);
     this.#protect.set(owner, selectors);
+    const installed = this.#installed.get(owner);
+    if (installed !== undefined && !this.#changes.has(owner) && installed.rules === dropRules(selectors).join('\n'))
+      return; // the same rules are in place (another CHILD_SA of the same reqid)
+    this.#changes.set(owner, selectors);
     try {
-      await this.#apply();
+      await this.#request(owner, false);
     } catch (e) {
-      this.#protect.delete(owner);
       throw new GuardError(`inbound cleartext check not installed: ${(e as Error).message}`);
     }
   }
 
   async release(owner: number): Promise<void> {
     if (!this.#protect.delete(owner) || this.#unavailable !== undefined) return;
-    await this.#apply().catch((e: unknown) => {
+    this.#changes.set(owner, undefined);
+    await this.#request(undefined, false).catch((e: unknown) => {
       this.#log.log('knl', LogLevel.AUDIT, `updating nft table ${GUARD_TABLE} failed: ${(e as Error).message}`);
     });
   }
@@ -180,7 +213,7 @@ export class CleartextGuard {
   async setPass(selectors: readonly SelectorInput[]): Promise<void> {
     this.#pass = selectors;
     if (this.#unavailable !== undefined) return;
-    await this.#apply().catch((e: unknown) => {
+    await this.#request(undefined, true).catch((e: unknown) => {
       this.#log.log('knl', LogLevel.AUDIT, `updating nft table ${GUARD_TABLE} failed: ${(e as Error).message}`);
     });
   }
@@ -199,18 +232,91 @@ export class CleartextGuard {
 
   /** Deletes the table. */
   async stop(): Promise<void> {
-    await this.#queue;
+    while (this.#running !== undefined) await this.#running;
     if (this.#unavailable !== undefined) return;
     this.#unavailable = 'stopped';
     await this.#io.nft(['-f', '-'], `delete table ${GUARD_TABLE}\n`).catch(() => undefined);
   }
 
-  #apply(): Promise<void> {
-    const run = this.#queue.then(() => {
-      const protect = [...this.#protect.values()].flat();
-      return this.#io.nft(['-f', '-'], guardChainScript(this.#tun, protect, this.#pass)).then(() => undefined);
-    });
-    this.#queue = run.catch(() => undefined);
-    return run;
+  /** Waits for the batch that carries the changes made so far (`rewrite`: the whole chain). */
+  #request(owner: number | undefined, rewrite: boolean): Promise<void> {
+    if (rewrite) this.#rewrite = true;
+    const done = new Promise<void>((resolve, reject) => this.#waiting.push({ resolve, reject, owner }));
+    if (this.#running === undefined) this.#running = this.#drain();
+    return done;
+  }
+
+  /** Runs batches until no change is left; one at a time, each with every change that came meanwhile. */
+  async #drain(): Promise<void> {
+    // Let the other CHILD_SAs of this turn of the event loop join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (this.#waiting.length > 0) {
+      const waiting = this.#waiting;
+      const changes = this.#changes;
+      const rewrite = this.#rewrite;
+      this.#waiting = [];
+      this.#changes = new Map();
+      this.#rewrite = false;
+      let failed: Error | undefined;
+      try {
+        if (rewrite || !this.#handlesKnown) await this.#writeAll();
+        else await this.#writeChanges(changes).catch(() => this.#writeAll());
+      } catch (e) {
+        failed = e as Error;
+        this.#handlesKnown = false;
+      }
+      for (const w of waiting) {
+        if (failed === undefined) w.resolve();
+        else {
+          if (w.owner !== undefined && changes.get(w.owner) !== undefined) this.#protect.delete(w.owner);
+          w.reject(failed);
+        }
+      }
+    }
+    this.#running = undefined;
+  }
+
+  /** Adds and deletes the rules of the owners in `changes` only. */
+  async #writeChanges(changes: ReadonlyMap<number, Change>): Promise<void> {
+    const lines: string[] = [];
+    const added: { owner: number; rules: string[] }[] = [];
+    const removed: number[] = [];
+    for (const [owner, selectors] of changes) {
+      const old = this.#installed.get(owner);
+      const rules = selectors === undefined ? [] : dropRules(selectors);
+      if (old !== undefined && old.rules === rules.join('\n')) continue;
+      for (const h of old?.handles ?? []) lines.push(`delete rule ${GUARD_TABLE} ${CHAIN} handle ${h}`);
+      if (rules.length > 0) added.push({ owner, rules });
+      else removed.push(owner);
+      lines.push(...rules.map(ruleLine));
+    }
+    if (lines.length === 0) return;
+    const handles = echoedHandles(await this.#io.nft(['--echo', '--handle', '-f', '-'], `${lines.join('\n')}\n`));
+    for (const owner of removed) this.#installed.delete(owner);
+    this.#record(added, handles, false);
+  }
+
+  /** Writes the whole chain: the exemptions, then the drops of every owner. */
+  async #writeAll(): Promise<void> {
+    const owners = [...this.#protect].map(([owner, selectors]) => ({ owner, rules: dropRules(selectors) }));
+    const drops = owners.flatMap((o) => o.rules);
+    const script = guardChainScript(this.#tun, [], this.#pass) + drops.map((r) => `${ruleLine(r)}\n`).join('');
+    const handles = echoedHandles(await this.#io.nft(['--echo', '--handle', '-f', '-'], script));
+    this.#installed.clear();
+    // The exemption rules come first; the owners' drops are the last handles, in order.
+    this.#record(owners, handles.slice(Math.max(0, handles.length - drops.length)), true);
+  }
+
+  /** Notes the handles of `owners`' rules (`whole`: the chain was just written whole). */
+  #record(owners: readonly { owner: number; rules: readonly string[] }[], handles: readonly number[], whole: boolean) {
+    let i = 0;
+    const total = owners.reduce((n, o) => n + o.rules.length, 0);
+    // Without the handles (nft printed other than expected), the next change rewrites the chain whole.
+    if (handles.length !== total) this.#handlesKnown = false;
+    else if (whole) this.#handlesKnown = true;
+    for (const o of owners) {
+      this.#installed.set(o.owner, { rules: o.rules.join('\n'), handles: handles.slice(i, i + o.rules.length) });
+      i += o.rules.length;
+    }
   }
 }

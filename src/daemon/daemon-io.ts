@@ -6,7 +6,14 @@ import type { Clock, IpFamily, PacketSocket, TunDevice, UdpEndpoint } from '../i
 import { LinuxTun } from '../io/linux/tun.js';
 import { LinuxPacketSocket } from '../io/linux/raw-socket.js';
 import { LinuxUdpEndpoint } from '../io/linux/udp-endpoint.js';
-import { addRoute, addUnmarkedRule, deleteRoute, deleteUnmarkedRule, ip } from '../io/linux/iproute.js';
+import {
+  addRouteArgs,
+  addUnmarkedRule,
+  deleteRouteArgs,
+  deleteUnmarkedRule,
+  ip,
+  IpBatcher,
+} from '../io/linux/iproute.js';
 import { SystemClock } from '../io/clock.js';
 import { installDns } from '../io/linux/dns.js';
 import type { DnsInstall } from '../io/linux/dns.js';
@@ -122,6 +129,7 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
   const mark = options.mark ?? DEFAULT_MARK;
   const table = options.table ?? DEFAULT_TABLE;
   const rules: (4 | 6)[] = [];
+  const routes = new IpBatcher();
   return {
     clock: new SystemClock(),
     openTun: () =>
@@ -135,12 +143,10 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
         mark,
         ...(family === 4 && protocol === IpProto.AH ? { headerIncluded: true } : {}),
       }),
-    addRoute: async (prefix, dev, src) => {
-      await addRoute(prefix, dev, src !== undefined ? { src, table } : { table });
-    },
-    delRoute: async (prefix, dev) => {
-      await deleteRoute(prefix, dev, { table });
-    },
+    // Many CHILD_SAs at once (peers connecting together) share `ip` processes.
+    addRoute: (prefix, dev, src) =>
+      routes.run(addRouteArgs(prefix, dev, src !== undefined ? { src, table } : { table })),
+    delRoute: (prefix, dev) => routes.run(deleteRouteArgs(prefix, dev, { table })),
     addAddress: async (cidr, dev) => {
       // IPv6: no duplicate address detection (the address is ours alone, and usable at once).
       await ip(['addr', 'replace', cidr, 'dev', dev, ...(cidr.includes(':') ? ['nodad'] : [])]);

@@ -37,6 +37,8 @@ export interface MemoryIo extends DaemonIo {
   readonly nftScripts: string[];
   /** When set, nft fails as when it is not installed. */
   nftMissing: boolean;
+  /** The rules of the chains in the order added, by handle, as a batch of `nft -f -` scripts left them. */
+  readonly nftRules: Map<number, string>;
   /** What `nft -j list counter` reports as packets. */
   nftCounterPackets: number;
   /** addRoute calls so far. */
@@ -65,6 +67,8 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
   const dns: string[] = [];
   let setUp = false;
   let addRouteCalls = 0;
+  const nftRules = new Map<number, string>();
+  let nftHandle = 0;
   const addressOf = (family: IpFamily): string => {
     const a = family === 4 ? options.address4 : options.address6;
     if (a === undefined) throw new IoError(`no IPv${family} address on this memory host`, EADDRNOTAVAIL);
@@ -87,12 +91,19 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
     nftScripts: [],
     nftMissing: false,
     nftCounterPackets: 0,
+    nftRules,
     nft(args, script) {
       if (this.nftMissing) return Promise.reject(new IoError('spawn nft ENOENT', ENOENT));
-      if (args[0] === '-f') this.nftScripts.push(script ?? '');
       if (args[0] === '-j')
         return Promise.resolve(JSON.stringify({ nftables: [{ counter: { packets: this.nftCounterPackets } }] }));
-      return Promise.resolve('');
+      if (!args.includes('-f')) return Promise.resolve('');
+      this.nftScripts.push(script ?? '');
+      try {
+        const echo = applyNft(nftRules, script ?? '', () => ++nftHandle);
+        return Promise.resolve(args.includes('--echo') ? echo : '');
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
     },
     openTun: () => tun,
     openUdp: (family, port) => net.udp(family, addressOf(family), port),
@@ -148,4 +159,27 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * Applies an `nft -f -` script to `rules` as nftables would, all or nothing: `add rule` (echoed with its handle),
+ * `delete rule ... handle N` (an unknown handle fails the batch), `flush chain` and the table's deletion (both
+ * empty it, there being one chain). Returns what `--echo --handle` prints.
+ */
+function applyNft(rules: Map<number, string>, script: string, nextHandle: () => number): string {
+  const next = new Map(rules);
+  const echo: string[] = [];
+  for (const line of script.split('\n')) {
+    const del = /^delete rule .* handle (\d+)$/.exec(line);
+    if (del !== null) {
+      if (!next.delete(Number(del[1]))) throw new IoError(`nft: ${line}: No such file or directory`, ENOENT);
+    } else if (line.startsWith('add rule ')) {
+      const h = nextHandle();
+      next.set(h, line.replace(/^add rule \S+ \S+ \S+ /, ''));
+      echo.push(`${line} # handle ${h}`);
+    } else if (line.startsWith('flush chain ') || line.startsWith('delete table ')) next.clear();
+  }
+  rules.clear();
+  for (const [h, r] of next) rules.set(h, r);
+  return echo.map((l) => `${l}\n`).join('');
 }

@@ -17,6 +17,8 @@ interface Keepalive {
 export class NatKeepalives {
   readonly #byIkeSa = new Map<number, Keepalive>();
   readonly #intervalMs: number;
+  /** The earliest deadline, kept so the daemon's every pump does not scan all IKE_SAs; null: to be computed. */
+  #next: number | undefined | null = undefined;
 
   constructor(intervalMs = NAT_KEEPALIVE_INTERVAL_MS) {
     this.#intervalMs = intervalMs;
@@ -24,22 +26,33 @@ export class NatKeepalives {
 
   /** An IKE_SA came up; keepalives only when we are the side behind a NAT (and the interval is not 0). */
   established(ikeSaId: number, natLocal: boolean, from: Endpoint, to: Endpoint, nowMs: number): void {
-    if (natLocal && this.#intervalMs > 0) this.#byIkeSa.set(ikeSaId, { from, to, atMs: nowMs + this.#intervalMs });
+    if (!natLocal || this.#intervalMs <= 0) return;
+    const atMs = nowMs + this.#intervalMs;
+    this.#byIkeSa.set(ikeSaId, { from, to, atMs });
+    if (this.#next !== null && (this.#next === undefined || atMs < this.#next)) this.#next = atMs;
   }
 
   deleted(ikeSaId: number): void {
+    const k = this.#byIkeSa.get(ikeSaId);
+    if (k === undefined) return;
     this.#byIkeSa.delete(ikeSaId);
+    if (k.atMs === this.#next) this.#next = null;
   }
 
   nextDeadlineMs(): number | undefined {
+    if (this.#next !== null) return this.#next;
     let next: number | undefined;
     for (const k of this.#byIkeSa.values()) if (next === undefined || k.atMs < next) next = k.atMs;
+    this.#next = next;
     return next;
   }
 
   /** The keepalives due at `nowMs`, each re-armed one interval later. */
   due(nowMs: number): { from: Endpoint; to: Endpoint }[] {
     const out: { from: Endpoint; to: Endpoint }[] = [];
+    const next = this.nextDeadlineMs();
+    if (next === undefined || next > nowMs) return out;
+    this.#next = null;
     for (const k of this.#byIkeSa.values()) {
       if (k.atMs > nowMs) continue;
       out.push({ from: k.from, to: k.to });

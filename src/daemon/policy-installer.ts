@@ -132,10 +132,10 @@ export class PolicyInstaller {
 
   /** Every route still in place (stop). */
   async removeAllRoutes(): Promise<void> {
-    for (const prefix of [...this.#routeRefs.keys()]) {
-      this.#routeRefs.delete(prefix);
-      await this.#io.delRoute(prefix, this.#tun).catch(() => undefined);
-    }
+    const prefixes = [...this.#routeRefs.keys()];
+    this.#routeRefs.clear();
+    // All at once, so the I/O can batch them.
+    await Promise.all(prefixes.map((prefix) => this.#io.delRoute(prefix, this.#tun).catch(() => undefined)));
   }
 
   /** Adds (or counts) the route; rejects when the system refuses it. */

@@ -209,7 +209,8 @@ export interface EngineConfig {
   readonly initLimitHalfOpen?: number;
   /**
    * Key exchange work granted to IKE_SA_INIT requests, in estimated milliseconds of CPU per second
-   * (default 250, a quarter of the event loop; 0 = no bound). Requests beyond it are dropped.
+   * (default 250, a quarter of the event loop; 0 = no bound; src/ike/ke-budget.ts lists the estimates). Requests
+   * beyond it are dropped.
    */
   readonly keLimitMsPerSec?: number;
   /** Seconds between rotations of the COOKIE secret (default 120). */

@@ -231,16 +231,28 @@ export function tsListIsSubset(answer: readonly TrafficSelector[], proposed: rea
 }
 
 /** `192.0.2.0/24`-like text for logs (`start-end` when not a prefix) with `[proto/ports]` when narrowed. */
+/** The prefix length whose block is exactly start..end, or undefined when the range is no such block. */
+export function prefixLengthOf(start: Uint8Array, end: Uint8Array): number | undefined {
+  if (start.length !== end.length) return undefined;
+  let i = 0;
+  while (i < start.length && start[i] === end[i]) i++;
+  let bits = i * 8;
+  if (i < start.length) {
+    const a = start[i] ?? 0;
+    const b = end[i] ?? 0;
+    const x = a ^ b;
+    // The octet where they part: the host bits, 0 in start and 1 in end, must be a run of ones at the right.
+    if ((x & (x + 1)) !== 0 || (a & x) !== 0 || (b & x) !== x) return undefined;
+    bits += 8 - (32 - Math.clz32(x));
+    for (i++; i < start.length; i++) if (start[i] !== 0 || end[i] !== 0xff) return undefined;
+  }
+  return bits;
+}
+
 export function formatTs(ts: TrafficSelector): string {
   const s = formatAddress(ts.startAddr);
-  let range = `${s}-${formatAddress(ts.endAddr)}`;
-  for (let bits = 0; bits <= ts.startAddr.length * 8; bits++) {
-    const [a, b] = parseRange(`${s}/${bits}`, s);
-    if (compare(a, ts.startAddr) === 0 && compare(b, ts.endAddr) === 0) {
-      range = `${s}/${bits}`;
-      break;
-    }
-  }
+  const bits = prefixLengthOf(ts.startAddr, ts.endAddr);
+  const range = bits !== undefined ? `${s}/${bits}` : `${s}-${formatAddress(ts.endAddr)}`;
   const anyPort = ts.startPort === 0 && ts.endPort === 0xffff;
   if (ts.ipProtocol === 0 && anyPort) return range;
   const ports = anyPort ? '' : ts.startPort === ts.endPort ? `/${ts.startPort}` : `/${ts.startPort}-${ts.endPort}`;

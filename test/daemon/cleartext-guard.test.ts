@@ -5,14 +5,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { guardChainScript, inboundMatch } from '../../src/daemon/cleartext-guard.js';
+import { nullLogger } from '../../src/common/log.js';
+import { CleartextGuard, guardChainScript, inboundMatch } from '../../src/daemon/cleartext-guard.js';
+import { memoryIo } from '../../src/daemon/memory-io.js';
 import type { MemoryIo } from '../../src/daemon/memory-io.js';
+import { MemoryNetwork } from '../../src/io/memory-network.js';
+import type { SelectorInput } from '../../src/spd/selector.js';
 import { conf, LEFT, RIGHT, settle, TwoDaemons } from './memory-daemons.js';
 
 const DROP_RIGHT = `ip saddr ${RIGHT.inner} ip daddr ${LEFT.inner} counter name "cleartext" drop`;
 
 function last(io: MemoryIo): string {
   return io.nftScripts.at(-1) ?? '';
+}
+
+/** The chain as the scripts so far left it, one rule a line. */
+function chain(io: MemoryIo): string {
+  return [...io.nftRules.values()].join('\n');
 }
 
 test('selector pairs as nft matches: remote is the source, local the destination, ports where readable', () => {
@@ -56,19 +65,24 @@ test('a CHILD_SA adds its drop rule, its removal takes it away; the table is mad
   try {
     const first = t.left.io.nftScripts[0] ?? '';
     assert.match(first, /^table inet tsipsec\ndelete table inet tsipsec\ntable inet tsipsec \{/, 'a stale table goes');
-    assert.ok(!last(t.left.io).includes('drop'), 'nothing protected yet');
+    assert.ok(!chain(t.left.io).includes('drop'), 'nothing protected yet');
+    assert.ok(chain(t.left.io).includes(`iifname "${t.left.io.tun.name}" accept`));
     await t.left.daemon.up('net', 10);
     await settle();
-    assert.ok(last(t.left.io).includes(DROP_RIGHT), last(t.left.io));
-    assert.ok(last(t.left.io).includes(`iifname "${t.left.io.tun.name}" accept`));
+    assert.ok(chain(t.left.io).includes(DROP_RIGHT), chain(t.left.io));
+    assert.equal(last(t.left.io), `add rule inet tsipsec inbound ${DROP_RIGHT}\n`, 'only the new rule is written');
+    assert.ok(chain(t.left.io).includes(`iifname "${t.left.io.tun.name}" accept`));
     assert.ok(
-      last(t.right.io).includes(`ip saddr ${LEFT.inner} ip daddr ${RIGHT.inner} counter name "cleartext" drop`),
+      chain(t.right.io).includes(`ip saddr ${LEFT.inner} ip daddr ${RIGHT.inner} counter name "cleartext" drop`),
     );
     t.left.io.nftCounterPackets = 3;
     assert.equal((await t.left.daemon.stats()).drops.cleartext, 3, 'drops shown in stats');
+    const rulesUp = t.left.io.nftRules.size;
     t.left.daemon.down('lab');
     await settle();
-    assert.ok(!last(t.left.io).includes('drop'), 'gone with the CHILD_SA');
+    assert.ok(!chain(t.left.io).includes('drop'), 'gone with the CHILD_SA');
+    assert.equal(t.left.io.nftRules.size, rulesUp - 1, 'the exemptions stay');
+    assert.match(last(t.left.io), /^delete rule inet tsipsec inbound handle \d+\n$/, 'deleted by its handle');
   } finally {
     await t.stop();
   }
@@ -106,7 +120,7 @@ test('trap policies are checked too; a pass child is exempt, as narrow as its se
         remote_ts = ${RIGHT.inner}/32 }`;
   const t = await TwoDaemons.start(conf('left', { child: 'start_action = trap', moreChildren: pass }), conf('right'));
   try {
-    const s = last(t.left.io);
+    const s = chain(t.left.io);
     assert.ok(s.includes(DROP_RIGHT), 'the trap protects before any SA');
     const passRule = `ip saddr ${RIGHT.inner} ip daddr ${LEFT.inner} meta l4proto 6 th dport 22 accept`;
     assert.ok(s.includes(passRule), s);
@@ -114,4 +128,32 @@ test('trap policies are checked too; a pass child is exempt, as narrow as its se
   } finally {
     await t.stop();
   }
+});
+
+test('many CHILD_SAs at once go in one nft batch, each adding only its rule; a failed batch rewrites the chain', async () => {
+  const io = memoryIo({ network: new MemoryNetwork(), address4: '192.0.2.1' });
+  const guard = new CleartextGuard(io, 'tsi0', nullLogger);
+  await guard.start();
+  const base = io.nftRules.size;
+  const peer = (i: number): SelectorInput[] => [{ local: '203.0.113.0/24', remote: `198.51.100.${i}/32` }];
+  const before = io.nftScripts.length;
+  await Promise.all(Array.from({ length: 50 }, (_, i) => guard.protect(i + 1, peer(i + 1))));
+  assert.equal(io.nftScripts.length, before + 1, 'one batch for the 50');
+  assert.equal(io.nftRules.size, base + 50);
+  assert.ok(!(io.nftScripts.at(-1) ?? '').includes('flush'), 'nothing rewritten');
+  await guard.protect(7, peer(7));
+  assert.equal(io.nftScripts.length, before + 1, 'the same rules again: no nft run');
+  await guard.release(3);
+  assert.equal(io.nftRules.size, base + 49);
+  assert.ok(![...io.nftRules.values()].some((r) => r.includes('198.51.100.3 ')), 'its rule is gone');
+  // A rule deleted behind the daemon's back: its handle is unknown to nft, the batch fails, the chain is rewritten.
+  const h = [...io.nftRules].find(([, r]) => r.includes('198.51.100.4 '))?.[0];
+  assert.ok(h !== undefined);
+  io.nftRules.delete(h);
+  await guard.release(4);
+  assert.ok((io.nftScripts.at(-1) ?? '').startsWith('flush chain inet tsipsec inbound'), 'rewritten whole');
+  assert.equal(io.nftRules.size, base + 48);
+  await guard.release(5);
+  assert.match(io.nftScripts.at(-1) ?? '', /^delete rule .* handle \d+\n$/, 'handles known again');
+  assert.equal(io.nftRules.size, base + 47);
 });

@@ -89,8 +89,9 @@ test('half-open counts follow IKE_SAs: an authenticated IKE_SA no longer counts,
 });
 
 test('key exchange budget: requests beyond it are dropped, and served again once it refills', () => {
-  // x25519 costs 1 (ms) each: a budget of 3 per second takes three requests at once.
-  const p = new Pair({}, { engine: { cookieThreshold: 100, blockThreshold: 0, keLimitMsPerSec: 3 } });
+  // A budget of three x25519 key exchanges per second takes three requests at once.
+  const keLimitMsPerSec = 3 * keCostMs(KeGroup.CURVE25519);
+  const p = new Pair({}, { engine: { cookieThreshold: 100, blockThreshold: 0, keLimitMsPerSec } });
   for (let n = 1; n <= 3; n++) requestFrom(p, from(n));
   assert.equal(responses(p), 3);
   requestFrom(p, from(4));
@@ -102,7 +103,8 @@ test('key exchange budget: requests beyond it are dropped, and served again once
 });
 
 test('key exchange budget: requests refused before any key exchange cost nothing', () => {
-  const p = new Pair({}, { engine: { cookieThreshold: 100, blockThreshold: 0, keLimitMsPerSec: 3 } });
+  const keLimitMsPerSec = 3 * keCostMs(KeGroup.CURVE25519);
+  const p = new Pair({}, { engine: { cookieThreshold: 100, blockThreshold: 0, keLimitMsPerSec } });
   // Another initiator whose proposal the responder refuses (NO_PROPOSAL_CHOSEN): no key exchange is made.
   const stranger = makeEngine('i', { conn: { proposals: ['aes256-sha384-ecp384'] } });
   for (let n = 1; n <= 20; n++) {
@@ -117,12 +119,15 @@ test('key exchange budget: requests refused before any key exchange cost nothing
 
 test('key exchange budget: expensive groups cost more; one dearer than the budget runs at most once a second', () => {
   assert.ok(keCostMs(KeGroup.MODP_4096) > 10 * keCostMs(KeGroup.CURVE25519));
-  const b = new KeBudget(100);
+  const b = new KeBudget(3 * keCostMs(KeGroup.MODP_4096) + keCostMs(KeGroup.CURVE25519));
   assert.equal(b.take(KeGroup.MODP_4096, 0), true);
   assert.equal(b.take(KeGroup.MODP_4096, 0), true);
   assert.equal(b.take(KeGroup.MODP_4096, 0), true);
   assert.equal(b.take(KeGroup.MODP_4096, 0), false);
   assert.equal(b.take(KeGroup.CURVE25519, 0), true);
+  assert.equal(b.take(KeGroup.CURVE25519, 0), false);
+  assert.equal(b.take(KeGroup.CURVE25519, 1000), true, 'refilled');
+  assert.ok(keCostMs(KeGroup.MODP_8192) > 100);
   const dear = new KeBudget(100);
   assert.equal(dear.take(KeGroup.MODP_8192, 0), true);
   assert.equal(dear.take(KeGroup.MODP_8192, 500), false);

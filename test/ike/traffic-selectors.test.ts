@@ -8,6 +8,7 @@ import {
   narrowTs,
   parseAddress,
   parseTrafficSelector,
+  prefixLengthOf,
   tsListIsSubset,
 } from '../../src/ike/traffic-selectors.js';
 
@@ -52,4 +53,31 @@ test('intersection and narrowing', () => {
   assert.equal(tsListIsSubset(narrowed, [a]), true);
   assert.equal(tsListIsSubset([a], narrowed), false);
   assert.equal(tsListIsSubset([], [a]), false);
+});
+
+test('formatTs writes a range that is one prefix as the prefix, any other as start-end', () => {
+  for (const text of [
+    '198.51.100.7/32',
+    '198.51.100.0/24',
+    '0.0.0.0/0',
+    '2001:db8:1::1:3c7/128',
+    '2001:db8::/31',
+    '::/0',
+  ])
+    assert.equal(formatTs(parseTrafficSelector(text)), text);
+  assert.equal(formatTs(parseTrafficSelector('198.51.100.1-198.51.100.6')), '198.51.100.1-198.51.100.6');
+  assert.equal(formatTs(parseTrafficSelector('198.51.100.0-198.51.100.6')), '198.51.100.0-198.51.100.6');
+  assert.equal(formatTs(parseTrafficSelector('198.51.100.0-198.51.101.127')), '198.51.100.0-198.51.101.127');
+  assert.equal(formatTs(parseTrafficSelector('203.0.113.5[tcp/22]')), '203.0.113.5/32[6/22]');
+  // Every prefix length of both families, against its definition.
+  for (const [base, bytes] of [
+    ['198.51.100.77', 4],
+    ['2001:db8:1::1:3c7', 16],
+  ] as const)
+    for (let bits = 0; bits <= bytes * 8; bits++) {
+      const ts = parseTrafficSelector(`${base}/${bits}`);
+      assert.equal(prefixLengthOf(ts.startAddr, ts.endAddr), bits, `${base}/${bits}`);
+    }
+  assert.equal(prefixLengthOf(Buffer.from([198, 51, 100, 1]), Buffer.from([198, 51, 100, 2])), undefined);
+  assert.equal(prefixLengthOf(Buffer.from([198, 51, 100, 0]), Buffer.from([198, 51, 101, 0])), undefined);
 });

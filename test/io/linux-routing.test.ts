@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addRoute, addUnmarkedRule, ip } from '../../src/io/linux/iproute.js';
+import {
+  addRoute,
+  addRouteArgs,
+  addUnmarkedRule,
+  ip,
+  IpBatcher,
+  parseBatchErrors,
+} from '../../src/io/linux/iproute.js';
 import { LinuxTun } from '../../src/io/linux/tun.js';
 import { LinuxUdpEndpoint } from '../../src/io/linux/udp-endpoint.js';
 import { delNetns, rootSkip, vethPair, waitFor, type VethPair } from './netns.js';
@@ -67,3 +74,46 @@ test(
     }
   },
 );
+
+test('ip -batch errors are told apart by line', () => {
+  const stderr =
+    'Cannot find device "nosuch"\nCommand failed -:2\nRTNETLINK answers: No such process\nCommand failed -:4\n';
+  assert.deepEqual(
+    [...parseBatchErrors(stderr)],
+    [
+      [2, 'Cannot find device "nosuch"'],
+      [4, 'RTNETLINK answers: No such process'],
+    ],
+  );
+  assert.equal(parseBatchErrors('').size, 0);
+});
+
+test('routes asked for together go in one ip -batch, each with its own outcome', { skip: rootSkip }, async () => {
+  let v: VethPair | undefined;
+  try {
+    v = vethPair();
+    const netns = v.nsA;
+    const batcher = new IpBatcher({ netns });
+    const hosts = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 10}/32`);
+    const outcomes = await Promise.allSettled([
+      ...hosts.map((h) => batcher.run(addRouteArgs(h, 'veth0', { table: TABLE }))),
+      batcher.run(addRouteArgs('203.0.113.0/24', 'nosuch0', { table: TABLE })),
+      batcher.run(addRouteArgs('2001:db8:1::/64', 'veth0', { table: TABLE })),
+    ]);
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 41);
+    const failed = outcomes[40];
+    assert.equal(failed?.status, 'rejected');
+    assert.match(
+      String((failed as PromiseRejectedResult).reason),
+      /ip route replace 203\.0\.113\.0\/24 dev nosuch0 .*nosuch0/,
+    );
+    const routes = await ip(['-4', 'route', 'show', 'table', String(TABLE)], { netns });
+    assert.equal(routes.trim().split('\n').length, 40);
+    assert.match(await ip(['-6', 'route', 'show', 'table', String(TABLE)], { netns }), /2001:db8:1::\/64 dev veth0/);
+  } finally {
+    if (v !== undefined) {
+      delNetns(v.nsA);
+      delNetns(v.nsB);
+    }
+  }
+});

@@ -45,19 +45,14 @@ const ECP_CURVES: Readonly<
 };
 
 /** RFC 8410 DER wrappers for raw X25519/X448 keys (PKCS#8 private, SPKI public). */
-const CURVES: Readonly<
-  Record<number, { readonly length: number; readonly pkcs8Prefix: Buffer; readonly spkiPrefix: Buffer }>
-> = {
-  [KeGroup.CURVE25519]: {
-    length: 32,
-    pkcs8Prefix: Buffer.from('302e020100300506032b656e04220420', 'hex'),
-    spkiPrefix: Buffer.from('302a300506032b656e032100', 'hex'),
-  },
-  [KeGroup.CURVE448]: {
-    length: 56,
-    pkcs8Prefix: Buffer.from('3046020100300506032b656f043a0438', 'hex'),
-    spkiPrefix: Buffer.from('3042300506032b656f033900', 'hex'),
-  },
+/**
+ * RFC 8031 curves, imported as raw keys through JWK (RFC 8037 OKP): OpenSSL 3 decodes a PKCS#8 or SPKI DER key
+ * through its generic decoder chain, about ten times the cost of the key agreement itself (0.8 ms against 0.1 ms
+ * of CPU for one responder's x25519 here), which made x25519 dearer than ecp256.
+ */
+const CURVES: Readonly<Record<number, { readonly length: number; readonly crv: 'X25519' | 'X448' }>> = {
+  [KeGroup.CURVE25519]: { length: 32, crv: 'X25519' },
+  [KeGroup.CURVE448]: { length: 56, crv: 'X448' },
 };
 
 /** Uncompressed SEC1 point marker that RFC 5903 7 leaves out of the KE payload. */
@@ -170,15 +165,16 @@ class CurveKeyExchange implements KeyExchange {
   readonly publicKey: Buffer;
   readonly #privateKey: KeyObject;
   readonly #length: number;
-  readonly #spkiPrefix: Buffer;
+  readonly #crv: 'X25519' | 'X448';
 
-  constructor(group: number, privateKey: KeyObject, length: number, spkiPrefix: Buffer) {
+  constructor(group: number, privateKey: KeyObject, length: number, crv: 'X25519' | 'X448') {
     this.group = group;
     this.#privateKey = privateKey;
     this.#length = length;
-    this.#spkiPrefix = spkiPrefix;
-    const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-    this.publicKey = Buffer.from(spki.subarray(spki.length - length));
+    this.#crv = crv;
+    const x = createPublicKey(privateKey).export({ format: 'jwk' }).x;
+    this.publicKey = Buffer.from(x ?? '', 'base64url');
+    if (this.publicKey.length !== length) throw new CryptoError(`group ${group}: no public value derived`);
   }
 
   /** RFC 8031 2: the public value is the raw u-coordinate; an all-zero result MUST be rejected. */
@@ -190,10 +186,8 @@ class CurveKeyExchange implements KeyExchange {
     }
     let secret: Buffer;
     try {
-      const der = Buffer.alloc(this.#spkiPrefix.length + this.#length);
-      der.set(this.#spkiPrefix, 0);
-      der.set(peerPublic, this.#spkiPrefix.length);
-      const publicKey = createPublicKey({ key: der, format: 'der', type: 'spki' });
+      const x = Buffer.from(peerPublic).toString('base64url');
+      const publicKey = createPublicKey({ key: { kty: 'OKP', crv: this.#crv, x }, format: 'jwk' });
       secret = diffieHellman({ privateKey: this.#privateKey, publicKey });
     } catch {
       throw new CryptoError(`group ${this.group}: key agreement failed (low-order public value)`);
@@ -302,11 +296,16 @@ export function createNodeKeyExchangeFromPrivate(group: number, privateKey: Uint
   if (curve !== undefined) {
     if (privateKey.length !== curve.length)
       throw new CryptoError(`group ${group}: private key must be ${curve.length} bytes`);
-    const der = Buffer.alloc(curve.pkcs8Prefix.length + curve.length);
-    der.set(curve.pkcs8Prefix, 0);
-    der.set(privateKey, curve.pkcs8Prefix.length);
-    const key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    return new CurveKeyExchange(group, key, curve.length, curve.spkiPrefix);
+    // Node takes the raw private value `d` (EVP_PKEY_new_raw_private_key) and derives the public value from it;
+    // `x` must be present in a private JWK but is not used, so a placeholder of the right length goes there.
+    const jwk = {
+      kty: 'OKP',
+      crv: curve.crv,
+      d: Buffer.from(privateKey).toString('base64url'),
+      x: Buffer.alloc(curve.length).toString('base64url'),
+    };
+    const key = createPrivateKey({ key: jwk, format: 'jwk' });
+    return new CurveKeyExchange(group, key, curve.length, curve.crv);
   }
   throw new CryptoError(`key exchange group ${group} is not supported`);
 }

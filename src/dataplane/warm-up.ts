@@ -39,6 +39,23 @@ export interface WarmUpReport {
   readonly delivered: number;
 }
 
+/**
+ * Two real ESP-in-UDP endpoints that reach each other (the daemon opens two on the loopback address), so the
+ * warm-up also compiles the socket layer (send batches, receive, NAT-T demultiplexing) with the very classes the
+ * tunnel uses: JIT feedback from memory stubs alone leaves those call sites cold or polymorphic.
+ */
+export interface WarmUpLink {
+  readonly a: UdpEndpoint;
+  readonly b: UdpEndpoint;
+  /** The address both are bound to. */
+  readonly address: string;
+  /** Let the event loop run once, so datagrams sent are received. */
+  readonly yieldToLoop: () => Promise<void>;
+}
+
+/** Event-loop turns to wait for the last datagrams of the link variant before counting what arrived. */
+const LINK_SETTLE_TURNS = 50;
+
 /** A data plane endpoint whose sends are captured, and a TUN whose writes are counted and checked. */
 class Capture implements TunDevice, PacketSocket, UdpEndpoint {
   readonly name = 'warm-up';
@@ -147,20 +164,30 @@ interface SaShape {
   readonly replayWindow: number;
 }
 
-function sa(shape: SaShape, inbound: boolean, algs: Pick<AddSaArgs, 'enc' | 'integ'>, encap: boolean): AddSaArgs {
+function sa(
+  shape: SaShape,
+  inbound: boolean,
+  algs: Pick<AddSaArgs, 'enc' | 'integ'>,
+  encap: boolean,
+  link?: WarmUpLink,
+): AddSaArgs {
   return {
     spi: shape.spi,
     protocol: 'esp',
     mode: 'tunnel',
     inbound,
-    src: OUTER_A,
-    dst: OUTER_B,
+    src: link?.address ?? OUTER_A,
+    dst: link?.address ?? OUTER_B,
     reqid: 1,
     ...algs,
     replayWindow: shape.replayWindow,
     esn: shape.esn,
     selectors: [{ local: inbound ? SITE_B : SITE_A, remote: inbound ? SITE_A : SITE_B }],
-    ...(encap ? { encap: { sport: 4500, dport: 4500 } } : {}),
+    ...(link !== undefined
+      ? { encap: { sport: link.a.port, dport: link.b.port } }
+      : encap
+        ? { encap: { sport: 4500, dport: 4500 } }
+        : {}),
   };
 }
 
@@ -208,10 +235,50 @@ async function variant(
 }
 
 /**
+ * The link variant: A's TUN batches (of one packet and of whole batches, as sparse and bulk traffic bring) are
+ * sealed and sent for real from `link.a` to `link.b`, whose receiver opens them into B's TUN.
+ */
+async function linkVariant(
+  rng: Rng,
+  algs: Pick<AddSaArgs, 'enc' | 'integ'>,
+  shape: SaShape,
+  rounds: number,
+  link: WarmUpLink,
+  receiveInto: { esp: (batch: DatagramBatch) => void },
+): Promise<WarmUpReport> {
+  const a = new Capture();
+  const b = new Capture();
+  const dpA = new UserspaceDataplane({ tun: a, rng, natTEndpoints: { 4: link.a } });
+  const dpB = new UserspaceDataplane({ tun: b, rng, natTEndpoints: { 4: link.b } });
+  receiveInto.esp = dpB.espReceiver;
+  await dpA.addPolicy({ direction: 'out', selector: { local: SITE_A, remote: SITE_B }, action: 'protect', reqid: 1 });
+  await dpA.addSa(sa(shape, false, algs, true, link));
+  await dpB.addSa(sa(shape, true, algs, true, link));
+  const mix = packetMix();
+  b.expect = mix;
+  const batch = createPacketBatch({ size: BATCH, bufferBytes: SLOT_BYTES });
+  let packets = 0;
+  for (let r = 0; r < rounds; r++) {
+    batch.count = r % 2 === 0 ? 1 : BATCH;
+    for (let i = 0; i < batch.count; i++) {
+      const plain = mix[(packets + i) % mix.length]!;
+      plain.copy(batch.bufs[i]!, HEADROOM);
+      batch.offsets[i] = HEADROOM;
+      batch.lengths[i] = plain.length;
+    }
+    dpA.handleTunBatch(batch);
+    packets += batch.count;
+    await link.yieldToLoop();
+  }
+  for (let t = 0; t < LINK_SETTLE_TURNS && b.written < packets; t++) await link.yieldToLoop();
+  return { packets, delivered: b.intact };
+}
+
+/**
  * Run the warm-up: about `packets` packets (default 2048) through each variant. Resolves with what moved;
  * `delivered < packets` means a variant's packets did not survive the trip.
  */
-export async function warmUpDataplane(rng: Rng, packets = 2048): Promise<WarmUpReport[]> {
+export async function warmUpDataplane(rng: Rng, packets = 2048, link?: WarmUpLink): Promise<WarmUpReport[]> {
   const rounds = Math.max(1, Math.ceil(packets / BATCH));
   const key16 = Buffer.alloc(16, 0x42);
   const gcm = { enc: { id: EncrId.ENCR_AES_GCM_16, key: Buffer.concat([key16, Buffer.alloc(4, 1)]) } };
@@ -228,6 +295,13 @@ export async function warmUpDataplane(rng: Rng, packets = 2048): Promise<WarmUpR
   let k = 0;
   for (const algs of [gcm, cbc]) {
     for (const encap of [false, true]) out.push(await variant(rng, algs, encap, shapes[k++ % shapes.length]!, rounds));
+  }
+  if (link !== undefined) {
+    const receiveInto = { esp: (_batch: DatagramBatch): void => undefined };
+    link.b.start({ ike: () => undefined, esp: (batch) => receiveInto.esp(batch) });
+    for (const algs of [gcm, cbc]) {
+      out.push(await linkVariant(rng, algs, shapes[k++ % shapes.length]!, rounds, link, receiveInto));
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../../config/config-error.js';
 import { nodeRng } from '../../crypto/rng.js';
 import { configureCryptoBackend } from '../../crypto/index.js';
 import { warmUpDataplane } from '../../dataplane/warm-up.js';
+import { openLoopbackUdpPair, type LoopbackUdpPair } from '../../io/linux/loopback-pair.js';
 import { ControlServer } from '../../control/server.js';
 import { ControlError } from '../../control/protocol.js';
 import { Daemon } from '../../daemon/daemon.js';
@@ -116,7 +117,13 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
     if (level >= LogLevel.PRIVATE) log.log('dmn', LogLevel.AUDIT, 'log level 4: key material will be logged');
     // Compile the packet path before the first real packet, and check the crypto backend end to end on the way.
     const warmStart = performance.now();
-    const warm = await warmUpDataplane(nodeRng);
+    let link: LoopbackUdpPair | undefined;
+    try {
+      link = openLoopbackUdpPair();
+    } catch (e) {
+      log.log('esp', LogLevel.DETAIL, `data plane warm-up without sockets: ${(e as Error).message}`);
+    }
+    const warm = await warmUpDataplane(nodeRng, undefined, link).finally(() => link?.close());
     const broken = warm.filter((w) => w.delivered !== w.packets);
     if (broken.length > 0) {
       ctx.stderr.write(

@@ -15,6 +15,7 @@
 import { PACKET_HEADROOM, PACKET_TAILROOM } from '../../common/packet-buffer.js';
 import { createPacketBatch, DEFAULT_BATCH_SIZE } from '../batch.js';
 import { IoError, newIoStats, type IoStats, type OffloadInfo, type PacketBatch, type TunDevice } from '../types.js';
+import { LonePacketPolicy } from '../lone-packet.js';
 import { pollReadable, type FdPoller } from './fd-poller.js';
 import {
   buildSuperPacket,
@@ -133,6 +134,8 @@ export class LinuxTun implements TunDevice {
   readonly #vnet: VnetBuffers | undefined;
   /** With offloads: slots filled in the batch being built. */
   #filled = 0;
+  /** Hands a lone packet over before the read that would find nothing more (`lone-packet.ts`). */
+  readonly #lone = new LonePacketPolicy();
 
   constructor(options: TunOptions = {}) {
     this.mtu = options.mtu ?? DEFAULT_TUN_MTU;
@@ -200,6 +203,16 @@ export class LinuxTun implements TunDevice {
     const b = this.#batch;
     const size = b.bufs.length;
     this.stats.rxWakeups++;
+    const before = this.stats.rxPackets;
+    this.#lone.begin();
+    try {
+      this.#drainRounds(b, size, receiver);
+    } finally {
+      this.#lone.end(this.stats.rxPackets - before);
+    }
+  }
+
+  #drainRounds(b: PacketBatch, size: number, receiver: (batch: PacketBatch) => void): void {
     for (let round = 0; round < MAX_READ_ROUNDS; round++) {
       let n = 0;
       let more = true;
@@ -216,6 +229,7 @@ export class LinuxTun implements TunDevice {
         this.stats.rxPackets++;
         this.stats.rxBytes += r;
         n++;
+        if (this.#lone.packetRead(n)) break;
       }
       b.count = n;
       if (n > 0) receiver(b);
@@ -228,6 +242,8 @@ export class LinuxTun implements TunDevice {
     const b = this.#batch;
     this.stats.rxWakeups++;
     this.#filled = 0;
+    const before = this.stats.rxPackets;
+    this.#lone.begin();
     let rounds = 0;
     const deliver = (): void => {
       b.count = this.#filled;
@@ -276,6 +292,7 @@ export class LinuxTun implements TunDevice {
           continue;
         }
         sink.done(len);
+        if (this.#lone.packetRead(this.#filled)) deliver();
         continue;
       }
       const before = this.stats.rxPackets;
@@ -284,6 +301,7 @@ export class LinuxTun implements TunDevice {
       this.offloadStats.gsoSegments += this.stats.rxPackets - before;
     }
     if (this.#filled > 0) deliver();
+    this.#lone.end(this.stats.rxPackets - before);
   }
 
   /** Writes with a virtio-net header: runs of one TCP flow as one super-packet, the rest one by one. */

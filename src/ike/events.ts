@@ -100,6 +100,11 @@ export type IkeEvent =
        */
       readonly rekeyOf?: number;
       readonly childSaIds?: readonly number[];
+      /**
+       * Set when we set this IKE_SA up to reauthenticate IKE_SA `reauthOf` (make-before-break): the old one is
+       * deleted once this one's CHILD_SAs are up.
+       */
+      readonly reauthOf?: number;
     }
   | {
       readonly type: 'ikeSaDeleted';

@@ -101,8 +101,10 @@ export class ChildInstaller {
   async install(c: ChildSaInfo, conn: DaemonConnection | undefined, nowMs: number, rekeyOf?: number) {
     const ref: ChildRef = { conn: conn?.ike.name ?? '?', child: c.name };
     const swan = conn?.children.get(c.name);
-    const reqid = this.reqids.assign(c.id, ref, rekeyOf);
     const selectors = selectorsFromTs(c.tsLocal, c.tsRemote);
+    // A reauthentication's CHILD_SA (same config, selectors and peer) takes over the reqid of the old one.
+    const same = JSON.stringify([c.protocol, c.mode, c.remote.address, selectors]);
+    const reqid = this.reqids.assign(c.id, ref, rekeyOf, same);
     const common = {
       protocol: c.protocol,
       mode: c.mode,

@@ -21,6 +21,8 @@ export interface IkeRecord {
   readonly name: string;
   readonly localId: string;
   readonly remoteId: string;
+  /** The peer's address (unique: a second IKE_SA from the same address may be a reauthentication). */
+  readonly remoteAddress: string;
   readonly proposal: string;
   readonly natLocal: boolean;
   readonly natRemote: boolean;

@@ -61,7 +61,12 @@ export class SaManager {
   }
 
   nextDeadlineMs(): number | undefined {
-    const all = [this.#actions.nextDeadlineMs(), this.waiters.nextDeadlineMs(), this.#keepalives.nextDeadlineMs()];
+    const all = [
+      this.#actions.nextDeadlineMs(),
+      this.waiters.nextDeadlineMs(),
+      this.#keepalives.nextDeadlineMs(),
+      this.#deferred.nextDeadlineMs(),
+    ];
     const due = all.filter((t) => t !== undefined);
     return due.length > 0 ? Math.min(...due) : undefined;
   }
@@ -69,6 +74,7 @@ export class SaManager {
   handleTimer(nowMs: number): void {
     this.waiters.handleTimer(nowMs);
     this.#actions.handleTimer(nowMs);
+    this.#deferred.handleTimer(nowMs, (id) => this.established.has(id));
     for (const k of this.#keepalives.due(nowMs)) this.#d.sendKeepalive(k.from, k.to);
   }
 
@@ -82,6 +88,7 @@ export class SaManager {
           name: ev.name,
           localId: ev.localId,
           remoteId: ev.remoteId,
+          remoteAddress: ev.remote.address,
           proposal: ev.proposal,
           natLocal: ev.natLocal,
           natRemote: ev.natRemote,
@@ -92,16 +99,23 @@ export class SaManager {
         // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
         if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
         this.#d.saLog.ikeUp(ev);
-        if (ev.rekeyOf === undefined)
-          this.#deferred.established(this.connection(ev.name)?.source.unique, ev.name, ev.ikeSaId, this.established);
+        // A reauthentication of ours deletes the old IKE_SA itself, once the new CHILD_SAs are up.
+        if (ev.rekeyOf === undefined && ev.reauthOf === undefined) {
+          const unique = this.connection(ev.name)?.source.unique;
+          this.#deferred.established(unique, ev.name, ev.ikeSaId, this.established, this.#d.nowMs());
+        }
         break;
-      case 'ikeSaDeleted':
+      case 'ikeSaDeleted': {
+        const rec = this.established.get(ev.ikeSaId);
         this.established.delete(ev.ikeSaId);
         this.#keepalives.deleted(ev.ikeSaId);
         this.#d.saLog.ikeDown(ev);
         this.waiters.fail(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
-        this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
+        // The peer deleting an IKE_SA it has replaced (a reauthentication) is no loss: no close_action.
+        const cause = ev.cause === 'peerDeleted' && rec !== undefined && this.#successor(rec) ? 'replaced' : ev.cause;
+        this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, cause, ev.reason, this.#d.nowMs());
         break;
+      }
       case 'childSaInstalled':
         // A route's source address (the virtual IP) must be on the TUN first.
         return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));
@@ -264,6 +278,14 @@ export class SaManager {
       this.#d.engine.terminateChild(c.id, this.#d.nowMs());
       this.#d.pump();
     }
+  }
+
+  /** Another IKE_SA of the same connection between the same identities is up. */
+  #successor(rec: IkeRecord): boolean {
+    for (const s of this.established.values())
+      if (s.id !== rec.id && s.name === rec.name && s.localId === rec.localId && s.remoteId === rec.remoteId)
+        return true;
+    return false;
   }
 
   #carryOut(c: ActionCommand): void {

@@ -3,6 +3,7 @@
  * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
  * the PROTECT policies and routes of its reqid, and trap policies under their own reqid; each reqid's
  * selectors also go to the cleartext guard, so cleartext from them is dropped unless it left the TUN.
+ * A responder's replacement CHILD_SA holds its outbound SA back until the one it replaces goes (`pendingOut`).
  */
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
@@ -29,6 +30,12 @@ export interface ChildRecord {
   ikeSaId: number;
   readonly reqid: number;
   readonly installedAtMs: number;
+  /**
+   * The outbound SA, not installed yet: a CHILD_SA we created as responder while another of its reqid is up (a
+   * rekey, a reauthentication) sends only once that one is gone, i.e. once the peer, which installs after us,
+   * deleted it (make-before-break without loss: until then the old SA carries our traffic).
+   */
+  pendingOut: AddSaArgs | undefined;
 }
 
 /** Replay window when the configuration gives none (strongSwan's default). */
@@ -81,6 +88,11 @@ export class ChildInstaller {
       src: remote.address,
       encap: { sport: remote.port, dport: c.local.port },
     });
+    if (rec.pendingOut !== undefined) {
+      rec.pendingOut = { ...rec.pendingOut, dst: remote.address, encap: { sport: c.local.port, dport: remote.port } };
+      rec.info = { ...c, remote };
+      return;
+    }
     await this.#kernel.updateSa({
       id: { protocol: c.protocol, spi: c.spiOut, dst: c.remote.address },
       dst: remote.address,
@@ -117,6 +129,22 @@ export class ChildInstaller {
       ...(c.protocol === 'esp' ? { enc: { id: c.encrId as EncrId, key: keys.encr } } : {}),
       ...(c.integId !== 0 ? { integ: { id: c.integId as IntegId, key: keys.integ } } : {}),
     });
+    const outbound: AddSaArgs = {
+      ...common,
+      ...algorithms(c.keysOut),
+      spi: c.spiOut,
+      inbound: false,
+      src: c.local.address,
+      dst: c.remote.address,
+      ...(c.encap ? { encap: { sport: c.local.port, dport: c.remote.port } } : {}),
+      lifetime: {
+        ...(c.rekeyBytes > 0 ? { softBytes: c.rekeyBytes } : {}),
+        ...(c.lifeBytes > 0 ? { hardBytes: c.lifeBytes } : {}),
+        ...(c.rekeyPackets > 0 ? { softPackets: c.rekeyPackets } : {}),
+        ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
+      },
+    };
+    const holdOut = !c.createdAsInitiator && [...this.#children.values()].some((o) => o.reqid === reqid);
     try {
       await this.#kernel.addSa({
         ...common,
@@ -127,21 +155,7 @@ export class ChildInstaller {
         dst: c.local.address,
         ...(c.encap ? { encap: { sport: c.remote.port, dport: c.local.port } } : {}),
       });
-      await this.#kernel.addSa({
-        ...common,
-        ...algorithms(c.keysOut),
-        spi: c.spiOut,
-        inbound: false,
-        src: c.local.address,
-        dst: c.remote.address,
-        ...(c.encap ? { encap: { sport: c.local.port, dport: c.remote.port } } : {}),
-        lifetime: {
-          ...(c.rekeyBytes > 0 ? { softBytes: c.rekeyBytes } : {}),
-          ...(c.lifeBytes > 0 ? { hardBytes: c.lifeBytes } : {}),
-          ...(c.rekeyPackets > 0 ? { softPackets: c.rekeyPackets } : {}),
-          ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
-        },
-      });
+      if (!holdOut) await this.#kernel.addSa(outbound);
     } catch (e) {
       await this.#delSas(c);
       await this.#release(c.id);
@@ -174,7 +188,14 @@ export class ChildInstaller {
         throw e;
       }
     }
-    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
+    const record: ChildRecord = {
+      info: c,
+      conn: ref.conn,
+      ikeSaId: c.ikeSaId,
+      reqid,
+      installedAtMs: nowMs,
+      pendingOut: holdOut ? outbound : undefined,
+    };
     this.#children.set(c.id, record);
     return record;
   }
@@ -184,9 +205,24 @@ export class ChildInstaller {
     const rec = this.#children.get(childSaId);
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
+    // Its successors held back their outbound SAs for it: they send from now on (before it stops sending).
+    if (rec.pendingOut === undefined)
+      for (const o of this.#children.values()) if (o.reqid === rec.reqid) await this.#releaseOut(o);
     await this.#delSas(rec.info);
     await this.#release(childSaId);
     return rec;
+  }
+
+  async #releaseOut(rec: ChildRecord): Promise<void> {
+    const out = rec.pendingOut;
+    if (out === undefined) return;
+    rec.pendingOut = undefined;
+    try {
+      await this.#kernel.addSa(out);
+    } catch (e) {
+      const c = rec.info;
+      this.#log.log('knl', LogLevel.AUDIT, `CHILD_SA ${c.name}{${c.id}}: outbound SA: ${(e as Error).message}`);
+    }
   }
 
   /** Both SAs of a CHILD_SA, whichever are there. */

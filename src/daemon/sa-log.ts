@@ -31,7 +31,9 @@ export class SaLog {
     this.#log.log(
       'ike',
       LogLevel.AUDIT,
-      `IKE_SA ${ev.name}[${ev.ikeSaId}] established between ${ev.local.address}[${ev.localId}]...${ev.remote.address}[${ev.remoteId}]`,
+      `IKE_SA ${ev.name}[${ev.ikeSaId}] established between ${ev.local.address}[${ev.localId}]...${ev.remote.address}[${ev.remoteId}]` +
+        (ev.rekeyOf !== undefined ? `, rekeying ${ev.name}[${ev.rekeyOf}]` : '') +
+        (ev.reauthOf !== undefined ? `, reauthenticating ${ev.name}[${ev.reauthOf}]` : ''),
     );
   }
 

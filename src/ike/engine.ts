@@ -586,6 +586,7 @@ export class IkeEngine implements EngineCore {
       keysOut,
       tsLocal: c.tsLocal,
       tsRemote: c.tsRemote,
+      createdAsInitiator: c.createdAsInitiator,
       local: sa.local,
       remote: sa.remote,
       encap: sa.natLocal || sa.natRemote,

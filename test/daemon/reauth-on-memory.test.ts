@@ -9,13 +9,28 @@ import assert from 'node:assert/strict';
 import { conf, settle, TwoDaemons } from './memory-daemons.js';
 import type { Host } from './memory-daemons.js';
 
-async function listing(h: Host): Promise<{ ike: number[]; reqids: number[]; spis: string[] }> {
+async function listing(h: Host): Promise<{ ike: number[]; reqids: number[]; spis: string[]; spisOut: string[] }> {
   const sas = (await h.daemon.sas()).ikeSas;
   return {
     ike: sas.map((s) => s.uniqueId),
     reqids: sas.flatMap((s) => s.children.map((c) => c.reqid)),
     spis: sas.flatMap((s) => s.children.map((c) => c.spiIn)),
+    spisOut: sas.flatMap((s) => s.children.map((c) => c.spiOut)),
   };
+}
+
+/** SPIs (hex) of the ESP packets `from` sent since wire index `since`. */
+function espSpis(t: TwoDaemons, from: string, since: number): Set<string> {
+  const spis = t.wire
+    .slice(since)
+    .filter((w) => w.protocol === 50 && w.packet.srcAddr === from)
+    .map((w) =>
+      w.packet.bytes
+        .subarray(w.packet.ipv4Header === true ? 20 : 0)
+        .subarray(0, 4)
+        .toString('hex'),
+    );
+  return new Set(spis);
 }
 
 test('reauth_time: new IKE_SA and CHILD_SA first, old ones deleted after; reqids kept; no close_action', async () => {
@@ -57,7 +72,7 @@ test('reauth_time: new IKE_SA and CHILD_SA first, old ones deleted after; reqids
   }
 });
 
-test('reauth while traffic flows: with both IKE_SAs up (the DELETE held back) every ping is answered both ways', async () => {
+test('reauth while traffic flows: with both IKE_SAs up (the DELETE held back) every ping is answered both ways; the responder sends on the old SA until the DELETE', async () => {
   const t = await TwoDaemons.start(
     conf('left', { conn: 'rekey_time = 0\n    reauth_time = 60s\n    over_time = 30s\n    rand_time = 0' }),
     conf('right'),
@@ -72,14 +87,24 @@ test('reauth while traffic flows: with both IKE_SAs up (the DELETE held back) ev
     await t.advance(60_000);
     assert.ok(held >= 1, 'the DELETE was held back');
     assert.equal((await listing(t.right)).ike.length, 2, 'both IKE_SAs up on the responder');
-    // The responder's new outbound SA is in use; the initiator's new outbound SA is too; both directions work.
+    // The initiator sends on its new SA, the responder still on the old one (the peer may not have installed the
+    // new one yet when the responder installs it); both directions work.
+    const since = t.wire.length;
     for (let seq = 10; seq < 14; seq++) {
       assert.equal((await t.ping(t.left, t.right, seq)).reply?.type, 0, `ping ${seq} during the handover`);
       assert.equal((await t.ping(t.right, t.left, seq + 10)).reply?.type, 0, `ping ${seq + 10} during the handover`);
     }
+    assert.deepEqual([...espSpis(t, '192.0.2.2', since)], old.spisOut, 'the responder kept its old outbound SA');
+    const initiatorOut = [...espSpis(t, '192.0.2.1', since)];
+    assert.equal(initiatorOut.length, 1);
+    assert.ok(!old.spis.includes(initiatorOut[0] ?? ''), 'the initiator moved to its new outbound SA');
     t.lose = undefined;
     await t.advance(10_000);
+    const after = t.wire.length;
+    assert.equal((await t.ping(t.right, t.left, 30)).reply?.type, 0);
     const now = await listing(t.right);
+    assert.deepEqual([...espSpis(t, '192.0.2.2', after)], now.spisOut, 'after the DELETE: the new outbound SA');
+    assert.notDeepEqual(now.spisOut, old.spisOut);
     assert.equal(now.ike.length, 1, 'the retransmitted DELETE arrived');
     assert.deepEqual(now.reqids, old.reqids);
   } finally {

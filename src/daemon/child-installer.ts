@@ -3,7 +3,8 @@
  * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
  * the PROTECT policies and routes of its reqid, and trap policies under their own reqid; each reqid's
  * selectors also go to the cleartext guard, so cleartext from them is dropped unless it left the TUN.
- * A responder's replacement CHILD_SA holds its outbound SA back until the one it replaces goes (`pendingOut`).
+ * A responder's replacement CHILD_SA holds its outbound SA back until the one it replaces goes (`pendingOut`);
+ * the replaced one's inbound SA lingers DELETE_REKEYED_DELAY_MS after that (deadlines driven by the daemon's clock).
  */
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
@@ -38,6 +39,12 @@ export interface ChildRecord {
   pendingOut: AddSaArgs | undefined;
 }
 
+/**
+ * How long the inbound SA of a replaced CHILD_SA (rekeyed, or its IKE_SA reauthenticated) stays after the
+ * DELETE, for packets the peer sent on it just before (strongSwan's `charon.delete_rekeyed_delay`, 5 s).
+ */
+export const DELETE_REKEYED_DELAY_MS = 5000;
+
 /** Replay window when the configuration gives none (strongSwan's default). */
 const DEFAULT_REPLAY_WINDOW = 32;
 
@@ -50,6 +57,8 @@ export class ChildInstaller {
   readonly #children = new Map<number, ChildRecord>();
   /** Policies and routes per reqid, of a CHILD_SA or of a trap. */
   readonly #byReqid = new Map<number, Installed>();
+  /** Inbound SAs of replaced CHILD_SAs, removed at `atMs`. */
+  #lingering: { readonly info: ChildSaInfo; readonly atMs: number }[] = [];
 
   constructor(kernel: KernelIpsec, policies: PolicyInstaller, guard: CleartextGuard, log: Logger) {
     this.#kernel = kernel;
@@ -201,16 +210,38 @@ export class ChildInstaller {
   }
 
   /** Removes both SAs; the reqid's policies and routes go with its last CHILD_SA unless a trap holds them. */
-  async remove(childSaId: number): Promise<ChildRecord | undefined> {
+  /**
+   * Removes both SAs; the reqid's policies and routes go with its last CHILD_SA unless a trap holds them. A
+   * CHILD_SA with a successor of its reqid (rekey, reauthentication) keeps its inbound SA until `nowMs` +
+   * DELETE_REKEYED_DELAY_MS.
+   */
+  async remove(childSaId: number, nowMs?: number): Promise<ChildRecord | undefined> {
     const rec = this.#children.get(childSaId);
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
+    const successors = [...this.#children.values()].filter((o) => o.reqid === rec.reqid);
     // Its successors held back their outbound SAs for it: they send from now on (before it stops sending).
-    if (rec.pendingOut === undefined)
-      for (const o of this.#children.values()) if (o.reqid === rec.reqid) await this.#releaseOut(o);
-    await this.#delSas(rec.info);
+    if (rec.pendingOut === undefined) for (const o of successors) await this.#releaseOut(o);
+    const c = rec.info;
+    if (successors.length > 0 && nowMs !== undefined) {
+      await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
+      this.#lingering.push({ info: c, atMs: nowMs + DELETE_REKEYED_DELAY_MS });
+    } else await this.#delSas(c);
     await this.#release(childSaId);
     return rec;
+  }
+
+  /** When the next lingering inbound SA goes. */
+  nextDeadlineMs(): number | undefined {
+    return this.#lingering.length > 0 ? Math.min(...this.#lingering.map((l) => l.atMs)) : undefined;
+  }
+
+  /** Removes the lingering inbound SAs whose time is up. */
+  handleTimer(nowMs: number): void {
+    const due = this.#lingering.filter((l) => l.atMs <= nowMs);
+    this.#lingering = this.#lingering.filter((l) => l.atMs > nowMs);
+    for (const { info: c } of due)
+      void this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
   }
 
   async #releaseOut(rec: ChildRecord): Promise<void> {

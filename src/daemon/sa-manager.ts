@@ -66,6 +66,7 @@ export class SaManager {
       this.waiters.nextDeadlineMs(),
       this.#keepalives.nextDeadlineMs(),
       this.#deferred.nextDeadlineMs(),
+      this.#d.children.nextDeadlineMs(),
     ];
     const due = all.filter((t) => t !== undefined);
     return due.length > 0 ? Math.min(...due) : undefined;
@@ -75,6 +76,7 @@ export class SaManager {
     this.waiters.handleTimer(nowMs);
     this.#actions.handleTimer(nowMs);
     this.#deferred.handleTimer(nowMs, (id) => this.established.has(id));
+    this.#d.children.handleTimer(nowMs);
     for (const k of this.#keepalives.due(nowMs)) this.#d.sendKeepalive(k.from, k.to);
   }
 
@@ -121,7 +123,7 @@ export class SaManager {
         return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));
       case 'childSaDeleted': {
         const ikeUp = this.established.has(ev.ikeSaId);
-        void this.#d.children.remove(ev.childSaId).then((rec) => {
+        void this.#d.children.remove(ev.childSaId, this.#d.nowMs()).then((rec) => {
           if (rec === undefined) return;
           this.#d.saLog.childDown(rec.info, ev.reason);
           const stillUp = ikeUp && this.established.has(ev.ikeSaId);

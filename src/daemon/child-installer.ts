@@ -33,10 +33,12 @@ export interface ChildRecord {
   readonly installedAtMs: number;
   /**
    * The outbound SA, not installed yet: a CHILD_SA we created as responder while another of its reqid is up (a
-   * rekey, a reauthentication) sends only once that one is gone, i.e. once the peer, which installs after us,
-   * deleted it (make-before-break without loss: until then the old SA carries our traffic).
+   * rekey, a reauthentication) sends only once the peer, which installs after us, deleted what it replaces
+   * (make-before-break without loss: until then the old SA carries our traffic). See `#mayRelease`.
    */
   pendingOut: AddSaArgs | undefined;
+  /** The CHILD_SA this one rekeyed, if it came from a rekey. */
+  readonly rekeyOf: number | undefined;
 }
 
 /**
@@ -204,6 +206,7 @@ export class ChildInstaller {
       reqid,
       installedAtMs: nowMs,
       pendingOut: holdOut ? outbound : undefined,
+      rekeyOf,
     };
     this.#children.set(c.id, record);
     return record;
@@ -220,8 +223,10 @@ export class ChildInstaller {
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
     const successors = [...this.#children.values()].filter((o) => o.reqid === rec.reqid);
-    // Its successors held back their outbound SAs for it: they send from now on (before it stops sending).
-    if (rec.pendingOut === undefined) for (const o of successors) await this.#releaseOut(o);
+    // Successors that held back their outbound SAs for it send from now on (before it stops sending): rekeys
+    // first, so a reauthentication's CHILD_SA sees whether its old IKE_SA still has one.
+    for (const o of [...successors].sort((a, b) => Number(b.rekeyOf !== undefined) - Number(a.rekeyOf !== undefined)))
+      if (o.pendingOut !== undefined && this.#mayRelease(o)) await this.#releaseOut(o);
     const c = rec.info;
     if (successors.length > 0 && nowMs !== undefined) {
       await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
@@ -242,6 +247,17 @@ export class ChildInstaller {
     this.#lingering = this.#lingering.filter((l) => l.atMs > nowMs);
     for (const { info: c } of due)
       void this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
+  }
+
+  /**
+   * May a held-back outbound SA be used? The peer installed the CHILD_SA when it deleted the one it rekeyed
+   * (rekey), or, for a CHILD_SA of a new IKE_SA (a reauthentication), when no CHILD_SA of the reqid is left on
+   * another IKE_SA (the peer deleted the old IKE_SA). Until then it may not have it yet.
+   */
+  #mayRelease(rec: ChildRecord): boolean {
+    if (rec.rekeyOf !== undefined) return !this.#children.has(rec.rekeyOf);
+    for (const o of this.#children.values()) if (o.reqid === rec.reqid && o.ikeSaId !== rec.ikeSaId) return false;
+    return true;
   }
 
   async #releaseOut(rec: ChildRecord): Promise<void> {

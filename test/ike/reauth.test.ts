@@ -172,3 +172,22 @@ test('over_time counts from the earlier of rekey_time and reauth_time', () => {
   assert.ok(sa);
   assert.equal(sa.expireAtMs - sa.establishedAtMs, 70_000);
 });
+
+test('an original responder with reauth_time reauthenticates actively, towards where the IKE_SA came from', () => {
+  const p = new Pair({ child: { lifetimes: NO_CHILD_REKEY } }, { conn, child: { lifetimes: NO_CHILD_REKEY } });
+  p.initiate();
+  p.run();
+  const [oldR] = p.events('r', 'ikeSaEstablished');
+  p.advance(60_000);
+  const init = p.take('r');
+  assert.equal(describe(init).exchangeType, ExchangeType.IKE_SA_INIT);
+  assert.deepEqual(init.to, { address: '192.0.2.1', port: 500 }, 'to the address and port IKE_SA_INIT came from');
+  p.deliverDatagram(init);
+  p.run();
+  const fresh = p.events('r', 'ikeSaEstablished').find((e) => e.reauthOf !== undefined);
+  assert.equal(fresh?.reauthOf, oldR?.ikeSaId);
+  assert.equal(fresh?.initiator, true);
+  assert.equal(p.r.ikeSas().length, 1);
+  assert.equal(p.i.ikeSas().length, 1);
+  assert.equal(p.i.ikeSas()[0]?.children.length, 1);
+});

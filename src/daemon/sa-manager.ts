@@ -119,7 +119,10 @@ export class SaManager {
         break;
       }
       case 'childSaInstalled':
-        // A route's source address (the virtual IP) must be on the TUN first.
+        // A route's source address (the virtual IP) must be on the TUN first. Without one, the installation
+        // starts now: its inbound SA is in place before the ESP that came in the same receive batch as the
+        // IKE message (a peer may send on the new SA right after its answer) is opened.
+        if (!this.#d.vips.has(ev.child.ikeSaId)) return this.#installChild(ev.child, ev.rekeyOf);
         return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));
       case 'childSaDeleted': {
         const ikeUp = this.established.has(ev.ikeSaId);

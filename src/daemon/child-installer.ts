@@ -3,6 +3,8 @@
  * for the data plane to enforce: it counts the traffic; time lifetimes stay with the IKE engine),
  * the PROTECT policies and routes of its reqid, and trap policies under their own reqid; each reqid's
  * selectors also go to the cleartext guard, so cleartext from them is dropped unless it left the TUN.
+ * A responder's replacement CHILD_SA holds its outbound SA back until the one it replaces goes (`pendingOut`);
+ * the replaced one's inbound SA lingers DELETE_REKEYED_DELAY_MS after that (deadlines driven by the daemon's clock).
  */
 import type { Logger } from '../common/log.js';
 import { LogLevel } from '../common/log.js';
@@ -29,7 +31,21 @@ export interface ChildRecord {
   ikeSaId: number;
   readonly reqid: number;
   readonly installedAtMs: number;
+  /**
+   * The outbound SA, not installed yet: a CHILD_SA we created as responder while another of its reqid is up (a
+   * rekey, a reauthentication) sends only once the peer, which installs after us, deleted what it replaces
+   * (make-before-break without loss: until then the old SA carries our traffic). See `#mayRelease`.
+   */
+  pendingOut: AddSaArgs | undefined;
+  /** The CHILD_SA this one rekeyed, if it came from a rekey. */
+  readonly rekeyOf: number | undefined;
 }
+
+/**
+ * How long the inbound SA of a replaced CHILD_SA (rekeyed, or its IKE_SA reauthenticated) stays after the
+ * DELETE, for packets the peer sent on it just before (strongSwan's `charon.delete_rekeyed_delay`, 5 s).
+ */
+export const DELETE_REKEYED_DELAY_MS = 5000;
 
 /** Replay window when the configuration gives none (strongSwan's default). */
 const DEFAULT_REPLAY_WINDOW = 32;
@@ -43,6 +59,8 @@ export class ChildInstaller {
   readonly #children = new Map<number, ChildRecord>();
   /** Policies and routes per reqid, of a CHILD_SA or of a trap. */
   readonly #byReqid = new Map<number, Installed>();
+  /** Inbound SAs of replaced CHILD_SAs, removed at `atMs`. */
+  #lingering: { readonly info: ChildSaInfo; readonly atMs: number }[] = [];
 
   constructor(kernel: KernelIpsec, policies: PolicyInstaller, guard: CleartextGuard, log: Logger) {
     this.#kernel = kernel;
@@ -81,6 +99,11 @@ export class ChildInstaller {
       src: remote.address,
       encap: { sport: remote.port, dport: c.local.port },
     });
+    if (rec.pendingOut !== undefined) {
+      rec.pendingOut = { ...rec.pendingOut, dst: remote.address, encap: { sport: c.local.port, dport: remote.port } };
+      rec.info = { ...c, remote };
+      return;
+    }
     await this.#kernel.updateSa({
       id: { protocol: c.protocol, spi: c.spiOut, dst: c.remote.address },
       dst: remote.address,
@@ -101,8 +124,10 @@ export class ChildInstaller {
   async install(c: ChildSaInfo, conn: DaemonConnection | undefined, nowMs: number, rekeyOf?: number) {
     const ref: ChildRef = { conn: conn?.ike.name ?? '?', child: c.name };
     const swan = conn?.children.get(c.name);
-    const reqid = this.reqids.assign(c.id, ref, rekeyOf);
     const selectors = selectorsFromTs(c.tsLocal, c.tsRemote);
+    // A reauthentication's CHILD_SA (same config, selectors and peer) takes over the reqid of the old one.
+    const same = JSON.stringify([c.protocol, c.mode, c.remote.address, selectors]);
+    const reqid = this.reqids.assign(c.id, ref, rekeyOf, same);
     const common = {
       protocol: c.protocol,
       mode: c.mode,
@@ -115,6 +140,22 @@ export class ChildInstaller {
       ...(c.protocol === 'esp' ? { enc: { id: c.encrId as EncrId, key: keys.encr } } : {}),
       ...(c.integId !== 0 ? { integ: { id: c.integId as IntegId, key: keys.integ } } : {}),
     });
+    const outbound: AddSaArgs = {
+      ...common,
+      ...algorithms(c.keysOut),
+      spi: c.spiOut,
+      inbound: false,
+      src: c.local.address,
+      dst: c.remote.address,
+      ...(c.encap ? { encap: { sport: c.local.port, dport: c.remote.port } } : {}),
+      lifetime: {
+        ...(c.rekeyBytes > 0 ? { softBytes: c.rekeyBytes } : {}),
+        ...(c.lifeBytes > 0 ? { hardBytes: c.lifeBytes } : {}),
+        ...(c.rekeyPackets > 0 ? { softPackets: c.rekeyPackets } : {}),
+        ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
+      },
+    };
+    const holdOut = !c.createdAsInitiator && [...this.#children.values()].some((o) => o.reqid === reqid);
     try {
       await this.#kernel.addSa({
         ...common,
@@ -125,21 +166,7 @@ export class ChildInstaller {
         dst: c.local.address,
         ...(c.encap ? { encap: { sport: c.remote.port, dport: c.local.port } } : {}),
       });
-      await this.#kernel.addSa({
-        ...common,
-        ...algorithms(c.keysOut),
-        spi: c.spiOut,
-        inbound: false,
-        src: c.local.address,
-        dst: c.remote.address,
-        ...(c.encap ? { encap: { sport: c.local.port, dport: c.remote.port } } : {}),
-        lifetime: {
-          ...(c.rekeyBytes > 0 ? { softBytes: c.rekeyBytes } : {}),
-          ...(c.lifeBytes > 0 ? { hardBytes: c.lifeBytes } : {}),
-          ...(c.rekeyPackets > 0 ? { softPackets: c.rekeyPackets } : {}),
-          ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
-        },
-      });
+      if (!holdOut) await this.#kernel.addSa(outbound);
     } catch (e) {
       await this.#delSas(c);
       await this.#release(c.id);
@@ -172,19 +199,77 @@ export class ChildInstaller {
         throw e;
       }
     }
-    const record: ChildRecord = { info: c, conn: ref.conn, ikeSaId: c.ikeSaId, reqid, installedAtMs: nowMs };
+    const record: ChildRecord = {
+      info: c,
+      conn: ref.conn,
+      ikeSaId: c.ikeSaId,
+      reqid,
+      installedAtMs: nowMs,
+      pendingOut: holdOut ? outbound : undefined,
+      rekeyOf,
+    };
     this.#children.set(c.id, record);
     return record;
   }
 
   /** Removes both SAs; the reqid's policies and routes go with its last CHILD_SA unless a trap holds them. */
-  async remove(childSaId: number): Promise<ChildRecord | undefined> {
+  /**
+   * Removes both SAs; the reqid's policies and routes go with its last CHILD_SA unless a trap holds them. A
+   * CHILD_SA with a successor of its reqid (rekey, reauthentication) keeps its inbound SA until `nowMs` +
+   * DELETE_REKEYED_DELAY_MS.
+   */
+  async remove(childSaId: number, nowMs?: number): Promise<ChildRecord | undefined> {
     const rec = this.#children.get(childSaId);
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
-    await this.#delSas(rec.info);
+    const successors = [...this.#children.values()].filter((o) => o.reqid === rec.reqid);
+    // Successors that held back their outbound SAs for it send from now on (before it stops sending): rekeys
+    // first, so a reauthentication's CHILD_SA sees whether its old IKE_SA still has one.
+    for (const o of [...successors].sort((a, b) => Number(b.rekeyOf !== undefined) - Number(a.rekeyOf !== undefined)))
+      if (o.pendingOut !== undefined && this.#mayRelease(o)) await this.#releaseOut(o);
+    const c = rec.info;
+    if (successors.length > 0 && nowMs !== undefined) {
+      await this.#kernel.delSa({ protocol: c.protocol, spi: c.spiOut, dst: c.remote.address }).catch(() => undefined);
+      this.#lingering.push({ info: c, atMs: nowMs + DELETE_REKEYED_DELAY_MS });
+    } else await this.#delSas(c);
     await this.#release(childSaId);
     return rec;
+  }
+
+  /** When the next lingering inbound SA goes. */
+  nextDeadlineMs(): number | undefined {
+    return this.#lingering.length > 0 ? Math.min(...this.#lingering.map((l) => l.atMs)) : undefined;
+  }
+
+  /** Removes the lingering inbound SAs whose time is up. */
+  handleTimer(nowMs: number): void {
+    const due = this.#lingering.filter((l) => l.atMs <= nowMs);
+    this.#lingering = this.#lingering.filter((l) => l.atMs > nowMs);
+    for (const { info: c } of due)
+      void this.#kernel.delSa({ protocol: c.protocol, spi: c.spiIn, dst: c.local.address }).catch(() => undefined);
+  }
+
+  /**
+   * May a held-back outbound SA be used? The peer installed the CHILD_SA when it deleted the one it rekeyed
+   * (rekey), or, for a CHILD_SA of a new IKE_SA (a reauthentication), when no CHILD_SA of the reqid is left on
+   * another IKE_SA (the peer deleted the old IKE_SA). Until then it may not have it yet.
+   */
+  #mayRelease(rec: ChildRecord): boolean {
+    if (rec.rekeyOf !== undefined) return !this.#children.has(rec.rekeyOf);
+    for (const o of this.#children.values()) if (o.reqid === rec.reqid && o.ikeSaId !== rec.ikeSaId) return false;
+    return true;
+  }
+
+  async #releaseOut(rec: ChildRecord): Promise<void> {
+    const out = rec.pendingOut;
+    if (out === undefined) return;
+    rec.pendingOut = undefined;
+    try {
+      await this.#kernel.addSa(out);
+    } catch (e) {
+      const c = rec.info;
+      this.#log.log('knl', LogLevel.AUDIT, `CHILD_SA ${c.name}{${c.id}}: outbound SA: ${(e as Error).message}`);
+    }
   }
 
   /** Both SAs of a CHILD_SA, whichever are there. */

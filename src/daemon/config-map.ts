@@ -99,15 +99,6 @@ function mapConnection(
   warnings: Diagnostic[],
   creds?: Credentials,
 ): DaemonConnection {
-  const reauth = c.keyOrigins['reauth_time'];
-  if (reauth !== undefined && c.reauthTimeSec > 0)
-    warnings.push(
-      diagnostic(
-        reauth,
-        `reauth_time: reauthentication is not supported yet`,
-        'the IKE_SA is rekeyed (rekey_time) instead',
-      ),
-    );
   const mobike = c.keyOrigins['mobike'];
   if (mobike !== undefined && c.mobike)
     warnings.push(
@@ -190,6 +181,7 @@ function mapConnection(
     remoteAddrs: c.remoteAddrs,
     proposals: c.proposals.map((p) => p.text),
     rekeyTimeSec: c.rekeyTimeSec,
+    reauthTimeSec: c.reauthTimeSec,
     overTimeSec: c.overTimeSec,
     randTimeSec: c.randTimeSec,
     dpdDelaySec: c.dpdDelaySec,

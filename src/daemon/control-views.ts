@@ -23,6 +23,8 @@ export interface IkeRecord {
   readonly remoteId: string;
   /** The peer's EAP identity, when it logged in with EAP (what `unique` compares then, as strongSwan). */
   readonly remoteEapId?: string;
+  /** The peer's address (unique: a second IKE_SA from the same address may be a reauthentication). */
+  readonly remoteAddress: string;
   readonly proposal: string;
   readonly natLocal: boolean;
   readonly natRemote: boolean;

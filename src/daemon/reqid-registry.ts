@@ -6,7 +6,10 @@
  * - a rekeyed CHILD_SA keeps the reqid of the one it replaces, so policies stay and traffic moves to the
  *   newest SA without a gap;
  * - a trap policy (`start_action = trap`) has a reqid of its own; the first CHILD_SA of that child config
- *   that comes up while the trap is unused takes it over, so the packets the trap holds leave through it.
+ *   that comes up while the trap is unused takes it over, so the packets the trap holds leave through it;
+ * - a CHILD_SA of the same child config, with the same selectors to the same peer as one in use (a
+ *   reauthentication's new CHILD_SA, ours or the peer's), shares its reqid, as strongSwan shares reqids of
+ *   equal selectors: the policies stay and traffic moves to the newest SA, as in a rekey.
  */
 
 /** A child configuration: connection name and child name. */
@@ -20,8 +23,10 @@ interface ReqidEntry {
   readonly ref: ChildRef;
   /** A trap policy was installed under this reqid (it outlives its CHILD_SAs). */
   trap: boolean;
-  /** Engine ids of the CHILD_SAs using it: one, or two during a rekey. */
+  /** Engine ids of the CHILD_SAs using it: one, or two during a rekey or reauthentication. */
   readonly childSaIds: Set<number>;
+  /** Selectors and peer of the CHILD_SAs using it (`assign`'s `same`), once one does. */
+  same: string | undefined;
 }
 
 /** What releasing a CHILD_SA's reqid leaves behind. */
@@ -59,16 +64,19 @@ export class ReqidRegistry {
   }
 
   /**
-   * The reqid for a CHILD_SA being installed: its predecessor's when it is a rekey (`rekeyOf`), else the
+   * The reqid for a CHILD_SA being installed: its predecessor's when it is a rekey (`rekeyOf`), else that of a
+   * CHILD_SA in use of the same child config whose selectors and peer (`same`, a key) are equal, else the
    * unused trap of its child config, else a fresh one.
    */
-  assign(childSaId: number, ref: ChildRef, rekeyOf?: number): number {
+  assign(childSaId: number, ref: ChildRef, rekeyOf?: number, same?: string): number {
     const existing = this.#byChildSa.get(childSaId);
     if (existing !== undefined) return existing.reqid;
     const previous = rekeyOf === undefined ? undefined : this.#byChildSa.get(rekeyOf);
+    const twin = same === undefined ? undefined : this.#inUse(ref, same);
     const trap = this.#trapEntry(ref);
     const entry =
-      previous ?? (trap !== undefined && trap.childSaIds.size === 0 ? trap : undefined) ?? this.#allocate(ref);
+      previous ?? twin ?? (trap !== undefined && trap.childSaIds.size === 0 ? trap : undefined) ?? this.#allocate(ref);
+    if (same !== undefined) entry.same = same;
     entry.childSaIds.add(childSaId);
     this.#byChildSa.set(childSaId, entry);
     return entry.reqid;
@@ -90,6 +98,12 @@ export class ReqidRegistry {
     return { reqid: e.reqid, unused, trap: e.trap };
   }
 
+  #inUse(ref: ChildRef, same: string): ReqidEntry | undefined {
+    for (const e of this.#byReqid.values())
+      if (e.childSaIds.size > 0 && e.same === same && e.ref.conn === ref.conn && e.ref.child === ref.child) return e;
+    return undefined;
+  }
+
   #trapEntry(ref: ChildRef): ReqidEntry | undefined {
     for (const e of this.#byReqid.values())
       if (e.trap && e.ref.conn === ref.conn && e.ref.child === ref.child) return e;
@@ -97,7 +111,7 @@ export class ReqidRegistry {
   }
 
   #allocate(ref: ChildRef): ReqidEntry {
-    const entry: ReqidEntry = { reqid: this.#next++, ref, trap: false, childSaIds: new Set() };
+    const entry: ReqidEntry = { reqid: this.#next++, ref, trap: false, childSaIds: new Set(), same: undefined };
     this.#byReqid.set(entry.reqid, entry);
     return entry;
   }

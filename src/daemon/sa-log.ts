@@ -33,7 +33,9 @@ export class SaLog {
       LogLevel.AUDIT,
       `IKE_SA ${ev.name}[${ev.ikeSaId}] established between ${ev.local.address}[${ev.localId}]...${ev.remote.address}[${ev.remoteId}]` +
         (ev.localEapId !== undefined ? `, we logged in with EAP as '${ev.localEapId}'` : '') +
-        (ev.remoteEapId !== undefined ? `, the peer logged in with EAP as '${ev.remoteEapId}'` : ''),
+        (ev.remoteEapId !== undefined ? `, the peer logged in with EAP as '${ev.remoteEapId}'` : '') +
+        (ev.rekeyOf !== undefined ? `, rekeying ${ev.name}[${ev.rekeyOf}]` : '') +
+        (ev.reauthOf !== undefined ? `, reauthenticating ${ev.name}[${ev.reauthOf}]` : ''),
     );
   }
 

@@ -64,7 +64,13 @@ export class SaManager {
   }
 
   nextDeadlineMs(): number | undefined {
-    const all = [this.#actions.nextDeadlineMs(), this.waiters.nextDeadlineMs(), this.#keepalives.nextDeadlineMs()];
+    const all = [
+      this.#actions.nextDeadlineMs(),
+      this.waiters.nextDeadlineMs(),
+      this.#keepalives.nextDeadlineMs(),
+      this.#deferred.nextDeadlineMs(),
+      this.#d.children.nextDeadlineMs(),
+    ];
     const due = all.filter((t) => t !== undefined);
     return due.length > 0 ? Math.min(...due) : undefined;
   }
@@ -72,6 +78,8 @@ export class SaManager {
   handleTimer(nowMs: number): void {
     this.waiters.handleTimer(nowMs);
     this.#actions.handleTimer(nowMs);
+    this.#deferred.handleTimer(nowMs, (id) => this.established.has(id));
+    this.#d.children.handleTimer(nowMs);
     for (const k of this.#keepalives.due(nowMs)) this.#d.sendKeepalive(k.from, k.to);
   }
 
@@ -86,6 +94,7 @@ export class SaManager {
           localId: ev.localId,
           remoteId: ev.remoteId,
           ...(ev.remoteEapId !== undefined ? { remoteEapId: ev.remoteEapId } : {}),
+          remoteAddress: ev.remote.address,
           proposal: ev.proposal,
           natLocal: ev.natLocal,
           natRemote: ev.natRemote,
@@ -96,22 +105,32 @@ export class SaManager {
         // RFC 7296 1.3.2: the CHILD_SAs move to the new IKE_SA.
         if (ev.rekeyOf !== undefined) this.#d.children.moveChildren(ev.rekeyOf, ev.ikeSaId);
         this.#d.saLog.ikeUp(ev);
-        if (ev.rekeyOf === undefined)
-          this.#deferred.established(this.connection(ev.name)?.source.unique, ev.name, ev.ikeSaId, this.established);
+        // A reauthentication of ours deletes the old IKE_SA itself, once the new CHILD_SAs are up.
+        if (ev.rekeyOf === undefined && ev.reauthOf === undefined) {
+          const unique = this.connection(ev.name)?.source.unique;
+          this.#deferred.established(unique, ev.name, ev.ikeSaId, this.established, this.#d.nowMs());
+        }
         break;
-      case 'ikeSaDeleted':
+      case 'ikeSaDeleted': {
+        const rec = this.established.get(ev.ikeSaId);
         this.established.delete(ev.ikeSaId);
         this.#keepalives.deleted(ev.ikeSaId);
         this.#d.saLog.ikeDown(ev);
         this.waiters.fail(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
-        this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
+        // The peer deleting an IKE_SA it has replaced (a reauthentication) is no loss: no close_action.
+        const cause = ev.cause === 'peerDeleted' && rec !== undefined && this.#successor(rec) ? 'replaced' : ev.cause;
+        this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, cause, ev.reason, this.#d.nowMs());
         break;
+      }
       case 'childSaInstalled':
-        // A route's source address (the virtual IP) must be on the TUN first.
+        // A route's source address (the virtual IP) must be on the TUN first. Without one, the installation
+        // starts now: its inbound SA is in place before the ESP that came in the same receive batch as the
+        // IKE message (a peer may send on the new SA right after its answer) is opened.
+        if (!this.#d.vips.has(ev.child.ikeSaId)) return this.#installChild(ev.child, ev.rekeyOf);
         return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));
       case 'childSaDeleted': {
         const ikeUp = this.established.has(ev.ikeSaId);
-        void this.#d.children.remove(ev.childSaId).then((rec) => {
+        void this.#d.children.remove(ev.childSaId, this.#d.nowMs()).then((rec) => {
           if (rec === undefined) return;
           this.#d.saLog.childDown(rec.info, ev.reason);
           const stillUp = ikeUp && this.established.has(ev.ikeSaId);
@@ -268,6 +287,14 @@ export class SaManager {
       this.#d.engine.terminateChild(c.id, this.#d.nowMs());
       this.#d.pump();
     }
+  }
+
+  /** Another IKE_SA of the same connection between the same identities is up. */
+  #successor(rec: IkeRecord): boolean {
+    for (const s of this.established.values())
+      if (s.id !== rec.id && s.name === rec.name && s.localId === rec.localId && s.remoteId === rec.remoteId)
+        return true;
+    return false;
   }
 
   #carryOut(c: ActionCommand): void {

@@ -52,6 +52,11 @@ export class VirtualIps {
     return this.#byIkeSa.get(ikeSaId)?.ready ?? Promise.resolve();
   }
 
+  /** Whether the IKE_SA has virtual IPs (whose addresses `ready` waits for). */
+  has(ikeSaId: number): boolean {
+    return this.#byIkeSa.has(ikeSaId);
+  }
+
   onEvent(ev: IkeEvent): void {
     switch (ev.type) {
       case 'virtualIpsAssigned': {

@@ -148,7 +148,13 @@ export interface ConnectionConfig {
   readonly proposals: readonly string[];
   /** swanctl `rekey_time` for the IKE_SA in seconds (default 14400); 0 = never. */
   readonly rekeyTimeSec: number;
-  /** swanctl `over_time` (default 10% of rekey_time): hard expiry after rekey_time. */
+  /**
+   * swanctl `reauth_time` in seconds; 0 = never. Reauthentication is make-before-break (strongSwan's
+   * `charon.make_before_break = yes`): a new IKE_SA with its CHILD_SAs is set up from scratch, then the old
+   * one deleted (reauth.ts).
+   */
+  readonly reauthTimeSec: number;
+  /** swanctl `over_time` (default 10% of rekey_time): hard expiry after rekey_time (or reauth_time, the earlier). */
   readonly overTimeSec: number;
   /** swanctl `rand_time` (default over_time). */
   readonly randTimeSec: number;
@@ -277,6 +283,7 @@ export function connectionConfig(
     remoteAddrs: [{ kind: 'any' }],
     proposals: ['default'],
     rekeyTimeSec: 14400,
+    reauthTimeSec: 0,
     overTimeSec: 1440,
     randTimeSec: 1440,
     dpdDelaySec: 0,

@@ -38,6 +38,7 @@ import { ChildSa, IkeSa } from './sa.js';
 import { ChildSaState, IkeSaState, transition } from './sa-state.js';
 import { DeadlineQueue, deadlineOf, SaRegistry } from './sa-registry.js';
 import { inheritVirtualIps, releaseVirtualIps } from './virtual-ips.js';
+import { planReauth, REAUTH_RETRY_MS, Reauths } from './reauth.js';
 import type { Task } from './task.js';
 import { TaskManager } from './task-manager.js';
 import type { DropReason } from './task-manager.js';
@@ -93,12 +94,15 @@ export class IkeEngine implements EngineCore {
   private readonly closed = new ClosedSaResponses();
   /** The clock of the datagram or timer being handled (for bookkeeping outside the task path). */
   private nowMs = 0;
+  /** Make-before-break reauthentications in progress (reauth.ts). */
+  private readonly reauths: Reauths;
 
   constructor(config: EngineConfig) {
     this.config = config;
     this.rng = config.rng;
     this.log = config.log ?? nullLogger;
     this.nonceLength = config.nonceLength ?? 32;
+    this.reauths = new Reauths(this.log);
     this.invalidSpiBucket = new TokenBucket(
       config.invalidSpiPerSec ?? DEFAULT_INVALID_SPI_PER_SEC,
       config.invalidSpiBurst ?? DEFAULT_INVALID_SPI_BURST,
@@ -125,6 +129,38 @@ export class IkeEngine implements EngineCore {
   initiate(name: string, local: Endpoint, remote: Endpoint, nowMs: number, children?: readonly string[]): number {
     const conn = this.config.connections.find((c) => c.name === name);
     if (conn === undefined) throw new Error(`no connection named '${name}'`);
+    const wanted = conn.children.filter((c) => children === undefined || children.includes(c.name));
+    return this.startIkeSa(conn, local, remote, wanted, nowMs).id;
+  }
+
+  /**
+   * Reauthenticate an established IKE_SA, make-before-break (reauth.ts): a new IKE_SA with CHILD_SAs of the
+   * same child configurations; the old IKE_SA is deleted once they are all up. Returns the new IKE_SA's id,
+   * or undefined when this side leaves reauthentication to the peer (logged).
+   */
+  reauthenticate(ikeSaId: number, nowMs: number): number | undefined {
+    const old = this.ike(ikeSaId);
+    if (old.state !== IkeSaState.ESTABLISHED) throw new Error(`${old.label} is not established`);
+    const plan = planReauth(old);
+    if (typeof plan === 'string' || old.conn === undefined) {
+      this.log.log('ike', LogLevel.CONTROL, `not reauthenticating: ${String(plan)}`, old.label);
+      return undefined;
+    }
+    old.reauthAtMs = 0;
+    old.rekeyAtMs = 0; // it goes away soon: no IKE rekey of it meanwhile
+    const fresh = this.startIkeSa(old.conn, plan.local, plan.remote, plan.children, nowMs);
+    this.reauths.started(fresh, old);
+    this.log.log('ike', LogLevel.CONTROL, `reauthenticating, make-before-break, as ${fresh.label}`, old.label);
+    return fresh.id;
+  }
+
+  private startIkeSa(
+    conn: ConnectionConfig,
+    local: Endpoint,
+    remote: Endpoint,
+    wanted: readonly ChildConfig[],
+    nowMs: number,
+  ): IkeSa {
     const sa = new IkeSa(this.nextId++, true, this.newIkeSpi(), local, remote, conn.name);
     sa.conn = conn;
     this.register(sa.spiI, sa);
@@ -133,12 +169,11 @@ export class IkeEngine implements EngineCore {
     this.queueTask(sa, new IkeInitTask());
     this.queueTask(sa, conn.eapClient !== undefined ? new IkeEapTask() : new IkeAuthTask());
     this.queueTask(sa, new IkeConfigTask());
-    const wanted = conn.children.filter((c) => children === undefined || children.includes(c.name));
     const [firstChild, ...rest] = conn.childless === 'force' ? [] : wanted;
     if (firstChild !== undefined) this.queueTask(sa, new ChildCreateTask({ config: firstChild, inAuth: true }));
     for (const c of rest) this.queueTask(sa, new ChildCreateTask({ config: c, inAuth: false }));
     this.tm.startNext(sa, nowMs);
-    return sa.id;
+    return sa;
   }
 
   /** Create another CHILD_SA on an established IKE_SA (CREATE_CHILD_SA, RFC 7296 1.3.1). */
@@ -229,6 +264,7 @@ export class IkeEngine implements EngineCore {
   private receiveAndStart(bytes: Uint8Array, from: Endpoint, to: Endpoint, nowMs: number): void {
     try {
       this.receive(Buffer.from(bytes), from, to, nowMs);
+      this.settleReauths(nowMs);
       this.startAll(nowMs);
     } catch (e) {
       if (e instanceof ParseError) {
@@ -255,6 +291,7 @@ export class IkeEngine implements EngineCore {
       this.touch(sa);
     }
     try {
+      this.settleReauths(nowMs);
       this.startAll(nowMs);
     } catch (e) {
       this.drops.internal++;
@@ -329,6 +366,13 @@ export class IkeEngine implements EngineCore {
     sa.peerCert = old.peerCert;
     sa.localEapId = old.localEapId;
     sa.remoteEapId = old.remoteEapId;
+    // Reauthentication survives IKE rekeys (it is about the credentials, not the keys).
+    sa.reauthAtMs = old.reauthAtMs;
+    sa.reauthDueMs = old.reauthDueMs;
+    sa.initLocal = old.initLocal;
+    sa.initRemote = old.initRemote;
+    sa.originalInitiator = old.originalInitiator;
+    this.reauths.rekeyed(old, sa);
     inheritVirtualIps(old, sa, this.config.pools);
     this.register(sa.spiLocal, sa);
     return sa;
@@ -391,9 +435,15 @@ export class IkeEngine implements EngineCore {
     if (conn !== undefined) {
       sa.rekeyAtMs =
         conn.rekeyTimeSec > 0 ? nowMs + conn.rekeyTimeSec * 1000 - this.jitter(conn.randTimeSec * 1000) : 0;
-      // Hard expiry over_time after rekey_time; over_time 0 means none (the rekey is retried until it works).
-      sa.expireAtMs =
-        conn.rekeyTimeSec > 0 && conn.overTimeSec > 0 ? nowMs + (conn.rekeyTimeSec + conn.overTimeSec) * 1000 : 0;
+      if (conn.reauthTimeSec > 0 && sa.reauthDueMs === 0) {
+        sa.reauthDueMs = nowMs + conn.reauthTimeSec * 1000;
+        sa.reauthAtMs = sa.reauthDueMs - this.jitter(conn.randTimeSec * 1000);
+      }
+      // Hard expiry over_time after rekey_time or reauth_time, the earlier; over_time 0 means none (the rekey
+      // is retried until it works).
+      const rekeyDueMs = conn.rekeyTimeSec > 0 ? nowMs + conn.rekeyTimeSec * 1000 : 0;
+      const due = [rekeyDueMs, sa.reauthDueMs].filter((t) => t > 0);
+      sa.expireAtMs = due.length > 0 && conn.overTimeSec > 0 ? Math.min(...due) + conn.overTimeSec * 1000 : 0;
       sa.dpdAtMs = conn.dpdDelaySec > 0 ? nowMs + conn.dpdDelaySec * 1000 : 0;
     }
     const ids = (x: { type: number; data: Buffer } | undefined): string => {
@@ -419,8 +469,13 @@ export class IkeEngine implements EngineCore {
       ...(sa.localEapId !== undefined ? { localEapId: sa.localEapId } : {}),
       ...(sa.remoteEapId !== undefined ? { remoteEapId: sa.remoteEapId } : {}),
     };
+    const replacing = this.reauths.replacing(sa);
     this.emit(
-      sa.rekeyOf === undefined ? base : { ...base, rekeyOf: sa.rekeyOf, childSaIds: sa.children.map((c) => c.id) },
+      sa.rekeyOf !== undefined
+        ? { ...base, rekeyOf: sa.rekeyOf, childSaIds: sa.children.map((c) => c.id) }
+        : replacing !== undefined
+          ? { ...base, reauthOf: replacing.id }
+          : base,
     );
   }
 
@@ -537,6 +592,7 @@ export class IkeEngine implements EngineCore {
       keysOut,
       tsLocal: c.tsLocal,
       tsRemote: c.tsRemote,
+      createdAsInitiator: c.createdAsInitiator,
       local: sa.local,
       remote: sa.remote,
       encap: sa.natLocal || sa.natRemote,
@@ -580,6 +636,7 @@ export class IkeEngine implements EngineCore {
       return;
     }
     if (sa.state === IkeSaState.ESTABLISHED) {
+      if (sa.reauthAtMs > 0 && nowMs >= sa.reauthAtMs) this.reauthenticate(sa.id, nowMs);
       if (sa.rekeyAtMs > 0 && nowMs >= sa.rekeyAtMs) {
         sa.rekeyAtMs = 0;
         this.queueTask(sa, new IkeRekeyTask());
@@ -593,6 +650,26 @@ export class IkeEngine implements EngineCore {
       for (const c of [...sa.children]) this.checkChildLimits(sa, c, nowMs);
     }
     this.tm.startNext(sa, nowMs);
+  }
+
+  /** Make-before-break: delete the IKE_SAs whose replacement is complete; retry failed reauthentications. */
+  private settleReauths(nowMs: number): void {
+    if (this.reauths.size === 0) return;
+    const { retire, retry } = this.reauths.settle();
+    for (const { old, fresh } of retire) {
+      const reason = `reauthenticated as ${fresh.label}`;
+      this.log.log(
+        'ike',
+        LogLevel.CONTROL,
+        `${fresh.label} and its CHILD_SAs are up: deleting ${old.label}`,
+        old.label,
+      );
+      this.queueTask(old, new IkeDeleteTask('replaced', reason));
+    }
+    for (const old of retry) {
+      old.reauthAtMs = nowMs + REAUTH_RETRY_MS;
+      this.touch(old);
+    }
   }
 
   /** Tasks may queue work on other IKE_SAs (rekeys): give every IKE_SA its turn. */

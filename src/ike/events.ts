@@ -49,6 +49,11 @@ export interface ChildSaInfo {
   readonly keysOut: DirectionKeys;
   readonly tsLocal: readonly TrafficSelector[];
   readonly tsRemote: readonly TrafficSelector[];
+  /**
+   * We sent the request that created it (CREATE_CHILD_SA or IKE_AUTH). Its responder installs before the
+   * initiator (on the request), so a responder's new outbound SA may be used before the peer can open it.
+   */
+  readonly createdAsInitiator: boolean;
   /** Outer addresses. */
   readonly local: Endpoint;
   readonly remote: Endpoint;
@@ -103,6 +108,11 @@ export type IkeEvent =
        */
       readonly rekeyOf?: number;
       readonly childSaIds?: readonly number[];
+      /**
+       * Set when we set this IKE_SA up to reauthenticate IKE_SA `reauthOf` (make-before-break): the old one is
+       * deleted once this one's CHILD_SAs are up.
+       */
+      readonly reauthOf?: number;
     }
   | {
       readonly type: 'ikeSaDeleted';

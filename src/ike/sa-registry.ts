@@ -79,6 +79,7 @@ export function deadlineOf(sa: IkeSa): number {
   at(sa.halfOpenDeadlineMs);
   if (sa.state === IkeSaState.ESTABLISHED) {
     at(sa.rekeyAtMs);
+    at(sa.reauthAtMs);
     at(sa.dpdAtMs);
   }
   at(sa.expireAtMs);

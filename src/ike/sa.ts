@@ -111,6 +111,14 @@ export class IkeSa {
   establishedAtMs = 0;
   rekeyAtMs = 0;
   expireAtMs = 0;
+  /** Reauthentication (reauth_time, rand_time drawn) and its nominal deadline; both survive IKE rekeys. */
+  reauthAtMs = 0;
+  reauthDueMs = 0;
+  /** Where the first IKE_SA_INIT went (ours, or the peer's, as it came): a reauthentication starts there again. */
+  initLocal: Endpoint;
+  initRemote: Endpoint;
+  /** We initiated the first IKE_SA of this chain (kept through IKE rekeys). */
+  originalInitiator: boolean;
   /** Last time a message from the peer was authenticated (liveness, RFC 7296 2.4). */
   lastHeardMs = 0;
   /** Half-open deadline for responders; whole-SA timeout for initiators while connecting. */
@@ -145,6 +153,9 @@ export class IkeSa {
     this.spiI = spiI;
     this.local = local;
     this.remote = remote;
+    this.initLocal = local;
+    this.initRemote = remote;
+    this.originalInitiator = initiator;
   }
   /** Our own SPI in the header. */
   get spiLocal(): Buffer {

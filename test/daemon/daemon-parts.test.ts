@@ -34,6 +34,18 @@ test('reqids: one per CHILD_SA, kept across a rekey, a trap reqid taken over onc
   assert.equal(r.trapOf(a), undefined);
 });
 
+test('reqids: a CHILD_SA with the selectors and peer of one in use (a reauthentication) shares its reqid', () => {
+  const r = new ReqidRegistry();
+  const net = { conn: 'lab', child: 'net' };
+  const a = r.assign(10, net, undefined, 'peer-1 selectors-x');
+  assert.equal(r.assign(11, net, undefined, 'peer-1 selectors-x'), a, 'same selectors, same peer: shared');
+  assert.notEqual(r.assign(12, net, undefined, 'peer-2 selectors-y'), a, 'another peer: its own');
+  assert.notEqual(r.assign(13, { conn: 'lab', child: 'web' }, undefined, 'peer-1 selectors-x'), a, 'another child');
+  assert.deepEqual(r.release(10), { reqid: a, unused: false, trap: false }, 'the old one goes, the policies stay');
+  assert.deepEqual(r.release(11), { reqid: a, unused: true, trap: false });
+  assert.notEqual(r.assign(14, net, undefined, 'peer-1 selectors-x'), a, 'a released reqid is not reused');
+});
+
 function drain(a: ConnectionActions): ActionCommand[] {
   const out: ActionCommand[] = [];
   for (let c = a.nextCommand(); c !== undefined; c = a.nextCommand()) out.push(c);

@@ -172,6 +172,7 @@ function child(protocol: 'esp' | 'ah'): ChildSaInfo {
     keysOut: { encr: Buffer.alloc(16, 0x33), integ: Buffer.alloc(32, 0x44) },
     tsLocal: [],
     tsRemote: [],
+    createdAsInitiator: true,
     local: { address: '192.0.2.1', port: 500 },
     remote: { address: '198.51.100.2', port: 500 },
     encap: false,

@@ -10,6 +10,7 @@ import { echoReplyFor, icmpEcho, parseIcmpEcho } from '../io/packets.js';
 import type { ParsedEcho } from '../io/packets.js';
 import { configOf, settle, TwoDaemons } from './memory-daemons.js';
 import type { Host } from './memory-daemons.js';
+import { REAUTH_GRACE_MS } from '../../src/daemon/unique-ids.js';
 
 const GW = { outer: '192.0.2.2', id: 'gw.example', lan: '203.0.113.0/24', host: '203.0.113.1' };
 const CAROL = 'carol@example.org';
@@ -213,7 +214,16 @@ test('leases survive a reload that keeps the pools section; a changed one starts
   }
 });
 
-async function twice(unique: string): Promise<{ client: string[]; gateway: string[]; logs: string[] }> {
+interface Twice {
+  readonly client: string[];
+  readonly gateway: string[];
+  /** The gateway's IKE_SAs right after the second came up (same address: taken for a reauthentication). */
+  readonly gatewayAtFirst: string[];
+  readonly logs: string[];
+}
+
+/** One client identity, two connections from the same address (no INITIAL_CONTACT: `unique = never` there). */
+async function twice(unique: string): Promise<Twice> {
   const t = await TwoDaemons.start(client({ first: CAROL, second: CAROL }), gateway({ unique }));
   try {
     await t.left.daemon.up('first', 10);
@@ -223,29 +233,33 @@ async function twice(unique: string): Promise<{ client: string[]; gateway: strin
     await t.advance(100);
     const names = async (h: Host): Promise<string[]> =>
       (await h.daemon.sas()).ikeSas.filter((s) => s.state === 'ESTABLISHED').map((s) => `${s.uniqueId}`);
+    const gatewayAtFirst = await names(t.right);
+    await t.advance(REAUTH_GRACE_MS + 1000);
     const client = (await t.left.daemon.sas()).ikeSas.filter((s) => s.state === 'ESTABLISHED').map((s) => s.name);
-    return { client: client.sort(), gateway: await names(t.right), logs: t.right.logs };
+    return { client: client.sort(), gateway: await names(t.right), gatewayAtFirst, logs: t.right.logs };
   } finally {
     await t.stop();
   }
 }
 
-test('unique = replace: the older IKE_SA of a returning identity is deleted', async () => {
+test('unique = replace: the older IKE_SA of a returning identity is deleted, after the reauthentication grace', async () => {
   const r = await twice('replace');
+  assert.equal(r.gatewayAtFirst.length, 2, 'same address: both stay while the peer may be reauthenticating');
   assert.deepEqual(r.client, ['second']);
   assert.equal(r.gateway.length, 1);
   assert.ok(
-    r.logs.some((l) => /unique = replace: 'carol@example.org'.*replaces/.test(l)),
+    r.logs.some((l) => /unique = replace: .*\[\d+\] still up after 30 s: replaced by/.test(l)),
     r.logs.join('\n'),
   );
 });
 
-test('unique = keep: the new IKE_SA of an identity already up is refused', async () => {
+test('unique = keep: the new IKE_SA of an identity already up is refused, after the reauthentication grace', async () => {
   const r = await twice('keep');
+  assert.equal(r.gatewayAtFirst.length, 2, 'same address: both stay while the peer may be reauthenticating');
   assert.deepEqual(r.client, ['first']);
   assert.equal(r.gateway.length, 1);
   assert.ok(
-    r.logs.some((l) => /unique = keep: 'carol@example.org'.*refused/.test(l)),
+    r.logs.some((l) => /unique = keep: .*still up after 30 s: kept, the newer one refused/.test(l)),
     r.logs.join('\n'),
   );
 });

@@ -26,6 +26,7 @@ import type { SaLog } from './sa-log.js';
 import { DeferredDeletes } from './unique-ids.js';
 import { NatKeepalives } from './nat-keepalives.js';
 import { UpWaiters } from './up-waiters.js';
+import type { Mobike } from './mobike.js';
 import type { VirtualIps } from './virtual-ips.js';
 
 export interface SaManagerDeps {
@@ -40,6 +41,8 @@ export interface SaManagerDeps {
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
   readonly vips: VirtualIps;
+  /** MOBIKE: CHILD_SAs follow a moved IKE_SA. */
+  readonly mobike: Mobike;
   /** One NAT-keepalive (RFC 3948 2.3) from our NAT-T endpoint to the peer's. */
   readonly sendKeepalive: (from: Endpoint, to: Endpoint) => void;
 }
@@ -102,6 +105,15 @@ export class SaManager {
         this.waiters.fail(ev.name, undefined, `IKE_SA ${ev.name}[${ev.ikeSaId}] deleted: ${ev.reason}`);
         this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, ev.cause, ev.reason, this.#d.nowMs());
         break;
+      case 'ikeSaMoved': {
+        const rec = this.established.get(ev.ikeSaId);
+        if (rec !== undefined)
+          this.established.set(ev.ikeSaId, { ...rec, natLocal: ev.natLocal, natRemote: ev.natRemote });
+        this.#keepalives.deleted(ev.ikeSaId);
+        this.#keepalives.established(ev.ikeSaId, ev.natLocal, ev.local, ev.remote, this.#d.nowMs());
+        // The answer to the peer's UPDATE_SA_ADDRESSES leaves once its CHILD_SAs moved.
+        return this.#d.mobike.moved(ev);
+      }
       case 'childSaInstalled':
         // A route's source address (the virtual IP) must be on the TUN first.
         return this.#d.vips.ready(ev.child.ikeSaId).then(() => this.#installChild(ev.child, ev.rekeyOf));

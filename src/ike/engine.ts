@@ -50,6 +50,7 @@ import { IkeEapTask } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
 import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
+import { IkeMobikeTask, MobikeUpdateTask } from './tasks/ike-mobike.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 
 export type { DropReason };
@@ -133,6 +134,7 @@ export class IkeEngine implements EngineCore {
     this.queueTask(sa, new IkeInitTask());
     this.queueTask(sa, conn.eapClient !== undefined ? new IkeEapTask() : new IkeAuthTask());
     this.queueTask(sa, new IkeConfigTask());
+    this.queueTask(sa, new IkeMobikeTask());
     const wanted = conn.children.filter((c) => children === undefined || children.includes(c.name));
     const [firstChild, ...rest] = conn.childless === 'force' ? [] : wanted;
     if (firstChild !== undefined) this.queueTask(sa, new ChildCreateTask({ config: firstChild, inAuth: true }));
@@ -213,6 +215,23 @@ export class IkeEngine implements EngineCore {
     if (!sa.natRemote || sa.state === IkeSaState.DESTROYED) return false;
     this.log.log('ike', LogLevel.CONTROL, `peer moved to ${remote.address}[${remote.port}]`, sa.label);
     sa.remote = remote;
+    return true;
+  }
+
+  /**
+   * Our address towards the peer of IKE_SA `ikeSaId` changed (MOBIKE, RFC 4555 3.5): as the original initiator
+   * of an IKE_SA with MOBIKE, tell the peer with UPDATE_SA_ADDRESSES from `localAddress`; its answer moves the
+   * CHILD_SAs (`ikeSaMoved`). Returns whether an update was queued (false without MOBIKE, as the responder, when
+   * not established or when one is already waiting for its turn).
+   */
+  updateAddresses(ikeSaId: number, localAddress: string, nowMs: number): boolean {
+    const sa = this.ike(ikeSaId);
+    if (!sa.mobike || !sa.initiator || sa.state !== IkeSaState.ESTABLISHED) return false;
+    sa.local = { address: localAddress, port: sa.local.port };
+    if (sa.queue.some((t) => t instanceof MobikeUpdateTask)) return false;
+    this.log.log('ike', LogLevel.CONTROL, `local address changed to ${localAddress}: updating the peer`, sa.label);
+    this.queueTask(sa, new MobikeUpdateTask());
+    this.tm.startNext(sa, nowMs);
     return true;
   }
 
@@ -324,6 +343,7 @@ export class IkeEngine implements EngineCore {
     sa.natLocal = old.natLocal;
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
+    sa.mobike = old.mobike;
     sa.rekeyOf = old.id;
     inheritVirtualIps(old, sa, this.config.pools);
     this.register(sa.spiLocal, sa);

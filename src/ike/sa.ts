@@ -100,6 +100,8 @@ export class IkeSa {
   natLocal = false;
   natRemote = false;
   peerFragmentation = false;
+  /** Both peers announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 3.3). */
+  mobike = false;
   children: ChildSa[] = [];
   // Task manager state (RFC 7296 2.3: window size 1 each way).
   nextRequestId = 0;

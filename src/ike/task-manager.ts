@@ -28,6 +28,7 @@ import { IkeAuthTask } from './tasks/ike-auth.js';
 import { IkeConfigTask } from './tasks/ike-config.js';
 import { IkeEapTask, authenticationPending } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
+import { IkeMobikeTask, MobikeInformationalTask } from './tasks/ike-mobike.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 import { InformationalTask } from './tasks/informational.js';
 
@@ -157,8 +158,10 @@ export class TaskManager {
     for (const p of a.packets) this.send(sa.local, sa.remote, p);
   }
 
-  private ctx(sa: IkeSa, nowMs: number): TaskContext {
-    return { core: this.core, sa, nowMs };
+  private ctx(sa: IkeSa, nowMs: number, request?: ReplyTo): TaskContext {
+    return request === undefined
+      ? { core: this.core, sa, nowMs }
+      : { core: this.core, sa, nowMs, request: { from: request.remote, to: request.local } };
   }
 
   /** Start the next queued exchange if the window (size 1, RFC 7296 2.3) is free. */
@@ -425,7 +428,7 @@ export class TaskManager {
         sa.label,
       );
     const replyTo: ReplyTo = { local: to, remote: from };
-    const ctx = this.ctx(sa, nowMs);
+    const ctx = this.ctx(sa, nowMs, replyTo);
     let tasks: Task[];
     switch (header.exchangeType) {
       case ExchangeType.IKE_AUTH:
@@ -437,6 +440,7 @@ export class TaskManager {
             ? new IkeEapTask()
             : new IkeAuthTask(),
           new IkeConfigTask(),
+          new IkeMobikeTask(),
           new ChildCreateTask({ inAuth: true }),
         ];
         break;
@@ -452,7 +456,7 @@ export class TaskManager {
         ];
         break;
       case ExchangeType.INFORMATIONAL:
-        tasks = [new InformationalTask()];
+        tasks = [new InformationalTask(), new MobikeInformationalTask()];
         break;
       default:
         this.drops.notExpected++;

@@ -48,9 +48,8 @@ import { IkeAuthTask } from './tasks/ike-auth.js';
 import { IkeConfigTask } from './tasks/ike-config.js';
 import { IkeEapTask } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
-import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
-import { IkeMobikeTask, MobikeUpdateTask } from './tasks/ike-mobike.js';
+import { IkeMobikeTask, MobikeUpdateTask, dpdTask } from './tasks/ike-mobike.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 
 export type { DropReason };
@@ -190,7 +189,7 @@ export class IkeEngine implements EngineCore {
   /** Send a liveness check now (RFC 7296 2.4). */
   checkLiveness(ikeSaId: number, nowMs: number): void {
     const sa = this.ike(ikeSaId);
-    this.queueTask(sa, new IkeDpdTask());
+    this.queueTask(sa, dpdTask(sa));
     this.tm.startNext(sa, nowMs);
   }
 
@@ -344,6 +343,7 @@ export class IkeEngine implements EngineCore {
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
     sa.mobike = old.mobike;
+    sa.natSeenHash = old.natSeenHash;
     sa.rekeyOf = old.id;
     inheritVirtualIps(old, sa, this.config.pools);
     this.register(sa.spiLocal, sa);
@@ -601,7 +601,7 @@ export class IkeEngine implements EngineCore {
       if (sa.dpdAtMs > 0 && nowMs >= sa.dpdAtMs) {
         const delay = (sa.conn?.dpdDelaySec ?? 0) * 1000;
         if (nowMs - sa.lastHeardMs >= delay && sa.active === undefined && sa.queue.length === 0)
-          this.queueTask(sa, new IkeDpdTask());
+          this.queueTask(sa, dpdTask(sa));
         sa.dpdAtMs = Math.max(nowMs, sa.lastHeardMs) + delay;
       }
       for (const c of [...sa.children]) this.checkChildLimits(sa, c, nowMs);

@@ -416,15 +416,17 @@ export class TaskManager {
     // RFC 7296 2.23: the IKE_SA follows a new source only while it is being set up (the float to 4500 in
     // IKE_AUTH) or when the peer is behind a NAT (a changed mapping). Otherwise the response goes back where
     // the request came from (2.11), but the IKE_SA and its CHILD_SAs keep their endpoints.
+    // With MOBIKE only UPDATE_SA_ADDRESSES moves an established IKE_SA (RFC 4555 3.8; ike-mobike.ts).
     const moved = from.port !== sa.remote.port || from.address !== sa.remote.address;
-    if (moved && (sa.state === IkeSaState.CONNECTING || sa.natRemote)) {
+    if (moved && (sa.state === IkeSaState.CONNECTING || (sa.natRemote && !sa.mobike))) {
       sa.remote = from;
       sa.local = to;
     } else if (moved)
       this.core.log.log(
         'ike',
         LogLevel.CONTROL,
-        `request from ${from.address}[${from.port}] answered there; IKE_SA stays at ${sa.remote.address}[${sa.remote.port}] (no NAT detected)`,
+        `request from ${from.address}[${from.port}] answered there; IKE_SA stays at ${sa.remote.address}[${sa.remote.port}]` +
+          (sa.mobike ? ' (MOBIKE: until the peer updates its addresses)' : ' (no NAT detected)'),
         sa.label,
       );
     const replyTo: ReplyTo = { local: to, remote: from };

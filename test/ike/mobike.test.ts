@@ -119,3 +119,48 @@ test('MOBIKE_SUPPORTED travels in IKE_AUTH only when configured', () => {
     assert.equal(sar?.mobike, expected, `initiator config ${JSON.stringify(conf)}`);
   }
 });
+
+test('behind a NAT whose mapping changes: the liveness check shows it, the address update moves the responder', () => {
+  const p = new Pair(MOBIKE, MOBIKE);
+  const nat = { address: '203.0.113.7', port: 31000 };
+  let nat4500 = { address: '203.0.113.7', port: 31001 };
+  const fromI = (): void => {
+    const d = p.take('i');
+    p.r.receiveDatagram(d.bytes, d.from.port === 500 ? nat : nat4500, d.to, p.nowMs);
+    p.pump();
+  };
+  const toI = (): void => {
+    const d = p.take('r');
+    p.i.receiveDatagram(d.bytes, d.from, { address: '192.0.2.1', port: d.to.port === 31000 ? 500 : 4500 }, p.nowMs);
+    p.pump();
+  };
+  const id = p.initiate();
+  for (let n = 0; n < 2; n++) {
+    fromI(); // IKE_SA_INIT, IKE_AUTH -->
+    toI(); // <-- IKE_SA_INIT, IKE_AUTH
+  }
+  const [sai] = p.i.ikeSas();
+  const [sar] = p.r.ikeSas();
+  assert.ok(sai?.mobike && sai.natLocal && sar?.natRemote);
+  assert.deepEqual(sar.remote, nat4500);
+
+  nat4500 = { address: '203.0.113.7', port: 31002 }; // the NAT forgot the mapping and made a new one
+  p.i.checkLiveness(id, p.nowMs);
+  fromI(); // HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) } -->
+  assert.deepEqual(sar.remote, { address: '203.0.113.7', port: 31001 }, 'with MOBIKE no implicit move');
+  toI(); // <-- HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) } (seen: the new port)
+  assert.equal(p.events('r', 'ikeSaMoved').length, 0);
+  fromI(); // HDR, SK { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_*), N(COOKIE2) } -->
+  const [moved] = p.events('r', 'ikeSaMoved');
+  assert.deepEqual(moved?.remote, nat4500, 'the responder follows the new mapping');
+  assert.equal(moved?.natRemote, true);
+  toI();
+  assert.equal(p.events('i', 'ikeSaMoved').length, 1);
+  // The next check shows no change: no further update.
+  p.i.checkLiveness(id, p.nowMs);
+  fromI();
+  toI();
+  p.pump();
+  assert.equal(p.wire.length, 0);
+  assert.equal(p.events('r', 'ikeSaMoved').length, 1);
+});

@@ -8,6 +8,10 @@
  *   HDR, SK { IDi, AUTH, N(MOBIKE_SUPPORTED), SAi2, TSi, TSr } -->
  *                                   <-- HDR, SK { IDr, AUTH, N(MOBIKE_SUPPORTED), SAr2, TSi, TSr }
  *
+ *   Liveness check of an initiator behind a NAT (3.8): an address update follows when the peer saw us elsewhere:
+ *   HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) } -->
+ *                                   <-- HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP) }
+ *
  *   Address update (3.5), from the initiator's new address:
  *   HDR, SK { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP), N(COOKIE2) } -->
  *                                   <-- HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP), N(COOKIE2) }
@@ -27,6 +31,7 @@ import type { IkeSa } from '../sa.js';
 import { IkeSaState } from '../sa-state.js';
 import type { Task, TaskContext, TaskResult } from '../task.js';
 import { authenticationPending } from './ike-eap.js';
+import { IkeDpdTask } from './ike-dpd.js';
 
 /** SHA-1 output: the NAT_DETECTION_*_IP data length (RFC 7296 2.23). */
 const NAT_HASH_LENGTH = 20;
@@ -141,6 +146,8 @@ export class MobikeUpdateTask implements Task {
       sa.natLocal = nat.local || (sa.conn?.forceEncap ?? false);
       sa.natRemote = nat.remote;
     }
+    const seen = findNotify(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP)?.data;
+    if (seen !== undefined) sa.natSeenHash = Buffer.from(seen);
     if ((sa.natLocal || sa.natRemote) && sa.remote.port !== NAT_T_PORT) {
       sa.local = { address: sa.local.address, port: NAT_T_PORT };
       sa.remote = { address: sa.remote.address, port: NAT_T_PORT };
@@ -213,4 +220,45 @@ export class MobikeInformationalTask implements Task {
     }
     moved(ctx, 'peer updated its addresses');
   }
+}
+
+/**
+ * Liveness check with NAT detection (RFC 4555 3.8) for the original initiator of an IKE_SA with MOBIKE behind a
+ * NAT: when the peer's NAT_DETECTION_DESTINATION_IP (our address and port as it sees them) differs from the one it
+ * sent before, our NAT mapping changed, and an address update tells the peer to move to the new mapping (with
+ * MOBIKE it does not follow other IKE messages on its own).
+ */
+export class MobikeDpdTask implements Task {
+  readonly kind = 'mobike-dpd';
+  readonly exchangeType = ExchangeType.INFORMATIONAL;
+
+  buildI(ctx: TaskContext): Payload[] {
+    return natNotifies(ctx, ctx.sa.local, ctx.sa.remote);
+  }
+
+  processI(ctx: TaskContext, payloads: readonly Payload[]): TaskResult {
+    const { sa, core } = ctx;
+    const seen = findNotify(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP)?.data;
+    if (seen === undefined) return 'done';
+    const before = sa.natSeenHash;
+    sa.natSeenHash = Buffer.from(seen);
+    if (before !== undefined && !before.equals(sa.natSeenHash) && sa.state === IkeSaState.ESTABLISHED) {
+      core.log.log('ike', LogLevel.CONTROL, 'our NAT mapping changed: updating the peer', sa.label);
+      core.queueTask(sa, new MobikeUpdateTask());
+    }
+    return 'done';
+  }
+
+  processR(): void {
+    throw new Error('MobikeDpdTask has no responder role; see MobikeInformationalTask');
+  }
+
+  buildR(): Payload[] {
+    return [];
+  }
+}
+
+/** The liveness check for `sa`: with NAT detection when we initiated it with MOBIKE and sit behind a NAT. */
+export function dpdTask(sa: IkeSa): Task {
+  return sa.mobike && sa.initiator && sa.natLocal ? new MobikeDpdTask() : new IkeDpdTask();
 }

@@ -123,6 +123,7 @@ export class Daemon {
       sendKeepalive,
       vips: this.#remote.vips,
       mobike: this.#mobike,
+      sourceFor: (destination) => this.#io.sourceFor(destination),
     });
     this.#control = new ControlApi({
       engine,

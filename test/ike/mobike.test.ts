@@ -74,6 +74,18 @@ test('the update crosses a NAT: both detect it, IKE continues on port 4500', () 
   assert.equal(movedI?.natLocal, true);
   assert.deepEqual(movedI?.remote, { address: ADDR_R.address, port: 4500 });
   assert.deepEqual(movedI?.local, { address: NEW_ADDRESS, port: 4500 });
+  // A second update from port 4500 (through the NAT's 4500 mapping) moves the responder there too.
+  const natted4500 = { address: '203.0.113.9', port: 40001 };
+  const again = p.take('i');
+  assert.deepEqual([again.from.port, again.to.port], [4500, 4500]);
+  p.r.receiveDatagram(again.bytes, natted4500, again.to, p.nowMs);
+  p.pump();
+  assert.deepEqual(p.events('r', 'ikeSaMoved')[1]?.remote, natted4500);
+  const resp2 = p.take('r');
+  p.i.receiveDatagram(resp2.bytes, resp2.from, { address: NEW_ADDRESS, port: 4500 }, p.nowMs);
+  p.pump();
+  assert.equal(p.events('i', 'ikeSaMoved').length, 2);
+  assert.equal(p.wire.length, 0, 'no third update');
 });
 
 test('MOBIKE on one side only: not agreed, no update, nothing moves', () => {

@@ -60,7 +60,7 @@ secrets {
 `;
 }
 
-/** `localAddrs` undefined: strongSwan picks its source by route lookup (a roaming client's usual setting). */
+/** `localAddrs` undefined: the client picks its source by route lookup (a roaming client's usual setting). */
 function clientConf(gw: LabHost, localAddrs: string | undefined): string {
   return `connections {
   rw {
@@ -176,7 +176,8 @@ test(
     try {
       const { left: client, right: gw } = lab;
       theirs = await StrongSwan.start(lab, gw, gatewayConf(gw));
-      ours = await TsipsecPeer.start(lab, client, clientConf(gw, client.outer4));
+      // No local_addrs: the daemon initiates from the source its route lookup gives.
+      ours = await TsipsecPeer.start(lab, client, clientConf(gw, undefined));
       await ours.call('up', { name: 'rw', timeoutSec: 20 });
       const before = await ourSa(ours);
       const out = await pingWhileMoving(lab, client, gw);

@@ -149,8 +149,11 @@ export class MobikeUpdateTask implements Task {
     const seen = findNotify(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP)?.data;
     if (seen !== undefined) sa.natSeenHash = Buffer.from(seen);
     if ((sa.natLocal || sa.natRemote) && sa.remote.port !== NAT_T_PORT) {
+      // Behind a NAT now: IKE and ESP go on at 4500 (3.9); a second update from there tells the peer so, as it moves
+      // only to where an update came from.
       sa.local = { address: sa.local.address, port: NAT_T_PORT };
       sa.remote = { address: sa.remote.address, port: NAT_T_PORT };
+      ctx.core.queueTask(sa, new MobikeUpdateTask());
     }
     return 'done';
   }

@@ -55,12 +55,14 @@ test('an address event with a new source: UPDATE_SA_ADDRESSES, the same IKE_SA l
     const leftLog = t.left.logs.join('\n');
     assert.match(leftLog, /local address changed to 192\.0\.2\.99: updating the peer/);
     // The memory socket still sent from 192.0.2.1: to the gateway's NAT detection that is a NAT on our side, so IKE
-    // goes on at port 4500 and the CHILD_SA, installed without UDP encapsulation, says it keeps it off.
+    // goes on at port 4500 and the CHILD_SA switches to UDP encapsulation on both sides.
     assert.match(
       leftLog,
       /addresses updated: IKE_SA now 192\.0\.2\.99\[4500\]\.\.\.192\.0\.2\.2\[4500\], NAT local true/,
     );
-    assert.match(leftLog, /CHILD_SA net\{\d+\} keeps UDP encapsulation off after the move/);
+    assert.match(leftLog, /CHILD_SA net\{\d+\}: UDP encapsulation on/);
+    assert.equal(after.children[0]?.encap, true);
+    assert.equal((await only(t.right.daemon.sas())).children[0]?.encap, true);
     assert.match(t.right.logs.join('\n'), /peer updated its addresses/);
     assert.equal((leftLog.match(/local address changed/g) ?? []).length, 1, 'one update, not one per event');
   } finally {

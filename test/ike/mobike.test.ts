@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { EapType } from '../../src/eap/constants.js';
 import { ExchangeType } from '../../src/ike/codec/constants.js';
 import { ADDR_R, Pair, describe } from './exchange-helper.js';
 
@@ -175,4 +176,40 @@ test('behind a NAT whose mapping changes: the liveness check shows it, the addre
   p.pump();
   assert.equal(p.wire.length, 0);
   assert.equal(p.events('r', 'ikeSaMoved').length, 1);
+});
+
+test('with EAP (several IKE_AUTH rounds): MOBIKE agreed once authenticated, the update works', () => {
+  const password = (id: string): string | undefined => (id === 'carol' ? 'carol-eap-secret' : undefined);
+  const p = new Pair(
+    { conn: { mobike: true, eapClient: { identity: 'carol' } }, engine: { eapPassword: password } },
+    {
+      conn: {
+        mobike: true,
+        eapServer: { methods: [EapType['EAP-MSCHAP-V2']], askIdentity: true },
+        remoteId: { type: 'any' },
+      },
+      engine: { eapPassword: password },
+    },
+  );
+  const id = established(p);
+  assert.equal(p.i.ikeSas()[0]?.mobike, true);
+  assert.equal(p.r.ikeSas()[0]?.mobike, true);
+  assert.equal(p.i.updateAddresses(id, NEW_ADDRESS, p.nowMs), true);
+  p.run();
+  assert.equal(p.events('r', 'ikeSaMoved')[0]?.remote.address, NEW_ADDRESS);
+  assert.equal(p.events('i', 'ikeSaMoved').length, 1);
+});
+
+test('an IKE rekey keeps MOBIKE: the new IKE_SA moves with its CHILD_SAs', () => {
+  const p = new Pair(MOBIKE, MOBIKE);
+  const id = established(p);
+  p.i.rekeyIke(id, p.nowMs);
+  p.run();
+  const rekeyed = p.events('i', 'ikeSaEstablished').find((e) => e.rekeyOf === id);
+  assert.ok(rekeyed, 'rekeyed');
+  assert.equal(p.i.updateAddresses(rekeyed.ikeSaId, NEW_ADDRESS, p.nowMs), true);
+  p.run();
+  const [moved] = p.events('r', 'ikeSaMoved');
+  assert.equal(moved?.remote.address, NEW_ADDRESS);
+  assert.equal(moved?.childSaIds.length, 1, 'the CHILD_SA moved to the new IKE_SA and moves with it');
 });

@@ -342,8 +342,7 @@ export class IkeEngine implements EngineCore {
     sa.natLocal = old.natLocal;
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
-    sa.mobike = old.mobike;
-    sa.natSeenHash = old.natSeenHash;
+    sa.mobike = old.mobike; // natSeenHash not: NAT detection hashes cover the SPIs, the next check sets it anew
     sa.rekeyOf = old.id;
     inheritVirtualIps(old, sa, this.config.pools);
     this.register(sa.spiLocal, sa);

@@ -176,6 +176,19 @@ test('behind a NAT whose mapping changes: the liveness check shows it, the addre
   p.pump();
   assert.equal(p.wire.length, 0);
   assert.equal(p.events('r', 'ikeSaMoved').length, 1);
+  // Nor after an IKE rekey (new SPIs, so new NAT detection hashes for the same mapping).
+  p.i.rekeyIke(id, p.nowMs);
+  fromI(); // CREATE_CHILD_SA { SA, Ni, KEi } -->
+  toI();
+  fromI(); // INFORMATIONAL { D(IKE) } -->
+  toI();
+  const rekeyed = p.events('i', 'ikeSaEstablished').find((e) => e.rekeyOf === id);
+  assert.ok(rekeyed);
+  p.i.checkLiveness(rekeyed.ikeSaId, p.nowMs);
+  fromI();
+  toI();
+  p.pump();
+  assert.equal(p.wire.length, 0, 'no update after the rekey');
 });
 
 test('with EAP (several IKE_AUTH rounds): MOBIKE agreed once authenticated, the update works', () => {

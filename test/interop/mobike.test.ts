@@ -2,10 +2,11 @@
  * MOBIKE (RFC 4555) in network namespaces: a road-warrior client whose address is replaced mid-session
  * (`ip addr del` the old one, `ip addr add` a new one on the same link, so both reach the gateway) keeps pinging
  * through the tunnel with at most one ping lost, on the same IKE_SA (same SPIs): strongSwan as the client of our
- * gateway, our client against a strongSwan gateway, and our client against our gateway (there the CHILD_SA keeps
- * its SPIs too; strongSwan with kernel-libipsec, which cannot change an SA's addresses, rekeys its CHILD_SA after
- * the move instead). The left host is the client (192.0.2.1, moving to 192.0.2.3), the right one the gateway (192.0.2.2,
- * 203.0.113.1 behind it); the client's virtual IP comes from the gateway's pool.
+ * gateway, our client against a strongSwan gateway, and our client against our gateway, over IPv4 and IPv6 outer
+ * addresses (there the CHILD_SA keeps its SPIs too; strongSwan with kernel-libipsec, which cannot change an SA's
+ * addresses, rekeys its CHILD_SA after the move instead). The left host is the client (192.0.2.1 moving to
+ * 192.0.2.3, or 2001:db8::1 to 2001:db8::3), the right one the gateway (192.0.2.2 or 2001:db8::2, 203.0.113.1
+ * behind it); the client's virtual IP comes from the gateway's pool.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,13 +23,14 @@ const SECRET = 'mobike-psk-0123456789abcdef';
 const POOL4 = '198.51.100.128/25';
 const VIP4 = '198.51.100.129';
 const MOVED_TO = '192.0.2.3';
+const MOVED_TO6 = '2001:db8::3';
 const PINGS = 16;
 const PING_INTERVAL_SEC = 0.5;
 
-function gatewayConf(gw: LabHost): string {
+function gatewayConf(gw: LabHost, family: 4 | 6 = 4): string {
   return `connections {
   rw {
-    local_addrs = ${gw.outer4}
+    local_addrs = ${family === 4 ? gw.outer4 : gw.outer6}
     pools = rw4
     encap = yes
     proposals = aes128gcm16-prfsha256-x25519
@@ -61,11 +63,11 @@ secrets {
 }
 
 /** `localAddrs` undefined: the client picks its source by route lookup (a roaming client's usual setting). */
-function clientConf(gw: LabHost, localAddrs: string | undefined): string {
+function clientConf(gw: LabHost, localAddrs: string | undefined, family: 4 | 6 = 4): string {
   return `connections {
   rw {
     ${localAddrs === undefined ? '' : `local_addrs = ${localAddrs}`}
-    remote_addrs = ${gw.outer4}
+    remote_addrs = ${family === 4 ? gw.outer4 : gw.outer6}
     vips = 0.0.0.0
     encap = yes
     mobike = yes
@@ -95,12 +97,17 @@ secrets {
 }
 
 /** Pings the gateway from the virtual IP while the client's address is replaced; returns ping's output. */
-async function pingWhileMoving(lab: Lab, client: LabHost, gw: LabHost): Promise<string> {
+async function pingWhileMoving(lab: Lab, client: LabHost, gw: LabHost, family: 4 | 6 = 4): Promise<string> {
   const args = ['-c', String(PINGS), '-i', String(PING_INTERVAL_SEC), '-W', '2', '-I', VIP4, gw.inner4];
   const pinging = lab.exec(client, 'ping', args, 60_000).catch((e: Error) => e.message);
   await new Promise((r) => setTimeout(r, (PINGS / 3) * PING_INTERVAL_SEC * 1000));
-  await lab.ip(client, 'addr', 'del', `${client.outer4}/24`, 'dev', client.dev);
-  await lab.ip(client, 'addr', 'add', `${MOVED_TO}/24`, 'dev', client.dev);
+  if (family === 4) {
+    await lab.ip(client, 'addr', 'del', `${client.outer4}/24`, 'dev', client.dev);
+    await lab.ip(client, 'addr', 'add', `${MOVED_TO}/24`, 'dev', client.dev);
+  } else {
+    await lab.ip(client, '-6', 'addr', 'del', `${client.outer6}/64`, 'dev', client.dev);
+    await lab.ip(client, '-6', 'addr', 'add', `${MOVED_TO6}/64`, 'dev', client.dev, 'nodad');
+  }
   return pinging;
 }
 
@@ -213,6 +220,32 @@ test(
       assert.ok(received(out) >= PINGS - 1, `at most one ping lost:\n${out}`);
       assert.deepEqual(await ourSa(gateway), { ...gwBefore, remote: MOVED_TO });
       assert.deepEqual(await ourSa(roamer), { ...clBefore, local: MOVED_TO });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}${logs(ours, undefined)}`);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'IPv6 outer addresses: our client of our gateway moves from 2001:db8::1 to 2001:db8::3, pings go on',
+  { skip, timeout: 90_000 },
+  async () => {
+    const lab = await Lab.create('mb6');
+    const ours: TsipsecPeer[] = [];
+    try {
+      const { left: client, right: gw } = lab;
+      const gateway = await TsipsecPeer.start(lab, gw, gatewayConf(gw, 6));
+      const roamer = await TsipsecPeer.start(lab, client, clientConf(gw, undefined, 6));
+      ours.push(gateway, roamer);
+      await roamer.call('up', { name: 'rw', timeoutSec: 20 });
+      const [gwBefore, clBefore] = [await ourSa(gateway), await ourSa(roamer)];
+      assert.equal(clBefore.local, client.outer6);
+      const out = await pingWhileMoving(lab, client, gw, 6);
+      assert.ok(received(out) >= PINGS - 1, `at most one ping lost:\n${out}`);
+      assert.deepEqual(await ourSa(gateway), { ...gwBefore, remote: MOVED_TO6 });
+      assert.deepEqual(await ourSa(roamer), { ...clBefore, local: MOVED_TO6 });
     } catch (e) {
       throw new Error(`${(e as Error).message}${logs(ours, undefined)}`);
     } finally {

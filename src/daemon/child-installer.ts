@@ -112,6 +112,42 @@ export class ChildInstaller {
     rec.info = { ...c, remote };
   }
 
+  /**
+   * MOBIKE (RFC 4555 3.5): the IKE_SA moved, both SAs of the CHILD_SA take its new outer endpoints (inbound:
+   * arriving at `local` from `remote`; outbound: sent to `remote`) and ESP-in-UDP when `encap` (a NAT on the new
+   * path), switched on or off in place so sequence numbers and replay windows carry over. A transport mode
+   * CHILD_SA keeps the encapsulation it was installed with (logged).
+   */
+  async move(rec: ChildRecord, local: Endpoint, remote: Endpoint, encap: boolean): Promise<void> {
+    const c = rec.info;
+    const switchable = c.mode === 'tunnel' || encap === c.encap;
+    if (!switchable)
+      this.#log.log(
+        'knl',
+        LogLevel.CONTROL,
+        `transport mode CHILD_SA ${c.name}{${c.id}} keeps UDP encapsulation ${c.encap ? 'on' : 'off'} after the ` +
+          `move (the new path would want it ${encap ? 'on' : 'off'}); set encap = yes for clients that roam across NATs`,
+      );
+    const udp = switchable ? encap : c.encap;
+    const ports = (sport: number, dport: number) =>
+      udp ? { encap: { sport, dport } } : c.encap ? { encap: null } : {};
+    await this.#kernel.updateSa({
+      id: { protocol: c.protocol, spi: c.spiIn, dst: c.local.address },
+      src: remote.address,
+      dst: local.address,
+      ...ports(remote.port, local.port),
+    });
+    await this.#kernel.updateSa({
+      id: { protocol: c.protocol, spi: c.spiOut, dst: c.remote.address },
+      src: local.address,
+      dst: remote.address,
+      ...ports(local.port, remote.port),
+    });
+    if (udp !== c.encap)
+      this.#log.log('knl', LogLevel.CONTROL, `CHILD_SA ${c.name}{${c.id}}: UDP encapsulation ${udp ? 'on' : 'off'}`);
+    rec.info = { ...c, local, remote, encap: udp };
+  }
+
   /** RFC 7296 1.3.2: the CHILD_SAs of a rekeyed IKE_SA move to the new one. */
   moveChildren(fromIkeSaId: number, toIkeSaId: number): void {
     for (const c of this.#children.values()) if (c.ikeSaId === fromIkeSaId) c.ikeSaId = toIkeSaId;

@@ -99,11 +99,6 @@ function mapConnection(
   warnings: Diagnostic[],
   creds?: Credentials,
 ): DaemonConnection {
-  const mobike = c.keyOrigins['mobike'];
-  if (mobike !== undefined && c.mobike)
-    warnings.push(
-      diagnostic(mobike, 'mobike: MOBIKE (RFC 4555) is not supported yet', 'address changes are not followed'),
-    );
   if (c.version === 1)
     errors.push(
       diagnostic(
@@ -188,6 +183,7 @@ function mapConnection(
     fragmentation: c.fragmentation !== 'no',
     sendInitialContact: c.unique !== 'never',
     forceEncap: c.encap,
+    mobike: c.mobike,
     children: ikeChildren.map(mapChild),
     ...(c.vips.length > 0 ? { vips: c.vips.map((v) => v.address) } : {}),
     ...(c.pools.length > 0 ? { pools: c.pools } : {}),

@@ -17,7 +17,7 @@ import {
 import { SystemClock } from '../io/clock.js';
 import { installDns } from '../io/linux/dns.js';
 import type { DnsInstall } from '../io/linux/dns.js';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { IpProto } from '../common/ip.js';
 import { IoError } from '../io/types.js';
 
@@ -48,6 +48,13 @@ export interface DaemonIo {
    * resolves with its output, rejects with its error (or when nft is not installed).
    */
   nft(args: readonly string[], script?: string): Promise<string>;
+  /**
+   * The source address the system picks for the daemon's own packets to `destination` (a route lookup with the
+   * daemon's mark, as its IKE and ESP packets carry it); undefined when no route reaches it now.
+   */
+  sourceFor(destination: string): Promise<string | undefined>;
+  /** Calls `onChange` whenever this host's addresses change (kernel address events); returns how to stop. */
+  watchAddresses(onChange: () => void): () => void;
   /** Installs what routing needs before the first route (policy-routing rules); undone by teardown(). */
   setup(): Promise<void>;
   teardown(): Promise<void>;
@@ -162,6 +169,12 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
       await ip(bypassArgs(rule).map((a) => (a === '%' ? 'del' : a)));
     },
     nft: (args, script) => runNft(args, script),
+    sourceFor: async (destination) => {
+      const family = destination.includes(':') ? '-6' : '-4';
+      const out = await ip([family, '-o', 'route', 'get', destination, 'mark', String(mark)]).catch(() => '');
+      return /\bsrc (\S+)/.exec(out)?.[1];
+    },
+    watchAddresses: (onChange) => watchAddressEvents(onChange),
     setup: async () => {
       for (const family of [4, 6] as const) {
         // A rule left by a daemon that was killed would match twice: remove it first, quietly.
@@ -173,6 +186,19 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     teardown: async () => {
       for (const family of rules.splice(0)) await deleteUnmarkedRule(mark, table, { family }).catch(() => undefined);
     },
+  };
+}
+
+/** `ip -o monitor address`: one line per address added or removed; each calls `onChange`. */
+function watchAddressEvents(onChange: () => void): () => void {
+  const child = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  child.on('error', () => undefined); // no iproute2: no events, addresses are then never followed
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => {
+    if (text.trim() !== '') onChange();
+  });
+  return () => {
+    child.kill();
   };
 }
 

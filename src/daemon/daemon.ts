@@ -29,6 +29,7 @@ import { offloadStats } from './control-views.js';
 import type { DaemonIo } from './daemon-io.js';
 import { IkeTransport } from './ike-transport.js';
 import { ManualKeying } from './manual-keying.js';
+import { Mobike } from './mobike.js';
 import { PolicyInstaller } from './policy-installer.js';
 import { SaLog } from './sa-log.js';
 import { SaManager } from './sa-manager.js';
@@ -68,6 +69,7 @@ export class Daemon {
   readonly #remote: RemoteAccess;
   readonly #control: ControlApi;
   readonly #manual: ManualKeying;
+  readonly #mobike: Mobike;
   /** `stop()` waiting for the peers' answers to our DELETEs. */
   #draining: { readonly untilMs: number; readonly done: () => void } | undefined;
   #pumping = false;
@@ -113,6 +115,7 @@ export class Daemon {
     this.#policies = policies;
     this.#guard = guard;
     const sendKeepalive = this.#transport.sendKeepalive.bind(this.#transport);
+    this.#mobike = new Mobike({ engine, io: this.#io, children, log: this.#log, nowMs, pump });
     this.#sa = new SaManager({
       engine,
       config,
@@ -126,6 +129,8 @@ export class Daemon {
       sendKeepalive,
       ...(options.keepAliveSec !== undefined ? { keepaliveIntervalMs: options.keepAliveSec * 1000 } : {}),
       vips: this.#remote.vips,
+      mobike: this.#mobike,
+      sourceFor: (destination) => this.#io.sourceFor(destination),
     });
     this.#control = new ControlApi({
       engine,
@@ -158,6 +163,7 @@ export class Daemon {
     await this.#guard.start();
     this.#dataplane.start();
     this.#transport.start((message, from, to) => this.#onIke(message, from, to), this.#dataplane.espReceiver);
+    this.#mobike.start();
     const conns = this.#config.connections.length;
     this.#log.log('dmn', LogLevel.AUDIT, `started: TUN ${this.#tun.name}, ${conns} connection(s)`);
     await this.#sa.applyStartActions();
@@ -294,6 +300,7 @@ export class Daemon {
     else this.#pump();
     this.#draining = undefined;
     this.#closed = true;
+    this.#mobike.stop();
     this.#io.clock.cancel();
     await this.#policies.removeAllRoutes();
     await this.#remote.vips.removeAll();

@@ -45,6 +45,13 @@ export interface MemoryIo extends DaemonIo {
   readonly addRouteCalls: number;
   /** Makes the addRoute call with this number (1 = the first) fail, as a refused `ip route`; undefined: none. */
   failAddRouteAt: number | undefined;
+  /**
+   * What `sourceFor` answers for a family, as a route lookup would (default: the host's address of that family);
+   * set it and call `addressesChanged()` to play an address change.
+   */
+  readonly sources: Partial<Record<IpFamily, string>>;
+  /** Runs the `watchAddresses` callbacks, as a kernel address event does. */
+  addressesChanged(): void;
 }
 
 /** Where a memory clock starts: the engines read a time of 0 as "not set", as a monotonic clock never shows. */
@@ -69,6 +76,11 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
   let addRouteCalls = 0;
   const nftRules = new Map<number, string>();
   let nftHandle = 0;
+  const sources: Partial<Record<IpFamily, string>> = {
+    ...(options.address4 !== undefined ? { 4: options.address4 } : {}),
+    ...(options.address6 !== undefined ? { 6: options.address6 } : {}),
+  };
+  const watchers = new Set<() => void>();
   const addressOf = (family: IpFamily): string => {
     const a = family === 4 ? options.address4 : options.address6;
     if (a === undefined) throw new IoError(`no IPv${family} address on this memory host`, EADDRNOTAVAIL);
@@ -149,6 +161,15 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
       if (i < 0) return Promise.reject(new IoError(`no bypass rule for ${rule.prefix}`, ENOENT));
       bypass.splice(i, 1);
       return Promise.resolve();
+    },
+    sources,
+    sourceFor: (destination) => Promise.resolve(sources[destination.includes(':') ? 6 : 4]),
+    watchAddresses: (onChange) => {
+      watchers.add(onChange);
+      return () => watchers.delete(onChange);
+    },
+    addressesChanged: () => {
+      for (const w of [...watchers]) w();
     },
     setup: () => {
       setUp = true;

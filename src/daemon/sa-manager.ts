@@ -26,6 +26,8 @@ import type { SaLog } from './sa-log.js';
 import { DeferredDeletes } from './unique-ids.js';
 import { NatKeepalives } from './nat-keepalives.js';
 import { UpWaiters } from './up-waiters.js';
+import type { Mobike } from './mobike.js';
+import { InitiateFromRoute } from './initiate-from-route.js';
 import type { VirtualIps } from './virtual-ips.js';
 
 export interface SaManagerDeps {
@@ -40,6 +42,10 @@ export interface SaManagerDeps {
   /** Send what the engine produced and re-arm the timer. */
   readonly pump: () => void;
   readonly vips: VirtualIps;
+  /** The source address the system picks towards `destination` (route lookup), for `local_addrs = %any`. */
+  readonly sourceFor: (destination: string) => Promise<string | undefined>;
+  /** MOBIKE: CHILD_SAs follow a moved IKE_SA. */
+  readonly mobike: Mobike;
   /** One NAT-keepalive (RFC 3948 2.3) from our NAT-T endpoint to the peer's. */
   readonly sendKeepalive: (from: Endpoint, to: Endpoint) => void;
   /** Between NAT-keepalives (strongswan.conf `charon.keep_alive`); 0 = none. Default NAT_KEEPALIVE_INTERVAL_MS. */
@@ -55,12 +61,14 @@ export class SaManager {
   readonly #keepalives: NatKeepalives;
   #shunts: Installed[] = [];
   readonly #deferred: DeferredDeletes;
+  readonly #fromRoute: InitiateFromRoute;
 
   constructor(deps: SaManagerDeps) {
     this.#d = deps;
     this.#keepalives = new NatKeepalives(deps.keepaliveIntervalMs);
     this.#actions = new ConnectionActions(deps.config, deps.log);
     this.#deferred = new DeferredDeletes(deps.log);
+    this.#fromRoute = new InitiateFromRoute(deps, this.waiters);
   }
 
   nextDeadlineMs(): number | undefined {
@@ -121,6 +129,20 @@ export class SaManager {
         const cause = ev.cause === 'peerDeleted' && rec !== undefined && this.#successor(rec) ? 'replaced' : ev.cause;
         this.#actions.ikeSaDeleted(ev.ikeSaId, ev.name, cause, ev.reason, this.#d.nowMs());
         break;
+      }
+      case 'ikeSaMoved': {
+        const rec = this.established.get(ev.ikeSaId);
+        if (rec !== undefined)
+          this.established.set(ev.ikeSaId, {
+            ...rec,
+            remoteAddress: ev.remote.address,
+            natLocal: ev.natLocal,
+            natRemote: ev.natRemote,
+          });
+        this.#keepalives.deleted(ev.ikeSaId);
+        this.#keepalives.established(ev.ikeSaId, ev.natLocal, ev.local, ev.remote, this.#d.nowMs());
+        // The answer to the peer's UPDATE_SA_ADDRESSES leaves once its CHILD_SAs moved.
+        return this.#d.mobike.moved(ev);
       }
       case 'childSaInstalled':
         // A route's source address (the virtual IP) must be on the TUN first. Without one, the installation
@@ -226,13 +248,23 @@ export class SaManager {
     if (existing !== undefined) {
       for (const n of children ?? conn.ike.children.map((c) => c.name)) engine.createChild(existing.id, n, now);
     } else {
-      if (conn.localAddr === undefined || conn.remoteAddr === undefined)
+      if (conn.remoteAddr === undefined)
         throw new ControlError(
           'no-address',
-          `connection '${connName}' needs concrete local_addrs and remote_addrs to initiate (it has %any)`,
+          `connection '${connName}' needs a concrete remote_addrs to initiate (it has %any)`,
         );
-      const local = { address: conn.localAddr, port: conn.localPort };
       const remote = { address: conn.remoteAddr, port: conn.remotePort };
+      if (conn.localAddr === undefined) {
+        this.#fromRoute.initiate(
+          conn.ike.name,
+          conn.localPort,
+          remote,
+          (id) => this.#actions.initiated(id, conn.ike.name, children, retry),
+          children,
+        );
+        return;
+      }
+      const local = { address: conn.localAddr, port: conn.localPort };
       this.#actions.initiated(engine.initiate(connName, local, remote, now, children), connName, children, retry);
     }
     this.#d.pump();

@@ -28,7 +28,8 @@ export class OutboundSaState {
   readonly peerSlot = new Uint8Array(ADDRESS_SLOT_BYTES);
   /** ESP-in-UDP: the peer's port; 0 for plain ESP. */
   peerPort: number;
-  readonly encap: boolean;
+  /** ESP in UDP (RFC 3948); tunnel mode SAs switch it with updateSa (MOBIKE). */
+  encap: boolean;
 
   constructor(esp: EspOutboundSa, family: IpFamily, peer: string, peerPort: number, encap: boolean) {
     this.esp = esp;
@@ -46,7 +47,8 @@ export class InboundSaState {
   readonly family: IpFamily;
   readonly peerSlot = new Uint8Array(ADDRESS_SLOT_BYTES);
   peerPort: number;
-  readonly encap: boolean;
+  /** ESP in UDP (RFC 3948); tunnel mode SAs switch it with updateSa (MOBIKE). */
+  encap: boolean;
   /** The last new source reported in a mapping upcall (reported once per change). */
   readonly reportedSlot = new Uint8Array(ADDRESS_SLOT_BYTES);
   reportedPort = -1;

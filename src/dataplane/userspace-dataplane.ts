@@ -237,21 +237,30 @@ export class UserspaceDataplane implements KernelIpsec {
     const st = sa.engine;
     const src = args.src ?? sa.src;
     const dst = args.dst ?? sa.dst;
+    const encap = args.encap;
     if (st.kind === 'ahOut' || st.kind === 'ahIn') {
-      if (args.encap !== undefined) throw new KernelError(`${sa.label}: AH cannot cross a NAT (no UDP encapsulation)`);
+      if (encap) throw new KernelError(`${sa.label}: AH cannot cross a NAT (no UDP encapsulation)`);
       if (st.kind === 'ahOut') st.move(src, dst);
       else setSlot(st.peerSlot, src, st.family);
-    } else if (st.kind === 'out') {
-      setSlot(st.peerSlot, dst, st.family);
-      if (args.encap !== undefined) st.peerPort = args.encap.dport;
     } else {
-      setSlot(st.peerSlot, src, st.family);
-      if (args.encap !== undefined) st.peerPort = args.encap.sport;
-      st.reportedPort = -1;
+      if (encap !== undefined && (encap !== null) !== st.encap && sa.mode !== 'tunnel')
+        throw new KernelError(
+          `${sa.label}: a transport mode SA cannot switch UDP encapsulation ${encap === null ? 'off' : 'on'}` +
+            ' (its checksum handling is fixed at installation): install a new SA',
+        );
+      if (st.kind === 'out') {
+        setSlot(st.peerSlot, dst, st.family);
+        if (encap !== undefined) st.peerPort = encap?.dport ?? 0;
+      } else {
+        setSlot(st.peerSlot, src, st.family);
+        if (encap !== undefined) st.peerPort = encap?.sport ?? 0;
+        st.reportedPort = -1;
+      }
+      if (encap !== undefined) st.encap = encap !== null;
     }
     sa.src = src;
     if (dst !== sa.dst) this.sad.moveDestination(sa, dst);
-    if (args.encap !== undefined) sa.encap = args.encap;
+    if (encap !== undefined) sa.encap = encap ?? undefined;
     this.log.log(
       'knl',
       1,

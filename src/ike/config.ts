@@ -168,6 +168,8 @@ export interface ConnectionConfig {
   readonly sendInitialContact: boolean;
   /** swanctl `encap`: force UDP encapsulation (pretend NAT). */
   readonly forceEncap: boolean;
+  /** swanctl `mobike` (the daemon's default yes): announce MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 3.3). */
+  readonly mobike?: boolean;
   readonly children: readonly ChildConfig[];
   /** Signature authentication of ourselves; absent means PSK. */
   readonly localAuth?: LocalPubkeyAuth;

@@ -49,8 +49,8 @@ import { IkeAuthTask } from './tasks/ike-auth.js';
 import { IkeConfigTask } from './tasks/ike-config.js';
 import { IkeEapTask } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
-import { IkeDpdTask } from './tasks/ike-dpd.js';
 import { IkeInitTask } from './tasks/ike-init.js';
+import { IkeMobikeTask, MobikeUpdateTask, dpdTask } from './tasks/ike-mobike.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 
 export type { DropReason };
@@ -169,6 +169,7 @@ export class IkeEngine implements EngineCore {
     this.queueTask(sa, new IkeInitTask());
     this.queueTask(sa, conn.eapClient !== undefined ? new IkeEapTask() : new IkeAuthTask());
     this.queueTask(sa, new IkeConfigTask());
+    this.queueTask(sa, new IkeMobikeTask());
     const [firstChild, ...rest] = conn.childless === 'force' ? [] : wanted;
     if (firstChild !== undefined) this.queueTask(sa, new ChildCreateTask({ config: firstChild, inAuth: true }));
     for (const c of rest) this.queueTask(sa, new ChildCreateTask({ config: c, inAuth: false }));
@@ -223,7 +224,7 @@ export class IkeEngine implements EngineCore {
   /** Send a liveness check now (RFC 7296 2.4). */
   checkLiveness(ikeSaId: number, nowMs: number): void {
     const sa = this.ike(ikeSaId);
-    this.queueTask(sa, new IkeDpdTask());
+    this.queueTask(sa, dpdTask(sa));
     this.tm.startNext(sa, nowMs);
   }
 
@@ -248,6 +249,23 @@ export class IkeEngine implements EngineCore {
     if (!sa.natRemote || sa.state === IkeSaState.DESTROYED) return false;
     this.log.log('ike', LogLevel.CONTROL, `peer moved to ${remote.address}[${remote.port}]`, sa.label);
     sa.remote = remote;
+    return true;
+  }
+
+  /**
+   * Our address towards the peer of IKE_SA `ikeSaId` changed (MOBIKE, RFC 4555 3.5): as the original initiator
+   * of an IKE_SA with MOBIKE, tell the peer with UPDATE_SA_ADDRESSES from `localAddress`; its answer moves the
+   * CHILD_SAs (`ikeSaMoved`). Returns whether an update was queued (false without MOBIKE, as the responder, when
+   * not established or when one is already waiting for its turn).
+   */
+  updateAddresses(ikeSaId: number, localAddress: string, nowMs: number): boolean {
+    const sa = this.ike(ikeSaId);
+    if (!sa.mobike || !sa.initiator || sa.state !== IkeSaState.ESTABLISHED) return false;
+    sa.local = { address: localAddress, port: sa.local.port };
+    if (sa.queue.some((t) => t instanceof MobikeUpdateTask)) return false;
+    this.log.log('ike', LogLevel.CONTROL, `local address changed to ${localAddress}: updating the peer`, sa.label);
+    this.queueTask(sa, new MobikeUpdateTask());
+    this.tm.startNext(sa, nowMs);
     return true;
   }
 
@@ -361,6 +379,7 @@ export class IkeEngine implements EngineCore {
     sa.natLocal = old.natLocal;
     sa.natRemote = old.natRemote;
     sa.peerFragmentation = old.peerFragmentation;
+    sa.mobike = old.mobike; // natSeenHash not: NAT detection hashes cover the SPIs, the next check sets it anew
     sa.rekeyOf = old.id;
     sa.localCert = old.localCert;
     sa.peerCert = old.peerCert;
@@ -644,7 +663,7 @@ export class IkeEngine implements EngineCore {
       if (sa.dpdAtMs > 0 && nowMs >= sa.dpdAtMs) {
         const delay = (sa.conn?.dpdDelaySec ?? 0) * 1000;
         if (nowMs - sa.lastHeardMs >= delay && sa.active === undefined && sa.queue.length === 0)
-          this.queueTask(sa, new IkeDpdTask());
+          this.queueTask(sa, dpdTask(sa));
         sa.dpdAtMs = Math.max(nowMs, sa.lastHeardMs) + delay;
       }
       for (const c of [...sa.children]) this.checkChildLimits(sa, c, nowMs);

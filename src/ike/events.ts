@@ -163,6 +163,21 @@ export type IkeEvent =
       readonly reason: string;
     }
   | {
+      /**
+       * MOBIKE (RFC 4555 3.5): the IKE_SA moved to new endpoints (we updated our address and the peer answered,
+       * or the peer's authenticated UPDATE_SA_ADDRESSES came from new ones); the CHILD_SAs `childSaIds` follow,
+       * with UDP encapsulation when either side is behind a NAT now.
+       */
+      readonly type: 'ikeSaMoved';
+      readonly ikeSaId: number;
+      readonly name: string;
+      readonly local: Endpoint;
+      readonly remote: Endpoint;
+      readonly natLocal: boolean;
+      readonly natRemote: boolean;
+      readonly childSaIds: readonly number[];
+    }
+  | {
       readonly type: 'ikeSaFailed';
       readonly ikeSaId: number;
       readonly name: string;

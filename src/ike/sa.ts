@@ -100,6 +100,10 @@ export class IkeSa {
   natLocal = false;
   natRemote = false;
   peerFragmentation = false;
+  /** Both peers announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 3.3). */
+  mobike = false;
+  /** Initiator: the peer's last NAT_DETECTION_DESTINATION_IP, our address as it saw it (RFC 4555 3.8). */
+  natSeenHash: Buffer | undefined;
   children: ChildSa[] = [];
   // Task manager state (RFC 7296 2.3: window size 1 each way).
   nextRequestId = 0;

@@ -28,6 +28,7 @@ import { IkeAuthTask } from './tasks/ike-auth.js';
 import { IkeConfigTask } from './tasks/ike-config.js';
 import { IkeEapTask, authenticationPending } from './tasks/ike-eap.js';
 import { IkeDeleteTask } from './tasks/ike-delete.js';
+import { IkeMobikeTask, MobikeInformationalTask } from './tasks/ike-mobike.js';
 import { IkeRekeyTask } from './tasks/ike-rekey.js';
 import { InformationalTask } from './tasks/informational.js';
 
@@ -157,8 +158,10 @@ export class TaskManager {
     for (const p of a.packets) this.send(sa.local, sa.remote, p);
   }
 
-  private ctx(sa: IkeSa, nowMs: number): TaskContext {
-    return { core: this.core, sa, nowMs };
+  private ctx(sa: IkeSa, nowMs: number, request?: ReplyTo): TaskContext {
+    return request === undefined
+      ? { core: this.core, sa, nowMs }
+      : { core: this.core, sa, nowMs, request: { from: request.remote, to: request.local } };
   }
 
   /** Start the next queued exchange if the window (size 1, RFC 7296 2.3) is free. */
@@ -413,19 +416,21 @@ export class TaskManager {
     // RFC 7296 2.23: the IKE_SA follows a new source only while it is being set up (the float to 4500 in
     // IKE_AUTH) or when the peer is behind a NAT (a changed mapping). Otherwise the response goes back where
     // the request came from (2.11), but the IKE_SA and its CHILD_SAs keep their endpoints.
+    // With MOBIKE only UPDATE_SA_ADDRESSES moves an established IKE_SA (RFC 4555 3.8; ike-mobike.ts).
     const moved = from.port !== sa.remote.port || from.address !== sa.remote.address;
-    if (moved && (sa.state === IkeSaState.CONNECTING || sa.natRemote)) {
+    if (moved && (sa.state === IkeSaState.CONNECTING || (sa.natRemote && !sa.mobike))) {
       sa.remote = from;
       sa.local = to;
     } else if (moved)
       this.core.log.log(
         'ike',
         LogLevel.CONTROL,
-        `request from ${from.address}[${from.port}] answered there; IKE_SA stays at ${sa.remote.address}[${sa.remote.port}] (no NAT detected)`,
+        `request from ${from.address}[${from.port}] answered there; IKE_SA stays at ${sa.remote.address}[${sa.remote.port}]` +
+          (sa.mobike ? ' (MOBIKE: until the peer updates its addresses)' : ' (no NAT detected)'),
         sa.label,
       );
     const replyTo: ReplyTo = { local: to, remote: from };
-    const ctx = this.ctx(sa, nowMs);
+    const ctx = this.ctx(sa, nowMs, replyTo);
     let tasks: Task[];
     switch (header.exchangeType) {
       case ExchangeType.IKE_AUTH:
@@ -437,6 +442,7 @@ export class TaskManager {
             ? new IkeEapTask()
             : new IkeAuthTask(),
           new IkeConfigTask(),
+          new IkeMobikeTask(),
           new ChildCreateTask({ inAuth: true }),
         ];
         break;
@@ -452,7 +458,7 @@ export class TaskManager {
         ];
         break;
       case ExchangeType.INFORMATIONAL:
-        tasks = [new InformationalTask()];
+        tasks = [new InformationalTask(), new MobikeInformationalTask()];
         break;
       default:
         this.drops.notExpected++;

@@ -6,6 +6,7 @@
  */
 import type { Payload } from './codec/types.js';
 import type { EngineCore } from './engine-core.js';
+import type { Endpoint } from './events.js';
 import type { IkeSa } from './sa.js';
 
 /** Result of the initiator processing a response. */
@@ -19,6 +20,8 @@ export interface TaskContext {
   readonly core: EngineCore;
   readonly sa: IkeSa;
   readonly nowMs: number;
+  /** Responder: where the request came from and which of our addresses it reached (MOBIKE, RFC 4555 3.5). */
+  readonly request?: { readonly from: Endpoint; readonly to: Endpoint };
 }
 
 export interface Task {

@@ -90,8 +90,11 @@ export interface UpdateSaArgs {
   /** New outer endpoints (NAT mapping change, MOBIKE). */
   readonly src?: string;
   readonly dst?: string;
-  /** New ESP-in-UDP ports (a NAT changed the peer's port). */
-  readonly encap?: EncapPorts;
+  /**
+   * New ESP-in-UDP ports (a NAT changed the peer's port); on an SA without them, UDP encapsulation starts (MOBIKE:
+   * the new path crosses a NAT). `null` ends it (the new path has none). Tunnel mode ESP only switches.
+   */
+  readonly encap?: EncapPorts | null;
 }
 
 export interface AddPolicyArgs {

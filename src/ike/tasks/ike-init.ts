@@ -200,6 +200,8 @@ export class IkeInitTask implements Task {
     // The request's hashes use SPIr = 0 (RFC 7296 2.23).
     const spiR = sa.initiator ? sa.spiR : Buffer.alloc(8);
     const nat = detectNat(sa.spiI, spiR, src, dst, sa.local, sa.remote);
+    // Our address and port as the responder saw them: a later change means our NAT mapping changed (RFC 4555 3.8).
+    if (sa.initiator && dst !== undefined) sa.natSeenHash = Buffer.from(dst);
     if (nat !== undefined) {
       sa.natLocal = nat.local || (sa.conn?.forceEncap ?? false);
       sa.natRemote = nat.remote;

@@ -57,7 +57,10 @@ function converse(s: EapServer, p: EapPeer, tamper?: (packet: Buffer, n: number)
     const answer = pStep.kind === 'response' ? pStep.packet : pStep.kind === 'failure' ? pStep.packet : undefined;
     if (answer === undefined) return { wire, server: sStep, peer: pStep };
     wire.push(decodeEapPacket(answer));
-    sStep = s.process(answer);
+    const next = s.process(answer);
+    assert.notEqual(next.kind, 'pending', 'password methods answer at once');
+    if (next.kind === 'pending') throw new Error('unreachable');
+    sStep = next;
   }
   assert.fail('conversation did not end');
 }

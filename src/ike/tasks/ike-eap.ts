@@ -17,11 +17,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LogLevel } from '../../common/log.js';
 import { EapPeer } from '../../eap/eap-peer.js';
+import type { EapPeerStep } from '../../eap/eap-peer.js';
 import { EapServer } from '../../eap/eap-server.js';
+import type { EapServerStep } from '../../eap/eap-server.js';
+import type { EapTlsConfig } from '../../eap/eap-tls.js';
 import { EapType, nameOf as eapName } from '../../eap/constants.js';
 import { AuthMethod, ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
 import type { EapPayload, Payload } from '../codec/types.js';
-import type { ConnectionConfig, IkeIdentity } from '../config.js';
+import type { ConnectionConfig, EapTlsSettings, IkeIdentity } from '../config.js';
 import { connectionsForAuth } from '../connection-select.js';
 import { IkeError } from '../errors.js';
 import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches } from '../identity.js';
@@ -66,6 +69,9 @@ function eapOf(payloads: readonly Payload[]): EapPayload | undefined {
 
 const authFailed = (reason: string): IkeError => new IkeError(NotifyType.AUTHENTICATION_FAILED, reason);
 
+/** Methods that need no password (EAP-TLS authenticates with a certificate). */
+const PASSWORDLESS: readonly number[] = [EapType['EAP-TLS']];
+
 export class IkeEapTask implements Task {
   readonly kind = 'ike-eap';
   readonly exchangeType = ExchangeType.IKE_AUTH;
@@ -84,6 +90,27 @@ export class IkeEapTask implements Task {
   private reply: Payload[] = [];
   private initialContact = false;
   private authenticated = false;
+  /** Both: the EAP method's step still running (EAP-TLS), and the clock its certificate checks read. */
+  private waiting: Promise<void> | undefined;
+  private nowMs = 0;
+
+  waitingFor(): Promise<void> | undefined {
+    return this.waiting;
+  }
+
+  private tlsConfig(
+    settings: EapTlsSettings | undefined,
+    peerIdentity: IkeIdentity | undefined,
+  ): EapTlsConfig | undefined {
+    if (settings === undefined) return undefined;
+    const peer = settings.peerIdentity ?? peerIdentity;
+    return {
+      credentials: settings.credentials,
+      ...(settings.fragmentSize === undefined ? {} : { fragmentSize: settings.fragmentSize }),
+      ...(peer === undefined ? {} : { peerIdentity: peer }),
+      nowMs: () => settings.wallClockMs?.(this.nowMs) ?? this.nowMs,
+    };
+  }
 
   // ---- initiator: EAP client -------------------------------------------------------------------------------
 
@@ -92,14 +119,18 @@ export class IkeEapTask implements Task {
     const conn = sa.conn;
     const client = conn?.eapClient;
     if (conn === undefined || client === undefined) throw new Error('EAP client without configuration');
+    this.nowMs = ctx.nowMs;
     if (this.round++ === 0) {
       const password = core.config.eapPassword?.(client.identity);
-      if (password === undefined) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
+      const passwordless = client.methods?.every((m) => PASSWORDLESS.includes(m)) ?? false;
+      if (password === undefined && !passwordless) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
+      const tls = this.tlsConfig(client.tls, conn.remoteId);
       this.peer = new EapPeer({
         rng: core.rng,
         identity: client.identity,
-        password,
+        password: password ?? '',
         ...(client.methods === undefined ? {} : { methods: client.methods }),
+        ...(tls === undefined ? {} : { tls }),
       });
       const idI = encodeIdentity(conn.localId);
       sa.idI = { type: idI.idType, data: idI.data };
@@ -119,6 +150,14 @@ export class IkeEapTask implements Task {
           data: authWith(sa, this.msk, 'i'),
         },
       ];
+    if (this.waiting !== undefined && this.peer !== undefined) {
+      // The method's step settled (task manager): its response is this request.
+      this.waiting = undefined;
+      this.peerStep(ctx, this.peer.resume());
+      if (this.waiting !== undefined) throw new Error('EAP method still pending after it settled');
+      if (this.eapDone) return this.buildI(ctx);
+      if (this.nextEap === undefined) throw authFailed(this.failing ?? 'EAP method gave no response');
+    }
     if (this.nextEap === undefined) throw new Error('no EAP response to send');
     return [{ type: PayloadType.EAP, data: this.nextEap }];
   }
@@ -147,11 +186,22 @@ export class IkeEapTask implements Task {
       if (err !== undefined) throw new IkeError(err.notifyType, `IKE_AUTH failed: peer sent ${err.notifyType}`);
       throw authFailed('IKE_AUTH response without EAP');
     }
-    const step = this.peer.process(eap.data);
+    this.nowMs = ctx.nowMs;
+    this.peerStep(ctx, this.peer.process(eap.data));
+    return 'retry';
+  }
+
+  /** Take the EAP client's step: the next response to send, success (AUTH next), or failure. */
+  private peerStep(ctx: TaskContext, step: EapPeerStep): void {
+    const { sa, core } = ctx;
+    this.nextEap = undefined;
     switch (step.kind) {
+      case 'pending':
+        this.waiting = step.ready;
+        return;
       case 'response':
         this.nextEap = step.packet;
-        return 'retry';
+        return;
       case 'success':
         core.log.log(
           'ike',
@@ -161,13 +211,12 @@ export class IkeEapTask implements Task {
         );
         this.eapDone = true;
         this.msk = step.msk;
-        return 'retry';
+        return;
       case 'failure':
         if (step.packet === undefined) throw authFailed(`EAP authentication failed: ${step.reason}`);
-        // Send the method's last response (MS-CHAPv2 Failure) so that the server ends the conversation.
+        // Send the method's last response (MS-CHAPv2 Failure, a TLS alert) so that the server ends the conversation.
         this.failing = `EAP authentication failed: ${step.reason}`;
         this.nextEap = step.packet;
-        return 'retry';
     }
   }
 
@@ -203,6 +252,13 @@ export class IkeEapTask implements Task {
 
   processR(ctx: TaskContext, payloads: readonly Payload[]): void {
     const { sa, core } = ctx;
+    this.nowMs = ctx.nowMs;
+    if (this.waiting !== undefined && this.server !== undefined) {
+      // The method's step settled (the task manager runs us again with the same request): answer it now.
+      this.waiting = undefined;
+      this.serverStep(ctx, this.server.resume());
+      return;
+    }
     this.round++;
     if (this.server === undefined) {
       this.start(ctx, payloads);
@@ -232,8 +288,17 @@ export class IkeEapTask implements Task {
     }
     const eap = eapOf(payloads);
     if (eap === undefined) throw authFailed('IKE_AUTH request without EAP during EAP');
-    const step = this.server.process(eap.data);
+    this.serverStep(ctx, this.server.process(eap.data));
+  }
+
+  /** Take the EAP server's step: the next request, success (AUTH next), failure, or wait for the method. */
+  private serverStep(ctx: TaskContext, step: EapServerStep): void {
+    const { sa, core } = ctx;
     switch (step.kind) {
+      case 'pending':
+        this.waiting = step.ready;
+        this.reply = [];
+        return;
       case 'request':
         this.reply = [{ type: PayloadType.EAP, data: step.packet }];
         return;
@@ -283,6 +348,7 @@ export class IkeEapTask implements Task {
       password: (identity) => core.config.eapPassword?.(identity),
       ...(settings.askIdentity ? {} : { identity: formatIdentity(peer) }),
       serverName: formatIdentity(conn.localId),
+      ...this.tlsOption(settings.tls),
     });
     const step = this.server.start();
     pending.add(sa);
@@ -291,6 +357,11 @@ export class IkeEapTask implements Task {
       { type: PayloadType.AUTH, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: authWith(sa, psk, 'r') },
       { type: PayloadType.EAP, data: step.packet },
     ];
+  }
+
+  private tlsOption(settings: EapTlsSettings | undefined): { tls?: EapTlsConfig } {
+    const tls = this.tlsConfig(settings, undefined);
+    return tls === undefined ? {} : { tls };
   }
 
   buildR(): Payload[] {
@@ -306,5 +377,7 @@ export class IkeEapTask implements Task {
 
   failed(ctx: TaskContext): void {
     pending.delete(ctx.sa);
+    this.server?.close();
+    this.peer?.close();
   }
 }

@@ -44,6 +44,8 @@ export const CHARON_PLUGINS: Readonly<Record<string, string>> = {
   'kernel-libipsec': 'libcharon-extra-plugins',
   vici: 'strongswan-swanctl',
   'eap-mschapv2': 'libcharon-extauth-plugins',
+  'eap-identity': 'libcharon-extra-plugins',
+  'eap-tls': 'libcharon-extra-plugins',
 };
 
 /** Programs the tests run, and their packages. */

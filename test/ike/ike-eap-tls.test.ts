@@ -95,3 +95,35 @@ test('EAP-TLS over IKE_AUTH: a client certificate from an untrusted CA is refuse
   assert.equal(p.i.ikeSas().length, 0);
   assert.equal(p.r.ikeSas().length, 0);
 });
+
+test('EAP-TLS over IKE_AUTH: a retransmitted request is not answered while its answer is being worked out', async () => {
+  const p = new Pair(client(carolCert, 500), gateway(500));
+  p.initiate();
+  let lastFromI: ReturnType<Pair['take']> | undefined;
+  let checked = 0;
+  for (let n = 0; n < 200; n++) {
+    p.pump();
+    if (p.wire.length > 0) {
+      const d = p.take();
+      if (d.sender === 'i') lastFromI = d;
+      p.deliverDatagram(d);
+      continue;
+    }
+    const rWork = p.r.pendingWork();
+    if (rWork !== undefined && lastFromI !== undefined) {
+      // The gateway holds its response; the client's retransmit arrives meanwhile.
+      p.deliverDatagram(lastFromI);
+      assert.equal(p.wire.filter((d) => d.sender === 'r').length, 0, 'no answer to the retransmit while held');
+      checked++;
+    }
+    const work = [p.i.pendingWork(), rWork].filter((w) => w !== undefined);
+    if (work.length === 0) break;
+    await Promise.race(work);
+    p.i.resume(p.nowMs);
+    p.r.resume(p.nowMs);
+  }
+  assert.ok(checked > 0, 'the gateway held a response at least once');
+  assert.equal(p.events('i', 'ikeSaEstablished').length, 1);
+  assert.equal(p.events('r', 'childSaInstalled').length, 1);
+  assert.equal(p.r.drops.notExpected + p.r.drops.malformed, 0);
+});

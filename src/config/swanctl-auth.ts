@@ -80,8 +80,9 @@ function classifyAuth(f: Findings, auth: string, s: SettingsSection): AuthClass 
     f.error(origin, `auth = ${auth}: BLISS signatures are not supported`, 'use pubkey with RSA, ECDSA or EdDSA keys');
     return 'pubkey';
   }
+  if (lower === 'eap-tls') return 'eap';
   if (lower.startsWith('eap')) {
-    f.error(origin, `auth = ${auth}: EAP authentication is not supported`, 'use auth = psk');
+    f.error(origin, `auth = ${auth}: EAP authentication is not supported`, 'use auth = psk, or eap-tls');
     return 'eap';
   }
   if (lower.startsWith('xauth')) {

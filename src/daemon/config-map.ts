@@ -20,6 +20,7 @@ import { IdentityError, parseIdentityText } from './identity-text.js';
 import type { Credentials } from '../pki/credentials.js';
 import { DnError, dnIdentity, mapLocalPubkey, mapRemotePubkey } from '../pki/connection-auth.js';
 import { looksLikeDn } from '../pki/dn.js';
+import { isEapTls, mapEapTls } from './eap-tls-config.js';
 
 /** A connection as the daemon runs it. */
 export interface DaemonConnection {
@@ -119,7 +120,7 @@ function mapConnection(
   const local = c.local[0];
   const remote = c.remote[0];
   for (const round of [...c.local, ...c.remote]) {
-    if (round.authClass !== 'psk' && round.authClass !== 'pubkey')
+    if (round.authClass !== 'psk' && round.authClass !== 'pubkey' && !isEapTls(round))
       errors.push(
         diagnostic(
           round.origin,
@@ -127,7 +128,7 @@ function mapConnection(
           'use auth = psk with a secrets.ike section, or auth = pubkey with certificates',
         ),
       );
-    else if (round.authClass === 'pubkey' && creds === undefined)
+    else if ((round.authClass === 'pubkey' || isEapTls(round)) && creds === undefined)
       errors.push(
         diagnostic(
           round.origin,
@@ -175,6 +176,7 @@ function mapConnection(
   const remoteId = remote?.id !== undefined ? identity(remote.id, remote.origin, errors) : ({ type: 'any' } as const);
   const remoteAuth =
     remote?.authClass === 'pubkey' && creds !== undefined ? mapRemotePubkey(c.name, remote, creds, errors) : undefined;
+  const eapTls = mapEapTls(c.name, local, remote, localId, creds, errors);
   const ikeChildren = c.children.filter((ch) => ch.mode === 'tunnel' || ch.mode === 'transport');
   const ike = connectionConfig({
     name: c.name,
@@ -195,6 +197,7 @@ function mapConnection(
     ...(c.pools.length > 0 ? { pools: c.pools } : {}),
     ...(localPubkey?.auth !== undefined ? { localAuth: localPubkey.auth } : {}),
     ...(remoteAuth !== undefined ? { remoteAuth } : {}),
+    ...eapTls,
     sendCert: c.sendCert,
     sendCertreq: c.sendCertreq,
   });

@@ -1,0 +1,62 @@
+/**
+ * swanctl.conf `auth = eap-tls` to the engine's EAP-TLS settings. Local round (we are the EAP client): our
+ * certificate (`certs`, or one in x509/ carrying our id) and its key; our EAP identity is our IKE identity. Remote
+ * round (we are the EAP server): the certificate in x509/ that carries our IKE identity; the peer's EAP identity is
+ * its IKE identity (`eap_id` is not read yet). Both trust the CAs of x509ca/.
+ */
+import type { Diagnostic } from '../config/config-error.js';
+import { diagnostic } from '../config/config-error.js';
+import type { AuthRound } from '../config/swanctl-model.js';
+import { EapType } from '../eap/constants.js';
+import type { EapClientConfig, EapServerSettings, IkeIdentity } from '../ike/config.js';
+import { formatIdentity } from '../ike/identity.js';
+import { mapLocalPubkey, wallClockMs } from '../pki/connection-auth.js';
+import type { Credentials } from '../pki/credentials.js';
+import { privateKeyFor } from '../pki/credentials.js';
+import { certHasIdentity } from '../pki/identity-binding.js';
+
+const TLS = EapType['EAP-TLS'];
+
+export function isEapTls(round: AuthRound | undefined): boolean {
+  return round?.auth.toLowerCase() === 'eap-tls';
+}
+
+export function mapEapTls(
+  conn: string,
+  local: AuthRound | undefined,
+  remote: AuthRound | undefined,
+  localId: IkeIdentity,
+  creds: Credentials | undefined,
+  errors: Diagnostic[],
+): { eapClient?: EapClientConfig; eapServer?: EapServerSettings } {
+  if (creds === undefined) return {};
+  const out: { eapClient?: EapClientConfig; eapServer?: EapServerSettings } = {};
+  if (local !== undefined && isEapTls(local)) {
+    const mine = mapLocalPubkey(conn, local, localId.type === 'any' ? undefined : localId, creds, errors).auth;
+    if (mine !== undefined)
+      out.eapClient = {
+        identity: formatIdentity(localId),
+        methods: [TLS],
+        tls: { credentials: { certs: mine.certs, key: mine.privateKey, cas: creds.cacerts }, wallClockMs },
+      };
+  }
+  if (remote !== undefined && isEapTls(remote)) {
+    const ee = creds.certs.find((c) => certHasIdentity(c, localId) && privateKeyFor(creds, c.publicKey) !== undefined);
+    const key = ee === undefined ? undefined : privateKeyFor(creds, ee.publicKey);
+    if (ee === undefined || key === undefined)
+      errors.push(
+        diagnostic(
+          remote.origin,
+          `'${conn}.${remote.name}' uses auth = eap-tls, but no certificate in x509/ with a private key carries our id '${formatIdentity(localId)}'`,
+          'put the EAP-TLS server certificate in x509/ and its key in private/',
+        ),
+      );
+    else
+      out.eapServer = {
+        methods: [TLS],
+        askIdentity: false,
+        tls: { credentials: { certs: [ee], key, cas: creds.cacerts }, wallClockMs },
+      };
+  }
+  return out;
+}

@@ -9,6 +9,7 @@
  */
 import { Duplex } from 'node:stream';
 import { TLSSocket, connect, createSecureContext } from 'node:tls';
+import { constants } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { X509Cert } from '../pki/certificate.js';
 import { toPem } from '../pki/pem.js';
@@ -63,6 +64,9 @@ export class TlsSession {
       // RFC 9190 (TLS 1.3) changes the key derivation and the end of the handshake; this session speaks 1.2.
       minVersion: 'TLSv1.2',
       maxVersion: 'TLSv1.2',
+      // strongSwan's TLS server (libtls) sends no renegotiation_info (RFC 5746), which OpenSSL 3 refuses by
+      // default. An EAP-TLS session carries one handshake and no application data: nothing is ever renegotiated.
+      ...(role === 'client' ? { secureOptions: constants.SSL_OP_LEGACY_SERVER_CONNECT } : {}),
     });
     if (role === 'server') {
       this.socket = new TLSSocket(this.wire, {
@@ -85,8 +89,9 @@ export class TlsSession {
       this.error ??= e.message;
       this.poke();
     });
-    // Application data never flows; keep the socket from buffering (and stop it at the end).
+    // Application data never flows; keep the socket from buffering. Nor is anything renegotiated.
     this.socket.on('data', () => undefined);
+    this.socket.disableRenegotiation();
   }
 
   /** Records from the peer (one whole flight, as EAP-TLS reassembles it). */

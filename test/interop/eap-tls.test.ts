@@ -100,6 +100,63 @@ secrets {
 `;
 }
 
+/** strongSwan as the EAP-TLS server (right), our client (left). */
+function strongswanGatewayConf(lab: Lab): string {
+  const { left, right } = lab;
+  return `connections {
+  rw {
+    version = 2
+    encap = yes
+    local_addrs = ${right.outer4}
+    remote_addrs = ${left.outer4}
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = psk
+      id = gw.example.org
+    }
+    remote {
+      auth = eap-tls
+      id = carol@example.org
+    }
+${children(right, left)}  }
+}
+secrets {
+  ike-gw {
+    id = gw.example.org
+    secret = "${PSK}"
+  }
+}
+`;
+}
+
+function ourClientConf(lab: Lab): string {
+  const { left, right } = lab;
+  return `connections {
+  home {
+    version = 2
+    encap = yes
+    local_addrs = ${left.outer4}
+    remote_addrs = ${right.outer4}
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = eap-tls
+      certs = carol.pem
+      id = carol@example.org
+    }
+    remote {
+      auth = psk
+      id = gw.example.org
+    }
+${children(left, right)}  }
+}
+secrets {
+  ike-gw {
+    secret = "${PSK}"
+  }
+}
+`;
+}
+
 async function setUp(name: string, client: TestCa): Promise<{ lab: Lab; ours: TsipsecPeer; theirs: StrongSwan }> {
   const lab = await Lab.create(name);
   try {
@@ -148,6 +205,29 @@ test(
         /EAP-TLS peer 'carol@example.org' refused: certificate not trusted: no trusted CA issued 'C=CH, O=elsewhere, CN=carol'/,
       );
       assert.doesNotMatch(await theirs.listSas(), /INSTALLED/);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'our EAP-TLS client against a strongSwan gateway: MSK-keyed AUTH both ways, ping through',
+  { skip, timeout: 90_000 },
+  async () => {
+    const lab = await Lab.create('eaptlsc');
+    try {
+      install(lab.dir, carolCert, 'carol', ca);
+      const ssDir = path.join(lab.dir, 'strongswan-gateway');
+      install(ssDir, gwCert, 'gw', ca);
+      const theirs = await StrongSwan.start(lab, lab.right, strongswanGatewayConf(lab), { load: CHARON_LOAD }, ssDir);
+      const ours = await TsipsecPeer.start(lab, lab.left, ourClientConf(lab));
+      await ours.call('up', { name: 'net', timeoutSec: 30 });
+      const { left, right } = lab;
+      const ping = await lab.exec(left, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-I', left.inner4, right.inner4]);
+      assert.match(ping, /3 received/, ping);
+      assert.match(ours.log(), /EAP method EAP-TLS succeeded, MSK established/);
+      assert.match(theirs.log(), /EAP method EAP_TLS succeeded, MSK established/);
     } finally {
       await lab.destroy();
     }

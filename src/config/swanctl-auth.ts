@@ -82,7 +82,7 @@ function classifyAuth(f: Findings, auth: string, s: SettingsSection): AuthClass 
   }
   if (lower === 'eap-tls') return 'eap';
   if (lower.startsWith('eap')) {
-    f.error(origin, `auth = ${auth}: EAP authentication is not supported`, 'use auth = psk, or eap-tls');
+    f.error(origin, `auth = ${auth}: EAP authentication is not supported`, 'use auth = psk');
     return 'eap';
   }
   if (lower.startsWith('xauth')) {

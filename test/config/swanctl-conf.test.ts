@@ -458,7 +458,7 @@ const errorCases: [string, string, string[]][] = [
     'unsupported auth and mode',
     'connections { c {\n remote { auth = eap-md5 }\n children { x {\n mode = beet } } } }',
     [
-      '/etc/swanctl/swanctl.conf:2:18: auth = eap-md5: EAP authentication is not supported (use auth = psk, or eap-tls)',
+      '/etc/swanctl/swanctl.conf:2:18: auth = eap-md5: EAP authentication is not supported (use auth = psk)',
       '/etc/swanctl/swanctl.conf:4:9: mode: mode beet is not supported (use tunnel or transport)',
     ],
   ],

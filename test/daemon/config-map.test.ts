@@ -7,6 +7,8 @@ import { loadDaemonConfig } from '../../src/daemon/load-config.js';
 import { parseIdentityText } from '../../src/daemon/identity-text.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { repoRoot } from '../helpers/vectors.js';
+import { makeCa, makeCert } from '../helpers/pki.js';
+import { toPem } from '../../src/pki/pem.js';
 
 function withConf(text: string, fn: (file: string) => void): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-conf-'));
@@ -160,4 +162,49 @@ secrets { ike-c { secret = "0123456789abcdef" } }
       );
     },
   );
+});
+
+test('auth = eap-tls: the gateway uses the certificate that carries its id, and says so when there is none', () => {
+  const conf = `connections {
+  rw {
+    local_addrs = 192.0.2.1
+    local {
+      auth = psk
+      id = gw.example.org
+    }
+    remote {
+      auth = eap-tls
+      id = carol@example.org
+    }
+    proposals = aes128gcm16-prfsha256-x25519
+  }
+}
+secrets { ike-gw { secret = "a secret for the test only" } }
+`;
+  withConf(conf, (f) => {
+    assert.throws(
+      () => loadDaemonConfig(f),
+      /'rw.remote' uses auth = eap-tls, but no certificate in x509\/ with a private key carries our id 'gw.example.org'/,
+    );
+  });
+  withConf(conf, (f) => {
+    const dir = path.dirname(f);
+    const ca = makeCa('C=CH, O=ts-ipsec test, CN=Map CA');
+    const gw = makeCert(ca, 'C=CH, O=ts-ipsec test, CN=gw', 'p256', ['gw.example.org']);
+    for (const d of ['x509', 'x509ca', 'private']) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, 'x509', 'gw.pem'), toPem('CERTIFICATE', gw.cert.der));
+    fs.writeFileSync(path.join(dir, 'x509ca', 'ca.pem'), toPem('CERTIFICATE', ca.cert.der));
+    fs.writeFileSync(path.join(dir, 'private', 'gw.key'), gw.key.export({ type: 'pkcs8', format: 'pem' }), {
+      mode: 0o600,
+    });
+    const conn = loadDaemonConfig(f).config.connections.find((c) => c.ike.name === 'rw')?.ike;
+    assert.deepEqual(conn?.eapServer?.methods, [13]);
+    assert.equal(conn?.eapServer?.askIdentity, false);
+    assert.ok(conn?.eapServer?.tls?.credentials.certs[0]?.der.equals(gw.cert.der));
+    assert.deepEqual(
+      conn?.eapServer?.tls?.credentials.cas.map((c) => c.subjectText),
+      ['C=CH, O=ts-ipsec test, CN=Map CA'],
+    );
+    assert.equal(conn?.eapClient, undefined);
+  });
 });

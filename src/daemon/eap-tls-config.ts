@@ -14,6 +14,7 @@ import { mapLocalPubkey, wallClockMs } from '../pki/connection-auth.js';
 import type { Credentials } from '../pki/credentials.js';
 import { privateKeyFor } from '../pki/credentials.js';
 import { certHasIdentity } from '../pki/identity-binding.js';
+import { nodeTlsChannel } from '../io/tls-session.js';
 
 const TLS = EapType['EAP-TLS'];
 
@@ -37,7 +38,11 @@ export function mapEapTls(
       out.eapClient = {
         identity: formatIdentity(localId),
         methods: [TLS],
-        tls: { credentials: { certs: mine.certs, key: mine.privateKey, cas: creds.cacerts }, wallClockMs },
+        tls: {
+          credentials: { certs: mine.certs, key: mine.privateKey, cas: creds.cacerts },
+          channel: nodeTlsChannel,
+          wallClockMs,
+        },
       };
   }
   if (remote !== undefined && isEapTls(remote)) {
@@ -55,7 +60,7 @@ export function mapEapTls(
       out.eapServer = {
         methods: [TLS],
         askIdentity: false,
-        tls: { credentials: { certs: [ee], key, cas: creds.cacerts }, wallClockMs },
+        tls: { credentials: { certs: [ee], key, cas: creds.cacerts }, channel: nodeTlsChannel, wallClockMs },
       };
   }
   return out;

@@ -1,6 +1,7 @@
 /**
- * EAP-TLS (RFC 5216), TLS 1.2, as server and as peer. TLS itself is OpenSSL's through Node (tls-session.ts); this
- * file frames its records in EAP and judges the peer's certificate with src/pki (chain to a configured CA, identity).
+ * EAP-TLS (RFC 5216), TLS 1.2, as server and as peer. TLS itself comes from a TlsChannel (OpenSSL through Node's tls
+ * in src/io/tls-session.ts); this file frames its records in EAP and judges the peer's certificate with src/pki (chain
+ * to a configured CA, identity).
  *
  *   Type-Data: Flags(1) [TLS Message Length(4) when L] TLS data        Flags: L 0x80, M 0x40 (more), S 0x20 (start)
  *
@@ -32,8 +33,7 @@ import type {
   ServerMethodContext,
   ServerMethodStep,
 } from './eap-method.js';
-import { TlsSession } from './tls-session.js';
-import type { TlsCredentials, TlsSessionState } from './tls-session.js';
+import type { KeyObject } from 'node:crypto';
 
 /** RFC 5216 3.1 flags. */
 export const EapTlsFlag = { L: 0x80, M: 0x40, S: 0x20 } as const;
@@ -48,8 +48,46 @@ const MIN_FRAGMENT_SIZE = FRAGMENT_OVERHEAD + 1;
 /** The longest TLS message we reassemble (a flight with a certificate chain fits easily). */
 export const MAX_TLS_MESSAGE_LENGTH = 65536;
 
+export interface TlsCredentials {
+  /** Our certificate, then the intermediates to send with it. */
+  readonly certs: readonly X509Cert[];
+  readonly key: KeyObject;
+  /** Trusted CAs: named in the server's CertificateRequest; validation itself is the method's. */
+  readonly cas: readonly X509Cert[];
+}
+
+export interface TlsSessionState {
+  /** TLS records to send (may be empty). */
+  readonly data: Buffer;
+  /** The handshake finished (both Finished messages verified). */
+  readonly established: boolean;
+  /** The TLS library gave up (a bad record, a failed Finished, an alert, an incomplete message). */
+  readonly error: string | undefined;
+}
+
+/**
+ * One TLS handshake in memory, as the method needs it: records in, records out. A library may answer a flight later
+ * than `input()` returns: `ready()` resolves once `take()` has news (records, the end of the handshake or an error;
+ * also when the library waits for more than the peer sent, as an error).
+ */
+export interface TlsChannel {
+  input(records: Buffer): void;
+  take(): TlsSessionState;
+  readonly hasNews: boolean;
+  ready(): Promise<void>;
+  /** The peer's certificates as sent (end entity first), once its Certificate message was processed. */
+  peerCertificates(): Buffer[];
+  /** RFC 5216 2.3: MSK (first 64 bytes of the key material) and EMSK (next 64); once established. */
+  keyMaterial(): { msk: Buffer; emsk: Buffer };
+  close(): void;
+}
+
+export type TlsChannelFactory = (role: 'server' | 'client', credentials: TlsCredentials) => TlsChannel;
+
 export interface EapTlsConfig {
   readonly credentials: TlsCredentials;
+  /** The TLS implementation (src/io/tls-session.ts: `nodeTlsChannel`). */
+  readonly channel: TlsChannelFactory;
   /**
    * The identity the peer's certificate must carry (subject DN or a subjectAltName). Server: default the peer's
    * EAP identity. Peer: the server's IKE identity; `{ type: 'any' }` accepts any certificate from a trusted CA.
@@ -213,7 +251,7 @@ export class TlsServer implements ServerMethod {
   private readonly ctx: ServerMethodContext;
   private readonly config: EapTlsConfig;
   private readonly framing: Framing;
-  private readonly session: TlsSession;
+  private readonly session: TlsChannel;
   private state: 'handshake' | 'waiting' | 'finished' = 'handshake';
   private msk: Buffer | undefined;
 
@@ -221,7 +259,7 @@ export class TlsServer implements ServerMethod {
     this.ctx = ctx;
     this.config = tlsConfigOf(ctx);
     this.framing = new Framing(this.config.fragmentSize);
-    this.session = new TlsSession('server', this.config.credentials);
+    this.session = this.config.channel('server', this.config.credentials);
   }
 
   initiate(): Buffer {
@@ -285,7 +323,7 @@ export class TlsPeer implements PeerMethod {
   msk: Buffer | undefined;
   private readonly config: EapTlsConfig;
   private readonly framing: Framing;
-  private session: TlsSession | undefined;
+  private session: TlsChannel | undefined;
   private waiting = false;
 
   constructor(ctx: PeerMethodContext) {
@@ -297,7 +335,7 @@ export class TlsPeer implements PeerMethod {
     const m = decodeEapTls(typeData);
     if ((m.flags & EapTlsFlag.S) !== 0) {
       if (this.session !== undefined) return this.fail('EAP-TLS: a second Start from the server');
-      this.session = new TlsSession('client', this.config.credentials);
+      this.session = this.config.channel('client', this.config.credentials);
       this.waiting = true;
       return this.resume();
     }

@@ -8,5 +8,11 @@ export { EapPeer } from './eap-peer.js';
 export type { EapPeerConfig, EapPeerStep } from './eap-peer.js';
 export type { PasswordLookup } from './eap-method.js';
 export { TlsPeer, TlsServer, decodeEapTls, encodeEapTls, EapTlsFlag, identityFromEapText } from './eap-tls.js';
-export type { EapTlsConfig, EapTlsMessage } from './eap-tls.js';
-export type { TlsCredentials } from './tls-session.js';
+export type {
+  EapTlsConfig,
+  EapTlsMessage,
+  TlsChannel,
+  TlsChannelFactory,
+  TlsCredentials,
+  TlsSessionState,
+} from './eap-tls.js';

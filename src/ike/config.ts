@@ -2,7 +2,7 @@
  * The IKE engine's configuration: plain typed objects. The swanctl.conf parser maps onto these types;
  * every field documents the swanctl.conf setting it corresponds to.
  */
-import type { TlsCredentials } from '../eap/tls-session.js';
+import type { TlsChannelFactory, TlsCredentials } from '../eap/eap-tls.js';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../common/log.js';
 import type { X509Cert } from '../pki/certificate.js';
@@ -75,6 +75,8 @@ export interface ChildConfig {
  */
 export interface EapTlsSettings {
   readonly credentials: TlsCredentials;
+  /** The TLS implementation (src/io/tls-session.ts: `nodeTlsChannel`). */
+  readonly channel: TlsChannelFactory;
   readonly fragmentSize?: number;
   readonly peerIdentity?: IkeIdentity;
   /** Wall-clock time (ms since 1970) for certificate validity, given the engine's `nowMs` (as RemotePubkeyAuth). */

@@ -16,6 +16,7 @@ import type { EapServerStep } from '../../src/eap/eap-server.js';
 import { EapTlsFlag, decodeEapTls, encodeEapTls, identityFromEapText } from '../../src/eap/eap-tls.js';
 import type { EapTlsConfig } from '../../src/eap/eap-tls.js';
 import type { IkeIdentity } from '../../src/ike/config.js';
+import { nodeTlsChannel } from '../../src/io/tls-session.js';
 import { T0_MS, makeCa, makeCert } from '../helpers/pki.js';
 import type { TestCa } from '../helpers/pki.js';
 
@@ -30,6 +31,7 @@ const rsaCarol = makeCert(ca, 'C=CH, O=ts-ipsec test, CN=rsa carol', 'rsa', ['ca
 function tls(me: TestCa, cas: TestCa[], extra: Partial<EapTlsConfig> = {}): EapTlsConfig {
   return {
     credentials: { certs: [me.cert], key: me.key, cas: cas.map((c) => c.cert) },
+    channel: nodeTlsChannel,
     nowMs: () => T0_MS,
     ...extra,
   };
@@ -249,4 +251,42 @@ test('EAP identities as certificate identities: e-mail, FQDN, address, DN', () =
     ['C=CH, O=ts-ipsec test, CN=carol', 'dn'],
   ];
   for (const [text, type] of cases) assert.equal(identityFromEapText(text).type, type, text);
+});
+
+test('EAP-TLS: random Type-Data after the Start never throws, it fails or asks for more', async () => {
+  const rng = createTestRng('eap-tls-hostile');
+  let failures = 0;
+  for (let n = 0; n < 150; n++) {
+    const s = server(tls(gateway, [ca]), 'carol@example.org');
+    const start = decodeEapPacket(s.start().packet);
+    const len = (rng.bytes(1)[0] ?? 0) % 40;
+    const data = rng.bytes(len);
+    const packet = encodeEapPacket({ code: EapCode.Response, identifier: start.identifier, type: TLS, data });
+    const r = await settledServer(s, s.process(packet));
+    assert.ok(r.kind === 'failure' || r.kind === 'request', r.kind);
+    if (r.kind === 'failure') failures++;
+    s.close();
+  }
+  assert.ok(failures > 100, `${failures} of 150 refused`);
+});
+
+test('EAP-TLS: a TLS record cut short does not leave the server waiting forever', async () => {
+  const s = server(tls(gateway, [ca]), 'carol@example.org');
+  const start = decodeEapPacket(s.start().packet);
+  // A handshake record header (type 22, TLS 1.2) announcing 512 bytes, followed by 4.
+  const cut = Buffer.from([22, 3, 3, 2, 0, 1, 0, 1, 252]);
+  const packet = encodeEapPacket({
+    code: EapCode.Response,
+    identifier: start.identifier,
+    type: TLS,
+    data: encodeEapTls({ flags: 0, total: undefined, data: cut }),
+  });
+  const first = s.process(packet);
+  assert.equal(first.kind, 'pending', 'OpenSSL says nothing at once');
+  const r = await settledServer(s, first);
+  assert.equal(r.kind, 'failure');
+  assert.match(
+    r.kind === 'failure' ? r.reason : '',
+    /waits for more data than the peer sent \(an incomplete TLS message\)/,
+  );
 });

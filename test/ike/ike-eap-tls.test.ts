@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EapType } from '../../src/eap/constants.js';
 import type { EapTlsSettings } from '../../src/ike/config.js';
+import { nodeTlsChannel } from '../../src/io/tls-session.js';
 import { T0_MS, makeCa, makeCert } from '../helpers/pki.js';
 import type { TestCa } from '../helpers/pki.js';
 import type { PeerOptions } from './exchange-helper.js';
@@ -23,6 +24,7 @@ const malloryCert = makeCert(otherCa, 'C=CH, O=elsewhere, CN=carol', 'p256', ['c
 function settings(me: TestCa, cas: TestCa[], fragmentSize?: number): EapTlsSettings {
   return {
     credentials: { certs: [me.cert], key: me.key, cas: cas.map((c) => c.cert) },
+    channel: nodeTlsChannel,
     wallClockMs: () => T0_MS,
     ...(fragmentSize === undefined ? {} : { fragmentSize }),
   };

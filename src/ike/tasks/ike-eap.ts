@@ -106,6 +106,7 @@ export class IkeEapTask implements Task {
     const peer = settings.peerIdentity ?? peerIdentity;
     return {
       credentials: settings.credentials,
+      channel: settings.channel,
       ...(settings.fragmentSize === undefined ? {} : { fragmentSize: settings.fragmentSize }),
       ...(peer === undefined ? {} : { peerIdentity: peer }),
       nowMs: () => settings.wallClockMs?.(this.nowMs) ?? this.nowMs,

@@ -1,8 +1,10 @@
 /**
- * One TLS 1.2 handshake in memory for EAP-TLS (RFC 5216): Node's TLS (OpenSSL) over a Duplex that no socket backs.
- * TLS records go in with `input()` and come out of `take()`; nothing touches the network. OpenSSL answers most
- * flights synchronously inside `input()`, but Node's stream glue completes each write on the next event-loop turn,
- * so a flight may also arrive later: `ready()` resolves when the session has something new to say.
+ * One TLS 1.2 handshake in memory for EAP-TLS (RFC 5216), the TlsChannel of src/eap/eap-tls.ts: Node's TLS (OpenSSL)
+ * over a Duplex that no socket backs. TLS records go in with `input()` and come out of `take()`; nothing touches the
+ * network. OpenSSL answers most flights synchronously inside `input()`, but Node's stream glue completes each write
+ * on the next event-loop turn, so a flight may also arrive later: `ready()` resolves when the session has something
+ * new to say. When several turns pass without a word after input, OpenSSL waits for data the peer never sent (a
+ * message cut inside a record or a handshake message): that is reported as an error, so no exchange waits forever.
  *
  * The peer certificate is NOT judged here (Node's check is switched off): the EAP-TLS method validates the chain and
  * the identity with src/pki once the handshake gave it.
@@ -10,33 +12,18 @@
 import { Duplex } from 'node:stream';
 import { TLSSocket, connect, createSecureContext } from 'node:tls';
 import { constants } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import type { X509Cert } from '../pki/certificate.js';
 import { toPem } from '../pki/pem.js';
+import type { TlsChannel, TlsChannelFactory, TlsCredentials, TlsSessionState } from '../eap/eap-tls.js';
+
+/** Event-loop turns without output after input before the input counts as incomplete (output comes in one). */
+const STALL_TURNS = 4;
 
 /** Key_Material of RFC 5216 2.3: TLS-PRF-128(master_secret, "client EAP encryption", client.random || server.random). */
 const EAP_TLS_KEY_LABEL = 'client EAP encryption';
 const EAP_TLS_KEY_MATERIAL_LENGTH = 128;
 export const MSK_LENGTH = 64;
 
-export interface TlsCredentials {
-  /** Our certificate, then the intermediates to send with it. */
-  readonly certs: readonly X509Cert[];
-  readonly key: KeyObject;
-  /** Trusted CAs: named in the server's CertificateRequest; validation itself is the method's. */
-  readonly cas: readonly X509Cert[];
-}
-
-export interface TlsSessionState {
-  /** TLS records to send (may be empty). */
-  readonly data: Buffer;
-  /** The handshake finished (both Finished messages verified). */
-  readonly established: boolean;
-  /** OpenSSL gave up (a bad record, a failed Finished, an alert from the peer). */
-  readonly error: string | undefined;
-}
-
-export class TlsSession {
+export class TlsSession implements TlsChannel {
   readonly role: 'server' | 'client';
   private readonly wire: Duplex;
   private readonly socket: TLSSocket;
@@ -46,6 +33,9 @@ export class TlsSession {
   /** The end of the handshake or the error was already handed out by `take()`. */
   private told = false;
   private wake: (() => void) | undefined;
+  /** Turns watched since the last input without news; undefined when not watching. */
+  private idleTurns: number | undefined;
+  private closed = false;
 
   constructor(role: 'server' | 'client', creds: TlsCredentials) {
     this.role = role;
@@ -92,11 +82,36 @@ export class TlsSession {
     // Application data never flows; keep the socket from buffering. Nor is anything renegotiated.
     this.socket.on('data', () => undefined);
     this.socket.disableRenegotiation();
+    if (role === 'client') this.watch();
   }
 
   /** Records from the peer (one whole flight, as EAP-TLS reassembles it). */
   input(records: Buffer): void {
     if (records.length > 0) this.wire.push(records);
+    this.watch();
+  }
+
+  /** Count event-loop turns until news; after STALL_TURNS quiet ones, OpenSSL waits for input that will not come. */
+  private watch(): void {
+    const first = this.idleTurns === undefined;
+    this.idleTurns = 0;
+    if (!first) return;
+    const turn = (): void => {
+      if (this.closed || this.idleTurns === undefined) return;
+      if (this.hasNews) {
+        this.idleTurns = undefined;
+        return;
+      }
+      if (++this.idleTurns >= STALL_TURNS) {
+        this.idleTurns = undefined;
+        this.error ??= 'the TLS library waits for more data than the peer sent (an incomplete TLS message)';
+        this.told = false;
+        this.poke();
+        return;
+      }
+      setImmediate(turn);
+    };
+    setImmediate(turn);
   }
 
   /** What the session has produced so far; the records are handed out once. */
@@ -104,6 +119,8 @@ export class TlsSession {
     const data = Buffer.concat(this.out);
     this.out = [];
     this.told = this.established || this.error !== undefined;
+    // The input was answered: stop counting quiet turns.
+    if (data.length > 0 || this.told) this.idleTurns = undefined;
     return { data, established: this.established, error: this.error };
   }
 
@@ -149,6 +166,7 @@ export class TlsSession {
   }
 
   close(): void {
+    this.closed = true;
     this.socket.destroy();
     this.wire.destroy();
   }
@@ -164,3 +182,6 @@ export class TlsSession {
     w?.();
   }
 }
+
+/** The TlsChannel factory EAP-TLS uses in the daemon and the tests. */
+export const nodeTlsChannel: TlsChannelFactory = (role, credentials) => new TlsSession(role, credentials);

@@ -22,6 +22,7 @@ import { IdentityError, parseIdentityText } from './identity-text.js';
 import type { Credentials } from '../pki/credentials.js';
 import { DnError, dnIdentity, mapLocalPubkey, mapRemotePubkey } from '../pki/connection-auth.js';
 import { looksLikeDn } from '../pki/dn.js';
+import { isEapTls, mapEapTls, withEapTls } from './eap-tls-config.js';
 
 /** A connection as the daemon runs it. */
 export interface DaemonConnection {
@@ -118,7 +119,7 @@ function mapConnection(
           'use auth = eap-mschapv2 for user names and passwords, or psk or pubkey',
         ),
       );
-    else if (round.authClass === 'pubkey' && creds === undefined)
+    else if ((round.authClass === 'pubkey' || isEapTls(round)) && creds === undefined)
       errors.push(
         diagnostic(
           round.origin,
@@ -167,6 +168,7 @@ function mapConnection(
   const remoteAuth =
     remote?.authClass === 'pubkey' && creds !== undefined ? mapRemotePubkey(c.name, remote, creds, errors) : undefined;
   const eap = mapEap(c, local, remote, formatIdentity(localId), config, errors);
+  const eapTls = mapEapTls(c.name, local, remote, localId, creds, errors);
   const ikeChildren = c.children.filter((ch) => ch.mode === 'tunnel' || ch.mode === 'transport');
   const ike = connectionConfig({
     name: c.name,
@@ -191,7 +193,7 @@ function mapConnection(
     ...(remoteAuth !== undefined ? { remoteAuth } : {}),
     sendCert: c.sendCert,
     sendCertreq: c.sendCertreq,
-    ...eap,
+    ...withEapTls(eap, eapTls),
   });
   return {
     ike,

@@ -75,6 +75,8 @@ export class Daemon {
   #pumping = false;
   #pumpAgain = false;
   #closed = false;
+  /** Waiting for the engine's asynchronous work (an EAP-TLS step); see #awaitWork. */
+  #awaitingWork = false;
 
   constructor(options: DaemonOptions) {
     this.#config = options.config;
@@ -211,6 +213,21 @@ export class Daemon {
     }
     if (this.#draining !== undefined && this.#sa.established.size === 0) this.#draining.done();
     this.#armTimer();
+    this.#awaitWork();
+  }
+
+  /** An exchange waits for asynchronous work (an EAP-TLS step): continue it once that settled. */
+  #awaitWork(): void {
+    if (this.#awaitingWork || this.#closed) return;
+    const work = this.#engine.pendingWork();
+    if (work === undefined) return;
+    this.#awaitingWork = true;
+    void work.then(() => {
+      this.#awaitingWork = false;
+      if (this.#closed) return;
+      this.#engine.resume(this.#io.clock.nowMs());
+      this.#pump();
+    });
   }
 
   #armTimer(): void {

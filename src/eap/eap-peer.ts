@@ -9,12 +9,15 @@ import type { Rng } from '../crypto/types.js';
 import { EapCode, EapType, nameOf } from './constants.js';
 import { decodeEapPacket, encodeEapPacket } from './eap-packet.js';
 import { Md5Peer } from './eap-md5.js';
-import type { PeerMethod, PeerMethodContext } from './eap-method.js';
+import type { PeerMethod, PeerMethodContext, PeerMethodStep } from './eap-method.js';
 import { MsChapV2Peer } from './eap-mschapv2.js';
+import { TlsPeer } from './eap-tls.js';
+import type { EapTlsConfig } from './eap-tls.js';
 
 const PEER_METHODS: Readonly<Record<number, (ctx: PeerMethodContext) => PeerMethod>> = {
   [EapType['MD5-Challenge']]: (ctx) => new Md5Peer(ctx),
   [EapType['EAP-MSCHAP-V2']]: (ctx) => new MsChapV2Peer(ctx),
+  [EapType['EAP-TLS']]: (ctx) => new TlsPeer(ctx),
 };
 
 /** Whether this build runs method `type` (EapType) as a peer. */
@@ -26,10 +29,12 @@ export interface EapPeerConfig {
   readonly rng: Rng;
   /** Our EAP identity (swanctl `eap_id`). */
   readonly identity: string;
-  /** Our password (swanctl `secrets.eap*`). */
+  /** Our password (swanctl `secrets.eap*`); unused by EAP-TLS. */
   readonly password: string;
   /** Methods we accept (EapType), in order of preference (default EAP-MSCHAPv2, then EAP-MD5). */
   readonly methods?: readonly number[];
+  /** EAP-TLS: our certificate and key, the trusted CAs, the server's identity. */
+  readonly tls?: EapTlsConfig;
 }
 
 export type EapPeerStep =
@@ -40,13 +45,17 @@ export type EapPeerStep =
       readonly reason: string;
       /** A last response to send before giving up (the MS-CHAPv2 Failure response), when there is one. */
       readonly packet?: Buffer;
-    };
+    }
+  /** The method works asynchronously (EAP-TLS): call `resume()` once `ready` resolved. */
+  | { readonly kind: 'pending'; readonly ready: Promise<void> };
 
 export class EapPeer {
   private readonly config: EapPeerConfig;
   private readonly methods: readonly number[];
   private method: PeerMethod | undefined;
   private failed: string | undefined;
+  /** The Identifier of the request a pending method step answers. */
+  private pendingIdentifier: number | undefined;
 
   constructor(config: EapPeerConfig) {
     this.config = config;
@@ -63,6 +72,24 @@ export class EapPeer {
       if (e instanceof ParseError) return { kind: 'failure', reason: `malformed EAP request: ${e.message}` };
       throw e;
     }
+  }
+
+  /** After a pending step's `ready`: the response (or outcome) it stood for. */
+  resume(): EapPeerStep {
+    const m = this.method;
+    const identifier = this.pendingIdentifier;
+    if (m?.resume === undefined || identifier === undefined) return { kind: 'failure', reason: 'nothing to resume' };
+    try {
+      return this.methodStep(m, m.resume(), identifier);
+    } catch (e) {
+      if (e instanceof ParseError) return { kind: 'failure', reason: `malformed EAP request: ${e.message}` };
+      throw e;
+    }
+  }
+
+  /** Release what the method holds (the TLS session) when the conversation is abandoned. */
+  close(): void {
+    this.method?.close?.();
   }
 
   private step(bytes: Uint8Array): EapPeerStep {
@@ -91,19 +118,28 @@ export class EapPeer {
     if (this.method === undefined) {
       const make = PEER_METHODS[p.type];
       if (make === undefined) return respond(EapType.Nak, Buffer.from(this.methods));
-      this.method = make({ rng: this.config.rng, identity: this.config.identity, password: this.config.password });
+      this.method = make({
+        rng: this.config.rng,
+        identity: this.config.identity,
+        password: this.config.password,
+        ...(this.config.tls === undefined ? {} : { tls: this.config.tls }),
+      });
     } else if (this.method.type !== p.type)
       return { kind: 'failure', reason: `server switched to ${nameOf(EapType, p.type)} in the middle of a method` };
-    const r = this.method.process(p.data, p.identifier);
-    if (r.kind === 'response') return respond(this.method.type, r.typeData);
+    return this.methodStep(this.method, this.method.process(p.data, p.identifier), p.identifier);
+  }
+
+  private methodStep(method: PeerMethod, r: PeerMethodStep, identifier: number): EapPeerStep {
+    this.pendingIdentifier = undefined;
+    const packet = (data: Buffer): Buffer =>
+      encodeEapPacket({ code: EapCode.Response, identifier, type: method.type, data });
+    if (r.kind === 'pending') {
+      this.pendingIdentifier = identifier;
+      return r;
+    }
+    if (r.kind === 'response') return { kind: 'response', packet: packet(r.typeData) };
     this.failed = r.reason;
     if (r.typeData === undefined) return { kind: 'failure', reason: r.reason };
-    const last = encodeEapPacket({
-      code: EapCode.Response,
-      identifier: p.identifier,
-      type: this.method.type,
-      data: r.typeData,
-    });
-    return { kind: 'failure', reason: r.reason, packet: last };
+    return { kind: 'failure', reason: r.reason, packet: packet(r.typeData) };
   }
 }

@@ -14,13 +14,16 @@ import type { Rng } from '../crypto/types.js';
 import { EapCode, EapType, nameOf } from './constants.js';
 import { decodeEapPacket, encodeEapPacket } from './eap-packet.js';
 import { Md5Server } from './eap-md5.js';
-import type { PasswordLookup, ServerMethod, ServerMethodContext } from './eap-method.js';
+import type { PasswordLookup, ServerMethod, ServerMethodContext, ServerMethodStep } from './eap-method.js';
 import { MsChapV2Server } from './eap-mschapv2.js';
+import { TlsServer } from './eap-tls.js';
+import type { EapTlsConfig } from './eap-tls.js';
 
 /** Server-side methods this project has, by EapType. */
 const SERVER_METHODS: Readonly<Record<number, (ctx: ServerMethodContext) => ServerMethod>> = {
   [EapType['MD5-Challenge']]: (ctx) => new Md5Server(ctx),
   [EapType['EAP-MSCHAP-V2']]: (ctx) => new MsChapV2Server(ctx),
+  [EapType['EAP-TLS']]: (ctx) => new TlsServer(ctx),
 };
 
 /** Whether this build runs method `type` (EapType) as a server. */
@@ -38,6 +41,8 @@ export interface EapServerConfig {
   readonly identity?: string;
   /** Our name in method messages (MS-CHAPv2 Name). */
   readonly serverName?: string;
+  /** EAP-TLS: our certificate and key, the trusted CAs (the peer's certificate must carry its EAP identity). */
+  readonly tls?: EapTlsConfig;
 }
 
 export type EapServerStep =
@@ -52,7 +57,12 @@ export type EapServerStep =
       /** Master Session Key (RFC 3748 7.10), undefined for methods that make none (EAP-MD5). */
       readonly msk: Buffer | undefined;
     }
-  | { readonly kind: 'failure'; readonly packet: Buffer; readonly reason: string };
+  | { readonly kind: 'failure'; readonly packet: Buffer; readonly reason: string }
+  /** The method works asynchronously (EAP-TLS): call `resume()` once `ready` resolved. */
+  | { readonly kind: 'pending'; readonly ready: Promise<void> };
+
+/** A step that is not pending: what `start()` gives. */
+export type EapServerSettledStep = Exclude<EapServerStep, { readonly kind: 'pending' }>;
 
 export class EapServer {
   private readonly config: EapServerConfig;
@@ -75,7 +85,7 @@ export class EapServer {
   }
 
   /** The first request: EAP-Identity, or the first method when the identity is known. */
-  start(): EapServerStep {
+  start(): EapServerSettledStep {
     if (this.identity === undefined) return this.request(EapType.Identity, Buffer.alloc(0));
     return this.startMethod(this.config.methods[0] ?? 0);
   }
@@ -89,6 +99,23 @@ export class EapServer {
       if (e instanceof ParseError) return this.failure(`malformed EAP response: ${e.message}`);
       throw e;
     }
+  }
+
+  /** After a pending step's `ready`: the request (or outcome) it stood for. */
+  resume(): EapServerStep {
+    const m = this.method;
+    if (this.done || m?.resume === undefined) return this.failure('nothing to resume');
+    try {
+      return this.methodStep(m, m.resume());
+    } catch (e) {
+      if (e instanceof ParseError) return this.failure(`malformed EAP response: ${e.message}`);
+      throw e;
+    }
+  }
+
+  /** Release what the method holds (the TLS session) when the conversation is abandoned. */
+  close(): void {
+    this.method?.close?.();
   }
 
   private step(bytes: Uint8Array): EapServerStep {
@@ -110,8 +137,13 @@ export class EapServer {
     const method = this.method;
     if (method === undefined || p.type !== method.type)
       return this.failure(`EAP Response of type ${nameOf(EapType, p.type)} while running ${this.methodName()}`);
-    const r = method.process(p.data, p.identifier);
+    return this.methodStep(method, method.process(p.data, p.identifier));
+  }
+
+  private methodStep(method: ServerMethod, r: ServerMethodStep): EapServerStep {
     switch (r.kind) {
+      case 'pending':
+        return r;
       case 'request':
         return this.request(method.type, r.typeData);
       case 'failure':
@@ -128,7 +160,7 @@ export class EapServer {
     }
   }
 
-  private startMethod(type: number): EapServerStep {
+  private startMethod(type: number): EapServerSettledStep {
     const make = SERVER_METHODS[type];
     if (make === undefined) return this.failure(`EAP method ${type} is not available`);
     this.method = make({
@@ -136,6 +168,7 @@ export class EapServer {
       identity: this.identity ?? '',
       password: this.config.password,
       serverName: this.config.serverName ?? 'ts-ipsec',
+      ...(this.config.tls === undefined ? {} : { tls: this.config.tls }),
     });
     const identifier = this.next();
     return this.send(this.method.type, this.method.initiate(identifier), identifier);
@@ -146,15 +179,15 @@ export class EapServer {
     return this.identifier;
   }
 
-  private request(type: number, data: Buffer): EapServerStep {
+  private request(type: number, data: Buffer): EapServerSettledStep {
     return this.send(type, data, this.next());
   }
 
-  private send(type: number, data: Buffer, identifier: number): EapServerStep {
+  private send(type: number, data: Buffer, identifier: number): EapServerSettledStep {
     return { kind: 'request', packet: encodeEapPacket({ code: EapCode.Request, identifier, type, data }) };
   }
 
-  private failure(reason: string): EapServerStep {
+  private failure(reason: string): EapServerSettledStep {
     this.done = true;
     return { kind: 'failure', packet: encodeEapPacket({ code: EapCode.Failure, identifier: this.identifier }), reason };
   }

@@ -2,6 +2,7 @@
  * The IKE engine's configuration: plain typed objects. The swanctl.conf parser maps onto these types;
  * every field documents the swanctl.conf setting it corresponds to.
  */
+import type { TlsChannelFactory, TlsCredentials } from '../eap/eap-tls.js';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../common/log.js';
 import type { X509Cert } from '../pki/certificate.js';
@@ -67,10 +68,26 @@ export interface ChildConfig {
   readonly lifetimes: ChildLifetimes;
 }
 
+/**
+ * EAP-TLS (swanctl `auth = eap-tls`): our certificate (and intermediates) with its key, the CAs the other side's
+ * certificate must chain to, the largest EAP message, and the identity that certificate must carry (client:
+ * default the remote IKE identity; server: default the peer's EAP identity).
+ */
+export interface EapTlsSettings {
+  readonly credentials: TlsCredentials;
+  /** The TLS implementation (src/io/tls-session.ts: `nodeTlsChannel`). */
+  readonly channel: TlsChannelFactory;
+  readonly fragmentSize?: number;
+  readonly peerIdentity?: IkeIdentity;
+  /** Wall-clock time (ms since 1970) for certificate validity, given the engine's `nowMs` (as RemotePubkeyAuth). */
+  readonly wallClockMs?: (nowMs: number) => number;
+}
+
 /** EAP as a client: our EAP identity (swanctl `eap_id`) and the methods we accept (EapType, default MSCHAPv2, MD5). */
 export interface EapClientConfig {
   readonly identity: string;
   readonly methods?: readonly number[];
+  readonly tls?: EapTlsSettings;
 }
 
 /** EAP as a server: the methods offered (EapType), and whether to ask the identity (swanctl remote `eap_id`). */
@@ -80,6 +97,7 @@ export interface EapServerSettings {
   readonly askIdentity: boolean;
   /** The EAP identity the peer must authenticate as (`eap_id` other than `%any`). */
   readonly identity?: string;
+  readonly tls?: EapTlsSettings;
 }
 
 /** Retransmission (strongSwan `charon.retransmit_*`): timeout * base^n, n = 0 .. tries. */

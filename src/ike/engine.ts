@@ -295,6 +295,27 @@ export class IkeEngine implements EngineCore {
     }
   }
 
+  /**
+   * Resolves when asynchronous work an exchange waits for (an EAP-TLS handshake step) has settled: then call
+   * `resume`. Undefined when nothing waits. The engine stays sans-I/O; whoever drives it awaits this.
+   */
+  pendingWork(): Promise<void> | undefined {
+    return this.tm.pendingWork();
+  }
+
+  /** Continue the exchanges whose asynchronous work settled (send their response or next request). Never throws. */
+  resume(nowMs: number): void {
+    this.nowMs = nowMs;
+    try {
+      for (const sa of this.tm.resume(nowMs)) this.touch(sa);
+      this.startAll(nowMs);
+    } catch (e) {
+      this.drops.internal++;
+      this.log.log('ike', LogLevel.CONTROL, `resuming failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.requeueTouched();
+  }
+
   /** Run due timers: retransmissions, rekeys, expiries, liveness checks. Never throws. */
   handleTimer(nowMs: number): void {
     this.nowMs = nowMs;

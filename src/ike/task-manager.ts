@@ -97,6 +97,27 @@ interface ReplyTo {
 /** The responder's IKE_AUTH tasks while EAP takes several rounds (RFC 7296 2.16). */
 const authRounds = new WeakMap<IkeSa, Task[]>();
 
+/**
+ * An exchange held while a task's asynchronous work runs (task.waitingFor): our response to a request, or our
+ * next request after a response. `resume` continues it once `settled`.
+ */
+type Deferred =
+  | {
+      readonly kind: 'respond';
+      readonly header: IkeHeader;
+      readonly replyTo: ReplyTo;
+      readonly tasks: Task[];
+      readonly payloads: Payload[];
+      readonly ready: Promise<void>;
+      settled: boolean;
+    }
+  | { readonly kind: 'request'; readonly tasks: Task[]; readonly ready: Promise<void>; settled: boolean };
+
+/** (A function, so that the state is read again after calls that may destroy the IKE_SA.) */
+function destroyed(sa: IkeSa): boolean {
+  return sa.state === IkeSaState.DESTROYED;
+}
+
 /** Reassemblers per IKE_SA: [requests, responses]. */
 const reassemblers = new WeakMap<IkeSa, [FragmentReassembler, FragmentReassembler]>();
 
@@ -106,6 +127,7 @@ export class TaskManager {
   private readonly maxMessageLength: number;
   private readonly drops: Record<DropReason, number>;
   private readonly send: (from: Endpoint, to: Endpoint, packet: Buffer) => void;
+  private readonly deferred = new Map<IkeSa, Deferred>();
 
   constructor(core: EngineCore, options: TaskManagerOptions) {
     this.core = core;
@@ -164,8 +186,47 @@ export class TaskManager {
       : { core: this.core, sa, nowMs, request: { from: request.remote, to: request.local } };
   }
 
+  /** Resolves when some held exchange's work settled (then call `resume`); undefined when none is held. */
+  pendingWork(): Promise<void> | undefined {
+    const open = [...this.deferred.values()].filter((d) => !d.settled).map((d) => d.ready);
+    if (this.deferred.size > open.length) return Promise.resolve();
+    return open.length === 0 ? undefined : Promise.race(open);
+  }
+
+  /** Continue the held exchanges whose work settled; the IKE_SAs concerned. */
+  resume(nowMs: number): IkeSa[] {
+    const resumed: IkeSa[] = [];
+    for (const [sa, d] of [...this.deferred]) {
+      if (sa.state === IkeSaState.DESTROYED) {
+        this.deferred.delete(sa);
+        continue;
+      }
+      if (!d.settled) continue;
+      this.deferred.delete(sa);
+      resumed.push(sa);
+      if (d.kind === 'request') this.sendRequest(sa, d.tasks, nowMs, sa.nextRequestId++);
+      else this.answer(sa, d.header, d.replyTo, d.tasks, d.payloads, nowMs);
+      if (!destroyed(sa)) this.startNext(sa, nowMs);
+    }
+    return resumed;
+  }
+
+  /** Hold an exchange if one of `tasks` waits for asynchronous work; true when held. */
+  private defer(sa: IkeSa, tasks: readonly Task[], make: (ready: Promise<void>) => Deferred): boolean {
+    const ready = tasks.map((t) => t.waitingFor?.()).find((p) => p !== undefined);
+    if (ready === undefined) return false;
+    const d = make(ready);
+    this.deferred.set(sa, d);
+    const settle = (): void => {
+      d.settled = true;
+    };
+    ready.then(settle, settle);
+    return true;
+  }
+
   /** Start the next queued exchange if the window (size 1, RFC 7296 2.3) is free. */
   startNext(sa: IkeSa, nowMs: number): void {
+    if (this.deferred.has(sa)) return;
     while (sa.active === undefined && sa.queue.length > 0 && sa.state !== IkeSaState.DESTROYED) {
       const head = sa.queue[0];
       if (head === undefined) return;
@@ -360,6 +421,7 @@ export class TaskManager {
     }
     if (sa.state === IkeSaState.DESTROYED) return;
     if (retry.length > 0) {
+      if (this.defer(sa, retry, (ready) => ({ kind: 'request', tasks: retry, ready, settled: false }))) return;
       if (a.exchangeType === ExchangeType.IKE_SA_INIT) {
         sa.spiR = Buffer.alloc(IKE_SPI_LENGTH);
         this.sendRequest(sa, retry, nowMs, 0);
@@ -379,6 +441,8 @@ export class TaskManager {
   }
 
   receiveRequest(sa: IkeSa, buf: Buffer, header: IkeHeader, from: Endpoint, to: Endpoint, nowMs: number): void {
+    // While the answer to a request is being worked out (EAP-TLS), its retransmits wait for that answer.
+    if (this.deferred.get(sa)?.kind === 'respond') return;
     const cached = sa.lastResponse;
     if (
       cached !== undefined &&
@@ -430,7 +494,6 @@ export class TaskManager {
         sa.label,
       );
     const replyTo: ReplyTo = { local: to, remote: from };
-    const ctx = this.ctx(sa, nowMs, replyTo);
     let tasks: Task[];
     switch (header.exchangeType) {
       case ExchangeType.IKE_AUTH:
@@ -464,6 +527,19 @@ export class TaskManager {
         this.drops.notExpected++;
         return;
     }
+    this.answer(sa, header, replyTo, tasks, payloads, nowMs);
+  }
+
+  /** Let the tasks process a request and send their response (or hold it while a task waits for its work). */
+  private answer(
+    sa: IkeSa,
+    header: IkeHeader,
+    replyTo: ReplyTo,
+    tasks: Task[],
+    payloads: Payload[],
+    nowMs: number,
+  ): void {
+    const ctx = this.ctx(sa, nowMs, replyTo);
     const out: Payload[] = [];
     const ok: Task[] = [];
     let fatal: IkeError | undefined;
@@ -501,6 +577,10 @@ export class TaskManager {
         fatal.notifyType === NotifyType.AUTHENTICATION_FAILED ? 'authFailed' : 'failed',
         fatal.reason,
       );
+      return;
+    }
+    if (this.defer(sa, ok, (ready) => ({ kind: 'respond', header, replyTo, tasks, payloads, ready, settled: false }))) {
+      authRounds.set(sa, tasks);
       return;
     }
     this.respond(sa, header, out, replyTo);

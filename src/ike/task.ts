@@ -41,4 +41,9 @@ export interface Task {
   failed?(ctx: TaskContext, reason: string, notifyType: number): void;
   /** After the response has been sent (responder) or processed (initiator): follow-up work. */
   completed?(ctx: TaskContext): void;
+  /**
+   * Asynchronous work (an EAP-TLS handshake step) the task's next message waits for: after `processR` the response
+   * (the engine runs `processR` again once it settled), after a 'retry' of `processI` the next request.
+   */
+  waitingFor?(): Promise<void> | undefined;
 }

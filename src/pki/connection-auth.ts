@@ -63,6 +63,9 @@ function chainOf(ee: X509Cert, pool: readonly X509Cert[]): X509Cert[] {
   return out;
 }
 
+/** Wall-clock time for certificate validity (the daemon's own clock is monotonic). */
+export const wallClockMs = (): number => Date.now();
+
 export interface LocalAuthResult {
   readonly auth: LocalPubkeyAuth | undefined;
   /** The identity to use: the configured one, or our certificate's subject. */

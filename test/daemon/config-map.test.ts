@@ -6,9 +6,9 @@ import path from 'node:path';
 import { loadDaemonConfig } from '../../src/daemon/load-config.js';
 import { parseIdentityText } from '../../src/daemon/identity-text.js';
 import { ConfigError } from '../../src/config/config-error.js';
-import { EapType } from '../../src/eap/constants.js';
-import { hasPeerMethod } from '../../src/eap/eap-peer.js';
 import { repoRoot } from '../helpers/vectors.js';
+import { makeCa, makeCert } from '../helpers/pki.js';
+import { toPem } from '../../src/pki/pem.js';
 
 function withConf(text: string, fn: (file: string) => void): void {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsipsec-conf-'));
@@ -234,12 +234,12 @@ ${secrets} }
     `5: no EAP secret for 'carol', the EAP identity of 'rw.local' (add secrets { eap-NAME { id = carol, secret = "..." } })`,
   ]);
   assert.deepEqual(configErrors(client('eap-sim', '', '')), [
-    "3: auth = eap-sim in 'rw.local': unknown EAP method (use one of eap-mschapv2, eap-md5 or eap)",
+    "3: auth = eap-sim in 'rw.local': unknown EAP method (use one of eap-mschapv2, eap-md5, eap-tls or eap)",
   ]);
-  // EAP-TLS is known by name; it is configured once this build runs it, refused as unavailable until then.
-  const tls = configErrors(client('eap-tls', '', ''));
-  if (hasPeerMethod(EapType['EAP-TLS'])) assert.deepEqual(tls, []);
-  else assert.match(tls[0] ?? '', /^3: auth = eap-tls in 'rw.local': EAP-TLS is not available in this version/);
+  // EAP-TLS needs our certificate: without one, the config says so.
+  assert.deepEqual(configErrors(client('eap-tls', '', '')), [
+    "3: 'rw.local' uses auth = eap-tls but names no certificate (set certs = FILE (in x509/) or pubkeys = FILE (in pubkey/))",
+  ]);
   assert.deepEqual(configErrors(client('eap-tls:ecdsa-384', '', '')), [
     "3: auth = eap-tls:ecdsa-384 in 'rw.local': trust chain constraints after ':' are not supported (write auth = eap-tls)",
   ]);
@@ -267,4 +267,49 @@ ${secrets} }
   const both = configErrors(gw('auth = eap-md5', 'eap-md5\n eap_id = gw', 'eap-c { secret = pw }'));
   assert.equal(both.length, 1);
   assert.match(both[0] ?? '', /^5: 'rw' uses EAP on both sides/);
+});
+
+test('auth = eap-tls: the gateway uses the certificate that carries its id, and says so when there is none', () => {
+  const conf = `connections {
+  rw {
+    local_addrs = 192.0.2.1
+    local {
+      auth = psk
+      id = gw.example.org
+    }
+    remote {
+      auth = eap-tls
+      id = carol@example.org
+    }
+    proposals = aes128gcm16-prfsha256-x25519
+  }
+}
+secrets { ike-gw { secret = "a secret for the test only" } }
+`;
+  withConf(conf, (f) => {
+    assert.throws(
+      () => loadDaemonConfig(f),
+      /'rw.remote' uses auth = eap-tls, but no certificate in x509\/ with a private key carries our id 'gw.example.org'/,
+    );
+  });
+  withConf(conf, (f) => {
+    const dir = path.dirname(f);
+    const ca = makeCa('C=CH, O=ts-ipsec test, CN=Map CA');
+    const gw = makeCert(ca, 'C=CH, O=ts-ipsec test, CN=gw', 'p256', ['gw.example.org']);
+    for (const d of ['x509', 'x509ca', 'private']) fs.mkdirSync(path.join(dir, d));
+    fs.writeFileSync(path.join(dir, 'x509', 'gw.pem'), toPem('CERTIFICATE', gw.cert.der));
+    fs.writeFileSync(path.join(dir, 'x509ca', 'ca.pem'), toPem('CERTIFICATE', ca.cert.der));
+    fs.writeFileSync(path.join(dir, 'private', 'gw.key'), gw.key.export({ type: 'pkcs8', format: 'pem' }), {
+      mode: 0o600,
+    });
+    const conn = loadDaemonConfig(f).config.connections.find((c) => c.ike.name === 'rw')?.ike;
+    assert.deepEqual(conn?.eapServer?.methods, [13]);
+    assert.equal(conn?.eapServer?.askIdentity, false);
+    assert.ok(conn?.eapServer?.tls?.credentials.certs[0]?.der.equals(gw.cert.der));
+    assert.deepEqual(
+      conn?.eapServer?.tls?.credentials.cas.map((c) => c.subjectText),
+      ['C=CH, O=ts-ipsec test, CN=Map CA'],
+    );
+    assert.equal(conn?.eapClient, undefined);
+  });
 });

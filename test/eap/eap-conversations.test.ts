@@ -57,7 +57,10 @@ function converse(s: EapServer, p: EapPeer, tamper?: (packet: Buffer, n: number)
     const answer = pStep.kind === 'response' ? pStep.packet : pStep.kind === 'failure' ? pStep.packet : undefined;
     if (answer === undefined) return { wire, server: sStep, peer: pStep };
     wire.push(decodeEapPacket(answer));
-    sStep = s.process(answer);
+    const next = s.process(answer);
+    assert.notEqual(next.kind, 'pending', 'password methods answer at once');
+    if (next.kind === 'pending') throw new Error('unreachable');
+    sStep = next;
   }
   assert.fail('conversation did not end');
 }
@@ -297,7 +300,7 @@ test('hostile input: decoders give ParseError only; the state machines never thr
 test('EAP-MSCHAPv2: the server knows a wrong password as soon as the Response comes (failing), not before', () => {
   const s = server();
   const p = peer('carol@example.org', 'guess');
-  let req = s.start();
+  let req: EapServerStep = s.start();
   assert.equal(s.failing, undefined);
   for (let i = 0; i < 2 && req.kind === 'request'; i++) {
     const answer = p.process(req.packet);
@@ -310,7 +313,7 @@ test('EAP-MSCHAPv2: the server knows a wrong password as soon as the Response co
   assert.match(s.failing ?? '', /verification of 'carol@example.org' failed \(wrong password\)/);
   const good = server();
   const q = peer('carol@example.org', 'carol-secret');
-  let r = good.start();
+  let r: EapServerStep = good.start();
   for (let i = 0; i < 2 && r.kind === 'request'; i++) {
     const a = q.process(r.packet);
     if (a.kind !== 'response') break;

@@ -46,6 +46,7 @@ export const CHARON_PLUGINS: Readonly<Record<string, string>> = {
   'eap-mschapv2': 'libcharon-extauth-plugins',
   'eap-md5': 'libcharon-extra-plugins',
   'eap-identity': 'libcharon-extra-plugins',
+  'eap-tls': 'libcharon-extra-plugins',
 };
 
 /** Programs the tests run, and their packages. */

@@ -129,6 +129,29 @@ export class Pair {
     for (let n = 0; n < max && this.wire.length > 0; n++) this.deliver();
   }
 
+  /**
+   * `run`, also waiting for asynchronous work the engines hold exchanges for (EAP-TLS) and resuming them.
+   * Returns how many times an exchange was held.
+   */
+  async runAsync(max = 200): Promise<number> {
+    let held = 0;
+    this.pump();
+    for (let n = 0; n < max; n++) {
+      if (this.wire.length > 0) {
+        this.deliver();
+        continue;
+      }
+      const work = [this.i.pendingWork(), this.r.pendingWork()].filter((w) => w !== undefined);
+      if (work.length === 0) break;
+      held++;
+      await Promise.race(work);
+      this.i.resume(this.nowMs);
+      this.r.resume(this.nowMs);
+      this.pump();
+    }
+    return held;
+  }
+
   /** Advance the clock and run both engines' timers. */
   advance(ms: number): void {
     this.nowMs += ms;

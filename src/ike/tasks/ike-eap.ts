@@ -18,12 +18,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import { LogLevel } from '../../common/log.js';
 import { EapPeer } from '../../eap/eap-peer.js';
+import type { EapPeerStep } from '../../eap/eap-peer.js';
 import { EapServer } from '../../eap/eap-server.js';
+import type { EapServerStep } from '../../eap/eap-server.js';
+import type { EapTlsConfig } from '../../eap/eap-tls.js';
 import { EapType, nameOf as eapName } from '../../eap/constants.js';
 import { eapMethodByType } from '../../eap/method-names.js';
 import { AuthMethod, ExchangeType, NotifyType, PayloadType } from '../codec/constants.js';
 import type { EapPayload, Payload } from '../codec/types.js';
-import type { ConnectionConfig, IkeIdentity } from '../config.js';
+import type { ConnectionConfig, EapTlsSettings, IkeIdentity } from '../config.js';
 import { connectionsForAuth } from '../connection-select.js';
 import { IkeError } from '../errors.js';
 import { decodeIdentity, encodeIdentity, formatIdentity, identityMatches } from '../identity.js';
@@ -86,6 +89,28 @@ export class IkeEapTask implements Task {
   private reply: Payload[] = [];
   private initialContact = false;
   private authenticated = false;
+  /** Both: the EAP method's step still running (EAP-TLS), and the clock its certificate checks read. */
+  private waiting: Promise<void> | undefined;
+  private nowMs = 0;
+
+  waitingFor(): Promise<void> | undefined {
+    return this.waiting;
+  }
+
+  private tlsConfig(
+    settings: EapTlsSettings | undefined,
+    peerIdentity: IkeIdentity | undefined,
+  ): EapTlsConfig | undefined {
+    if (settings === undefined) return undefined;
+    const peer = settings.peerIdentity ?? peerIdentity;
+    return {
+      credentials: settings.credentials,
+      channel: settings.channel,
+      ...(settings.fragmentSize === undefined ? {} : { fragmentSize: settings.fragmentSize }),
+      ...(peer === undefined ? {} : { peerIdentity: peer }),
+      nowMs: () => settings.wallClockMs?.(this.nowMs) ?? this.nowMs,
+    };
+  }
 
   // ---- initiator: EAP client -------------------------------------------------------------------------------
 
@@ -94,6 +119,7 @@ export class IkeEapTask implements Task {
     const conn = sa.conn;
     const client = conn?.eapClient;
     if (conn === undefined || client === undefined) throw new Error('EAP client without configuration');
+    this.nowMs = ctx.nowMs;
     if (this.round++ === 0) {
       const password = core.config.eapPassword?.(client.identity);
       // Methods with a certificate credential (EAP-TLS) need no password; the others do.
@@ -101,11 +127,13 @@ export class IkeEapTask implements Task {
         (m) => eapMethodByType(m)?.credential !== 'certificate',
       );
       if (password === undefined && needsPassword) throw new IkeError(0, `no EAP secret for '${client.identity}'`);
+      const tls = this.tlsConfig(client.tls, conn.remoteId);
       this.peer = new EapPeer({
         rng: core.rng,
         identity: client.identity,
         password: password ?? '',
         ...(client.methods === undefined ? {} : { methods: client.methods }),
+        ...(tls === undefined ? {} : { tls }),
       });
       const idI = encodeIdentity(conn.localId);
       sa.idI = { type: idI.idType, data: idI.data };
@@ -126,6 +154,14 @@ export class IkeEapTask implements Task {
           data: authWith(sa, this.msk, 'i'),
         },
       ];
+    if (this.waiting !== undefined && this.peer !== undefined) {
+      // The method's step settled (task manager): its response is this request.
+      this.waiting = undefined;
+      this.peerStep(ctx, this.peer.resume());
+      if (this.waiting !== undefined) throw new Error('EAP method still pending after it settled');
+      if (this.eapDone) return this.buildI(ctx);
+      if (this.nextEap === undefined) throw authFailed(this.failing ?? 'EAP method gave no response');
+    }
     if (this.nextEap === undefined) throw new Error('no EAP response to send');
     return [{ type: PayloadType.EAP, data: this.nextEap }];
   }
@@ -159,11 +195,22 @@ export class IkeEapTask implements Task {
       if (err !== undefined) throw new IkeError(err.notifyType, `IKE_AUTH failed: peer sent ${err.notifyType}`);
       throw authFailed('IKE_AUTH response without EAP');
     }
-    const step = this.peer.process(eap.data);
+    this.nowMs = ctx.nowMs;
+    this.peerStep(ctx, this.peer.process(eap.data));
+    return 'retry';
+  }
+
+  /** Take the EAP client's step: the next response to send, success (AUTH next), or failure. */
+  private peerStep(ctx: TaskContext, step: EapPeerStep): void {
+    const { sa, core } = ctx;
+    this.nextEap = undefined;
     switch (step.kind) {
+      case 'pending':
+        this.waiting = step.ready;
+        return;
       case 'response':
         this.nextEap = step.packet;
-        return 'retry';
+        return;
       case 'success':
         core.log.log(
           'ike',
@@ -173,14 +220,13 @@ export class IkeEapTask implements Task {
         );
         this.eapDone = true;
         this.msk = step.msk;
-        sa.localEapId = conn.eapClient?.identity;
-        return 'retry';
+        sa.localEapId = sa.conn?.eapClient?.identity;
+        return;
       case 'failure':
         if (step.packet === undefined) throw authFailed(`EAP authentication failed: ${step.reason}`);
-        // Send the method's last response (MS-CHAPv2 Failure) so that the server ends the conversation.
+        // Send the method's last response (MS-CHAPv2 Failure, a TLS alert) so that the server ends the conversation.
         this.failing = `EAP authentication failed: ${step.reason}`;
         this.nextEap = step.packet;
-        return 'retry';
     }
   }
 
@@ -220,6 +266,13 @@ export class IkeEapTask implements Task {
 
   processR(ctx: TaskContext, payloads: readonly Payload[]): void {
     const { sa, core } = ctx;
+    this.nowMs = ctx.nowMs;
+    if (this.waiting !== undefined && this.server !== undefined) {
+      // The method's step settled (the task manager runs us again with the same request): answer it now.
+      this.waiting = undefined;
+      this.serverStep(ctx, this.server.resume());
+      return;
+    }
     this.round++;
     if (this.server === undefined) {
       this.start(ctx, payloads);
@@ -249,12 +302,21 @@ export class IkeEapTask implements Task {
     }
     const eap = eapOf(payloads);
     if (eap === undefined) throw authFailed('IKE_AUTH request without EAP during EAP');
-    const step = this.server.process(eap.data);
+    this.serverStep(ctx, this.server.process(eap.data));
+  }
+
+  /** Take the EAP server's step: the next request, success (AUTH next), failure, or wait for the method. */
+  private serverStep(ctx: TaskContext, step: EapServerStep): void {
+    const { sa, core } = ctx;
     switch (step.kind) {
+      case 'pending':
+        this.waiting = step.ready;
+        this.reply = [];
+        return;
       case 'request': {
         this.reply = [{ type: PayloadType.EAP, data: step.packet }];
         // The peer may end the exchange rather than answer the method's failure message: say why now.
-        const failing = this.server.failing;
+        const failing = this.server?.failing;
         if (failing !== undefined)
           core.log.log(
             'ike',
@@ -267,7 +329,7 @@ export class IkeEapTask implements Task {
       case 'failure':
         throw authFailed(`EAP authentication of '${this.peerName(sa)}' at ${sa.remote.address} failed: ${step.reason}`);
       case 'success': {
-        const required = conn.eapServer?.identity;
+        const required = sa.conn?.eapServer?.identity;
         if (required !== undefined && step.identity !== required)
           throw authFailed(
             `EAP identity '${step.identity}' of '${this.peerName(sa)}' is not the configured eap_id '${required}'`,
@@ -318,6 +380,7 @@ export class IkeEapTask implements Task {
       password: (identity) => core.config.eapPassword?.(identity),
       ...(settings.askIdentity ? {} : { identity: formatIdentity(peer) }),
       serverName: formatIdentity(conn.localId),
+      ...this.tlsOption(settings.tls),
     });
     const step = this.server.start();
     const ours: Payload[] =
@@ -338,6 +401,11 @@ export class IkeEapTask implements Task {
     ];
   }
 
+  private tlsOption(settings: EapTlsSettings | undefined): { tls?: EapTlsConfig } {
+    const tls = this.tlsConfig(settings, undefined);
+    return tls === undefined ? {} : { tls };
+  }
+
   buildR(): Payload[] {
     return this.reply;
   }
@@ -351,5 +419,7 @@ export class IkeEapTask implements Task {
 
   failed(ctx: TaskContext): void {
     pending.delete(ctx.sa);
+    this.server?.close();
+    this.peer?.close();
   }
 }

@@ -1,0 +1,235 @@
+/**
+ * EAP-TLS (RFC 5216) against strongSwan 5.9's eap-tls plugin in network namespaces: a strongSwan client
+ * (`local { auth = eap-tls }`, its certificate) dials our gateway (`remote { auth = eap-tls }`, which authenticates
+ * itself with its PSK in IKE and with its certificate inside TLS); both AUTHs are keyed with the TLS MSK and a ping
+ * crosses the tunnel. A client certificate from a CA the gateway does not trust is refused with our reason.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Lab } from '../helpers/lab.js';
+import type { LabHost } from '../helpers/lab.js';
+import { labSkip } from '../helpers/prerequisites.js';
+import { StrongSwan } from '../helpers/strongswan.js';
+import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { makeCa, makeCert } from '../helpers/pki.js';
+import type { TestCa } from '../helpers/pki.js';
+import { toPem } from '../../src/pki/pem.js';
+
+const skip = labSkip('strongswan');
+
+const DAY_MS = 86_400_000;
+const NOW_MS = Date.now();
+const VALID = { notBeforeMs: NOW_MS - DAY_MS, notAfterMs: NOW_MS + 30 * DAY_MS };
+const PSK = 'eap-tls-gateway-psk-0123456789';
+const CHARON_LOAD =
+  'random nonce openssl aesni sha1 sha2 hmac gcm chapoly curve25519 gmp mgf1 x509 pem pkcs1 pkcs8 pubkey revocation constraints kdf attr socket-default kernel-libipsec kernel-netlink vici eap-identity eap-tls';
+
+const ca = makeCa('C=CH, O=ts-ipsec interop, CN=EAP-TLS Root CA', 'p256', undefined, VALID);
+const rogueCa = makeCa('C=CH, O=elsewhere, CN=Rogue CA', 'p256', undefined, VALID);
+const gwCert = makeCert(ca, 'C=CH, O=ts-ipsec interop, CN=gw.example.org', 'p256', ['gw.example.org'], VALID);
+const carolCert = makeCert(ca, 'C=CH, O=ts-ipsec interop, CN=carol', 'rsa', ['carol@example.org'], VALID);
+const rogueCarol = makeCert(rogueCa, 'C=CH, O=elsewhere, CN=carol', 'p256', ['carol@example.org'], VALID);
+
+function install(dir: string, me: TestCa, name: string, anchor: TestCa): void {
+  for (const d of ['x509', 'x509ca', 'private']) fs.mkdirSync(path.join(dir, d), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'x509', `${name}.pem`), toPem('CERTIFICATE', me.cert.der));
+  fs.writeFileSync(path.join(dir, 'x509ca', 'ca.pem'), toPem('CERTIFICATE', anchor.cert.der));
+  const key = me.key.export({ type: 'pkcs8', format: 'pem' });
+  fs.writeFileSync(path.join(dir, 'private', `${name}.key`), key, { mode: 0o600 });
+}
+
+function children(me: LabHost, peer: LabHost): string {
+  return `    children {\n      net {\n        local_ts = ${me.inner4}/32\n        remote_ts = ${peer.inner4}/32\n        esp_proposals = aes128gcm16\n      }\n    }\n`;
+}
+
+function gatewayConf(lab: Lab): string {
+  const { left, right } = lab;
+  return `connections {
+  rw {
+    version = 2
+    encap = yes
+    local_addrs = ${left.outer4}
+    remote_addrs = ${right.outer4}
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = psk
+      id = gw.example.org
+    }
+    remote {
+      auth = eap-tls
+      id = carol@example.org
+    }
+${children(left, right)}  }
+}
+secrets {
+  ike-gw {
+    secret = "${PSK}"
+  }
+}
+`;
+}
+
+function clientConf(lab: Lab): string {
+  const { left, right } = lab;
+  return `connections {
+  home {
+    version = 2
+    encap = yes
+    local_addrs = ${right.outer4}
+    remote_addrs = ${left.outer4}
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = eap-tls
+      certs = carol.pem
+      id = carol@example.org
+    }
+    remote {
+      auth = psk
+      id = gw.example.org
+    }
+${children(right, left)}  }
+}
+secrets {
+  ike-gw {
+    id = gw.example.org
+    secret = "${PSK}"
+  }
+}
+`;
+}
+
+/** strongSwan as the EAP-TLS server (right), our client (left). */
+function strongswanGatewayConf(lab: Lab): string {
+  const { left, right } = lab;
+  return `connections {
+  rw {
+    version = 2
+    encap = yes
+    local_addrs = ${right.outer4}
+    remote_addrs = ${left.outer4}
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = psk
+      id = gw.example.org
+    }
+    remote {
+      auth = eap-tls
+      id = carol@example.org
+    }
+${children(right, left)}  }
+}
+secrets {
+  ike-gw {
+    id = gw.example.org
+    secret = "${PSK}"
+  }
+}
+`;
+}
+
+function ourClientConf(lab: Lab): string {
+  const { left, right } = lab;
+  return `connections {
+  home {
+    version = 2
+    encap = yes
+    local_addrs = ${left.outer4}
+    remote_addrs = ${right.outer4}
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = eap-tls
+      certs = carol.pem
+      id = carol@example.org
+    }
+    remote {
+      auth = psk
+      id = gw.example.org
+    }
+${children(left, right)}  }
+}
+secrets {
+  ike-gw {
+    secret = "${PSK}"
+  }
+}
+`;
+}
+
+async function setUp(name: string, client: TestCa): Promise<{ lab: Lab; ours: TsipsecPeer; theirs: StrongSwan }> {
+  const lab = await Lab.create(name);
+  try {
+    install(lab.dir, gwCert, 'gw', ca);
+    const ssDir = path.join(lab.dir, 'strongswan-client');
+    install(ssDir, client, 'carol', ca);
+    const ours = await TsipsecPeer.start(lab, lab.left, gatewayConf(lab));
+    const theirs = await StrongSwan.start(lab, lab.right, clientConf(lab), { load: CHARON_LOAD }, ssDir);
+    return { lab, ours, theirs };
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+}
+
+test(
+  'strongSwan EAP-TLS client against our gateway: MSK-keyed AUTH both ways, ping through',
+  { skip, timeout: 90_000 },
+  async () => {
+    const { lab, ours, theirs } = await setUp('eaptls', carolCert);
+    try {
+      const out = await theirs.swanctl('--initiate', '--child', 'net');
+      assert.match(out, /initiate completed successfully/, out);
+      const { left, right } = lab;
+      const ping = await lab.exec(right, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-I', right.inner4, left.inner4]);
+      assert.match(ping, /3 received/, ping);
+      const log = ours.log();
+      assert.match(log, /EAP method EAP-TLS succeeded for 'carol@example.org', MSK established/, log);
+      assert.match(theirs.log(), /EAP method EAP_TLS succeeded, MSK established/);
+      assert.match(theirs.log(), /authentication of 'gw.example.org' with pre-shared key successful/);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'our gateway refuses a strongSwan EAP-TLS client whose certificate comes from an untrusted CA',
+  { skip, timeout: 90_000 },
+  async () => {
+    const { lab, ours, theirs } = await setUp('eaptlsbad', rogueCarol);
+    try {
+      await assert.rejects(theirs.swanctl('--initiate', '--child', 'net'));
+      assert.match(
+        ours.log(),
+        /EAP-TLS peer 'carol@example.org' refused: certificate not trusted: no trusted CA issued 'C=CH, O=elsewhere, CN=carol'/,
+      );
+      assert.doesNotMatch(await theirs.listSas(), /INSTALLED/);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'our EAP-TLS client against a strongSwan gateway: MSK-keyed AUTH both ways, ping through',
+  { skip, timeout: 90_000 },
+  async () => {
+    const lab = await Lab.create('eaptlsc');
+    try {
+      install(lab.dir, carolCert, 'carol', ca);
+      const ssDir = path.join(lab.dir, 'strongswan-gateway');
+      install(ssDir, gwCert, 'gw', ca);
+      const theirs = await StrongSwan.start(lab, lab.right, strongswanGatewayConf(lab), { load: CHARON_LOAD }, ssDir);
+      const ours = await TsipsecPeer.start(lab, lab.left, ourClientConf(lab));
+      await ours.call('up', { name: 'net', timeoutSec: 30 });
+      const { left, right } = lab;
+      const ping = await lab.exec(left, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-I', left.inner4, right.inner4]);
+      assert.match(ping, /3 received/, ping);
+      assert.match(ours.log(), /EAP method EAP-TLS succeeded, MSK established/);
+      assert.match(theirs.log(), /EAP method EAP_TLS succeeded, MSK established/);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);

@@ -16,6 +16,7 @@ import { TsipsecPeer } from '../helpers/tsipsec.js';
 import { makeCa, makeCert } from '../helpers/pki.js';
 import type { TestCa } from '../helpers/pki.js';
 import { toPem } from '../../src/pki/pem.js';
+import type { IkeSaInfo } from '../../src/control/schema.js';
 
 const skip = labSkip('strongswan');
 
@@ -228,6 +229,170 @@ test(
       assert.match(ping, /3 received/, ping);
       assert.match(ours.log(), /EAP method EAP-TLS succeeded, MSK established/);
       assert.match(theirs.log(), /EAP method EAP_TLS succeeded, MSK established/);
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+// ---- road warriors: the gateway proves itself with its certificate, the client gets IPv4 and IPv6 virtual IPs
+// and DNS servers from its pools. One swanctl.conf serves either implementation on either side.
+
+const POOL4 = '198.51.100.128/25';
+const POOL6 = '2001:db8:5::/64';
+const DNS4 = '203.0.113.53';
+const DNS6 = '2001:db8:2::53';
+const VIP4 = '198.51.100.129';
+const VIP6 = '2001:db8:5::1';
+
+/** The gateway (right): certificate in IKE, EAP-TLS for its users, pools with DNS servers. */
+function rwGatewayConf(gw: LabHost): string {
+  return `connections {
+  rw {
+    version = 2
+    encap = yes
+    local_addrs = ${gw.outer4}
+    pools = rw4, rw6
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = pubkey
+      certs = gw.pem
+      id = gw.example.org
+    }
+    remote {
+      auth = eap-tls
+      id = carol@example.org
+    }
+    children {
+      net {
+        local_ts = ${gw.inner4}/32, ${gw.inner6}/128
+        esp_proposals = aes128gcm16
+      }
+    }
+  }
+}
+pools {
+  rw4 {
+    addrs = ${POOL4}
+    dns = ${DNS4}
+  }
+  rw6 {
+    addrs = ${POOL6}
+    dns = ${DNS6}
+  }
+}
+`;
+}
+
+/** The client (left): its certificate in EAP-TLS, the gateway's checked against the CA, both address families. */
+function rwClientConf(me: LabHost, gw: LabHost): string {
+  return `connections {
+  home {
+    version = 2
+    encap = yes
+    local_addrs = ${me.outer4}
+    remote_addrs = ${gw.outer4}
+    vips = 0.0.0.0, ::
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = eap-tls
+      certs = carol.pem
+      id = carol@example.org
+    }
+    remote {
+      auth = pubkey
+      id = gw.example.org
+    }
+    children {
+      net {
+        remote_ts = ${gw.inner4}/32, ${gw.inner6}/128
+        esp_proposals = aes128gcm16
+      }
+    }
+  }
+}
+`;
+}
+
+async function pingFrom(lab: Lab, from: LabHost, src: string | undefined, to: string): Promise<void> {
+  const out = await lab.exec(from, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', ...(src ? ['-I', src] : []), to]);
+  assert.match(out, /3 received/, out);
+}
+
+test(
+  'strongSwan EAP-TLS road warrior of our certificate gateway: IPv4 and IPv6 virtual IPs and DNS, pings',
+  { skip, timeout: 120_000 },
+  async () => {
+    const lab = await Lab.create('eaptlsrw');
+    let ours: TsipsecPeer | undefined;
+    let theirs: StrongSwan | undefined;
+    try {
+      const { left: client, right: gw } = lab;
+      install(lab.dir, gwCert, 'gw', ca);
+      ours = await TsipsecPeer.start(lab, gw, rwGatewayConf(gw));
+      const ssDir = path.join(lab.dir, 'strongswan-client');
+      install(ssDir, carolCert, 'carol', ca);
+      theirs = await StrongSwan.start(lab, client, rwClientConf(client, gw), { load: CHARON_LOAD }, ssDir);
+      assert.match(await theirs.swanctl('--initiate', '--child', 'net'), /initiate completed successfully/);
+      const charon = theirs.log();
+      assert.match(charon, /authentication of 'gw.example.org' with .* successful/);
+      assert.match(charon, /EAP method EAP_TLS succeeded, MSK established/);
+      assert.match(charon, /processing INTERNAL_IP4_DNS attribute/);
+      assert.match(charon, /processing INTERNAL_IP6_DNS attribute/);
+      const sas = ((await ours.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas;
+      assert.equal(sas.length, 1);
+      assert.equal(sas[0]?.remoteEapId, 'carol@example.org');
+      assert.deepEqual(sas[0]?.remoteVips, [VIP4, VIP6]);
+      assert.match(sas[0]?.localCert?.subject ?? '', /gw\.example\.org/);
+      await pingFrom(lab, client, VIP4, gw.inner4);
+      await pingFrom(lab, client, VIP6, gw.inner6);
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}\n--- tsipsec ---\n${ours?.log().slice(-5000)}\n--- charon ---\n${theirs?.log().slice(-5000)}`,
+      );
+    } finally {
+      await lab.destroy();
+    }
+  },
+);
+
+test(
+  'our EAP-TLS road warrior of a strongSwan certificate gateway: virtual IPs on the TUN, DNS, pings',
+  { skip, timeout: 120_000 },
+  async () => {
+    const lab = await Lab.create('eaptlsrc');
+    let ours: TsipsecPeer | undefined;
+    let theirs: StrongSwan | undefined;
+    const { left: client, right: gw } = lab;
+    const etc = path.join('/etc/netns', client.ns);
+    const hadNetnsDir = fs.existsSync('/etc/netns');
+    fs.mkdirSync(etc, { recursive: true });
+    lab.onDestroy(() => {
+      fs.rmSync(etc, { recursive: true, force: true });
+      if (!hadNetnsDir && fs.readdirSync('/etc/netns').length === 0) fs.rmdirSync('/etc/netns');
+    });
+    try {
+      const ssDir = path.join(lab.dir, 'strongswan-gateway');
+      install(ssDir, gwCert, 'gw', ca);
+      theirs = await StrongSwan.start(lab, gw, rwGatewayConf(gw), { load: CHARON_LOAD }, ssDir);
+      install(lab.dir, carolCert, 'carol', ca);
+      ours = await TsipsecPeer.start(lab, client, rwClientConf(client, gw));
+      await ours.call('up', { name: 'home', timeoutSec: 30 });
+      const [sa] = ((await ours.call('sas')) as { ikeSas: IkeSaInfo[] }).ikeSas;
+      assert.equal(sa?.localEapId, 'carol@example.org');
+      assert.deepEqual(sa?.localVips, [VIP4, VIP6]);
+      assert.deepEqual(sa?.dns, [DNS4, DNS6]);
+      assert.match(sa?.remoteCert?.subject ?? '', /gw\.example\.org/);
+      assert.match(theirs.log(), /EAP method EAP_TLS succeeded, MSK established/);
+      const resolv = fs.readFileSync(path.join(etc, 'resolv.conf'), 'utf8');
+      assert.match(resolv, new RegExp(`^nameserver ${DNS4}$`, 'm'));
+      assert.match(resolv, new RegExp(`^nameserver ${DNS6}$`, 'm'));
+      await pingFrom(lab, client, undefined, gw.inner4);
+      await pingFrom(lab, client, undefined, gw.inner6);
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}\n--- tsipsec ---\n${ours?.log().slice(-5000)}\n--- charon ---\n${theirs?.log().slice(-5000)}`,
+      );
     } finally {
       await lab.destroy();
     }

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Lab } from '../helpers/lab.js';
+import { Lab, netnsEtc } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { labSkip } from '../helpers/prerequisites.js';
 import { makeLabPki } from '../helpers/pki-tools.js';
@@ -254,13 +254,7 @@ test(
     let ours: TsipsecPeer | undefined;
     let theirs: StrongSwan | undefined;
     const { left: client, right: gw } = lab;
-    const etc = path.join('/etc/netns', client.ns);
-    const hadNetnsDir = fs.existsSync('/etc/netns');
-    fs.mkdirSync(etc, { recursive: true });
-    lab.onDestroy(() => {
-      fs.rmSync(etc, { recursive: true, force: true });
-      if (!hadNetnsDir && fs.readdirSync('/etc/netns').length === 0) fs.rmdirSync('/etc/netns');
-    });
+    const etc = netnsEtc(lab, client);
     try {
       const p = labPki();
       const swDir = path.join(lab.dir, 'strongswan');

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Lab } from '../helpers/lab.js';
+import { Lab, netnsEtc } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { labSkip } from '../helpers/prerequisites.js';
 import { StrongSwan } from '../helpers/strongswan.js';
@@ -45,14 +45,14 @@ function children(me: LabHost, peer: LabHost): string {
   return `    children {\n      net {\n        local_ts = ${me.inner4}/32\n        remote_ts = ${peer.inner4}/32\n        esp_proposals = aes128gcm16\n      }\n    }\n`;
 }
 
-function gatewayConf(lab: Lab): string {
-  const { left, right } = lab;
+/** The gateway (PSK in IKE, EAP-TLS for carol); one swanctl.conf for either implementation. */
+function gatewayConf(gw: LabHost, client: LabHost): string {
   return `connections {
   rw {
     version = 2
     encap = yes
-    local_addrs = ${left.outer4}
-    remote_addrs = ${right.outer4}
+    local_addrs = ${gw.outer4}
+    remote_addrs = ${client.outer4}
     proposals = aes128gcm16-prfsha256-x25519
     local {
       auth = psk
@@ -62,35 +62,7 @@ function gatewayConf(lab: Lab): string {
       auth = eap-tls
       id = carol@example.org
     }
-${children(left, right)}  }
-}
-secrets {
-  ike-gw {
-    secret = "${PSK}"
-  }
-}
-`;
-}
-
-function clientConf(lab: Lab): string {
-  const { left, right } = lab;
-  return `connections {
-  home {
-    version = 2
-    encap = yes
-    local_addrs = ${right.outer4}
-    remote_addrs = ${left.outer4}
-    proposals = aes128gcm16-prfsha256-x25519
-    local {
-      auth = eap-tls
-      certs = carol.pem
-      id = carol@example.org
-    }
-    remote {
-      auth = psk
-      id = gw.example.org
-    }
-${children(right, left)}  }
+${children(gw, client)}  }
 }
 secrets {
   ike-gw {
@@ -101,43 +73,14 @@ secrets {
 `;
 }
 
-/** strongSwan as the EAP-TLS server (right), our client (left). */
-function strongswanGatewayConf(lab: Lab): string {
-  const { left, right } = lab;
-  return `connections {
-  rw {
-    version = 2
-    encap = yes
-    local_addrs = ${right.outer4}
-    remote_addrs = ${left.outer4}
-    proposals = aes128gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = gw.example.org
-    }
-    remote {
-      auth = eap-tls
-      id = carol@example.org
-    }
-${children(right, left)}  }
-}
-secrets {
-  ike-gw {
-    id = gw.example.org
-    secret = "${PSK}"
-  }
-}
-`;
-}
-
-function ourClientConf(lab: Lab): string {
-  const { left, right } = lab;
+/** carol, the EAP-TLS client with her certificate; one swanctl.conf for either implementation. */
+function clientConf(me: LabHost, gw: LabHost): string {
   return `connections {
   home {
     version = 2
     encap = yes
-    local_addrs = ${left.outer4}
-    remote_addrs = ${right.outer4}
+    local_addrs = ${me.outer4}
+    remote_addrs = ${gw.outer4}
     proposals = aes128gcm16-prfsha256-x25519
     local {
       auth = eap-tls
@@ -148,10 +91,11 @@ function ourClientConf(lab: Lab): string {
       auth = psk
       id = gw.example.org
     }
-${children(left, right)}  }
+${children(me, gw)}  }
 }
 secrets {
   ike-gw {
+    id = gw.example.org
     secret = "${PSK}"
   }
 }
@@ -164,8 +108,14 @@ async function setUp(name: string, client: TestCa): Promise<{ lab: Lab; ours: Ts
     install(lab.dir, gwCert, 'gw', ca);
     const ssDir = path.join(lab.dir, 'strongswan-client');
     install(ssDir, client, 'carol', ca);
-    const ours = await TsipsecPeer.start(lab, lab.left, gatewayConf(lab));
-    const theirs = await StrongSwan.start(lab, lab.right, clientConf(lab), { load: CHARON_LOAD }, ssDir);
+    const ours = await TsipsecPeer.start(lab, lab.left, gatewayConf(lab.left, lab.right));
+    const theirs = await StrongSwan.start(
+      lab,
+      lab.right,
+      clientConf(lab.right, lab.left),
+      { load: CHARON_LOAD },
+      ssDir,
+    );
     return { lab, ours, theirs };
   } catch (e) {
     await lab.destroy();
@@ -221,8 +171,14 @@ test(
       install(lab.dir, carolCert, 'carol', ca);
       const ssDir = path.join(lab.dir, 'strongswan-gateway');
       install(ssDir, gwCert, 'gw', ca);
-      const theirs = await StrongSwan.start(lab, lab.right, strongswanGatewayConf(lab), { load: CHARON_LOAD }, ssDir);
-      const ours = await TsipsecPeer.start(lab, lab.left, ourClientConf(lab));
+      const theirs = await StrongSwan.start(
+        lab,
+        lab.right,
+        gatewayConf(lab.right, lab.left),
+        { load: CHARON_LOAD },
+        ssDir,
+      );
+      const ours = await TsipsecPeer.start(lab, lab.left, clientConf(lab.left, lab.right));
       await ours.call('up', { name: 'net', timeoutSec: 30 });
       const { left, right } = lab;
       const ping = await lab.exec(left, 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-I', left.inner4, right.inner4]);
@@ -364,13 +320,7 @@ test(
     let ours: TsipsecPeer | undefined;
     let theirs: StrongSwan | undefined;
     const { left: client, right: gw } = lab;
-    const etc = path.join('/etc/netns', client.ns);
-    const hadNetnsDir = fs.existsSync('/etc/netns');
-    fs.mkdirSync(etc, { recursive: true });
-    lab.onDestroy(() => {
-      fs.rmSync(etc, { recursive: true, force: true });
-      if (!hadNetnsDir && fs.readdirSync('/etc/netns').length === 0) fs.rmdirSync('/etc/netns');
-    });
+    const etc = netnsEtc(lab, client);
     try {
       const ssDir = path.join(lab.dir, 'strongswan-gateway');
       install(ssDir, gwCert, 'gw', ca);

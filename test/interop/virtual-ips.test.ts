@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import path from 'node:path';
-import { Lab } from '../helpers/lab.js';
+import { Lab, netnsEtc } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
 import { labSkip } from '../helpers/prerequisites.js';
 import { StrongSwan } from '../helpers/strongswan.js';
@@ -164,15 +164,7 @@ test(
     let ours: TsipsecPeer | undefined;
     let theirs: StrongSwan | undefined;
     const { left: client, right: gw } = lab;
-    // `ip netns exec` shows /etc/netns/NAME/ as the namespace's /etc: the client's resolv.conf goes there.
-    const etc = path.join('/etc/netns', client.ns);
-    const hadNetnsDir = fs.existsSync('/etc/netns');
-    fs.mkdirSync(etc, { recursive: true });
-    lab.onDestroy(() => {
-      fs.rmSync(etc, { recursive: true, force: true });
-      // /etc/netns itself goes too when this test made it and nothing else is in it.
-      if (!hadNetnsDir && fs.readdirSync('/etc/netns').length === 0) fs.rmdirSync('/etc/netns');
-    });
+    const etc = netnsEtc(lab, client);
     try {
       theirs = await StrongSwan.start(lab, gw, gatewayConf(gw));
       ours = await TsipsecPeer.start(lab, client, clientConf(client, gw, 'dave@lab'));

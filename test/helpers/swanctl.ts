@@ -56,3 +56,42 @@ export function pskConfig(c: PskConnection): string {
     `secrets {\n  ike-lab {\n    secret = "${c.secret ?? 'lab-psk-0123456789abcdef'}"\n  }\n}\n`
   );
 }
+
+/**
+ * A PSK road-warrior gateway `rw` on `gw`: any peer (`remote.id` unset), an IPv4 address from the pool `rw4`,
+ * the gateway's inner IPv4 address behind it, ESP in UDP.
+ */
+export function pskGatewayConfig(gw: LabHost, pool4: string, secret: string, outer: 4 | 6 = 4): string {
+  return `connections {
+  rw {
+    local_addrs = ${outer === 4 ? gw.outer4 : gw.outer6}
+    pools = rw4
+    encap = yes
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = psk
+      id = gw.lab
+    }
+    remote {
+      auth = psk
+    }
+    children {
+      net {
+        local_ts = ${gw.inner4}/32
+        esp_proposals = aes128gcm16
+      }
+    }
+  }
+}
+pools {
+  rw4 {
+    addrs = ${pool4}
+  }
+}
+secrets {
+  ike-rw {
+    secret = "${secret}"
+  }
+}
+`;
+}

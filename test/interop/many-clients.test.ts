@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Lab } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
+import { pskGatewayConfig } from '../helpers/swanctl.js';
 import { labSkip } from '../helpers/prerequisites.js';
 import { StrongSwan } from '../helpers/strongswan.js';
 import { CLI, TsipsecPeer } from '../helpers/tsipsec.js';
@@ -29,38 +30,7 @@ const SECRET = 'many-clients-psk-0123456789';
 const POOL4 = '198.51.100.128/25';
 
 function gatewayConf(gw: LabHost): string {
-  return `connections {
-  rw {
-    local_addrs = ${gw.outer4}
-    pools = rw4
-    encap = yes
-    proposals = aes128gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = gw.lab
-    }
-    remote {
-      auth = psk
-    }
-    children {
-      net {
-        local_ts = ${gw.inner4}/32
-        esp_proposals = aes128gcm16
-      }
-    }
-  }
-}
-pools {
-  rw4 {
-    addrs = ${POOL4}
-  }
-}
-secrets {
-  ike-rw {
-    secret = "${SECRET}"
-  }
-}
-`;
+  return pskGatewayConfig(gw, POOL4, SECRET);
 }
 
 function clientConf(me: LabHost, gw: LabHost, id: string): string {

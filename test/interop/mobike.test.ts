@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../helpers/lab.js';
 import type { LabHost } from '../helpers/lab.js';
+import { pskGatewayConfig } from '../helpers/swanctl.js';
 import { labSkip } from '../helpers/prerequisites.js';
 import { StrongSwan } from '../helpers/strongswan.js';
 import { TsipsecPeer } from '../helpers/tsipsec.js';
@@ -28,38 +29,7 @@ const PINGS = 16;
 const PING_INTERVAL_SEC = 0.5;
 
 function gatewayConf(gw: LabHost, family: 4 | 6 = 4): string {
-  return `connections {
-  rw {
-    local_addrs = ${family === 4 ? gw.outer4 : gw.outer6}
-    pools = rw4
-    encap = yes
-    proposals = aes128gcm16-prfsha256-x25519
-    local {
-      auth = psk
-      id = gw.lab
-    }
-    remote {
-      auth = psk
-    }
-    children {
-      net {
-        local_ts = ${gw.inner4}/32
-        esp_proposals = aes128gcm16
-      }
-    }
-  }
-}
-pools {
-  rw4 {
-    addrs = ${POOL4}
-  }
-}
-secrets {
-  ike-rw {
-    secret = "${SECRET}"
-  }
-}
-`;
+  return pskGatewayConfig(gw, POOL4, SECRET, family);
 }
 
 /** `localAddrs` undefined: the client picks its source by route lookup (a roaming client's usual setting). */

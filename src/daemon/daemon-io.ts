@@ -17,6 +17,8 @@ import {
 import { SystemClock } from '../io/clock.js';
 import { installDns } from '../io/linux/dns.js';
 import type { DnsInstall } from '../io/linux/dns.js';
+import { RouteNetlink } from '../io/linux/rtnetlink.js';
+import { openNftables } from '../io/linux/nftables.js';
 import { execFile, spawn } from 'node:child_process';
 import { IpProto } from '../common/ip.js';
 import { IoError } from '../io/types.js';
@@ -136,7 +138,9 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
   const mark = options.mark ?? DEFAULT_MARK;
   const table = options.table ?? DEFAULT_TABLE;
   const rules: (4 | 6)[] = [];
-  const routes = new IpBatcher();
+  const routes = routeTable(table);
+  // In-process when libnftables loads; else an `nft` process per batch.
+  const nftables = openNftables();
   return {
     clock: new SystemClock(),
     openTun: () =>
@@ -150,10 +154,8 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
         mark,
         ...(family === 4 && protocol === IpProto.AH ? { headerIncluded: true } : {}),
       }),
-    // Many CHILD_SAs at once (peers connecting together) share `ip` processes.
-    addRoute: (prefix, dev, src) =>
-      routes.run(addRouteArgs(prefix, dev, src !== undefined ? { src, table } : { table })),
-    delRoute: (prefix, dev) => routes.run(deleteRouteArgs(prefix, dev, { table })),
+    addRoute: (prefix, dev, src) => routes.add(prefix, dev, src),
+    delRoute: (prefix, dev) => routes.del(prefix, dev),
     addAddress: async (cidr, dev) => {
       // IPv6: no duplicate address detection (the address is ours alone, and usable at once).
       await ip(['addr', 'replace', cidr, 'dev', dev, ...(cidr.includes(':') ? ['nodad'] : [])]);
@@ -168,7 +170,7 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     delBypass: async (rule) => {
       await ip(bypassArgs(rule).map((a) => (a === '%' ? 'del' : a)));
     },
-    nft: (args, script) => runNft(args, script),
+    nft: (args, script) => (nftables !== undefined ? nftables.run(args, script) : runNft(args, script)),
     sourceFor: async (destination) => {
       const family = destination.includes(':') ? '-6' : '-4';
       const out = await ip([family, '-o', 'route', 'get', destination, 'mark', String(mark)]).catch(() => '');
@@ -185,7 +187,34 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     },
     teardown: async () => {
       for (const family of rules.splice(0)) await deleteUnmarkedRule(mark, table, { family }).catch(() => undefined);
+      routes.close();
+      nftables?.close();
     },
+  };
+}
+
+/**
+ * Routes into the TUN: through rtnetlink (microseconds, while a CHILD_SA's IKE_AUTH answer waits), or, when
+ * the kernel refuses a netlink socket, through `ip` processes that CHILD_SAs installed together share.
+ */
+function routeTable(table: number) {
+  let netlink: RouteNetlink | undefined;
+  let batcher: IpBatcher | undefined;
+  try {
+    netlink = RouteNetlink.open();
+  } catch {
+    batcher = new IpBatcher();
+  }
+  return {
+    add: async (prefix: string, dev: string, src: string | undefined): Promise<void> => {
+      if (netlink !== undefined) netlink.replace({ prefix, dev, table, ...(src !== undefined ? { src } : {}) });
+      else await batcher?.run(addRouteArgs(prefix, dev, src !== undefined ? { src, table } : { table }));
+    },
+    del: async (prefix: string, dev: string): Promise<void> => {
+      if (netlink !== undefined) netlink.delete({ prefix, dev, table });
+      else await batcher?.run(deleteRouteArgs(prefix, dev, { table }));
+    },
+    close: () => netlink?.close(),
   };
 }
 

@@ -187,10 +187,12 @@ export class IoError extends Error {
 const ERRNO_NAMES: Readonly<Record<number, string>> = {
   1: 'EPERM',
   2: 'ENOENT',
+  3: 'ESRCH',
   9: 'EBADF',
   11: 'EAGAIN',
   13: 'EACCES',
   16: 'EBUSY',
+  17: 'EEXIST',
   19: 'ENODEV',
   22: 'EINVAL',
   90: 'EMSGSIZE',
@@ -199,6 +201,7 @@ const ERRNO_NAMES: Readonly<Record<number, string>> = {
   98: 'EADDRINUSE',
   99: 'EADDRNOTAVAIL',
   101: 'ENETUNREACH',
+  110: 'ETIMEDOUT',
   113: 'EHOSTUNREACH',
 };
 

@@ -8,6 +8,7 @@ import {
   IpBatcher,
   parseBatchErrors,
 } from '../../src/io/linux/iproute.js';
+import { ackOf, RouteNetlink, routeMessage, RTM_DELROUTE, RTM_NEWROUTE } from '../../src/io/linux/rtnetlink.js';
 import { LinuxTun } from '../../src/io/linux/tun.js';
 import { LinuxUdpEndpoint } from '../../src/io/linux/udp-endpoint.js';
 import { delNetns, rootSkip, vethPair, waitFor, type VethPair } from './netns.js';
@@ -111,6 +112,98 @@ test('routes asked for together go in one ip -batch, each with its own outcome',
     assert.equal(routes.trim().split('\n').length, 40);
     assert.match(await ip(['-6', 'route', 'show', 'table', String(TABLE)], { netns }), /2001:db8:1::\/64 dev veth0/);
   } finally {
+    if (v !== undefined) {
+      delNetns(v.nsA);
+      delNetns(v.nsB);
+    }
+  }
+});
+
+test('a route request over rtnetlink: header, rtmsg and attributes as the kernel reads them', () => {
+  const m = routeMessage(RTM_NEWROUTE, { prefix: '198.51.100.0/24', dev: 'x', table: 220, src: '192.0.2.1' }, 7, 9);
+  assert.equal(m.readUInt32LE(0), m.length);
+  assert.equal(m.readUInt16LE(4), RTM_NEWROUTE);
+  assert.equal(m.readUInt16LE(6), 0x1 | 0x4 | 0x100 | 0x400); // request, ack, replace, create
+  assert.equal(m.readUInt32LE(8), 9);
+  assert.deepEqual([...m.subarray(16, 24)], [2, 24, 0, 0, 220, 3, 253, 1]); // inet, /24, table, boot, link, unicast
+  const attrs: [number, string][] = [];
+  for (let o = 28; o < m.length;) {
+    const len = m.readUInt16LE(o);
+    attrs.push([m.readUInt16LE(o + 2), m.subarray(o + 4, o + len).toString('hex')]);
+    o += (len + 3) & ~3;
+  }
+  assert.deepEqual(attrs, [
+    [1, 'c6336400'], // RTA_DST
+    [15, 'dc000000'], // RTA_TABLE
+    [4, '07000000'], // RTA_OIF
+    [7, 'c0000201'], // RTA_PREFSRC
+  ]);
+  const v6 = routeMessage(RTM_DELROUTE, { prefix: '2001:db8:1::/48', dev: 'x', table: 1000 }, 3, 10);
+  assert.deepEqual([...v6.subarray(16, 24)], [10, 48, 0, 0, 0, 0, 255, 0]); // a table above 255 goes in RTA_TABLE only
+  assert.throws(() => routeMessage(RTM_NEWROUTE, { prefix: '198.51.100.0/33', dev: 'x', table: 220 }, 1, 1), /prefix/);
+  assert.throws(() => routeMessage(RTM_NEWROUTE, { prefix: 'nonsense/8', dev: 'x', table: 220 }, 1, 1), /prefix/);
+  assert.throws(
+    () => routeMessage(RTM_NEWROUTE, { prefix: '198.51.100.0/24', dev: 'x', table: 220, src: '2001:db8::1' }, 1, 1),
+    /not an IPv4 address/,
+  );
+});
+
+test('an acknowledgement is matched to its request by sequence number', () => {
+  const ack = (seq: number, error: number): Buffer => {
+    const b = Buffer.alloc(36);
+    b.writeUInt32LE(36, 0);
+    b.writeUInt16LE(2, 4); // NLMSG_ERROR
+    b.writeUInt32LE(seq, 8);
+    b.writeInt32LE(error, 16);
+    return b;
+  };
+  const two = Buffer.concat([ack(4, -3), ack(5, 0)]);
+  assert.equal(ackOf(two, two.length, 5), 0);
+  assert.equal(ackOf(two, two.length, 4), -3);
+  assert.equal(ackOf(two, two.length, 6), undefined);
+  assert.equal(ackOf(two, 20, 4), undefined); // cut short: not an answer
+});
+
+test('routes over rtnetlink are the routes ip makes, and errors name the ip command', { skip: rootSkip }, async () => {
+  let v: VethPair | undefined;
+  let nl: RouteNetlink | undefined;
+  try {
+    v = vethPair();
+    const netns = v.nsA;
+    const show = async (family: string): Promise<string> =>
+      (await ip([family, 'route', 'show', 'table', String(TABLE)], { netns })).trim();
+    const cases = [
+      { prefix: '198.51.100.0/24', src: v.a4, family: '-4' },
+      { prefix: '203.0.113.7/32', src: undefined, family: '-4' },
+      { prefix: '2001:db8:5::/64', src: undefined, family: '-6' },
+    ];
+    nl = RouteNetlink.open(netns);
+    for (const c of cases) {
+      const src = c.src !== undefined ? { src: c.src } : {};
+      await addRoute(c.prefix, 'veth0', { table: TABLE, ...src, netns });
+      const byIp = await show(c.family);
+      await ip(['route', 'del', c.prefix, 'table', String(TABLE)], { netns });
+      assert.equal(await show(c.family), '');
+      nl.replace({ prefix: c.prefix, dev: 'veth0', table: TABLE, ...src });
+      nl.replace({ prefix: c.prefix, dev: 'veth0', table: TABLE, ...src }); // replace: no "File exists"
+      assert.equal(await show(c.family), byIp);
+      nl.delete({ prefix: c.prefix, dev: 'veth0', table: TABLE });
+      assert.equal(await show(c.family), '');
+    }
+    assert.throws(
+      () => nl?.delete({ prefix: '198.51.100.0/24', dev: 'veth0', table: TABLE }),
+      /^IoError: ip route del 198\.51\.100\.0\/24 dev veth0 table 220: No such process/,
+    );
+    assert.throws(
+      () => nl?.replace({ prefix: '198.51.100.0/24', dev: 'nosuch0', table: TABLE }),
+      /ip route replace 198\.51\.100\.0\/24 dev nosuch0 table 220: no device nosuch0/,
+    );
+    assert.throws(
+      () => nl?.replace({ prefix: '198.51.100.0/24', dev: 'veth0', table: TABLE, src: '203.0.113.99' }),
+      /src 203\.0\.113\.99: Invalid argument/,
+    );
+  } finally {
+    nl?.close();
     if (v !== undefined) {
       delNetns(v.nsA);
       delNetns(v.nsB);

@@ -119,6 +119,7 @@ const fns: Record<string, any> = {
   ioctl: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
   ioctlValue: libc.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']),
   setns: libc.func('int setns(int fd, int nstype)'),
+  strerror: libc.func('const char *strerror(int errnum)'),
 };
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -138,6 +139,7 @@ export const sys = {
   /** ioctl whose argument is a value, not a pointer (TUNSETOFFLOAD). */
   ioctlValue: fns.ioctlValue as (fd: number, request: number, arg: number) => number,
   setns: fns.setns as (fd: number, nstype: number) => number,
+  strerror: fns.strerror as (errnum: number) => string,
 };
 
 export function errno(): number {

@@ -85,28 +85,70 @@ export function inboundMatch(sel: SelectorInput): string {
   return parts.join(' ');
 }
 
-/** The whole chain for the protected pairs and pass exemptions given: one atomic batch. */
-export function guardChainScript(tun: string, protect: readonly SelectorInput[], pass: readonly SelectorInput[]) {
-  const rule = (r: string): string => `add rule ${GUARD_TABLE} ${CHAIN} ${r}`;
+/** The sets of protected pairs by family: addresses only, with the protocol, with the protocol and ports. */
+export const GUARD_SETS = {
+  4: { addresses: 'protect4', protocol: 'protect4p', ports: 'protect4x' },
+  6: { addresses: 'protect6', protocol: 'protect6p', ports: 'protect6x' },
+} as const;
+
+const SET_TYPES: readonly [string, string, string][] = [4, 6].flatMap((f) => {
+  const a = f === 4 ? 'ipv4_addr' : 'ipv6_addr';
+  const k = f === 4 ? 'ip' : 'ip6';
+  const sets = GUARD_SETS[f as 4 | 6];
+  return [
+    [sets.addresses, `${a} . ${a}`, `${k} saddr . ${k} daddr`],
+    [sets.protocol, `${a} . ${a} . inet_proto`, `${k} saddr . ${k} daddr . meta l4proto`],
+    [
+      sets.ports,
+      `${a} . ${a} . inet_proto . inet_service . inet_service`,
+      `${k} saddr . ${k} daddr . meta l4proto . th sport . th dport`,
+    ],
+  ] as [string, string, string][];
+});
+
+/**
+ * The set element of one protected selector pair for packets arriving from the remote side (source the
+ * remote selector, destination the local one, remote port = source port), as `SET ELEMENT`.
+ */
+export function protectedElement(sel: SelectorInput): { set: string; element: string } {
+  const v6 = isV6(sel.local) || isV6(sel.remote) || sel.local === 'any6' || sel.remote === 'any6';
+  const any = v6 ? '::/0' : '0.0.0.0/0';
+  const sets = GUARD_SETS[v6 ? 6 : 4];
+  const addresses = `${nftAddress(sel.remote) ?? any} . ${nftAddress(sel.local) ?? any}`;
+  const protocol = sel.protocol === undefined || sel.protocol === 'any' ? 0 : sel.protocol;
+  if (protocol === 0) return { set: sets.addresses, element: addresses };
+  const sport = PORT_PROTOCOLS.has(protocol) ? nftPorts(sel.remotePort) : undefined;
+  const dport = PORT_PROTOCOLS.has(protocol) ? nftPorts(sel.localPort) : undefined;
+  if (sport === undefined && dport === undefined) return { set: sets.protocol, element: `${addresses} . ${protocol}` };
+  return { set: sets.ports, element: `${addresses} . ${protocol} . ${sport ?? '0-65535'} . ${dport ?? '0-65535'}` };
+}
+
+/** The keys (`SET ELEMENT`) of one owner's selector pairs, without duplicates. */
+function elementKeys(selectors: readonly SelectorInput[]): string[] {
+  return [
+    ...new Set(
+      selectors.map((s) => {
+        const e = protectedElement(s);
+        return `${e.set} ${e.element}`;
+      }),
+    ),
+  ];
+}
+
+const ruleLine = (r: string): string => `add rule ${GUARD_TABLE} ${CHAIN} ${r}`;
+
+/** The whole chain for the pass exemptions given, then the lookups in the sets of protected pairs: one batch. */
+export function guardChainScript(tun: string, pass: readonly SelectorInput[]): string {
   const lines = [
     `flush chain ${GUARD_TABLE} ${CHAIN}`,
-    rule(`iifname ${JSON.stringify(tun)} accept`),
-    rule('iif "lo" accept'),
-    rule('meta l4proto { esp, ah } accept'),
-    rule('udp dport { 500, 4500 } fib daddr type local accept'),
-    rule('icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept'),
+    ruleLine(`iifname ${JSON.stringify(tun)} accept`),
+    ruleLine('iif "lo" accept'),
+    ruleLine('meta l4proto { esp, ah } accept'),
+    ruleLine('udp dport { 500, 4500 } fib daddr type local accept'),
+    ruleLine('icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept'),
   ];
-  const seen = new Set<string>();
-  for (const s of pass) {
-    const m = inboundMatch(s);
-    if (!seen.has(`pass ${m}`)) lines.push(rule(`${m} accept`));
-    seen.add(`pass ${m}`);
-  }
-  for (const s of protect) {
-    const m = inboundMatch(s);
-    if (!seen.has(`drop ${m}`)) lines.push(rule(`${m} counter name "${COUNTER}" drop`));
-    seen.add(`drop ${m}`);
-  }
+  for (const m of new Set(pass.map(inboundMatch))) lines.push(ruleLine(`${m} accept`));
+  for (const [set, , match] of SET_TYPES) lines.push(ruleLine(`${match} @${set} counter name "${COUNTER}" drop`));
   return `${lines.join('\n')}\n`;
 }
 
@@ -117,47 +159,44 @@ export function guardTableScript(): string {
     `delete table ${GUARD_TABLE}`,
     `table ${GUARD_TABLE} {`,
     `  counter ${COUNTER} { }`,
+    ...SET_TYPES.map(([set, type]) => `  set ${set} { type ${type}; flags interval; }`),
     `  chain ${CHAIN} { type filter hook prerouting priority ${HOOK_PRIORITY}; policy accept; }`,
     '}',
     '',
   ].join('\n');
 }
 
-/** Handles of the rules `nft --echo --handle` reports for the `add rule` lines of a batch, in order. */
-export function echoedHandles(out: string): number[] {
-  const handles: number[] = [];
-  for (const line of out.split('\n')) {
-    const m = /^add rule .* # handle (\d+)\s*$/.exec(line);
-    if (m?.[1] !== undefined) handles.push(Number(m[1]));
+/** `add element` / `delete element` lines for element keys (`SET ELEMENT`), one line per set. */
+function elementLines(verb: 'add' | 'delete', keys: Iterable<string>): string[] {
+  const bySet = new Map<string, string[]>();
+  for (const key of keys) {
+    const space = key.indexOf(' ');
+    const set = key.slice(0, space);
+    let list = bySet.get(set);
+    if (list === undefined) bySet.set(set, (list = []));
+    list.push(key.slice(space + 1));
   }
-  return handles;
+  return [...bySet].map(([set, elements]) => `${verb} element ${GUARD_TABLE} ${set} { ${elements.join(', ')} }`);
 }
-
-const ruleLine = (r: string): string => `add rule ${GUARD_TABLE} ${CHAIN} ${r}`;
-/** The drop rules of one owner's selector pairs, without duplicates. */
-const dropRules = (selectors: readonly SelectorInput[]): string[] => [
-  ...new Set(selectors.map((s) => `${inboundMatch(s)} counter name "${COUNTER}" drop`)),
-];
-
-/** One owner's wish since the last batch: its selectors, or undefined to take its rules away. */
-type Change = readonly SelectorInput[] | undefined;
 
 export class CleartextGuard {
   readonly #io: DaemonIo;
   readonly #tun: string;
   readonly #log: Logger;
-  /** Protected selector pairs per owner (a reqid of a CHILD_SA or trap), as asked. */
-  readonly #protect = new Map<number, readonly SelectorInput[]>();
-  /** The rules in the chain per owner: their text (to tell a repeat) and handles. */
-  readonly #installed = new Map<number, { readonly rules: string; readonly handles: readonly number[] }>();
+  /** The element keys each owner (a reqid of a CHILD_SA or trap) protects. */
+  readonly #owners = new Map<number, readonly string[]>();
+  /** Owners per element key: an element stays while one owner still wants it. */
+  readonly #counts = new Map<string, number>();
+  /** The elements in the kernel's sets, as far as the batches so far tell. */
+  readonly #inKernel = new Set<string>();
+  /** Element keys changed since the last batch. */
+  #dirty = new Set<string>();
   #pass: readonly SelectorInput[] = [];
   /** Why the table could not be created; undefined while it works. */
   #unavailable: string | undefined = 'not started';
-  /** Changes not yet in a batch, and the callers waiting for them. */
-  #changes = new Map<number, Change>();
   #rewrite = false;
-  /** False when the chain may hold rules whose handles we do not know: the next change rewrites it whole. */
-  #handlesKnown = false;
+  /** False when the sets may differ from `#inKernel` (a failed batch): the next batch writes them whole. */
+  #inSync = false;
   #waiting: { resolve: () => void; reject: (e: Error) => void; owner: number | undefined }[] = [];
   #running: Promise<void> | undefined;
 
@@ -189,11 +228,10 @@ export class CleartextGuard {
   async protect(owner: number, selectors: readonly SelectorInput[]): Promise<void> {
     if (this.#unavailable !== undefined)
       throw new GuardError(`no inbound cleartext check (nft: ${this.#unavailable}); install nftables`);
-    this.#protect.set(owner, selectors);
-    const installed = this.#installed.get(owner);
-    if (installed !== undefined && !this.#changes.has(owner) && installed.rules === dropRules(selectors).join('\n'))
-      return; // the same rules are in place (another CHILD_SA of the same reqid)
-    this.#changes.set(owner, selectors);
+    const keys = elementKeys(selectors);
+    const old = this.#owners.get(owner);
+    if (old !== undefined && old.join('\n') === keys.join('\n') && keys.every((k) => this.#settled(k))) return; // the same elements are in place (another CHILD_SA of the same reqid)
+    this.#own(owner, keys);
     try {
       await this.#request(owner, false);
     } catch (e) {
@@ -202,8 +240,8 @@ export class CleartextGuard {
   }
 
   async release(owner: number): Promise<void> {
-    if (!this.#protect.delete(owner) || this.#unavailable !== undefined) return;
-    this.#changes.set(owner, undefined);
+    if (!this.#owners.has(owner) || this.#unavailable !== undefined) return;
+    this.#own(owner, undefined);
     await this.#request(undefined, false).catch((e: unknown) => {
       this.#log.log('knl', LogLevel.AUDIT, `updating nft table ${GUARD_TABLE} failed: ${(e as Error).message}`);
     });
@@ -238,6 +276,30 @@ export class CleartextGuard {
     await this.#io.nft(['-f', '-'], `delete table ${GUARD_TABLE}\n`).catch(() => undefined);
   }
 
+  /** True when element `key` is in the kernel as wanted, with no change pending. */
+  #settled(key: string): boolean {
+    return this.#inSync && !this.#dirty.has(key) && this.#inKernel.has(key);
+  }
+
+  /** Gives `owner` the elements `keys` (undefined: none), counting each element's owners. */
+  #own(owner: number, keys: readonly string[] | undefined): void {
+    for (const k of this.#owners.get(owner) ?? []) {
+      const n = (this.#counts.get(k) ?? 0) - 1;
+      if (n > 0) this.#counts.set(k, n);
+      else this.#counts.delete(k);
+      this.#dirty.add(k);
+    }
+    if (keys === undefined) {
+      this.#owners.delete(owner);
+      return;
+    }
+    this.#owners.set(owner, keys);
+    for (const k of keys) {
+      this.#counts.set(k, (this.#counts.get(k) ?? 0) + 1);
+      this.#dirty.add(k);
+    }
+  }
+
   /** Waits for the batch that carries the changes made so far (`rewrite`: the whole chain). */
   #request(owner: number | undefined, rewrite: boolean): Promise<void> {
     if (rewrite) this.#rewrite = true;
@@ -252,23 +314,24 @@ export class CleartextGuard {
     await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.#waiting.length > 0) {
       const waiting = this.#waiting;
-      const changes = this.#changes;
+      const dirty = this.#dirty;
       const rewrite = this.#rewrite;
       this.#waiting = [];
-      this.#changes = new Map();
+      this.#dirty = new Set();
       this.#rewrite = false;
       let failed: Error | undefined;
       try {
-        if (rewrite || !this.#handlesKnown) await this.#writeAll();
-        else await this.#writeChanges(changes).catch(() => this.#writeAll());
+        if (rewrite || !this.#inSync) await this.#writeAll(rewrite);
+        else await this.#writeChanges(dirty).catch(() => this.#writeAll(false));
       } catch (e) {
         failed = e as Error;
-        this.#handlesKnown = false;
+        this.#inSync = false;
       }
       for (const w of waiting) {
         if (failed === undefined) w.resolve();
         else {
-          if (w.owner !== undefined && changes.get(w.owner) !== undefined) this.#protect.delete(w.owner);
+          // The owner whose elements did not go in keeps none: its CHILD_SA is refused.
+          if (w.owner !== undefined) this.#own(w.owner, undefined);
           w.reject(failed);
         }
       }
@@ -276,47 +339,32 @@ export class CleartextGuard {
     this.#running = undefined;
   }
 
-  /** Adds and deletes the rules of the owners in `changes` only. */
-  async #writeChanges(changes: ReadonlyMap<number, Change>): Promise<void> {
-    const lines: string[] = [];
-    const added: { owner: number; rules: string[] }[] = [];
-    const removed: number[] = [];
-    for (const [owner, selectors] of changes) {
-      const old = this.#installed.get(owner);
-      const rules = selectors === undefined ? [] : dropRules(selectors);
-      if (old !== undefined && old.rules === rules.join('\n')) continue;
-      for (const h of old?.handles ?? []) lines.push(`delete rule ${GUARD_TABLE} ${CHAIN} handle ${h}`);
-      if (rules.length > 0) added.push({ owner, rules });
-      else removed.push(owner);
-      lines.push(...rules.map(ruleLine));
+  /** Adds and deletes the elements whose owners changed, and nothing else. */
+  async #writeChanges(dirty: ReadonlySet<string>): Promise<void> {
+    const add: string[] = [];
+    const del: string[] = [];
+    for (const k of dirty) {
+      const want = this.#counts.has(k);
+      if (want && !this.#inKernel.has(k)) add.push(k);
+      else if (!want && this.#inKernel.has(k)) del.push(k);
     }
+    const lines = [...elementLines('delete', del), ...elementLines('add', add)];
     if (lines.length === 0) return;
-    const handles = echoedHandles(await this.#io.nft(['--echo', '--handle', '-f', '-'], `${lines.join('\n')}\n`));
-    for (const owner of removed) this.#installed.delete(owner);
-    this.#record(added, handles, false);
+    await this.#io.nft(['-f', '-'], `${lines.join('\n')}\n`);
+    for (const k of del) this.#inKernel.delete(k);
+    for (const k of add) this.#inKernel.add(k);
   }
 
-  /** Writes the whole chain: the exemptions, then the drops of every owner. */
-  async #writeAll(): Promise<void> {
-    const owners = [...this.#protect].map(([owner, selectors]) => ({ owner, rules: dropRules(selectors) }));
-    const drops = owners.flatMap((o) => o.rules);
-    const script = guardChainScript(this.#tun, [], this.#pass) + drops.map((r) => `${ruleLine(r)}\n`).join('');
-    const handles = echoedHandles(await this.#io.nft(['--echo', '--handle', '-f', '-'], script));
-    this.#installed.clear();
-    // The exemption rules come first; the owners' drops are the last handles, in order.
-    this.#record(owners, handles.slice(Math.max(0, handles.length - drops.length)), true);
-  }
-
-  /** Notes the handles of `owners`' rules (`whole`: the chain was just written whole). */
-  #record(owners: readonly { owner: number; rules: readonly string[] }[], handles: readonly number[], whole: boolean) {
-    let i = 0;
-    const total = owners.reduce((n, o) => n + o.rules.length, 0);
-    // Without the handles (nft printed other than expected), the next change rewrites the chain whole.
-    if (handles.length !== total) this.#handlesKnown = false;
-    else if (whole) this.#handlesKnown = true;
-    for (const o of owners) {
-      this.#installed.set(o.owner, { rules: o.rules.join('\n'), handles: handles.slice(i, i + o.rules.length) });
-      i += o.rules.length;
-    }
+  /** Writes the sets whole (and the chain, with `chain`): every element wanted now, nothing else. */
+  async #writeAll(chain: boolean): Promise<void> {
+    const lines = [
+      ...(chain || !this.#inSync ? [guardChainScript(this.#tun, this.#pass).trimEnd()] : []),
+      ...SET_TYPES.map(([set]) => `flush set ${GUARD_TABLE} ${set}`),
+      ...elementLines('add', this.#counts.keys()),
+    ];
+    await this.#io.nft(['-f', '-'], `${lines.join('\n')}\n`);
+    this.#inKernel.clear();
+    for (const k of this.#counts.keys()) this.#inKernel.add(k);
+    this.#inSync = true;
   }
 }

@@ -39,6 +39,8 @@ export interface MemoryIo extends DaemonIo {
   nftMissing: boolean;
   /** The rules of the chains in the order added, by handle, as a batch of `nft -f -` scripts left them. */
   readonly nftRules: Map<number, string>;
+  /** The elements of the table's sets, by set name, as the scripts left them. */
+  readonly nftElements: Map<string, Set<string>>;
   /** What `nft -j list counter` reports as packets. */
   nftCounterPackets: number;
   /** addRoute calls so far. */
@@ -75,6 +77,7 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
   let setUp = false;
   let addRouteCalls = 0;
   const nftRules = new Map<number, string>();
+  const nftElements = new Map<string, Set<string>>();
   let nftHandle = 0;
   const sources: Partial<Record<IpFamily, string>> = {
     ...(options.address4 !== undefined ? { 4: options.address4 } : {}),
@@ -104,6 +107,7 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
     nftMissing: false,
     nftCounterPackets: 0,
     nftRules,
+    nftElements,
     nft(args, script) {
       if (this.nftMissing) return Promise.reject(new IoError('spawn nft ENOENT', ENOENT));
       if (args[0] === '-j')
@@ -111,7 +115,7 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
       if (!args.includes('-f')) return Promise.resolve('');
       this.nftScripts.push(script ?? '');
       try {
-        const echo = applyNft(nftRules, script ?? '', () => ++nftHandle);
+        const echo = applyNft(nftRules, nftElements, script ?? '', () => ++nftHandle);
         return Promise.resolve(args.includes('--echo') ? echo : '');
       } catch (e) {
         return Promise.reject(e as Error);
@@ -183,24 +187,51 @@ export function memoryIo(options: MemoryIoOptions): MemoryIo {
 }
 
 /**
- * Applies an `nft -f -` script to `rules` as nftables would, all or nothing: `add rule` (echoed with its handle),
- * `delete rule ... handle N` (an unknown handle fails the batch), `flush chain` and the table's deletion (both
- * empty it, there being one chain). Returns what `--echo --handle` prints.
+ * Applies an `nft -f -` script to `rules` and `sets` as nftables would, all or nothing: `add rule` (echoed with
+ * its handle), `delete rule ... handle N` (an unknown handle fails the batch), `flush chain` and the table's
+ * deletion (both empty the chain, there being one), `add element` / `delete element` (an element not in the set
+ * fails the batch) and `flush set`. Returns what `--echo --handle` prints.
  */
-function applyNft(rules: Map<number, string>, script: string, nextHandle: () => number): string {
+function applyNft(
+  rules: Map<number, string>,
+  sets: Map<string, Set<string>>,
+  script: string,
+  nextHandle: () => number,
+): string {
   const next = new Map(rules);
+  const nextSets = new Map([...sets].map(([name, elements]) => [name, new Set(elements)]));
+  const set = (name: string): Set<string> => {
+    let s = nextSets.get(name);
+    if (s === undefined) nextSets.set(name, (s = new Set()));
+    return s;
+  };
   const echo: string[] = [];
   for (const line of script.split('\n')) {
     const del = /^delete rule .* handle (\d+)$/.exec(line);
+    const element = /^(add|delete) element \S+ \S+ (\S+) \{ (.*) \}$/.exec(line);
     if (del !== null) {
       if (!next.delete(Number(del[1]))) throw new IoError(`nft: ${line}: No such file or directory`, ENOENT);
+    } else if (element !== null) {
+      const [, verb, name = '', list = ''] = element;
+      for (const e of list.split(', ')) {
+        if (verb === 'add') set(name).add(e);
+        else if (!set(name).delete(e)) throw new IoError(`nft: ${line}: No such file or directory`, ENOENT);
+      }
+    } else if (line.startsWith('flush set ')) {
+      set(line.split(' ').at(-1) ?? '').clear();
     } else if (line.startsWith('add rule ')) {
       const h = nextHandle();
       next.set(h, line.replace(/^add rule \S+ \S+ \S+ /, ''));
       echo.push(`${line} # handle ${h}`);
-    } else if (line.startsWith('flush chain ') || line.startsWith('delete table ')) next.clear();
+    } else if (line.startsWith('flush chain ')) next.clear();
+    else if (line.startsWith('delete table ')) {
+      next.clear();
+      nextSets.clear();
+    }
   }
   rules.clear();
   for (const [h, r] of next) rules.set(h, r);
+  sets.clear();
+  for (const [name, elements] of nextSets) sets.set(name, elements);
   return echo.map((l) => `${l}\n`).join('');
 }

@@ -6,17 +6,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nullLogger } from '../../src/common/log.js';
-import { CleartextGuard, guardChainScript, inboundMatch } from '../../src/daemon/cleartext-guard.js';
+import {
+  CleartextGuard,
+  guardChainScript,
+  guardTableScript,
+  inboundMatch,
+  protectedElement,
+} from '../../src/daemon/cleartext-guard.js';
 import { memoryIo } from '../../src/daemon/memory-io.js';
 import type { MemoryIo } from '../../src/daemon/memory-io.js';
 import { MemoryNetwork } from '../../src/io/memory-network.js';
 import type { SelectorInput } from '../../src/spd/selector.js';
 import { conf, LEFT, RIGHT, settle, TwoDaemons } from './memory-daemons.js';
 
-const DROP_RIGHT = `ip saddr ${RIGHT.inner} ip daddr ${LEFT.inner} counter name "cleartext" drop`;
+/** Left protects right's inner address: the element of its pair (remote source . local destination). */
+const DROP_RIGHT = `${RIGHT.inner} . ${LEFT.inner}`;
 
 function last(io: MemoryIo): string {
   return io.nftScripts.at(-1) ?? '';
+}
+
+/** Every element of the table's sets, as `SET ELEMENT`. */
+function elements(io: MemoryIo): string[] {
+  return [...io.nftElements].flatMap(([set, els]) => [...els].map((e) => `${set} ${e}`));
 }
 
 /** The chain as the scripts so far left it, one rule a line. */
@@ -45,11 +57,9 @@ test('selector pairs as nft matches: remote is the source, local the destination
     'ip saddr 192.0.2.2 ip daddr 192.0.2.1 meta l4proto 1',
     'ICMP type selectors are not ports: the whole protocol is checked',
   );
-  const script = guardChainScript(
-    'tsi0',
-    [{ local: '198.51.100.1', remote: '203.0.113.0/24' }],
-    [{ local: '198.51.100.1', remote: '203.0.113.0/24', protocol: 6, localPort: { start: 22, end: 22 } }],
-  );
+  const script = guardChainScript('tsi0', [
+    { local: '198.51.100.1', remote: '203.0.113.0/24', protocol: 6, localPort: { start: 22, end: 22 } },
+  ]);
   const lines = script.trim().split('\n');
   assert.equal(lines[0], 'flush chain inet tsipsec inbound', 'the chain is rewritten whole, in one batch');
   assert.ok(lines.indexOf('add rule inet tsipsec inbound iifname "tsi0" accept') > 0);
@@ -58,6 +68,41 @@ test('selector pairs as nft matches: remote is the source, local the destination
   assert.ok(passAt > 0 && dropAt > passAt, 'pass exemptions come before the drops');
   for (const exempt of ['meta l4proto { esp, ah } accept', 'udp dport { 500, 4500 } fib daddr type local accept'])
     assert.ok(lines.includes(`add rule inet tsipsec inbound ${exempt}`), exempt);
+  assert.ok(
+    lines.includes(
+      'add rule inet tsipsec inbound ip6 saddr . ip6 daddr . meta l4proto . th sport . th dport @protect6x counter name "cleartext" drop',
+    ),
+  );
+  assert.equal(
+    lines.filter((l) => / @protect[46]/.test(l)).length,
+    6,
+    'one lookup per set, whatever the number of SAs',
+  );
+  assert.match(guardTableScript(), /set protect4p \{ type ipv4_addr \. ipv4_addr \. inet_proto; flags interval; \}/);
+});
+
+test('selector pairs as set elements: remote first, any as /0, the protocol and ports only where they narrow', () => {
+  assert.deepEqual(protectedElement({ local: '198.51.100.0-198.51.100.255', remote: '203.0.113.7-203.0.113.7' }), {
+    set: 'protect4',
+    element: '203.0.113.7 . 198.51.100.0-198.51.100.255',
+  });
+  assert.deepEqual(protectedElement({ local: 'any4', remote: '0.0.0.0/0' }), {
+    set: 'protect4',
+    element: '0.0.0.0/0 . 0.0.0.0/0',
+  });
+  assert.deepEqual(
+    protectedElement({ local: '2001:db8:1::/48', remote: 'any6', protocol: 17, localPort: { start: 53, end: 53 } }),
+    { set: 'protect6x', element: '::/0 . 2001:db8:1::/48 . 17 . 0-65535 . 53' },
+  );
+  assert.deepEqual(
+    protectedElement({ local: '192.0.2.1', remote: '192.0.2.2', protocol: 1, localPort: { start: 2048, end: 2048 } }),
+    { set: 'protect4p', element: '192.0.2.2 . 192.0.2.1 . 1' },
+    'ICMP type selectors are not ports: the whole protocol is checked',
+  );
+  assert.deepEqual(protectedElement({ local: '192.0.2.1', remote: '192.0.2.2', protocol: 6 }), {
+    set: 'protect4p',
+    element: '192.0.2.2 . 192.0.2.1 . 6',
+  });
 });
 
 test('a CHILD_SA adds its drop rule, its removal takes it away; the table is made at start and deleted at stop', async () => {
@@ -65,24 +110,22 @@ test('a CHILD_SA adds its drop rule, its removal takes it away; the table is mad
   try {
     const first = t.left.io.nftScripts[0] ?? '';
     assert.match(first, /^table inet tsipsec\ndelete table inet tsipsec\ntable inet tsipsec \{/, 'a stale table goes');
-    assert.ok(!chain(t.left.io).includes('drop'), 'nothing protected yet');
+    assert.deepEqual(elements(t.left.io), [], 'nothing protected yet');
     assert.ok(chain(t.left.io).includes(`iifname "${t.left.io.tun.name}" accept`));
+    const rules = chain(t.left.io);
     await t.left.daemon.up('net', 10);
     await settle();
-    assert.ok(chain(t.left.io).includes(DROP_RIGHT), chain(t.left.io));
-    assert.equal(last(t.left.io), `add rule inet tsipsec inbound ${DROP_RIGHT}\n`, 'only the new rule is written');
-    assert.ok(chain(t.left.io).includes(`iifname "${t.left.io.tun.name}" accept`));
-    assert.ok(
-      chain(t.right.io).includes(`ip saddr ${LEFT.inner} ip daddr ${RIGHT.inner} counter name "cleartext" drop`),
-    );
+    assert.deepEqual(elements(t.left.io), [`protect4 ${DROP_RIGHT}`]);
+    assert.equal(last(t.left.io), `add element inet tsipsec protect4 { ${DROP_RIGHT} }\n`, 'only the new element');
+    assert.equal(chain(t.left.io), rules, 'the chain is unchanged');
+    assert.deepEqual(elements(t.right.io), [`protect4 ${LEFT.inner} . ${RIGHT.inner}`]);
     t.left.io.nftCounterPackets = 3;
     assert.equal((await t.left.daemon.stats()).drops.cleartext, 3, 'drops shown in stats');
-    const rulesUp = t.left.io.nftRules.size;
     t.left.daemon.down('lab');
     await settle();
-    assert.ok(!chain(t.left.io).includes('drop'), 'gone with the CHILD_SA');
-    assert.equal(t.left.io.nftRules.size, rulesUp - 1, 'the exemptions stay');
-    assert.match(last(t.left.io), /^delete rule inet tsipsec inbound handle \d+\n$/, 'deleted by its handle');
+    assert.deepEqual(elements(t.left.io), [], 'gone with the CHILD_SA');
+    assert.equal(chain(t.left.io), rules, 'the rules stay');
+    assert.equal(last(t.left.io), `delete element inet tsipsec protect4 { ${DROP_RIGHT} }\n`, 'deleted by value');
   } finally {
     await t.stop();
   }
@@ -121,39 +164,49 @@ test('trap policies are checked too; a pass child is exempt, as narrow as its se
   const t = await TwoDaemons.start(conf('left', { child: 'start_action = trap', moreChildren: pass }), conf('right'));
   try {
     const s = chain(t.left.io);
-    assert.ok(s.includes(DROP_RIGHT), 'the trap protects before any SA');
+    assert.deepEqual(elements(t.left.io), [`protect4 ${DROP_RIGHT}`], 'the trap protects before any SA');
     const passRule = `ip saddr ${RIGHT.inner} ip daddr ${LEFT.inner} meta l4proto 6 th dport 22 accept`;
     assert.ok(s.includes(passRule), s);
-    assert.ok(s.indexOf(passRule) < s.indexOf(DROP_RIGHT));
+    assert.ok(s.indexOf(passRule) < s.indexOf('@protect4 '));
   } finally {
     await t.stop();
   }
 });
 
-test('many CHILD_SAs at once go in one nft batch, each adding only its rule; a failed batch rewrites the chain', async () => {
+test('many CHILD_SAs at once go in one nft batch, each adding only its element; shared pairs are counted; a failed batch rewrites the sets', async () => {
   const io = memoryIo({ network: new MemoryNetwork(), address4: '192.0.2.1' });
   const guard = new CleartextGuard(io, 'tsi0', nullLogger);
   await guard.start();
-  const base = io.nftRules.size;
+  const rules = chain(io);
   const peer = (i: number): SelectorInput[] => [{ local: '203.0.113.0/24', remote: `198.51.100.${i}/32` }];
+  const has = (i: number): boolean => io.nftElements.get('protect4')?.has(`198.51.100.${i} . 203.0.113.0/24`) ?? false;
   const before = io.nftScripts.length;
   await Promise.all(Array.from({ length: 50 }, (_, i) => guard.protect(i + 1, peer(i + 1))));
   assert.equal(io.nftScripts.length, before + 1, 'one batch for the 50');
-  assert.equal(io.nftRules.size, base + 50);
-  assert.ok(!(io.nftScripts.at(-1) ?? '').includes('flush'), 'nothing rewritten');
+  assert.equal(io.nftElements.get('protect4')?.size, 50);
+  assert.match(
+    io.nftScripts.at(-1) ?? '',
+    /^add element inet tsipsec protect4 \{ [^\n]* \}\n$/,
+    'one line, nothing rewritten',
+  );
   await guard.protect(7, peer(7));
-  assert.equal(io.nftScripts.length, before + 1, 'the same rules again: no nft run');
+  assert.equal(io.nftScripts.length, before + 1, 'the same elements again: no nft run');
+  // Another owner with the same pair (a second connection to the same peer): the element stays until both go.
+  await guard.protect(107, peer(7));
+  await guard.release(7);
+  assert.ok(has(7), 'still wanted by 107');
+  await guard.release(107);
+  assert.ok(!has(7));
   await guard.release(3);
-  assert.equal(io.nftRules.size, base + 49);
-  assert.ok(![...io.nftRules.values()].some((r) => r.includes('198.51.100.3 ')), 'its rule is gone');
-  // A rule deleted behind the daemon's back: its handle is unknown to nft, the batch fails, the chain is rewritten.
-  const h = [...io.nftRules].find(([, r]) => r.includes('198.51.100.4 '))?.[0];
-  assert.ok(h !== undefined);
-  io.nftRules.delete(h);
+  assert.equal(io.nftElements.get('protect4')?.size, 48);
+  assert.ok(!has(3), 'its element is gone');
+  // An element deleted behind the daemon's back: the delete fails, the sets are written whole again.
+  io.nftElements.get('protect4')?.delete('198.51.100.4 . 203.0.113.0/24');
   await guard.release(4);
-  assert.ok((io.nftScripts.at(-1) ?? '').startsWith('flush chain inet tsipsec inbound'), 'rewritten whole');
-  assert.equal(io.nftRules.size, base + 48);
+  assert.match(io.nftScripts.at(-1) ?? '', /^flush set inet tsipsec protect4\n/, 'rewritten whole');
+  assert.equal(io.nftElements.get('protect4')?.size, 47);
   await guard.release(5);
-  assert.match(io.nftScripts.at(-1) ?? '', /^delete rule .* handle \d+\n$/, 'handles known again');
-  assert.equal(io.nftRules.size, base + 47);
+  assert.equal(io.nftScripts.at(-1), 'delete element inet tsipsec protect4 { 198.51.100.5 . 203.0.113.0/24 }\n');
+  assert.equal(io.nftElements.get('protect4')?.size, 46);
+  assert.equal(chain(io), rules, 'the rules never change with the SAs');
 });

@@ -65,3 +65,55 @@ test('libnftables in-process: rules with their handles, JSON output, errors with
     delNetns(ns);
   }
 });
+
+/** The cleartext check's table, chain and one element of each of its six sets, as the kernel takes them. */
+const guardChild = `
+import { openNftables } from ${JSON.stringify(fileURLToPath(new URL('../../src/io/linux/nftables.js', import.meta.url)))};
+import * as g from ${JSON.stringify(fileURLToPath(new URL('../../src/daemon/cleartext-guard.js', import.meta.url)))};
+const nft = openNftables();
+await nft.run(['-f', '-'], g.guardTableScript());
+await nft.run(['-f', '-'], g.guardChainScript('tsi0', [{ local: '192.0.2.1', remote: '192.0.2.2', protocol: 6, localPort: 22 }]));
+const sels = [
+  { local: '192.0.2.0/24', remote: '198.51.100.7' },
+  { local: '192.0.2.1', remote: '198.51.100.1-198.51.100.9', protocol: 1 },
+  { local: 'any4', remote: '203.0.113.0/24', protocol: 17, localPort: { start: 53, end: 53 }, remotePort: { start: 1024, end: 65535 } },
+  { local: '2001:db8:1::/64', remote: '2001:db8:2::1-2001:db8:2::9' },
+  { local: '2001:db8:1::1', remote: 'any6', protocol: 58 },
+  { local: '2001:db8:1::/64', remote: '2001:db8:3::/48', protocol: 6, remotePort: 443 },
+];
+const lines = sels.map((s) => { const e = g.protectedElement(s); return 'add element inet tsipsec ' + e.set + ' { ' + e.element + ' }'; });
+await nft.run(['-f', '-'], lines.join('\\n') + '\\n');
+const listed = JSON.parse(await nft.run(['-j', 'list', 'table', 'inet', 'tsipsec'])).nftables;
+const counts = {};
+for (const o of listed) if (o.set) counts[o.set.name] = (o.set.elem ?? []).length;
+nft.close();
+console.log(JSON.stringify(counts));
+`;
+
+test(
+  'the cleartext check in the kernel: its table, chain and an element in each of the six sets',
+  { skip: rootSkip },
+  () => {
+    const ns = uniqueName('tsi-nft');
+    try {
+      addNetns(ns);
+      const printed = execFileSync(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', guardChild],
+        {
+          encoding: 'utf8',
+          timeout: 30_000,
+        },
+      );
+      const counts = JSON.parse(printed.trim().split('\n').pop() ?? '{}') as Record<string, number>;
+      assert.deepEqual(counts, { protect4: 1, protect4p: 1, protect4x: 1, protect6: 1, protect6p: 1, protect6x: 1 });
+      const chain = sh('ip', ['netns', 'exec', ns, 'nft', 'list', 'chain', 'inet', 'tsipsec', 'inbound']);
+      assert.match(
+        chain,
+        /ip6 saddr \. ip6 daddr \. meta l4proto \. th sport \. th dport @protect6x counter name "cleartext" drop/,
+      );
+    } finally {
+      delNetns(ns);
+    }
+  },
+);

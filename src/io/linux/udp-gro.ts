@@ -3,6 +3,10 @@
  * `segmentSize` bytes but the last, which may be shorter. They are split here into slots of a batch of views
  * that point into the entry's pooled buffer: nothing is copied, nothing allocated per datagram. Whoever
  * receives such a slot may write only inside its own bytes (`DatagramBatch.shared`).
+ *
+ * Size: the kernel stops coalescing before the packet, IP header included, reaches the device's gro_max_size
+ * (65536 unless raised for BIG TCP), so an entry fits the 65535-byte receive slot of `udp-endpoint.ts`. One that
+ * does not (MSG_TRUNC) is dropped whole and counted in rxDrops, as before.
  */
 import { ADDRESS_SLOT_BYTES, type DatagramBatch } from '../types.js';
 

@@ -137,5 +137,13 @@ function formatOffloads(o: DaemonStats['offloads']): string[] {
         : `UDP GSO off${u.fallback !== undefined ? ` (${u.fallback})` : ''}${u.sends > 0 ? `, ${u.sends} sends before` : ''}`,
     );
   }
+  const g = o?.udpGro;
+  if (g !== undefined) {
+    lines.push(
+      g.enabled
+        ? `UDP GRO on: ${g.receives} receives carried ${g.datagrams} datagrams`
+        : `UDP GRO off: ${g.fallback ?? 'not requested'}`,
+    );
+  }
   return lines;
 }

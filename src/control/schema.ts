@@ -2,7 +2,7 @@
  * The shapes the daemon returns on the control channel, which `--json` prints unchanged. These are a
  * user-facing surface: fields are only ever added, never renamed or removed.
  */
-import type { OffloadInfo, UdpGsoInfo } from '../io/types.js';
+import type { OffloadInfo, UdpGroInfo, UdpGsoInfo } from '../io/types.js';
 
 /** Traffic counters of one direction of a CHILD_SA. */
 
@@ -138,6 +138,8 @@ export interface DaemonStats {
   offloads?: {
     tun?: OffloadInfo;
     udpGso?: UdpGsoInfo;
+    /** UDP GRO receives of ESP in UDP: coalesced receives split here and the datagrams they carried. */
+    udpGro?: UdpGroInfo;
   };
 }
 

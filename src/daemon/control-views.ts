@@ -5,7 +5,7 @@
 import { EncrId, IntegId, nameOf } from '../crypto/ids.js';
 import type { AddressSpec } from '../config/swanctl-model.js';
 import type { ChildSaInfo, ConnectionInfo, DaemonStats, IkeSaInfo, PoolInfo } from '../control/schema.js';
-import type { TunDevice, UdpEndpoint, UdpGsoInfo } from '../io/types.js';
+import type { TunDevice, UdpEndpoint, UdpGroInfo, UdpGsoInfo } from '../io/types.js';
 import { connectionCertificates, saCertificates } from '../pki/listing.js';
 import type { IkeEngine } from '../ike/engine.js';
 import { formatTs } from '../ike/traffic-selectors.js';
@@ -238,11 +238,29 @@ export function daemonStats(sas: { ikeSas: IkeSaInfo[] }, engine: IkeEngine, ext
   };
 }
 
-/** The data plane's offloads for `stats`: the TUN's, and UDP GSO over the ESP-in-UDP endpoints. */
+/** The data plane's offloads for `stats`: the TUN's, and UDP GSO and GRO over the ESP-in-UDP endpoints. */
 export function offloadStats(tun: TunDevice, natT: readonly UdpEndpoint[]): DaemonStats['offloads'] {
   const udpGso = sumGso(natT.map((e) => e.gsoInfo?.()));
+  const udpGro = sumGro(natT.map((e) => e.groInfo?.()));
   const t = tun.offloadInfo?.();
-  return { ...(t !== undefined ? { tun: t } : {}), ...(udpGso !== undefined ? { udpGso } : {}) };
+  return {
+    ...(t !== undefined ? { tun: t } : {}),
+    ...(udpGso !== undefined ? { udpGso } : {}),
+    ...(udpGro !== undefined ? { udpGro } : {}),
+  };
+}
+
+/** UDP GRO over the ESP-in-UDP endpoints of both families: on while every one is, with their receives added. */
+export function sumGro(infos: readonly (UdpGroInfo | undefined)[]): UdpGroInfo | undefined {
+  const known = infos.filter((i): i is UdpGroInfo => i !== undefined);
+  if (known.length === 0) return undefined;
+  const fallback = known.find((i) => i.fallback !== undefined)?.fallback;
+  return {
+    enabled: known.every((i) => i.enabled),
+    receives: known.reduce((n, i) => n + i.receives, 0),
+    datagrams: known.reduce((n, i) => n + i.datagrams, 0),
+    ...(fallback !== undefined ? { fallback } : {}),
+  };
 }
 
 /** UDP GSO over the ESP-in-UDP endpoints of both families: on while every one is, with their sends added. */

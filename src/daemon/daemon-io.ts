@@ -114,7 +114,10 @@ export interface LinuxIoOptions {
   /** TUN name or pattern (default `tsi%d`). */
   readonly tunName?: string;
   readonly mtu?: number;
-  /** TUN offloads (TSO/USO reads split here, GRO writes); default on, `false` for plain packets. */
+  /**
+   * Offloads: TUN TSO/USO reads split here and GRO writes, UDP GRO receives of ESP in UDP; default on, `false`
+   * for plain packets.
+   */
   readonly offload?: boolean;
   /** Firewall mark on every packet the daemon sends itself (IKE, ESP), default 0x7473. */
   readonly mark?: number;
@@ -145,7 +148,13 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
     clock: new SystemClock(),
     openTun: () =>
       new LinuxTun({ name: options.tunName ?? 'tsi%d', mtu: options.mtu ?? 1400, offload: options.offload ?? true }),
-    openUdp: (family, port) => new LinuxUdpEndpoint({ family, port, mark }),
+    openUdp: (family, port) =>
+      new LinuxUdpEndpoint({
+        family,
+        port,
+        mark,
+        ...(options.offload === false ? { udpGro: 'offloads turned off (--no-offload)' } : {}),
+      }),
     // AH's ICV covers the IPv4 Identification, so IPv4 AH is sent with IP_HDRINCL (our header, our ID).
     openRaw: (family, protocol) =>
       new LinuxPacketSocket({

@@ -8,7 +8,7 @@
  *             -> accounting -> NAT mapping check (only after the ICV verified) -> the TUN write batch.
  * Counters, lifetimes and drop reasons are the data plane's (userspace-dataplane.ts).
  */
-import { readU32 } from '../common/ip.js';
+import { IPV6_HEADER_LENGTH, readU32 } from '../common/ip.js';
 import type { PacketBuffer } from '../common/packet-buffer.js';
 import { ESP_HEADER_LENGTH, ESP_SPI_OFFSET } from '../esp/constants.js';
 import { decapsulateEcn, outerTrafficClass, readTrafficClass } from '../esp/ecn.js';
@@ -28,12 +28,17 @@ import { SendBatch } from './send-batch.js';
 import { OuterHeaderScratch, rebuildTransportHeader, sameBytes } from './transport-header.js';
 import type { MutablePacket } from './transport-header.js';
 
+/** Smallest spill buffer: a full-sized packet and its header, so most are allocated once. */
+const SPILL_MIN_BYTES = 2048;
+
 /** What the ESP path uses of the data plane that owns it. */
 export interface EspPathHost {
   readonly sad: SecurityAssociationDatabase<SaState>;
   readonly stats: DataplaneStats;
   /** Hand an opened packet to the TUN write batch (the data plane flushes it after the batch). */
   queueTun(pkt: MutablePacket): void;
+  /** Write what `queueTun` holds now. */
+  flushTun(): void;
   /** An authenticated ESP-in-UDP packet came from a new address or port (once per change). */
   mapping(sa: SecurityAssociation<SaState>, event: MappingEvent): void;
 }
@@ -48,6 +53,14 @@ export class EspPath {
   private readonly view: MutablePacket = { buf: Buffer.alloc(0), off: 0, len: 0 };
   private readonly key = new FlowKey();
   private readonly outer = new OuterHeaderScratch();
+  /**
+   * Transport mode, one datagram of a UDP GRO receive without room for the IP header inside its own bytes: the
+   * payload is copied into the next of these (grown when short, never freed). A ring: before it comes round
+   * again the TUN write batch is flushed, so no queued packet still points into a buffer being reused.
+   */
+  private readonly spill: Buffer[] = [];
+  private spillNext = 0;
+  private readonly spillSlots: number;
 
   constructor(
     host: EspPathHost,
@@ -60,6 +73,7 @@ export class EspPath {
     this.natT = natT;
     this.rawOut = { 4: new SendBatch(4, batchSize), 6: new SendBatch(6, batchSize) };
     this.udpOut = { 4: new SendBatch(4, batchSize), 6: new SendBatch(6, batchSize) };
+    this.spillSlots = batchSize;
   }
 
   /** Start the raw sockets; the UDP endpoints are started by their owner with the data plane's `espReceiver`. */
@@ -138,7 +152,7 @@ export class EspPath {
     if (sa.mode === 'tunnel' && !decapsulateEcn(v.buf, v.off, v.len, batch.tos?.[i] ?? 0)) {
       return sad.countDrop(sa, 'ecn');
     }
-    if (sa.mode === 'transport' && !rebuildTransportHeader(v, batch, i, st.esp.lastNextHeader, this.outer)) {
+    if (sa.mode === 'transport' && !this.transportHeader(v, batch, i, st.esp.lastNextHeader, off, len)) {
       return sad.countDrop(sa, 'tooBig');
     }
     // RFC 3948 3.1.2: behind a NAT the peer's TCP/UDP checksum covers addresses other than the rebuilt ones.
@@ -150,6 +164,30 @@ export class EspPath {
     sad.account(sa, v.len, now);
     if (st.encap) this.checkMapping(sa, st, batch, i);
     this.host.queueTun(v);
+  }
+
+  /**
+   * Rebuild the transport-mode IP header of slot `i` (delivered as `len` bytes at `off`). A UDP GRO view may
+   * write only inside those bytes; when they cannot hold the header too, the payload moves to a spill buffer.
+   */
+  private transportHeader(v: MutablePacket, batch: DatagramBatch, i: number, nh: number, off: number, len: number) {
+    if (batch.shared?.[i] !== 1) return rebuildTransportHeader(v, batch, i, nh, this.outer);
+    if (rebuildTransportHeader(v, batch, i, nh, this.outer, off, off + len)) return true;
+    const room = IPV6_HEADER_LENGTH;
+    if (this.spillNext === this.spillSlots) {
+      this.host.flushTun();
+      this.spillNext = 0;
+    }
+    const k = this.spillNext++;
+    let s = this.spill[k];
+    if (s === undefined || s.length < room + v.len) {
+      s = Buffer.allocUnsafeSlow(Math.max(room + v.len, SPILL_MIN_BYTES));
+      this.spill[k] = s;
+    }
+    v.buf.copy(s, room, v.off, v.off + v.len);
+    v.buf = s;
+    v.off = room;
+    return rebuildTransportHeader(v, batch, i, nh, this.outer);
   }
 
   private send(out: SendBatch, encap: boolean): void {

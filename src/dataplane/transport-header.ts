@@ -28,7 +28,8 @@ export interface MutablePacket {
 
 /**
  * Put an IP header in front of the payload at pkt.off. If the bytes in front (the freed ESP header and IV)
- * are fewer than the header needs, the payload moves back first. False when the buffer has no room.
+ * are fewer than the header needs, the payload moves back first. Only bytes from `lo` up to `hi` may be
+ * written (the whole buffer unless the datagram shares it, a UDP GRO view). False when there is no room.
  */
 export function rebuildTransportHeader(
   pkt: MutablePacket,
@@ -36,12 +37,14 @@ export function rebuildTransportHeader(
   slot: number,
   nextHeader: number,
   scratch: OuterHeaderScratch,
+  lo = 0,
+  hi = pkt.buf.length,
 ): boolean {
   const f = batch.family;
   const hl = f === 4 ? IPV4_MIN_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-  if (pkt.off < hl) {
-    const shift = hl - pkt.off;
-    if (pkt.off + pkt.len + shift > pkt.buf.length) return false;
+  if (pkt.off - lo < hl) {
+    const shift = lo + hl - pkt.off;
+    if (pkt.off + pkt.len + shift > hi) return false;
     pkt.buf.copyWithin(pkt.off + shift, pkt.off, pkt.off + pkt.len);
     pkt.off += shift;
   }

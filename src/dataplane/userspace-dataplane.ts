@@ -148,6 +148,7 @@ export class UserspaceDataplane implements KernelIpsec {
         sad: this.sad,
         stats: this.stats,
         queueTun: (pkt) => this.queueTun(pkt),
+        flushTun: () => this.flushTun(),
         mapping: (sa, e) => this.onMapping(sa, e),
       },
       options.espSockets ?? {},

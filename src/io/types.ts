@@ -60,6 +60,12 @@ export interface DatagramBatch extends PacketBatch {
    * (0 leaves it to the socket), on receive the arriving outer header's (0 when the socket does not say).
    */
   readonly tos?: Uint8Array;
+  /**
+   * Per received slot, when the batch has it: 1 when the slot is one datagram of a UDP GRO receive, a view into
+   * a buffer that holds its neighbours too. Bytes outside the slot's delivered `offsets .. offsets + lengths`
+   * are then not the receiver's to write (0: the whole buffer is the slot's).
+   */
+  readonly shared?: Uint8Array;
 }
 
 /** Counters every device and socket keeps; receive-side drops never throw. */
@@ -156,6 +162,8 @@ export interface UdpEndpoint {
   sendEsp(batch: DatagramBatch): number;
   /** UDP GSO for ESP-in-UDP sends, where the endpoint has it (Linux). */
   readonly gsoInfo?: () => UdpGsoInfo;
+  /** UDP GRO for ESP-in-UDP receives, where the endpoint has it (Linux, NAT-T port). */
+  readonly groInfo?: () => UdpGroInfo;
   /** Send a one-byte NAT-keepalive (RFC 3948 2.3). */
   sendKeepalive(remote: UdpAddress): boolean;
   close(): Promise<void>;
@@ -228,5 +236,16 @@ export interface UdpGsoInfo {
   readonly enabled: boolean;
   readonly sends: number;
   readonly segments: number;
+  readonly fallback?: string;
+}
+
+/**
+ * UDP GRO of an endpoint (chosen at start): on, or off and why; receives that carried more than one datagram
+ * and the datagrams they carried.
+ */
+export interface UdpGroInfo {
+  readonly enabled: boolean;
+  readonly receives: number;
+  readonly datagrams: number;
   readonly fallback?: string;
 }

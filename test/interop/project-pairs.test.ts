@@ -1,14 +1,16 @@
 /**
  * The project against itself in two namespaces: tunnel and transport mode, IPv4 and IPv6 inside and
  * outside, raw ESP (IP protocol 50) and ESP in UDP 4500. A ping and a short iperf3 run go through each
- * tunnel; the SA counters on both sides must agree with what was sent.
+ * tunnel; the SA counters on both sides must agree with what was sent. ESP in UDP is received with UDP GRO (the
+ * sender's UDP GSO runs arrive whole and are split by the receiver), and once more with `--no-offload` on both
+ * sides (plain receives, the reason shown by `stats`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab } from '../helpers/lab.js';
 import { labSkip } from '../helpers/prerequisites.js';
 import type { LabHost } from '../helpers/lab.js';
-import { TsipsecPeer } from '../helpers/tsipsec.js';
+import { CLI, TsipsecPeer } from '../helpers/tsipsec.js';
 import { pskConfig } from '../helpers/swanctl.js';
 import type { DaemonStats, IkeSaInfo } from '../../src/control/schema.js';
 
@@ -23,6 +25,8 @@ interface Scenario {
   esp: string;
   /** Integrity-only AH instead of ESP (ah_proposals), never encapsulated. */
   ah?: string;
+  /** Both daemons started with `--no-offload`. */
+  noOffload?: boolean;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -34,6 +38,17 @@ const SCENARIOS: Scenario[] = [
   { name: 'transport over IPv4, raw ESP', outer: 4, inner: 4, mode: 'transport', encap: false, esp: 'aes128gcm16' },
   { name: 'transport over IPv6, raw ESP', outer: 6, inner: 6, mode: 'transport', encap: false, esp: 'aes256-sha512' },
   { name: 'transport over IPv4, ESP in UDP', outer: 4, inner: 4, mode: 'transport', encap: true, esp: 'aes128gcm16' },
+  // IPv6 transport over UDP GRO: the rebuilt header does not fit the datagram's own bytes (a spill buffer).
+  { name: 'transport over IPv6, ESP in UDP', outer: 6, inner: 6, mode: 'transport', encap: true, esp: 'aes128gcm16' },
+  {
+    name: 'tunnel IPv4 in IPv4, ESP in UDP, --no-offload',
+    outer: 4,
+    inner: 4,
+    mode: 'tunnel',
+    encap: true,
+    esp: 'aes128gcm16',
+    noOffload: true,
+  },
   { name: 'AH tunnel IPv4 in IPv4', outer: 4, inner: 4, mode: 'tunnel', encap: false, esp: '', ah: 'sha256' },
   { name: 'AH transport over IPv4', outer: 4, inner: 4, mode: 'transport', encap: false, esp: '', ah: 'sha384' },
   { name: 'AH tunnel IPv6 in IPv6', outer: 6, inner: 6, mode: 'tunnel', encap: false, esp: '', ah: 'aes128gmac' },
@@ -79,8 +94,9 @@ for (const s of SCENARIOS) {
     let b: TsipsecPeer | undefined;
     try {
       const { left, right } = lab;
-      b = await TsipsecPeer.start(lab, right, conf(right, left, s, 'right.pair', 'left.pair'));
-      a = await TsipsecPeer.start(lab, left, conf(left, right, s, 'left.pair', 'right.pair'));
+      const extra = s.noOffload === true ? ['--no-offload'] : [];
+      b = await TsipsecPeer.start(lab, right, conf(right, left, s, 'right.pair', 'left.pair'), 2, extra);
+      a = await TsipsecPeer.start(lab, left, conf(left, right, s, 'left.pair', 'right.pair'), 2, extra);
       await a.call('up', { name: 'net', timeoutSec: 20 });
       const src = innerOf(left, s);
       const dst = innerOf(right, s);
@@ -114,11 +130,35 @@ for (const s of SCENARIOS) {
       assert.ok(cb.in.bytes > tcpBytes, `${cb.in.bytes} bytes opened for ${tcpBytes} bytes of TCP payload`);
       for (const c of [ca, cb])
         assert.equal((c.drops['icv'] ?? 0) + (c.drops['replay'] ?? 0), 0, JSON.stringify(c.drops));
-      // The TCP sender's TUN handed over TSO super-packets, split before ESP; ESP in UDP went out as UDP GSO.
+      // The TCP sender's TUN handed over TSO super-packets, split before ESP; ESP in UDP went out as UDP GSO and
+      // reached the receiver as UDP GRO receives of several datagrams each (or, without offloads, one by one).
       const st = (await a.call('stats')) as DaemonStats;
-      assert.equal(st.offloads?.tun?.tso, true, JSON.stringify(st.offloads));
-      assert.ok((st.offloads?.tun?.gsoReads ?? 0) > 0, `super-packets read: ${JSON.stringify(st.offloads?.tun)}`);
+      const rt = (await b.call('stats')) as DaemonStats;
+      if (s.noOffload === true) {
+        assert.equal(st.offloads?.tun?.tso, false, JSON.stringify(st.offloads));
+        for (const o of [st.offloads, rt.offloads]) {
+          assert.deepEqual(
+            o?.udpGro,
+            { enabled: false, receives: 0, datagrams: 0, fallback: 'offloads turned off (--no-offload)' },
+            JSON.stringify(o),
+          );
+        }
+        const text = await lab.exec(right, process.execPath, [CLI, '--control', b.control, 'stats']);
+        assert.match(text, /^UDP GRO off: offloads turned off \(--no-offload\)$/m, text);
+      } else {
+        assert.equal(st.offloads?.tun?.tso, true, JSON.stringify(st.offloads));
+        assert.ok((st.offloads?.tun?.gsoReads ?? 0) > 0, `super-packets read: ${JSON.stringify(st.offloads?.tun)}`);
+      }
       if (s.encap) assert.ok((st.offloads?.udpGso?.sends ?? 0) > 0, JSON.stringify(st.offloads?.udpGso));
+      if (s.encap && s.noOffload !== true) {
+        const g = rt.offloads?.udpGro;
+        assert.equal(g?.enabled, true, JSON.stringify(rt.offloads));
+        assert.ok((g?.receives ?? 0) > 0 && (g?.datagrams ?? 0) > 2 * (g?.receives ?? 0), JSON.stringify(g));
+        // Every datagram of those receives was opened: none is lost or counted twice in the split.
+        assert.ok((g?.datagrams ?? 0) <= cb.in.packets, `${JSON.stringify(g)}, ${cb.in.packets} opened`);
+        const text = await lab.exec(right, process.execPath, [CLI, '--control', b.control, 'stats']);
+        assert.match(text, /^UDP GRO on: \d+ receives carried \d+ datagrams$/m, text);
+      }
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\n--- left log ---\n${a?.log().slice(-3000)}\n--- right log ---\n${b?.log().slice(-3000)}`,

@@ -300,44 +300,78 @@ test('gsoRunLength: one peer, one size (the last may be shorter), limits on room
 });
 
 for (const family of [4, 6] as const) {
-  test(
-    `ESP in UDP over IPv${family} with UDP GSO: one send carries a run, the peer receives each datagram whole; refused GSO falls back`,
-    { skip: rootSkip },
-    () =>
-      withVeth(async (v) => {
-        const [addrA, addrB] = family === 4 ? [v.a4, v.b4] : [v.a6, v.b6];
-        const a = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
-        const b = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsB });
-        try {
-          assert.equal(a.gso.enabled, true);
-          const esp: Seen[] = [];
-          b.start({ ike: () => undefined, esp: (batch) => collect(esp)(batch) });
-          const run = [1, 2, 3, 4, 5, 6, 7, 8].map((seq) => fakeEsp(0xfeedf00d, seq, seq === 8 ? 300 : 1200));
-          assert.equal(a.sendEsp(batchOf(family, run, addrB, 4500)), 8);
-          await waitFor(() => esp.length >= 8, 3000, 'eight datagrams');
-          assert.deepEqual(
-            esp.map((s) => s.bytes),
-            run,
-          );
-          assert.ok(esp.every((s) => s.from === addrA));
-          assert.deepEqual([a.gso.sends, a.gso.segments], [1, 8]);
-          // Segments larger than the path allows: the kernel refuses the GSO message, the run goes one by one.
-          sh('ip', ['-n', v.nsA, 'link', 'set', 'veth0', 'mtu', '1280']);
-          const big = [11, 12, 13].map((seq) => fakeEsp(0xfeedf00d, seq, 1300));
-          assert.equal(a.sendEsp(batchOf(family, big, addrB, 4500)), 3);
-          await waitFor(() => esp.length >= 11, 3000, 'the fallback datagrams');
-          assert.deepEqual(
-            esp.slice(8).map((s) => s.bytes),
-            big,
-          );
-          assert.equal(a.gso.enabled, false);
-          assert.match(a.gso.fallback ?? '', /UDP_SEGMENT refused/);
-        } finally {
-          await a.close();
-          await b.close();
-        }
-      }),
-  );
+  for (const gro of [true, false]) {
+    test(
+      `ESP in UDP over IPv${family} with UDP GSO, received with UDP GRO ${gro ? 'on' : 'off'}: one send carries a run, the peer gets each datagram whole; refused GSO falls back`,
+      { skip: rootSkip },
+      () =>
+        withVeth(async (v) => {
+          const [addrA, addrB] = family === 4 ? [v.a4, v.b4] : [v.a6, v.b6];
+          const a = new LinuxUdpEndpoint({ family, port: 4500, netns: v.nsA });
+          const b = new LinuxUdpEndpoint({
+            family,
+            port: 4500,
+            netns: v.nsB,
+            ...(gro ? {} : { udpGro: 'offloads turned off (test)' }),
+          });
+          try {
+            assert.equal(a.gso.enabled, true);
+            assert.deepEqual(
+              [b.gro.enabled, b.gro.fallback],
+              gro ? [true, undefined] : [false, 'offloads turned off (test)'],
+            );
+            // The ESP slots only: a batch may also hold the IKE message and the keepalive.
+            const all: Seen[] = [];
+            const esp: Seen[] = [];
+            const ike: Buffer[] = [];
+            let keepalives = 0;
+            b.start({
+              ike: (m) => ike.push(m),
+              esp: (batch) => {
+                all.length = 0;
+                collect(all)(batch);
+                esp.push(...all.filter((x) => x.kind === DatagramKind.ESP));
+              },
+              keepalive: () => keepalives++,
+            });
+            const run = [1, 2, 3, 4, 5, 6, 7, 8].map((seq) => fakeEsp(0xfeedf00d, seq, seq === 8 ? 300 : 1200));
+            assert.equal(a.sendEsp(batchOf(family, run, addrB, 4500)), 8);
+            // IKE behind the non-ESP marker and a NAT-keepalive between runs: never merged with ESP.
+            assert.ok(a.sendIke(Buffer.from('an IKE message'), { address: addrB, port: 4500 }));
+            assert.ok(a.sendKeepalive({ address: addrB, port: 4500 }));
+            const run2 = [21, 22, 23, 24].map((seq) => fakeEsp(0xfeedf00d, seq, 1000));
+            assert.equal(a.sendEsp(batchOf(family, run2, addrB, 4500)), 4);
+            await waitFor(() => esp.length >= 12 && ike.length >= 1 && keepalives >= 1, 3000, 'twelve datagrams');
+            assert.deepEqual(
+              esp.map((s) => s.bytes),
+              [...run, ...run2],
+            );
+            assert.ok(esp.every((s) => s.from === addrA && s.to === addrB));
+            assert.deepEqual([ike.map((m) => m.toString()), keepalives], [['an IKE message'], 1]);
+            assert.deepEqual([a.gso.sends, a.gso.segments], [2, 12]);
+            // Every datagram is counted once, whether it came alone or inside a GRO receive.
+            assert.equal(b.stats.rxPackets, 14);
+            assert.equal(b.stats.rxDrops, 0);
+            if (gro) assert.deepEqual([b.gro.receives, b.gro.datagrams], [2, 12], 'each GSO send arrived as one');
+            else assert.deepEqual([b.gro.receives, b.gro.datagrams], [0, 0]);
+            // Segments larger than the path allows: the kernel refuses the GSO message, the run goes one by one.
+            sh('ip', ['-n', v.nsA, 'link', 'set', 'veth0', 'mtu', '1280']);
+            const big = [11, 12, 13].map((seq) => fakeEsp(0xfeedf00d, seq, 1300));
+            assert.equal(a.sendEsp(batchOf(family, big, addrB, 4500)), 3);
+            await waitFor(() => esp.length >= 15, 3000, 'the fallback datagrams');
+            assert.deepEqual(
+              esp.slice(12).map((s) => s.bytes),
+              big,
+            );
+            assert.equal(a.gso.enabled, false);
+            assert.match(a.gso.fallback ?? '', /UDP_SEGMENT refused/);
+          } finally {
+            await a.close();
+            await b.close();
+          }
+        }),
+    );
+  }
 }
 
 for (const family of [4, 6] as const) {

@@ -2,11 +2,25 @@
  * The shared engine of the Linux raw IP sockets and UDP endpoints: a non-blocking socket watched by the
  * event loop's epoll (`fd-poller.ts`), drained with recvmmsg(2) into a pooled batch, written with
  * sendmmsg(2) straight from the caller's buffers.
+ *
+ * UDP GRO (`udpGro`): the kernel may hand one recvmmsg entry holding several datagrams of one flow, all of one
+ * size but the last, with the size in a UDP_GRO control message. Each such entry is split into its datagrams
+ * as views over the pooled buffer (no copy) in a second batch of references, `#views`, which is delivered
+ * whenever it fills and at the end of each round; its `shared` flags tell the receiver which slots must not
+ * write outside their own bytes.
  */
 import { createDatagramBatch } from '../batch.js';
 import { writeAddress } from '../ip-address.js';
 import type { DatagramKind } from '../types.js';
-import { ADDRESS_SLOT_BYTES, IoError, newIoStats, type DatagramBatch, type IpFamily, type IoStats } from '../types.js';
+import {
+  ADDRESS_SLOT_BYTES,
+  errnoName,
+  IoError,
+  newIoStats,
+  type DatagramBatch,
+  type IpFamily,
+  type IoStats,
+} from '../types.js';
 import { pollReadable, type FdPoller } from './fd-poller.js';
 import {
   AF_INET,
@@ -42,10 +56,13 @@ import {
   SOCKADDR_IN_BYTES,
   SOCKADDR_PORT_OFFSET,
   SOL_SOCKET,
+  SOL_UDP,
   sys,
+  UDP_GRO,
   UDP_MAX_SEGMENTS,
 } from './libc.js';
 import { MmsgTable } from './mmsg-table.js';
+import { GRO_VIEW_SLOTS, splitGroEntry, viewBatch, type UdpGroState } from './udp-gro.js';
 import { withNetns } from './netns.js';
 
 /** IPv4 header fields used to strip the header a raw IPv4 socket delivers (RFC 791 3.1). */
@@ -98,6 +115,11 @@ export interface DatagramSocketOptions {
    * kernel segments after one trip through the stack. Turned off for good at the first refusal. Default off.
    */
   readonly udpGso?: boolean;
+  /**
+   * UDP only: ask for UDP GRO receives (setsockopt UDP_GRO) and split each coalesced entry into its datagrams.
+   * When the kernel refuses the option, receives stay plain and `gro.fallback` says why. Default off.
+   */
+  readonly udpGro?: boolean;
 }
 
 /** UDP GSO state of a socket: whether it is on, what it did, and why it went off. */
@@ -128,6 +150,9 @@ export class DatagramSocketCore {
   /** Datagrams carried by each message of the send table (1, or a GSO run). */
   readonly #sendRunOf: Int32Array;
   readonly gso: UdpGsoState;
+  readonly gro: UdpGroState;
+  /** With UDP GRO on: the batch of views a receive round is split into (buffers referenced, never owned). */
+  readonly #views: DatagramBatch | undefined;
 
   constructor(o: DatagramSocketOptions) {
     this.family = o.family;
@@ -144,6 +169,7 @@ export class DatagramSocketCore {
     this.#sendSlotOf = new Int32Array(o.batchSize);
     this.#sendRunOf = new Int32Array(o.batchSize);
     this.gso = { enabled: o.udpGso === true && o.type === SOCK_DGRAM, sends: 0, segments: 0 };
+    this.gro = { enabled: o.udpGro === true && o.type === SOCK_DGRAM, receives: 0, datagrams: 0 };
     const domain = o.family === 4 ? AF_INET : AF_INET6;
     this.#fd = withNetns(o.netns, () => {
       const fd = sys.socket(domain, o.type | SOCK_NONBLOCK | SOCK_CLOEXEC, o.protocol);
@@ -171,8 +197,14 @@ export class DatagramSocketCore {
         opt(IPPROTO_IP, IP_PKTINFO, 1, 'IP_PKTINFO');
         opt(IPPROTO_IP, IP_RECVTOS, 1, 'IP_RECVTOS');
       }
+      if (this.gro.enabled && setIntOption(this.#fd, SOL_UDP, UDP_GRO, 1) !== 0) {
+        const e = errno();
+        this.gro.enabled = false;
+        this.gro.fallback = `setsockopt UDP_GRO refused: errno ${e} (${errnoName(e)})`;
+      }
       if (o.type === SOCK_DGRAM || o.bindAddress !== undefined) this.#bind(o.bindAddress, o.port ?? 0);
       this.port = o.type === SOCK_DGRAM ? this.#boundPort() : 0;
+      this.#views = this.gro.enabled ? viewBatch(this.batch, GRO_VIEW_SLOTS) : undefined;
     } catch (e) {
       sys.close(this.#fd);
       this.#fd = -1;
@@ -187,7 +219,10 @@ export class DatagramSocketCore {
   /** Start watching the socket; `deliver` gets each non-empty batch. */
   start(deliver: (batch: DatagramBatch) => void): void {
     if (this.#poller !== undefined || this.#fd < 0) throw new IoError('start() on a started or closed socket', 0);
-    this.#poller = pollReadable(this.#fd, () => this.#drain(deliver));
+    const views = this.#views;
+    this.#poller = pollReadable(this.#fd, () =>
+      views !== undefined ? this.#drainViews(views, deliver) : this.#drain(deliver),
+    );
   }
 
   /**
@@ -310,6 +345,60 @@ export class DatagramSocketCore {
       if (k > 0) deliver(b);
       if (n < t.size) return;
     }
+  }
+
+  /**
+   * The UDP GRO receive loop: each valid entry stays in its pool slot and is split into `views` (one slot per
+   * datagram, pointing into the entry's buffer), delivered when full and after each round.
+   */
+  #drainViews(views: DatagramBatch, deliver: (batch: DatagramBatch) => void): void {
+    const b = this.batch;
+    const t = this.#recvTable;
+    this.stats.rxWakeups++;
+    for (let round = 0; round < MAX_RECEIVE_ROUNDS && this.#fd >= 0; round++) {
+      t.prepareReceive(b, t.size, 0);
+      const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
+      if (n <= 0) {
+        const e = n < 0 ? errno() : 0;
+        if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;
+        return;
+      }
+      views.count = 0;
+      for (let i = 0; i < n; i++) {
+        const segmentSize = this.#acceptEntry(i);
+        if (segmentSize < 0) {
+          this.stats.rxDrops++;
+          continue;
+        }
+        const parts = splitGroEntry(b, i, segmentSize, views, deliver);
+        this.stats.rxPackets += parts;
+        this.stats.rxBytes += b.lengths[i] ?? 0;
+        if (parts > 1) {
+          this.gro.receives++;
+          this.gro.datagrams += parts;
+        }
+      }
+      if (views.count > 0) deliver(views);
+      views.count = 0;
+      if (n < t.size) return;
+    }
+  }
+
+  /**
+   * Validate UDP table slot `i` in place (pool batch slot `i`): its addresses, ports, TOS, length. Returns the
+   * UDP_GRO segment size it came with (0 without one), or -1 to drop it (truncated, no destination).
+   */
+  #acceptEntry(i: number): number {
+    const t = this.#recvTable;
+    const b = this.batch;
+    const flags = t.receivedFlags(i);
+    if ((flags & (MSG_TRUNC | MSG_CTRUNC)) !== 0) return -1;
+    if (!t.readSource(i, b, i) || !t.readDestination(i, b, i)) return -1;
+    b.offsets[i] = 0;
+    b.lengths[i] = t.receivedLength(i);
+    b.kinds[i] = this.#kind;
+    b.localPorts[i] = this.port;
+    return t.segmentSize;
   }
 
   /** Validate table slot `i`; if good, make it batch slot `k` (swapping buffers to compact). */

@@ -31,6 +31,11 @@ export const IPV6_V6ONLY = 26;
 /** SOL_UDP option and control message: the segment size of a UDP GSO send (linux/udp.h). */
 export const SOL_UDP = 17;
 export const UDP_SEGMENT = 103;
+/**
+ * SOL_UDP option and control message: receive coalesced datagrams (UDP GRO). The option takes an int; each
+ * coalesced receive carries a control message with the segment size, an int (linux/udp.h, udp(7)).
+ */
+export const UDP_GRO = 104;
 /** Most segments one UDP GSO send may carry (UDP_MAX_SEGMENTS is 64 on older kernels, 128 on newer). */
 export const UDP_MAX_SEGMENTS = 64;
 export const IPV6_RECVPKTINFO = 49;

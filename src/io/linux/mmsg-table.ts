@@ -3,7 +3,9 @@
  * control area per slot, allocated once. Receiving points each slot's iovec into the batch's pooled buffer;
  * sending points it at the caller's buffer and fills the destination address. Nothing is allocated per call.
  * A UDP GSO send (UDP_SEGMENT) makes one message of several consecutive slots: its iovecs are the next free
- * ones of the table, and a UDP_SEGMENT control message gives the segment size.
+ * ones of the table, and a UDP_SEGMENT control message gives the segment size. A UDP GRO receive (several
+ * datagrams of one flow in one entry) says its segment size in a UDP_GRO control message, read with the
+ * destination.
  */
 import { ADDRESS_SLOT_BYTES, type DatagramBatch, type IpFamily, type PacketBatch } from '../types.js';
 import {
@@ -44,21 +46,30 @@ import {
   SOCKADDR_IN_ADDR_OFFSET,
   SOCKADDR_IN_BYTES,
   SOCKADDR_PORT_OFFSET,
+  UDP_GRO,
   UDP_SEGMENT,
   writeU64,
 } from './libc.js';
 
 /** Room per slot for a sockaddr_in6, rounded to 8. */
 const NAME_SLOT_BYTES = 32;
-/**
- * Room per slot for an IP_PKTINFO or IPV6_PKTINFO (40 bytes at most), an IP_TOS or IPV6_TCLASS and a
- * UDP_SEGMENT control message (24 each).
- */
-const CONTROL_SLOT_BYTES = 96;
-/** CMSG_SPACE(sizeof(int)): a TOS / Traffic Class control message. */
+/** CMSG_SPACE(sizeof(int)): a TOS / Traffic Class control message (one byte for IP_TOS on receive: the same). */
 const TOS_CMSG_SPACE = CMSG_HEADER_BYTES + 8;
 /** CMSG_SPACE(sizeof(uint16_t)): a UDP_SEGMENT control message. */
 const UDP_SEGMENT_CMSG_SPACE = CMSG_HEADER_BYTES + 8;
+/** CMSG_SPACE(sizeof(int)): a UDP_GRO control message on receive. */
+const UDP_GRO_CMSG_SPACE = CMSG_HEADER_BYTES + 8;
+/** CMSG_SPACE(sizeof(struct in6_pktinfo)), the larger of the two PKTINFOs. */
+const PKTINFO_CMSG_SPACE = CMSG_HEADER_BYTES + ((IN6_PKTINFO_BYTES + 7) & ~7);
+/**
+ * Room per slot for every control message a slot carries: on receive a PKTINFO, a TOS / Traffic Class and a
+ * UDP_GRO segment size (88 bytes for IPv6); on send a PKTINFO, a TOS and a UDP_SEGMENT. Rounded up to 128 so a
+ * kernel that adds one more (say, a timestamp) sets MSG_CTRUNC rather than dropping the segment size.
+ */
+export const CONTROL_SLOT_BYTES = 128;
+if (PKTINFO_CMSG_SPACE + TOS_CMSG_SPACE + Math.max(UDP_GRO_CMSG_SPACE, UDP_SEGMENT_CMSG_SPACE) > CONTROL_SLOT_BYTES) {
+  throw new Error('CONTROL_SLOT_BYTES is too small for the control messages of one slot');
+}
 
 export class MmsgTable {
   readonly size: number;
@@ -70,6 +81,11 @@ export class MmsgTable {
   readonly #nameOff: number;
   readonly #controlOff: number;
   readonly #nameLen: number;
+  /**
+   * Segment size of the UDP_GRO control message found by the last `readDestination`, or 0 without one: the
+   * slot then holds that many bytes per datagram (the last may be shorter).
+   */
+  segmentSize = 0;
 
   constructor(size: number, family: IpFamily) {
     this.size = size;
@@ -105,6 +121,12 @@ export class MmsgTable {
     }
   }
 
+  /** Slot `i`'s control area (what the kernel wrote on receive, up to the length it gave). */
+  control(i: number): Buffer {
+    const base = this.#controlOff + i * CONTROL_SLOT_BYTES;
+    return this.mem.subarray(base, base + CONTROL_SLOT_BYTES);
+  }
+
   /** Bytes received into slot `i`. */
   receivedLength(i: number): number {
     return this.mem.readUInt32LE(i * MMSGHDR_BYTES + MSG_LEN_OFFSET);
@@ -135,7 +157,8 @@ export class MmsgTable {
 
   /**
    * Copy the destination from table slot `i`'s IP_PKTINFO / IPV6_PKTINFO into batch slot `k`'s local address,
-   * and its IP_TOS / IPV6_TCLASS (if any) into the slot's TOS. False without a PKTINFO.
+   * and its IP_TOS / IPV6_TCLASS (if any) into the slot's TOS; a UDP_GRO segment size goes to `segmentSize`.
+   * False without a PKTINFO.
    */
   readDestination(i: number, batch: DatagramBatch, k: number): boolean {
     const m = this.mem;
@@ -146,6 +169,7 @@ export class MmsgTable {
     const end = base + Math.min(controlLen, CONTROL_SLOT_BYTES);
     const a = k * ADDRESS_SLOT_BYTES;
     let found = false;
+    this.segmentSize = 0;
     if (batch.tos !== undefined) batch.tos[k] = 0;
     let c = base;
     while (c + CMSG_HEADER_BYTES <= end) {
@@ -165,6 +189,9 @@ export class MmsgTable {
         batch.tos[k] = m[data] ?? 0; // one byte on receive (ip(7))
       } else if (batch.tos !== undefined && level === IPPROTO_IPV6 && type === IPV6_TCLASS) {
         batch.tos[k] = m.readInt32LE(data) & 0xff;
+      } else if (level === SOL_UDP && type === UDP_GRO && len >= CMSG_HEADER_BYTES + 4) {
+        const size = m.readInt32LE(data);
+        this.segmentSize = size > 0 ? size : 0;
       }
       c += (len + 7) & ~7;
     }

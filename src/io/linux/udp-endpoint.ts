@@ -24,11 +24,13 @@ import {
   type IoStats,
   type IpFamily,
   type UdpAddress,
+  type UdpGroInfo,
   type UdpGsoInfo,
   type UdpEndpoint,
   type UdpReceivers,
 } from '../types.js';
 import { DatagramSocketCore, type UdpGsoState } from './datagram-socket.js';
+import type { UdpGroState } from './udp-gro.js';
 import { SOCK_DGRAM } from './libc.js';
 
 /** Receive buffer per slot: the largest UDP payload. */
@@ -48,6 +50,11 @@ export interface UdpEndpointOptions {
   readonly batchSize?: number;
   /** ESP-in-UDP runs to one peer as UDP GSO sends (UDP_SEGMENT); default true, off again at the first refusal. */
   readonly udpGso?: boolean;
+  /**
+   * UDP GRO receives on a NAT-T port (coalesced ESP-in-UDP split back into datagrams here): default true; false,
+   * or the reason as a string, keeps receives plain. The kernel may refuse it; `gro.fallback` then says why.
+   */
+  readonly udpGro?: boolean | string;
   readonly receiveBufferBytes?: number;
   readonly sendBufferBytes?: number;
   readonly netns?: string;
@@ -75,6 +82,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
       bufferBytes: UDP_BUFFER_BYTES,
       kind: DatagramKind.INVALID,
       udpGso: options.udpGso ?? true,
+      udpGro: this.natT && (options.udpGro ?? true) === true,
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       ...(options.mark !== undefined ? { mark: options.mark } : {}),
       ...(options.receiveBufferBytes !== undefined ? { receiveBufferBytes: options.receiveBufferBytes } : {}),
@@ -82,6 +90,11 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
       ...(options.netns !== undefined ? { netns: options.netns } : {}),
     });
     this.port = this.#core.port;
+    const groOff = options.udpGro;
+    if (!this.natT) this.#core.gro.fallback = 'not a NAT-T port (no ESP in UDP)';
+    else if (groOff === false || typeof groOff === 'string') {
+      this.#core.gro.fallback = typeof groOff === 'string' ? groOff : 'turned off';
+    }
     this.#counters = { stats: this.#core.stats, keepalives: 0 };
     this.#control = createDatagramBatch({ size: 1, bufferBytes: UDP_BUFFER_BYTES }, options.family);
   }
@@ -96,6 +109,13 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
   }
 
   readonly gsoInfo = (): UdpGsoInfo => ({ ...this.#core.gso });
+
+  /** UDP GRO: on or off (and why), coalesced receives and the datagrams they carried. */
+  get gro(): Readonly<UdpGroState> {
+    return this.#core.gro;
+  }
+
+  readonly groInfo = (): UdpGroInfo => ({ ...this.#core.gro });
 
   get keepalivesReceived(): number {
     return this.#counters.keepalives;

@@ -153,7 +153,9 @@ export function linuxIo(options: LinuxIoOptions = {}): DaemonIo {
         family,
         port,
         mark,
-        ...(options.offload === false ? { udpGro: 'offloads turned off (--no-offload)' } : {}),
+        ...(options.offload === false
+          ? { udpGro: 'offloads turned off (--no-offload)', udpGso: 'offloads turned off (--no-offload)' }
+          : {}),
       }),
     // AH's ICV covers the IPv4 Identification, so IPv4 AH is sent with IP_HDRINCL (our header, our ID).
     openRaw: (family, protocol) =>

@@ -45,7 +45,7 @@ SIGHUP reloads FILE; SIGTERM (or Ctrl-C) deletes every SA, telling the peers, an
   --log-level N    -1 silent, 0 audit, 1 control (default), 2 detail, 3 raw, 4 private (keys)
   --tun NAME       TUN device name or pattern (default tsi%d)
   --mtu N          TUN MTU (default 1400)
-  --no-offload     plain TUN packets (no TSO/USO super-packets read, no GRO writes) and plain ESP-in-UDP receives
+  --no-offload     plain TUN packets (no TSO/USO super-packets read, no GRO writes), plain ESP-in-UDP sends and receives (no UDP GSO, no UDP GRO)
                    (no UDP GRO); default: offloads on
 `,
   async run(argv, ctx) {

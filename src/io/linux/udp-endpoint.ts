@@ -48,8 +48,11 @@ export interface UdpEndpointOptions {
   readonly reuseAddr?: boolean;
   readonly mark?: number;
   readonly batchSize?: number;
-  /** ESP-in-UDP runs to one peer as UDP GSO sends (UDP_SEGMENT); default true, off again at the first refusal. */
-  readonly udpGso?: boolean;
+  /**
+   * ESP-in-UDP runs to one peer as UDP GSO sends (UDP_SEGMENT): default true, off again at the first refusal;
+   * false, or the reason as a string, sends datagram by datagram.
+   */
+  readonly udpGso?: boolean | string;
   /**
    * UDP GRO receives on a NAT-T port (coalesced ESP-in-UDP split back into datagrams here): default true; false,
    * or the reason as a string, keeps receives plain. The kernel may refuse it; `gro.fallback` then says why.
@@ -81,7 +84,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
       batchSize: options.batchSize ?? DEFAULT_BATCH_SIZE,
       bufferBytes: UDP_BUFFER_BYTES,
       kind: DatagramKind.INVALID,
-      udpGso: options.udpGso ?? true,
+      udpGso: (options.udpGso ?? true) === true,
       udpGro: this.natT && (options.udpGro ?? true) === true,
       ...(options.bindAddress !== undefined ? { bindAddress: options.bindAddress } : {}),
       ...(options.mark !== undefined ? { mark: options.mark } : {}),
@@ -90,6 +93,7 @@ export class LinuxUdpEndpoint implements UdpEndpoint {
       ...(options.netns !== undefined ? { netns: options.netns } : {}),
     });
     this.port = this.#core.port;
+    if (typeof options.udpGso === 'string') this.#core.gso.fallback = options.udpGso;
     const groOff = options.udpGro;
     if (!this.natT) this.#core.gro.fallback = 'not a NAT-T port (no ESP in UDP)';
     else if (groOff === false || typeof groOff === 'string') {

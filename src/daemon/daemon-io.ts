@@ -17,7 +17,7 @@ import {
 import { SystemClock } from '../io/clock.js';
 import { installDns } from '../io/linux/dns.js';
 import type { DnsInstall } from '../io/linux/dns.js';
-import { RouteNetlink } from '../io/linux/rtnetlink.js';
+import { RouteNetlink, watchAddresses } from '../io/linux/rtnetlink.js';
 import { openNftables } from '../io/linux/nftables.js';
 import { execFile, spawn } from 'node:child_process';
 import { IpProto } from '../common/ip.js';
@@ -229,8 +229,19 @@ function routeTable(table: number) {
   };
 }
 
-/** `ip -o monitor address`: one line per address added or removed; each calls `onChange`. */
+/**
+ * Address events from rtnetlink in the daemon's own process (nothing outlives it); `ip -o monitor address`
+ * when the kernel refuses the socket: one line per address added or removed, each calls `onChange`.
+ */
 function watchAddressEvents(onChange: () => void): () => void {
+  try {
+    return watchAddresses(onChange);
+  } catch {
+    return watchAddressesWithIp(onChange);
+  }
+}
+
+function watchAddressesWithIp(onChange: () => void): () => void {
   const child = spawn('ip', ['-o', 'monitor', 'address'], { stdio: ['ignore', 'pipe', 'ignore'] });
   child.on('error', () => undefined); // no iproute2: no events, addresses are then never followed
   child.stdout.setEncoding('utf8');

@@ -8,7 +8,15 @@ import {
   IpBatcher,
   parseBatchErrors,
 } from '../../src/io/linux/iproute.js';
-import { ackOf, RouteNetlink, routeMessage, RTM_DELROUTE, RTM_NEWROUTE } from '../../src/io/linux/rtnetlink.js';
+import {
+  ackOf,
+  hasAddressEvent,
+  RouteNetlink,
+  routeMessage,
+  RTM_DELROUTE,
+  RTM_NEWROUTE,
+  watchAddresses,
+} from '../../src/io/linux/rtnetlink.js';
 import { LinuxTun } from '../../src/io/linux/tun.js';
 import { LinuxUdpEndpoint } from '../../src/io/linux/udp-endpoint.js';
 import { delNetns, rootSkip, vethPair, waitFor, type VethPair } from './netns.js';
@@ -209,4 +217,58 @@ test('routes over rtnetlink are the routes ip makes, and errors name the ip comm
       delNetns(v.nsB);
     }
   }
+});
+
+test(
+  'address events over rtnetlink: an address added or removed in the namespace calls back',
+  { skip: rootSkip },
+  async () => {
+    let v: VethPair | undefined;
+    let stop: (() => void) | undefined;
+    try {
+      v = vethPair();
+      let events = 0;
+      stop = watchAddresses(() => events++, v.nsA);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(events, 0, 'nothing yet');
+      await ip(['addr', 'add', '198.51.100.77/32', 'dev', 'veth0'], { netns: v.nsA });
+      await waitFor(() => events >= 1, 3000, 'the IPv4 address event');
+      const afterV4 = events;
+      await ip(['addr', 'add', '2001:db8:77::1/128', 'dev', 'veth0', 'nodad'], { netns: v.nsA });
+      await waitFor(() => events > afterV4, 3000, 'the IPv6 address event');
+      const afterV6 = events;
+      await ip(['addr', 'del', '198.51.100.77/32', 'dev', 'veth0'], { netns: v.nsA });
+      await waitFor(() => events > afterV6, 3000, 'the removal');
+      // Another namespace's addresses are not ours.
+      const before = events;
+      await ip(['addr', 'add', '198.51.100.78/32', 'dev', 'veth1'], { netns: v.nsB });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(events, before);
+      stop();
+      stop = undefined;
+      await ip(['addr', 'add', '198.51.100.79/32', 'dev', 'veth0'], { netns: v.nsA });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(events, before, 'nothing after stop');
+    } finally {
+      stop?.();
+      if (v !== undefined) {
+        delNetns(v.nsA);
+        delNetns(v.nsB);
+      }
+    }
+  },
+);
+
+test('an rtnetlink read with an address event is told from one without', () => {
+  const msg = (type: number): Buffer => {
+    const b = Buffer.alloc(24);
+    b.writeUInt32LE(24, 0);
+    b.writeUInt16LE(type, 4);
+    return b;
+  };
+  const routeOnly = Buffer.concat([msg(24), msg(25)]);
+  assert.equal(hasAddressEvent(routeOnly, routeOnly.length), false);
+  const withAddr = Buffer.concat([msg(24), msg(21)]);
+  assert.equal(hasAddressEvent(withAddr, withAddr.length), true);
+  assert.equal(hasAddressEvent(withAddr, 24), false, 'only the bytes read count');
 });

@@ -8,12 +8,18 @@
  * One request at a time: the kernel handles an rtnetlink request inside the send and queues its
  * acknowledgement before the send returns, so the read that follows does not wait (a receive timeout bounds
  * it all the same, should the kernel not answer).
+ *
+ * Also the address events MOBIKE follows (`watchAddresses`): a socket in the rtnetlink address groups, read
+ * from the event loop, so no `ip monitor` process is left behind when the daemon dies.
  */
 import { IoError } from '../types.js';
 import { familyOf, writeAddress } from '../ip-address.js';
 import { withNetns } from './netns.js';
+import { pollReadable } from './fd-poller.js';
 import {
   addressOf,
+  EAGAIN,
+  SOCK_NONBLOCK,
   errno,
   IFNAMSIZ,
   IFREQ_BYTES,
@@ -208,4 +214,65 @@ export class RouteNetlink {
       throw new IoError(`${commandText(type, route)}: ${sys.strerror(-result)}`, -result);
     }
   }
+}
+
+const RTM_NEWADDR = 20;
+const RTM_DELADDR = 21;
+const RTMGRP_IPV4_IFADDR = 0x10;
+const RTMGRP_IPV6_IFADDR = 0x100;
+/** struct sockaddr_nl { sa_family_t nl_family; unsigned short nl_pad; __u32 nl_pid; __u32 nl_groups; } */
+const SOCKADDR_NL_BYTES = 12;
+
+/** True when the messages of one read hold an address added or removed. */
+export function hasAddressEvent(messages: Uint8Array, length: number): boolean {
+  const view = Buffer.from(messages.buffer, messages.byteOffset, length);
+  for (let o = 0; o + NLMSG_HEADER_BYTES <= length;) {
+    const len = view.readUInt32LE(o);
+    if (len < NLMSG_HEADER_BYTES) return false;
+    const type = view.readUInt16LE(o + 4);
+    if (type === RTM_NEWADDR || type === RTM_DELADDR) return true;
+    o += align4(len);
+  }
+  return false;
+}
+
+/**
+ * Calls `onChange` once per read that brings IPv4 or IPv6 address events (the rtnetlink address groups, as
+ * `ip monitor address` listens to), from the event loop; returns how to stop. Throws IoError when the kernel
+ * refuses the socket. A receive queue that overflowed (ENOBUFS) counts as a change: events were lost.
+ */
+export function watchAddresses(onChange: () => void, netns?: string): () => void {
+  const fd = withNetns(netns, () => sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
+  if (fd < 0) throw new IoError(`rtnetlink socket: ${sys.strerror(errno())}`, errno());
+  const sa = Buffer.alloc(SOCKADDR_NL_BYTES);
+  sa.writeUInt16LE(AF_NETLINK, 0);
+  sa.writeUInt32LE(RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, 8);
+  if (sys.bind(fd, sa, SOCKADDR_NL_BYTES) < 0) {
+    const e = errno();
+    sys.close(fd);
+    throw new IoError(`rtnetlink address events: ${sys.strerror(e)}`, e);
+  }
+  const buffer = Buffer.alloc(BUFFER_BYTES);
+  let open = true;
+  const poller = pollReadable(fd, () => {
+    let changed = false;
+    for (let i = 0; i < 64 && open; i++) {
+      const n = sys.read(fd, addressOf(buffer), BUFFER_BYTES);
+      if (n < 0) {
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) changed = true; // ENOBUFS: events were dropped, look again
+        break;
+      }
+      if (n === 0) break;
+      if (hasAddressEvent(buffer, n)) changed = true;
+    }
+    if (changed && open) onChange();
+  });
+  return () => {
+    if (!open) return;
+    open = false;
+    poller.close();
+    sys.close(fd);
+  };
 }

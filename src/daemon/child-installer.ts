@@ -57,6 +57,8 @@ export class ChildInstaller {
   readonly #guard: CleartextGuard;
   readonly #log: Logger;
   readonly #children = new Map<number, ChildRecord>();
+  /** The CHILD_SAs of each reqid (one, or two during a rekey or reauthentication): no scan per CHILD_SA. */
+  readonly #childrenOfReqid = new Map<number, Set<ChildRecord>>();
   /** Policies and routes per reqid, of a CHILD_SA or of a trap. */
   readonly #byReqid = new Map<number, Installed>();
   /** Inbound SAs of replaced CHILD_SAs, removed at `atMs`. */
@@ -191,7 +193,7 @@ export class ChildInstaller {
         ...(c.lifePackets > 0 ? { hardPackets: c.lifePackets } : {}),
       },
     };
-    const holdOut = !c.createdAsInitiator && [...this.#children.values()].some((o) => o.reqid === reqid);
+    const holdOut = !c.createdAsInitiator && (this.#childrenOfReqid.get(reqid)?.size ?? 0) > 0;
     try {
       await this.#kernel.addSa({
         ...common,
@@ -245,6 +247,9 @@ export class ChildInstaller {
       rekeyOf,
     };
     this.#children.set(c.id, record);
+    let sameReqid = this.#childrenOfReqid.get(reqid);
+    if (sameReqid === undefined) this.#childrenOfReqid.set(reqid, (sameReqid = new Set()));
+    sameReqid.add(record);
     return record;
   }
 
@@ -258,7 +263,10 @@ export class ChildInstaller {
     const rec = this.#children.get(childSaId);
     if (rec === undefined) return undefined;
     this.#children.delete(childSaId);
-    const successors = [...this.#children.values()].filter((o) => o.reqid === rec.reqid);
+    const sameReqid = this.#childrenOfReqid.get(rec.reqid);
+    sameReqid?.delete(rec);
+    if (sameReqid?.size === 0) this.#childrenOfReqid.delete(rec.reqid);
+    const successors = [...(sameReqid ?? [])];
     // Successors that held back their outbound SAs for it send from now on (before it stops sending): rekeys
     // first, so a reauthentication's CHILD_SA sees whether its old IKE_SA still has one.
     for (const o of [...successors].sort((a, b) => Number(b.rekeyOf !== undefined) - Number(a.rekeyOf !== undefined)))
@@ -292,7 +300,7 @@ export class ChildInstaller {
    */
   #mayRelease(rec: ChildRecord): boolean {
     if (rec.rekeyOf !== undefined) return !this.#children.has(rec.rekeyOf);
-    for (const o of this.#children.values()) if (o.reqid === rec.reqid && o.ikeSaId !== rec.ikeSaId) return false;
+    for (const o of this.#childrenOfReqid.get(rec.reqid) ?? []) if (o.ikeSaId !== rec.ikeSaId) return false;
     return true;
   }
 

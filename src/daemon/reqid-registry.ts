@@ -38,10 +38,17 @@ export interface ReqidRelease {
   readonly trap: boolean;
 }
 
+/** The key of a child configuration in the indexes. */
+const refKey = (ref: ChildRef): string => `${ref.conn}\0${ref.child}`;
+
 export class ReqidRegistry {
   #next = 1;
   readonly #byReqid = new Map<number, ReqidEntry>();
   readonly #byChildSa = new Map<number, ReqidEntry>();
+  /** Trap entries by child configuration. */
+  readonly #traps = new Map<string, ReqidEntry>();
+  /** Entries in use by child configuration and `same`, in reqid order: no scan per CHILD_SA. */
+  readonly #inUseBySame = new Map<string, ReqidEntry[]>();
 
   /** The reqid of the trap of `ref`, allocated on first use. */
   trap(ref: ChildRef): number {
@@ -49,6 +56,7 @@ export class ReqidRegistry {
     if (found !== undefined) return found.reqid;
     const entry = this.#allocate(ref);
     entry.trap = true;
+    this.#traps.set(refKey(ref), entry);
     return entry.reqid;
   }
 
@@ -76,8 +84,12 @@ export class ReqidRegistry {
     const trap = this.#trapEntry(ref);
     const entry =
       previous ?? twin ?? (trap !== undefined && trap.childSaIds.size === 0 ? trap : undefined) ?? this.#allocate(ref);
-    if (same !== undefined) entry.same = same;
+    if (same !== undefined && entry.same !== same) {
+      this.#unindex(entry);
+      entry.same = same;
+    }
     entry.childSaIds.add(childSaId);
+    this.#index(entry);
     this.#byChildSa.set(childSaId, entry);
     return entry.reqid;
   }
@@ -94,20 +106,40 @@ export class ReqidRegistry {
     this.#byChildSa.delete(childSaId);
     e.childSaIds.delete(childSaId);
     const unused = e.childSaIds.size === 0;
+    if (unused) this.#unindex(e);
     if (unused && !e.trap) this.#byReqid.delete(e.reqid);
     return { reqid: e.reqid, unused, trap: e.trap };
   }
 
+  /** The first entry (lowest reqid) in use by `ref` with selectors and peer `same`. */
   #inUse(ref: ChildRef, same: string): ReqidEntry | undefined {
-    for (const e of this.#byReqid.values())
-      if (e.childSaIds.size > 0 && e.same === same && e.ref.conn === ref.conn && e.ref.child === ref.child) return e;
-    return undefined;
+    return this.#inUseBySame.get(`${refKey(ref)}\0${same}`)?.[0];
   }
 
   #trapEntry(ref: ChildRef): ReqidEntry | undefined {
-    for (const e of this.#byReqid.values())
-      if (e.trap && e.ref.conn === ref.conn && e.ref.child === ref.child) return e;
-    return undefined;
+    return this.#traps.get(refKey(ref));
+  }
+
+  /** Puts an entry in use with a `same` in its list (once), keeping reqid order. */
+  #index(e: ReqidEntry): void {
+    if (e.same === undefined || e.childSaIds.size === 0) return;
+    const key = `${refKey(e.ref)}\0${e.same}`;
+    const list = this.#inUseBySame.get(key);
+    if (list === undefined) this.#inUseBySame.set(key, [e]);
+    else if (!list.includes(e)) {
+      list.push(e);
+      list.sort((a, b) => a.reqid - b.reqid);
+    }
+  }
+
+  #unindex(e: ReqidEntry): void {
+    if (e.same === undefined) return;
+    const key = `${refKey(e.ref)}\0${e.same}`;
+    const list = this.#inUseBySame.get(key);
+    const i = list?.indexOf(e) ?? -1;
+    if (list === undefined || i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.#inUseBySame.delete(key);
   }
 
   #allocate(ref: ChildRef): ReqidEntry {

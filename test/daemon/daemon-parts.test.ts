@@ -52,6 +52,75 @@ function drain(a: ConnectionActions): ActionCommand[] {
   return out;
 }
 
+/** The registry's rules as a plain scan over every reqid (the reference the indexed registry must agree with). */
+class ScanModel {
+  next = 1;
+  entries: { reqid: number; ref: string; trap: boolean; ids: Set<number>; same: string | undefined }[] = [];
+  byChild = new Map<number, (typeof this.entries)[number]>();
+  trap(ref: string): number {
+    const t = this.entries.find((e) => e.trap && e.ref === ref);
+    if (t !== undefined) return t.reqid;
+    const e = { reqid: this.next++, ref, trap: true, ids: new Set<number>(), same: undefined };
+    this.entries.push(e);
+    return e.reqid;
+  }
+  assign(id: number, ref: string, rekeyOf: number | undefined, same: string | undefined): number {
+    const existing = this.byChild.get(id);
+    if (existing !== undefined) return existing.reqid;
+    const previous = rekeyOf === undefined ? undefined : this.byChild.get(rekeyOf);
+    const twin =
+      same === undefined ? undefined : this.entries.find((e) => e.ids.size > 0 && e.same === same && e.ref === ref);
+    const trap = this.entries.find((e) => e.trap && e.ref === ref);
+    let e = previous ?? twin ?? (trap !== undefined && trap.ids.size === 0 ? trap : undefined);
+    if (e === undefined) {
+      e = { reqid: this.next++, ref, trap: false, ids: new Set<number>(), same: undefined };
+      this.entries.push(e);
+    }
+    if (same !== undefined) e.same = same;
+    e.ids.add(id);
+    this.byChild.set(id, e);
+    return e.reqid;
+  }
+  release(id: number): number | undefined {
+    const e = this.byChild.get(id);
+    if (e === undefined) return undefined;
+    this.byChild.delete(id);
+    e.ids.delete(id);
+    if (e.ids.size === 0 && !e.trap) this.entries.splice(this.entries.indexOf(e), 1);
+    return e.reqid;
+  }
+}
+
+test('reqids: the indexed registry agrees with a scan over every reqid through 5,000 random steps', () => {
+  const r = new ReqidRegistry();
+  const m = new ScanModel();
+  let seed = 7;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const refs = ['a/x', 'a/y', 'b/x'];
+  const live: number[] = [];
+  let nextId = 1;
+  for (let step = 0; step < 5000; step++) {
+    const refText = refs[rand(refs.length)] ?? 'a/x';
+    const [conn = '', child = ''] = refText.split('/');
+    const ref = { conn, child };
+    const op = rand(10);
+    if (op === 0) assert.equal(r.trap(ref), m.trap(refText), `trap at step ${step}`);
+    else if (op < 6 || live.length === 0) {
+      const id = nextId++;
+      const rekeyOf = live.length > 0 && rand(4) === 0 ? live[rand(live.length)] : undefined;
+      const same = rand(3) === 0 ? undefined : `peer-${rand(4)}`;
+      assert.equal(r.assign(id, ref, rekeyOf, same), m.assign(id, refText, rekeyOf, same), `assign at step ${step}`);
+      live.push(id);
+    } else {
+      const id = live.splice(rand(live.length), 1)[0] ?? 0;
+      assert.equal(r.release(id)?.reqid, m.release(id), `release at step ${step}`);
+    }
+  }
+});
+
 test('connection actions: keyingtries on deadlines, final on authentication failure or our own delete', () => {
   const config = configOf(conf('left', { conn: 'keyingtries = 2', child: 'close_action = start\n dpd_action = trap' }));
   const a = new ConnectionActions(() => config, nullLogger);

@@ -40,7 +40,7 @@ import {
   writeEspAad,
 } from './constants.js';
 import type { EspSaParams } from './sa-params.js';
-import { EspSaBase } from './sa-setup.js';
+import { EspSaBase, sharedScratch } from './sa-setup.js';
 
 /** Result of `open`: 'ok' or the drop reason (already counted in `counters.drops`). */
 export type OpenResult = 'ok' | DropReason;
@@ -66,7 +66,7 @@ export class EspInboundSa extends EspSaBase {
       esn: p.esn,
       initialHighest: BigInt(p.initialSeq ?? 0),
     });
-    this.iv = Buffer.alloc(Math.max(this.layout.ivLength, 1));
+    this.iv = sharedScratch('iv', Math.max(this.layout.ivLength, 1));
   }
 
   /**

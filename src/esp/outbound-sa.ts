@@ -47,7 +47,7 @@ import {
 } from './constants.js';
 import { maxSequenceNumber } from './sa-params.js';
 import type { EspEncapsulation, EspSaParams, SealResult } from './sa-params.js';
-import { EspSaBase } from './sa-setup.js';
+import { EspSaBase, sharedScratch } from './sa-setup.js';
 import { writeUdpHeader } from './udp-encap.js';
 
 /** strongSwan keyword the crypto provider names ENCR_3DES by. */
@@ -108,7 +108,7 @@ export class EspOutboundSa extends EspSaBase {
     }
     this.seqHigh = Number(first >> 32n);
     this.seqLow = Number(first & 0xffff_ffffn);
-    this.iv = Buffer.alloc(Math.max(this.layout.ivLength, 8));
+    this.iv = sharedScratch('iv', Math.max(this.layout.ivLength, 8));
     this.ivPool = Buffer.alloc(this.randomIv ? IV_POOL_SIZE : 0);
     this.ivPoolPos = IV_POOL_SIZE;
   }

@@ -13,6 +13,21 @@ import type { EspMode, EspSaCounters, EspSaParams } from './sa-params.js';
 import { espLayout, isAeadTransform } from './transform.js';
 import type { EspLayout } from './transform.js';
 
+const scratch = new Map<string, Buffer>();
+
+/**
+ * A buffer of `length` bytes for one use (`aad` or `iv`: the two are live at once), shared by every SA: for what an SA rewrites in full for each packet and forgets
+ * after it (the AAD, the IV on its way into the packet or the cipher). The packet path is synchronous, so no
+ * two packets use one at once. With thousands of SAs and traffic spread over them, per-SA buffers would be
+ * cache misses on every packet (each an object and its bytes); shared ones stay in the cache.
+ */
+export function sharedScratch(use: 'aad' | 'iv', length: number): Buffer {
+  const key = `${use}/${length}`;
+  let b = scratch.get(key);
+  if (b === undefined) scratch.set(key, (b = Buffer.alloc(length)));
+  return b;
+}
+
 export abstract class EspSaBase {
   readonly spi: number;
   readonly mode: EspMode;
@@ -23,7 +38,7 @@ export abstract class EspSaBase {
   protected readonly aead: AeadTransform | null = null;
   protected readonly cipher: CipherTransform | null = null;
   protected readonly integrity: IntegrityTransform | null = null;
-  /** AEAD additional data: SPI || sequence number (32 or 64 bits). */
+  /** AEAD additional data: SPI || sequence number (32 or 64 bits); shared scratch, written per packet. */
   protected readonly aad: Buffer;
   /** High 32 bits of the ESN, appended to the ICV input. */
   protected readonly seqHi = Buffer.alloc(ESP_ESN_HIGH_LENGTH);
@@ -42,7 +57,7 @@ export abstract class EspSaBase {
       this.cipher = p.transform.cipher;
       this.integrity = p.transform.integrity;
     }
-    this.aad = Buffer.alloc(this.esn ? ESP_AAD_ESN_LENGTH : ESP_AAD_LENGTH);
+    this.aad = sharedScratch('aad', this.esn ? ESP_AAD_ESN_LENGTH : ESP_AAD_LENGTH);
     this.chunks = this.esn ? [this.seqHi, this.seqHi] : [this.seqHi];
   }
 }

@@ -40,6 +40,11 @@ export class SecurityAssociationDatabase<E = unknown> {
   private readonly inboundAh = new Map<number, SecurityAssociation<E>>();
   /** Outbound SAs per reqid, oldest first; the last one is used. */
   private readonly outbound = new Map<number, SecurityAssociation<E>[]>();
+  /**
+   * The last of each `outbound` list, for the packet path: one Map probe straight to the SA, without the list
+   * (an array and its backing store: two more likely cache misses per packet with thousands of SAs in use).
+   */
+  private readonly outboundNewest = new Map<number, SecurityAssociation<E>>();
   private readonly onExpire: (event: SaExpireEvent<E>) => void;
 
   constructor(onExpire: (event: SaExpireEvent<E>) => void = () => undefined) {
@@ -59,6 +64,7 @@ export class SecurityAssociationDatabase<E = unknown> {
       let list = this.outbound.get(sa.reqid);
       if (list === undefined) this.outbound.set(sa.reqid, (list = []));
       list.push(sa);
+      this.outboundNewest.set(sa.reqid, sa);
     }
     this.byKey.set(k, sa);
     return sa;
@@ -76,7 +82,13 @@ export class SecurityAssociationDatabase<E = unknown> {
       const list = this.outbound.get(sa.reqid);
       if (list !== undefined) {
         list.splice(list.indexOf(sa), 1);
-        if (list.length === 0) this.outbound.delete(sa.reqid);
+        const newest = list[list.length - 1];
+        if (newest === undefined) {
+          this.outbound.delete(sa.reqid);
+          this.outboundNewest.delete(sa.reqid);
+        } else {
+          this.outboundNewest.set(sa.reqid, newest);
+        }
       }
     }
     return sa;
@@ -101,8 +113,7 @@ export class SecurityAssociationDatabase<E = unknown> {
 
   /** The outbound SA to use for a PROTECT policy's reqid (the newest installed). */
   outboundFor(reqid: number): SecurityAssociation<E> | undefined {
-    const list = this.outbound.get(reqid);
-    return list === undefined ? undefined : list[list.length - 1];
+    return this.outboundNewest.get(reqid);
   }
 
   /** True when an inbound SPI is taken (for SPI allocation). */

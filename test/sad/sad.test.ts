@@ -64,6 +64,27 @@ test('rekey overlap: the newest outbound SA is used, deleting it falls back', ()
   assert.equal(sad.remove({ protocol: 'esp', spi: 0x100, dst: '203.0.113.2' }), undefined);
 });
 
+test('three outbound SAs on one reqid: removing an older one keeps the newest, removing the newest falls back', () => {
+  const sad = new SecurityAssociationDatabase<string>();
+  const first = sad.add(init('out', 0x100, 9));
+  const second = sad.add(init('out', 0x200, 9));
+  const third = sad.add(init('out', 0x300, 9));
+  sad.add(init('out', 0x400, 10));
+  const id = (spi: number) => ({ protocol: 'esp' as const, spi, dst: '203.0.113.2' });
+  assert.equal(sad.outboundFor(9), third);
+  assert.equal(sad.remove(id(0x200)), second);
+  assert.equal(sad.outboundFor(9), third, 'an older SA went, the newest stays');
+  assert.equal(sad.remove(id(0x300)), third);
+  assert.equal(sad.outboundFor(9), first);
+  const fourth = sad.add(init('out', 0x500, 9));
+  assert.equal(sad.outboundFor(9), fourth);
+  sad.remove(id(0x100));
+  assert.equal(sad.outboundFor(9), fourth);
+  sad.remove(id(0x500));
+  assert.equal(sad.outboundFor(9), undefined);
+  assert.equal(sad.outboundFor(10)?.spi, 0x400, 'other reqids untouched');
+});
+
 test('packet lifetime: soft once, hard once, then admit refuses with expired', () => {
   const events: SaExpireEvent<string>[] = [];
   const sad = new SecurityAssociationDatabase<string>((e) => events.push(e));

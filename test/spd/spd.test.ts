@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FlowKey, PortKind } from '../../src/spd/flow.js';
 import { addressWords, SelectorError } from '../../src/spd/address.js';
 import { CompiledSelector } from '../../src/spd/selector.js';
-import type { SelectorInput } from '../../src/spd/selector.js';
+import type { PortSelectorInput, SelectorInput } from '../../src/spd/selector.js';
 import { SecurityPolicyDatabase } from '../../src/spd/spd.js';
 import { extractFlow } from '../../src/spd/flow.js';
 import { ipv4, udp } from './packets.js';
@@ -395,4 +395,96 @@ test('the index follows removals and re-adds: 10,000 host policies, then half re
   spd.remove(wide.id);
   check(7);
   assert.equal(spd.lookup('out', flow('192.0.2.7', '198.51.100.6', 6, 1, 2)), undefined);
+});
+
+test('the IPv4 index agrees with the ordered scan through adds and removals of overlapping policies', () => {
+  const spd = new SecurityPolicyDatabase();
+  let seed = 29;
+  const rnd = (n: number): number => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) >>> 8) % n;
+  const remotes = (): string => {
+    const a = rnd(16);
+    switch (rnd(6)) {
+      case 0:
+        return `198.51.100.${a}/32`;
+      case 1:
+        return `198.51.100.${a * 4}/30`;
+      case 2:
+        return '198.51.100.0/28';
+      case 3:
+        return `198.51.100.${a}-198.51.100.${a + rnd(9)}`;
+      case 4:
+        return 'any4';
+      default:
+        return `203.0.113.${200 + rnd(56)}/32`;
+    }
+  };
+  const ports = (): SelectorInput['localPort'] =>
+    [undefined, 'opaque', rnd(20), { start: rnd(10), end: 10 + rnd(10) }][rnd(4)] as SelectorInput['localPort'];
+  const selector = (): SelectorInput => {
+    const protocol = [0, 6, 17, 1][rnd(4)]!;
+    const local = ['192.0.2.0/24', `192.0.2.${rnd(8)}/31`, 'any4', `192.0.2.${rnd(4)}-192.0.2.${4 + rnd(4)}`][rnd(4)]!;
+    if (protocol === 0) return { local, remote: remotes() };
+    if (protocol === 1) {
+      const icmpRemote: PortSelectorInput[] = ['opaque', 'any', { start: 0, end: rnd(9) }];
+      return rnd(2) === 0
+        ? { local, remote: remotes(), protocol, icmp: { type: 8, code: rnd(2) === 0 ? 'any' : 0 } }
+        : { local, remote: remotes(), protocol, remotePort: icmpRemote[rnd(3)]! };
+    }
+    const lp = ports();
+    const rp = ports();
+    return {
+      local,
+      remote: remotes(),
+      protocol,
+      ...(lp === undefined ? {} : { localPort: lp }),
+      ...(rp === undefined ? {} : { remotePort: rp }),
+    };
+  };
+  const installed: number[] = [];
+  const keys: FlowKey[] = [];
+  for (let i = 0; i < 400; i++) {
+    const remote = rnd(8) === 0 ? `203.0.113.${200 + rnd(56)}` : `198.51.100.${rnd(20)}`;
+    const local = `192.0.2.${rnd(10)}`;
+    const kind = [PortKind.PORTS, PortKind.TYPE_CODE, PortKind.OPAQUE][rnd(3)]!;
+    const protocol =
+      kind === PortKind.TYPE_CODE ? 1 : kind === PortKind.OPAQUE ? [6, 17, 50][rnd(3)]! : [6, 17][rnd(2)]!;
+    const typeCode = rnd(2) === 0 ? ICMP_ECHO : 0;
+    keys.push(flow(local, remote, protocol, kind === PortKind.TYPE_CODE ? typeCode : rnd(25), rnd(25), kind));
+    keys.push(flow(remote, local, protocol, rnd(25), rnd(25), kind));
+  }
+  let found = 0;
+  let missed = 0;
+  const check = (): void => {
+    for (const direction of ['out', 'in'] as const) {
+      for (const key of keys) {
+        const reference = spd.lookupUncached(direction, key);
+        assert.equal(spd.lookup(direction, key), reference, `${direction} ${JSON.stringify(key)}`);
+        if (reference === undefined) missed++;
+        else found++;
+      }
+    }
+  };
+  for (let round = 0; round < 12; round++) {
+    for (let i = 0; i < 40; i++) {
+      installed.push(
+        spd.add({
+          direction: rnd(2) === 0 ? 'out' : 'in',
+          selector: selector(),
+          action: rnd(2) === 0 ? 'bypass' : 'discard',
+          // Few distinct priorities: many ties, decided by insertion order.
+          ...(rnd(3) === 0 ? { priority: rnd(4) } : {}),
+        }).id,
+      );
+    }
+    check();
+    // Remove a random third, in one batch or one by one.
+    const gone = installed.filter(() => rnd(3) === 0);
+    if (round % 2 === 0) spd.removePolicies(gone);
+    else for (const id of gone) spd.remove(id);
+    for (const id of gone) installed.splice(installed.indexOf(id), 1);
+    check();
+  }
+  spd.removePolicies(installed);
+  for (const key of keys) assert.equal(spd.lookup('out', key), undefined, 'nothing left after removing all');
+  assert.ok(found > 5000 && missed > 5000, `both outcomes exercised (${found} matched, ${missed} not)`);
 });

@@ -331,6 +331,7 @@ export class DatagramSocketCore {
     for (let round = 0; round < MAX_RECEIVE_ROUNDS && this.#fd >= 0; round++) {
       t.prepareReceive(b, t.size, 0);
       const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
+      t.received(n);
       if (n <= 0) {
         const e = n < 0 ? errno() : 0;
         if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;
@@ -358,6 +359,7 @@ export class DatagramSocketCore {
     for (let round = 0; round < MAX_RECEIVE_ROUNDS && this.#fd >= 0; round++) {
       t.prepareReceive(b, t.size, 0);
       const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
+      t.received(n);
       if (n <= 0) {
         const e = n < 0 ? errno() : 0;
         if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;

@@ -71,6 +71,14 @@ if (PKTINFO_CMSG_SPACE + TOS_CMSG_SPACE + Math.max(UDP_GRO_CMSG_SPACE, UDP_SEGME
   throw new Error('CONTROL_SLOT_BYTES is too small for the control messages of one slot');
 }
 
+/** A little-endian 32-bit store without a Buffer method call. */
+function storeU32(mem: Buffer, at: number, v: number): void {
+  mem[at] = v & 0xff;
+  mem[at + 1] = (v >>> 8) & 0xff;
+  mem[at + 2] = (v >>> 16) & 0xff;
+  mem[at + 3] = v >>> 24;
+}
+
 export class MmsgTable {
   readonly size: number;
   readonly family: IpFamily;
@@ -86,6 +94,15 @@ export class MmsgTable {
    * slot then holds that many bytes per datagram (the last may be shorter).
    */
   segmentSize = 0;
+  /**
+   * Receive slots from 0 that the kernel may have written since the last `prepareReceive` (msg_namelen,
+   * msg_controllen, msg_flags): only these and slots whose buffer changed are set up again, so a wake-up for one
+   * packet does not rewrite all the table's headers.
+   */
+  #receiveDirty: number;
+  /** The buffer and start each receive slot was last pointed at. */
+  readonly #preparedBufs: (Buffer | undefined)[];
+  #preparedStart = -1;
 
   constructor(size: number, family: IpFamily) {
     this.size = size;
@@ -95,6 +112,8 @@ export class MmsgTable {
     this.#controlOff = this.#nameOff + size * NAME_SLOT_BYTES;
     this.#nameLen = family === 4 ? SOCKADDR_IN_BYTES : SOCKADDR_IN6_BYTES;
     this.mem = Buffer.alloc(this.#controlOff + size * CONTROL_SLOT_BYTES);
+    this.#receiveDirty = size;
+    this.#preparedBufs = new Array<Buffer | undefined>(size).fill(undefined);
     this.address = addressOf(this.mem);
     for (let i = 0; i < size; i++) {
       const h = i * MMSGHDR_BYTES;
@@ -108,9 +127,14 @@ export class MmsgTable {
   /** Point slots `0 .. n-1` at `batch.bufs[i]` from `start` to the end of the buffer, ready for recvmmsg. */
   prepareReceive(batch: PacketBatch, n: number, start: number): void {
     const m = this.mem;
+    const all = start !== this.#preparedStart;
+    const dirty = this.#receiveDirty;
+    const prepared = this.#preparedBufs;
     for (let i = 0; i < n; i++) {
       const buf = batch.bufs[i];
       if (buf === undefined) break;
+      if (!all && i >= dirty && prepared[i] === buf) continue;
+      prepared[i] = buf;
       const h = i * MMSGHDR_BYTES;
       const v = this.#iovOff + i * IOVEC_BYTES;
       writeU64(m, v + IOV_BASE_OFFSET, addressOf(buf) + start);
@@ -119,6 +143,13 @@ export class MmsgTable {
       writeU64(m, h + MSG_CONTROLLEN_OFFSET, CONTROL_SLOT_BYTES);
       m.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
     }
+    this.#preparedStart = start;
+    this.#receiveDirty = 0;
+  }
+
+  /** recvmmsg filled slots `0 .. n-1`: their headers need setting up again before the next receive. */
+  received(n: number): void {
+    if (n > this.#receiveDirty) this.#receiveDirty = Math.min(n, this.size);
   }
 
   /** Slot `i`'s control area (what the kernel wrote on receive, up to the length it gave). */
@@ -141,17 +172,18 @@ export class MmsgTable {
   readSource(i: number, batch: DatagramBatch, k: number): boolean {
     const m = this.mem;
     const n = this.#nameOff + i * NAME_SLOT_BYTES;
-    const family = m.readUInt16LE(n + SOCKADDR_FAMILY_OFFSET);
+    const family = (m[n + SOCKADDR_FAMILY_OFFSET] ?? 0) | ((m[n + SOCKADDR_FAMILY_OFFSET + 1] ?? 0) << 8);
     const a = k * ADDRESS_SLOT_BYTES;
+    const out = batch.remoteAddrs;
     if (family === AF_INET && this.family === 4) {
-      batch.remoteAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
-      m.copy(batch.remoteAddrs, a, n + SOCKADDR_IN_ADDR_OFFSET, n + SOCKADDR_IN_ADDR_OFFSET + 4);
+      for (let b = 0; b < 4; b++) out[a + b] = m[n + SOCKADDR_IN_ADDR_OFFSET + b] ?? 0;
+      for (let b = 4; b < ADDRESS_SLOT_BYTES; b++) out[a + b] = 0;
     } else if (family === AF_INET6 && this.family === 6) {
-      m.copy(batch.remoteAddrs, a, n + SOCKADDR_IN6_ADDR_OFFSET, n + SOCKADDR_IN6_ADDR_OFFSET + 16);
+      for (let b = 0; b < 16; b++) out[a + b] = m[n + SOCKADDR_IN6_ADDR_OFFSET + b] ?? 0;
     } else {
       return false;
     }
-    batch.remotePorts[k] = m.readUInt16BE(n + SOCKADDR_PORT_OFFSET);
+    batch.remotePorts[k] = ((m[n + SOCKADDR_PORT_OFFSET] ?? 0) << 8) | (m[n + SOCKADDR_PORT_OFFSET + 1] ?? 0);
     return true;
   }
 
@@ -178,12 +210,13 @@ export class MmsgTable {
       const level = m.readInt32LE(c + CMSG_LEVEL_OFFSET);
       const type = m.readInt32LE(c + CMSG_TYPE_OFFSET);
       const data = c + CMSG_HEADER_BYTES;
+      const out = batch.localAddrs;
       if (this.family === 4 && level === IPPROTO_IP && type === IP_PKTINFO) {
-        batch.localAddrs.fill(0, a, a + ADDRESS_SLOT_BYTES);
-        m.copy(batch.localAddrs, a, data + IN_PKTINFO_ADDR_OFFSET, data + IN_PKTINFO_ADDR_OFFSET + 4);
+        for (let b = 0; b < 4; b++) out[a + b] = m[data + IN_PKTINFO_ADDR_OFFSET + b] ?? 0;
+        for (let b = 4; b < ADDRESS_SLOT_BYTES; b++) out[a + b] = 0;
         found = true;
       } else if (this.family === 6 && level === IPPROTO_IPV6 && type === IPV6_PKTINFO) {
-        m.copy(batch.localAddrs, a, data + IN6_PKTINFO_ADDR_OFFSET, data + IN6_PKTINFO_ADDR_OFFSET + 16);
+        for (let b = 0; b < 16; b++) out[a + b] = m[data + IN6_PKTINFO_ADDR_OFFSET + b] ?? 0;
         found = true;
       } else if (batch.tos !== undefined && level === IPPROTO_IP && type === IP_TOS) {
         batch.tos[k] = m[data] ?? 0; // one byte on receive (ip(7))
@@ -226,18 +259,23 @@ export class MmsgTable {
     writeU64(mem, h + MSG_IOV_OFFSET, this.address + this.#iovOff + v * IOVEC_BYTES);
     writeU64(mem, h + MSG_IOVLEN_OFFSET, k);
     const n = this.#nameOff + m * NAME_SLOT_BYTES;
-    mem.fill(0, n, n + NAME_SLOT_BYTES);
+    // Plain byte stores, no Buffer methods: a lone packet's send runs this cold, where each call into Node's
+    // buffer code costs microseconds.
+    for (let b = 0; b < NAME_SLOT_BYTES; b++) mem[n + b] = 0;
     const a = j * ADDRESS_SLOT_BYTES;
     const addrs = batch.remoteAddrs;
+    const family = this.family === 4 ? AF_INET : AF_INET6;
+    mem[n + SOCKADDR_FAMILY_OFFSET] = family & 0xff;
+    mem[n + SOCKADDR_FAMILY_OFFSET + 1] = family >> 8;
     if (this.family === 4) {
-      mem.writeUInt16LE(AF_INET, n + SOCKADDR_FAMILY_OFFSET);
       for (let b = 0; b < 4; b++) mem[n + SOCKADDR_IN_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
     } else {
-      mem.writeUInt16LE(AF_INET6, n + SOCKADDR_FAMILY_OFFSET);
       for (let b = 0; b < 16; b++) mem[n + SOCKADDR_IN6_ADDR_OFFSET + b] = addrs[a + b] ?? 0;
     }
-    mem.writeUInt16BE(batch.remotePorts[j] ?? 0, n + SOCKADDR_PORT_OFFSET);
-    mem.writeUInt32LE(this.#nameLen, h + MSG_NAMELEN_OFFSET);
+    const port = batch.remotePorts[j] ?? 0;
+    mem[n + SOCKADDR_PORT_OFFSET] = port >> 8;
+    mem[n + SOCKADDR_PORT_OFFSET + 1] = port & 0xff;
+    storeU32(mem, h + MSG_NAMELEN_OFFSET, this.#nameLen);
     let control = this.#writeSourceControl(m, batch.localAddrs, a);
     control += this.#writeTosControl(m, control, batch.tos?.[j] ?? 0);
     if (gsoSize > 0) {
@@ -250,7 +288,7 @@ export class MmsgTable {
       control += UDP_SEGMENT_CMSG_SPACE;
     }
     writeU64(mem, h + MSG_CONTROLLEN_OFFSET, control);
-    mem.writeInt32LE(0, h + MSG_FLAGS_OFFSET);
+    storeU32(mem, h + MSG_FLAGS_OFFSET, 0);
     return true;
   }
 
@@ -263,11 +301,11 @@ export class MmsgTable {
     if (tos === 0) return 0;
     const m = this.mem;
     const c = this.#controlOff + i * CONTROL_SLOT_BYTES + at;
-    m.fill(0, c, c + TOS_CMSG_SPACE);
-    writeU64(m, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + 4);
-    m.writeInt32LE(this.family === 4 ? IPPROTO_IP : IPPROTO_IPV6, c + CMSG_LEVEL_OFFSET);
-    m.writeInt32LE(this.family === 4 ? IP_TOS : IPV6_TCLASS, c + CMSG_TYPE_OFFSET);
-    m.writeInt32LE(tos, c + CMSG_HEADER_BYTES);
+    for (let b = 0; b < TOS_CMSG_SPACE; b++) m[c + b] = 0;
+    storeU32(m, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + 4);
+    storeU32(m, c + CMSG_LEVEL_OFFSET, this.family === 4 ? IPPROTO_IP : IPPROTO_IPV6);
+    storeU32(m, c + CMSG_TYPE_OFFSET, this.family === 4 ? IP_TOS : IPV6_TCLASS);
+    storeU32(m, c + CMSG_HEADER_BYTES, tos);
     return TOS_CMSG_SPACE;
   }
 
@@ -283,13 +321,14 @@ export class MmsgTable {
     const m = this.mem;
     const c = this.#controlOff + i * CONTROL_SLOT_BYTES;
     const dataBytes = this.family === 4 ? IN_PKTINFO_BYTES : IN6_PKTINFO_BYTES;
-    m.fill(0, c, c + CONTROL_SLOT_BYTES);
-    writeU64(m, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + dataBytes);
-    m.writeInt32LE(this.family === 4 ? IPPROTO_IP : IPPROTO_IPV6, c + CMSG_LEVEL_OFFSET);
-    m.writeInt32LE(this.family === 4 ? IP_PKTINFO : IPV6_PKTINFO, c + CMSG_TYPE_OFFSET);
+    const space = CMSG_HEADER_BYTES + ((dataBytes + 7) & ~7);
+    for (let b = 0; b < space; b++) m[c + b] = 0;
+    storeU32(m, c + CMSG_LEN_OFFSET, CMSG_HEADER_BYTES + dataBytes);
+    storeU32(m, c + CMSG_LEVEL_OFFSET, this.family === 4 ? IPPROTO_IP : IPPROTO_IPV6);
+    storeU32(m, c + CMSG_TYPE_OFFSET, this.family === 4 ? IP_PKTINFO : IPV6_PKTINFO);
     const at = c + CMSG_HEADER_BYTES + (this.family === 4 ? IN_PKTINFO_SPEC_DST_OFFSET : IN6_PKTINFO_ADDR_OFFSET);
     for (let b = 0; b < addrBytes; b++) m[at + b] = addrs[a + b] ?? 0;
     // CMSG_SPACE: header plus data rounded up to 8 bytes.
-    return CMSG_HEADER_BYTES + ((dataBytes + 7) & ~7);
+    return space;
   }
 }

@@ -324,19 +324,25 @@ export class DatagramSocketCore {
     this.#fd = -1;
   }
 
+  /** One recvmmsg into the pool batch's slots; the entries filled, or 0 when none (an error other than EAGAIN counts as a drop). */
+  #receive(): number {
+    const t = this.#recvTable;
+    t.prepareReceive(this.batch, t.size, 0);
+    const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
+    t.received(n);
+    if (n > 0) return n;
+    const e = n < 0 ? errno() : 0;
+    if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;
+    return 0;
+  }
+
   #drain(deliver: (batch: DatagramBatch) => void): void {
     const b = this.batch;
     const t = this.#recvTable;
     this.stats.rxWakeups++;
     for (let round = 0; round < MAX_RECEIVE_ROUNDS && this.#fd >= 0; round++) {
-      t.prepareReceive(b, t.size, 0);
-      const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
-      t.received(n);
-      if (n <= 0) {
-        const e = n < 0 ? errno() : 0;
-        if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;
-        return;
-      }
+      const n = this.#receive();
+      if (n <= 0) return;
       let k = 0;
       for (let i = 0; i < n; i++) {
         if (this.#accept(i, k)) k++;
@@ -357,14 +363,8 @@ export class DatagramSocketCore {
     const t = this.#recvTable;
     this.stats.rxWakeups++;
     for (let round = 0; round < MAX_RECEIVE_ROUNDS && this.#fd >= 0; round++) {
-      t.prepareReceive(b, t.size, 0);
-      const n = sys.recvmmsg(this.#fd, t.address, t.size, MSG_DONTWAIT, null);
-      t.received(n);
-      if (n <= 0) {
-        const e = n < 0 ? errno() : 0;
-        if (n < 0 && e !== EAGAIN && e !== EINTR) this.stats.rxDrops++;
-        return;
-      }
+      const n = this.#receive();
+      if (n <= 0) return;
       views.count = 0;
       for (let i = 0; i < n; i++) {
         const segmentSize = this.#acceptEntry(i);

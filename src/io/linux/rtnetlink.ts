@@ -75,9 +75,9 @@ export function routeMessage(type: number, route: NetlinkRoute, ifindex: number,
   const family = familyOf(address);
   if (family === undefined) throw new IoError(`not an address prefix: ${route.prefix}`, 0);
   const bytes = family === 4 ? 4 : 16;
-  const length = slash < 0 ? bytes * 8 : Number(route.prefix.slice(slash + 1));
-  if (!/^\d+$/.test(slash < 0 ? '0' : route.prefix.slice(slash + 1)) || length > bytes * 8)
-    throw new IoError(`not an address prefix: ${route.prefix}`, 0);
+  const lengthText = slash < 0 ? String(bytes * 8) : route.prefix.slice(slash + 1);
+  const length = Number(lengthText);
+  if (!/^\d+$/.test(lengthText) || length > bytes * 8) throw new IoError(`not an address prefix: ${route.prefix}`, 0);
   const attrs: [number, Uint8Array][] = [];
   const dst = new Uint8Array(bytes);
   writeAddress(address, family, dst, 0);
@@ -128,16 +128,31 @@ export function routeMessage(type: number, route: NetlinkRoute, ifindex: number,
  * when the read holds no answer to it (a late answer to an earlier request).
  */
 export function ackOf(messages: Uint8Array, length: number, seq: number): number | undefined {
+  let result: number | undefined;
+  eachMessage(messages, length, (view, o, type, len) => {
+    if (type !== NLMSG_ERROR || view.readUInt32LE(o + 8) !== seq >>> 0 || len < 20) return false;
+    result = view.readInt32LE(o + NLMSG_HEADER_BYTES);
+    return true;
+  });
+  return result;
+}
+
+/**
+ * Calls `f` with each whole netlink message of one read (its offset, type and length) until `f` returns true or
+ * a message is cut short.
+ */
+function eachMessage(
+  messages: Uint8Array,
+  length: number,
+  f: (view: Buffer, at: number, type: number, len: number) => boolean,
+): void {
   const view = Buffer.from(messages.buffer, messages.byteOffset, length);
-  let o = 0;
-  while (o + NLMSG_HEADER_BYTES <= length) {
+  for (let o = 0; o + NLMSG_HEADER_BYTES <= length;) {
     const len = view.readUInt32LE(o);
-    if (len < NLMSG_HEADER_BYTES || o + len > length) return undefined;
-    if (view.readUInt16LE(o + 4) === NLMSG_ERROR && view.readUInt32LE(o + 8) === seq >>> 0 && len >= 20)
-      return view.readInt32LE(o + NLMSG_HEADER_BYTES);
+    if (len < NLMSG_HEADER_BYTES || o + len > length) return;
+    if (f(view, o, view.readUInt16LE(o + 4), len)) return;
     o += align4(len);
   }
-  return undefined;
 }
 
 /** The `ip` command an operator would type for the same change: what errors name. */
@@ -225,15 +240,9 @@ const SOCKADDR_NL_BYTES = 12;
 
 /** True when the messages of one read hold an address added or removed. */
 export function hasAddressEvent(messages: Uint8Array, length: number): boolean {
-  const view = Buffer.from(messages.buffer, messages.byteOffset, length);
-  for (let o = 0; o + NLMSG_HEADER_BYTES <= length;) {
-    const len = view.readUInt32LE(o);
-    if (len < NLMSG_HEADER_BYTES) return false;
-    const type = view.readUInt16LE(o + 4);
-    if (type === RTM_NEWADDR || type === RTM_DELADDR) return true;
-    o += align4(len);
-  }
-  return false;
+  let found = false;
+  eachMessage(messages, length, (_view, _at, type) => (found = type === RTM_NEWADDR || type === RTM_DELADDR));
+  return found;
 }
 
 /**
